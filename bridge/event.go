@@ -1,0 +1,129 @@
+package bridge
+
+// Crisp event names the bridge understands. Both transports (RTM and web hooks) deliver the same
+// names with the same data shapes; the adapter in bridge/crisp decodes them into an Event.
+const (
+	EventMessageSend          = "message:send"          // visitor -> operator message
+	EventMessageReceived      = "message:received"      // operator-side message (humans, Crisp's bot, our own sends)
+	EventMessageUpdated       = "message:updated"       // picker click, field input, edit
+	EventMessageComposeSend   = "message:compose:send"  // visitor typing
+	EventSessionSetData       = "session:set_data"      // custom data written (scenario, $crisp, REST)
+	EventSessionSetState      = "session:set_state"     // pending / unresolved / resolved
+	EventSessionSetSegments   = "session:set_segments"  // segments replaced
+	EventSessionSetRouting    = "session:set_routing"   // assignment changed
+	EventSessionSetEmail      = "session:set_email"     // visitor email set
+	EventUsersAvailable       = "website:users:available"
+	EventOperatorAvailability = "website:update_operators_availability"
+)
+
+// Transport names where an event came from.
+const (
+	ViaRTM   = "rtm"
+	ViaHooks = "hooks"
+	ViaAPI   = "api"
+)
+
+// Event is one Crisp event decoded from either transport. Only the fields of its Name are set.
+type Event struct {
+	Name        string // Crisp event name, e.g. "message:send"
+	Via         string // ViaRTM, ViaHooks or ViaAPI
+	WebsiteID   string
+	SessionID   string
+	Fingerprint int64 // message events; 0 otherwise
+	Timestamp   int64 // milliseconds since the epoch, when Crisp gave one
+
+	Message *Message // message:send, message:received, message:updated
+
+	Data     map[string]string // session:set_data; values formatted as strings
+	State    string            // session:set_state
+	Segments []string          // session:set_segments
+	RoutedTo string            // session:set_routing: operator user id or ""
+	Email    string            // session:set_email
+	Typing   string            // message:compose:send: "start" or "stop"
+
+	Available    *bool  // website:users:available
+	OperatorID   string // website:update_operators_availability
+	OperatorType string // website:update_operators_availability: "online", "away", "offline"
+}
+
+// Message is the content of a message event.
+type Message struct {
+	Type      string // text, note, picker, field, file, ...
+	From      string // "user" (visitor) or "operator"
+	Origin    string // "chat", "urn:crisp.im:bot:0", our plugin URN, ...
+	Text      string // text or note content; picker/field prompt text
+	Picker    *Picker
+	Field     *Field
+	UserID    string
+	Nickname  string
+	Automated bool
+}
+
+// Picker is a button picker message.
+type Picker struct {
+	ID      string   `json:"id"`
+	Text    string   `json:"text"`
+	Choices []Choice `json:"choices"`
+}
+
+// Selected returns the selected choice, if any.
+func (p *Picker) Selected() (Choice, bool) {
+	if p == nil {
+		return Choice{}, false
+	}
+	for _, c := range p.Choices {
+		if c.Selected {
+			return c, true
+		}
+	}
+	return Choice{}, false
+}
+
+// Choice is one button of a picker.
+type Choice struct {
+	Value    string `json:"value"`
+	Label    string `json:"label"`
+	Selected bool   `json:"selected"`
+}
+
+// Field is an input field message; Value is filled when the visitor answered.
+type Field struct {
+	ID      string `json:"id"`
+	Text    string `json:"text"`
+	Explain string `json:"explain,omitempty"`
+	Value   string `json:"value,omitempty"`
+}
+
+// OutMessage is a message the bridge posts into a conversation, always as operator with our origin.
+type OutMessage struct {
+	Type     string // "text", "picker", "field" or "note"
+	Text     string // text and note content
+	Picker   *Picker
+	Field    *Field
+	Mentions []string // operator user ids to ping (notes)
+}
+
+// MetaUpdate is a change to a conversation's meta. Data and Segments are merged into what Crisp
+// already has (other keys and segments survive); empty fields are left alone.
+type MetaUpdate struct {
+	Email    string
+	Nickname string
+	Data     map[string]string
+	Segments []string
+}
+
+// Meta is what the bridge reads once about a new conversation.
+type Meta struct {
+	Email    string
+	Nickname string
+	Country  string
+	Locales  []string
+	Data     map[string]string
+	Segments []string
+}
+
+// Availability tells whether humans can answer now.
+type Availability struct {
+	Online    bool     // the website's chatbox is seen as online
+	Operators []string // user ids of operators currently online
+}

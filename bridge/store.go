@@ -1,0 +1,97 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// ErrNotFound is returned when a conversation is not stored.
+var ErrNotFound = errors.New("not found")
+
+// Key identifies a conversation.
+type Key struct {
+	WebsiteID string
+	SessionID string
+}
+
+// String returns "website/session".
+func (k Key) String() string { return k.WebsiteID + "/" + k.SessionID }
+
+// Turn is one message of the bounded transcript window kept per conversation.
+type Turn struct {
+	Role        string   `json:"role"` // "visitor", "assistant" or "operator"
+	Text        string   `json:"text"`
+	At          int64    `json:"at"` // Unix ms
+	Fingerprint int64    `json:"fp,omitempty"`
+	Sources     []string `json:"src,omitempty"` // knowledge-base URLs cited by an assistant answer
+}
+
+// Conversation is the durable state of one conversation.
+type Conversation struct {
+	Key
+	signals.State
+	Language      string   // conversation language (session data "language", locales, website default)
+	Country       string   // visitor country, when known
+	Email         string   // visitor email, when known
+	Locales       []string // visitor browser locales
+	MetaLoaded    bool     // Crisp meta was read once for this conversation
+	Transcript    []Turn   // bounded window, oldest first
+	ScenarioIndex int      // current block of the guided steps; -1 when done or none
+	TokensUsed    int64    // model tokens spent in this conversation
+	CostUSD       float64  // model cost spent in this conversation
+	Replies       int      // assistant answers posted in total
+	CreatedAt     int64    // Unix ms
+	UpdatedAt     int64    // Unix ms
+}
+
+// AuditEntry is one transition of a conversation, kept in a bounded trail.
+type AuditEntry struct {
+	At     int64          `json:"at"` // Unix ms
+	Source signals.Source `json:"source"`
+	From   signals.Mode   `json:"from"`
+	To     signals.Mode   `json:"to"`
+	Reason signals.Reason `json:"reason"`
+	Detail string         `json:"detail,omitempty"`
+}
+
+// Store keeps conversations, processed event ids and audit trails durably. Implementations must be
+// safe for concurrent use; the bridge never calls Commit concurrently for the same conversation.
+type Store interface {
+	// Load returns the stored conversation, or ErrNotFound.
+	Load(ctx context.Context, key Key) (Conversation, error)
+	// Processed reports whether eventID was committed before (and not yet purged).
+	Processed(ctx context.Context, eventID string) (bool, error)
+	// Commit atomically saves c, appends audit to its trail and, when eventID is not empty, marks it
+	// processed. It is durable when it returns.
+	Commit(ctx context.Context, c *Conversation, audit []AuditEntry, eventID string) error
+	// Audit returns the most recent audit entries of a conversation, oldest first.
+	Audit(ctx context.Context, key Key, limit int) ([]AuditEntry, error)
+	// List returns up to limit conversations, filtered by mode when mode is not empty.
+	List(ctx context.Context, mode signals.Mode, limit int) ([]Conversation, error)
+	// AddUsage adds tokens to a website's usage of one day ("2006-01-02") and returns the new total.
+	AddUsage(ctx context.Context, websiteID, day string, tokens int64) (int64, error)
+	// Usage returns a website's token usage of one day.
+	Usage(ctx context.Context, websiteID, day string) (int64, error)
+}
+
+// Platform is what the bridge needs from Crisp. bridge/crisp implements it over REST.
+type Platform interface {
+	// Send posts a message as operator with our origin and returns its fingerprint.
+	Send(ctx context.Context, websiteID, sessionID string, m OutMessage) (int64, error)
+	// UpdateMeta merges the update into the conversation's meta (read-merge-write of data and segments).
+	UpdateMeta(ctx context.Context, websiteID, sessionID string, u MetaUpdate) error
+	// Meta reads a conversation's meta (used once per conversation, not per message).
+	Meta(ctx context.Context, websiteID, sessionID string) (Meta, error)
+	// SetState sets the conversation state: "pending", "unresolved" or "resolved".
+	SetState(ctx context.Context, websiteID, sessionID, state string) error
+	// Compose starts (typing=true) or stops the operator typing indicator.
+	Compose(ctx context.Context, websiteID, sessionID string, typing bool) error
+	// Availability tells whether humans can answer the website now.
+	Availability(ctx context.Context, websiteID string) (Availability, error)
+}
+
+// Clock returns the current time; tests inject their own.
+type Clock func() time.Time
