@@ -3,15 +3,15 @@ package bridge
 // Crisp event names the bridge understands. Both transports (RTM and web hooks) deliver the same
 // names with the same data shapes; the adapter in bridge/crisp decodes them into an Event.
 const (
-	EventMessageSend          = "message:send"          // visitor -> operator message
-	EventMessageReceived      = "message:received"      // operator-side message (humans, Crisp's bot, our own sends)
-	EventMessageUpdated       = "message:updated"       // picker click, field input, edit
-	EventMessageComposeSend   = "message:compose:send"  // visitor typing
-	EventSessionSetData       = "session:set_data"      // custom data written (scenario, $crisp, REST)
-	EventSessionSetState      = "session:set_state"     // pending / unresolved / resolved
-	EventSessionSetSegments   = "session:set_segments"  // segments replaced
-	EventSessionSetRouting    = "session:set_routing"   // assignment changed
-	EventSessionSetEmail      = "session:set_email"     // visitor email set
+	EventMessageSend          = "message:send"         // visitor -> operator message
+	EventMessageReceived      = "message:received"     // operator-side message (humans, Crisp's bot, our own sends)
+	EventMessageUpdated       = "message:updated"      // picker click, field input, edit
+	EventMessageComposeSend   = "message:compose:send" // visitor typing
+	EventSessionSetData       = "session:set_data"     // custom data written (scenario, $crisp, REST)
+	EventSessionSetState      = "session:set_state"    // pending / unresolved / resolved
+	EventSessionSetSegments   = "session:set_segments" // segments replaced
+	EventSessionSetRouting    = "session:set_routing"  // assignment changed
+	EventSessionSetEmail      = "session:set_email"    // visitor email set
 	EventUsersAvailable       = "website:users:available"
 	EventOperatorAvailability = "website:update_operators_availability"
 )

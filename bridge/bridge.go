@@ -1,0 +1,260 @@
+// Package bridge is the core of signalbridge: it takes Crisp events from any transport, de-duplicates
+// them, serialises them per conversation, runs the pure signal state machine, persists the new state
+// with its audit trail, and then performs the resulting actions (assistant replies, write-backs,
+// handover steps) through the Platform, outside any store transaction.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("bridge closed")
+
+// Website is the per-website policy the bridge applies.
+type Website struct {
+	ID        string
+	Signals   signals.Config
+	Language  string   // default language
+	Languages []string // supported languages
+	// Text returns a localized user-facing string ("apology", "closing", "nobody_online",
+	// "ask_email", "talk_to_human", "resolved", "email_thanks", "offer_human").
+	Text func(lang, key string) string
+	// HandoverValue is a signal value (nonce form accepted) that requests a handover, written by the
+	// website snippet's handover(). Empty disables it.
+	HandoverValue string
+	// OfferHuman controls the "talk to a human / resolved" picker attached to answers: 0 never,
+	// 1 on every answer, N from the Nth answer on.
+	OfferHuman int
+	// AskEmailOffline asks the visitor's email with a field when nobody is online at handover.
+	AskEmailOffline bool
+	// NoteCommands lets operators switch the assistant with private notes "/ai on" and "/ai off".
+	NoteCommands bool
+	// Steps runs guided steps before the assistant (nil = none).
+	Steps Steps
+}
+
+// Options configure a Bridge. Store, Platform, Assistant and Websites are required.
+type Options struct {
+	Store     Store
+	Platform  Platform
+	Assistant assistant.Replier
+	Websites  func(websiteID string) *Website
+	// PluginURN is the origin of our own messages; their echoes are never treated as input.
+	PluginURN string
+	Logger    *slog.Logger
+	Metrics   Metrics
+	Now       Clock
+	// Shards is the number of ordered workers; a conversation always maps to the same one.
+	Shards int
+	// QueueSize bounds each shard's queue; HandleEvent blocks (up to its ctx) when it is full.
+	QueueSize int
+	// Generations bounds concurrent assistant generations.
+	Generations int
+	// TypingDelay is how long a generation runs before the typing indicator is started; answers
+	// faster than that cost no compose calls.
+	TypingDelay time.Duration
+	// ReplyTimeout bounds one assistant answer (model calls and retries included).
+	ReplyTimeout time.Duration
+	// TranscriptLimit bounds the transcript window kept per conversation.
+	TranscriptLimit int
+}
+
+// Bridge processes events. Create it with Open, stop it with Close.
+type Bridge struct {
+	opts   Options
+	log    *slog.Logger
+	seed   maphash.Seed
+	shards []chan task
+	sem    chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // shard workers
+	genWG  sync.WaitGroup // generations
+
+	mu     sync.Mutex
+	closed bool
+	gens   map[Key]*generation // in-flight generation per conversation
+	genSeq uint64
+}
+
+// task is one unit of work for a shard: an event, a finished generation, or a control call.
+type task struct {
+	key   Key
+	event *Event
+	done  *replyDone
+	ctrl  *control
+}
+
+// Open validates the options, starts the shard workers and returns the bridge.
+func Open(opts Options) (*Bridge, error) {
+	if opts.Store == nil || opts.Platform == nil || opts.Assistant == nil || opts.Websites == nil {
+		return nil, errors.New("open bridge: Store, Platform, Assistant and Websites are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NopMetrics{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Shards <= 0 {
+		opts.Shards = 64
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 256
+	}
+	if opts.Generations <= 0 {
+		opts.Generations = 256
+	}
+	if opts.TypingDelay < 0 {
+		opts.TypingDelay = 0
+	}
+	if opts.ReplyTimeout <= 0 {
+		opts.ReplyTimeout = 60 * time.Second
+	}
+	if opts.TranscriptLimit <= 0 {
+		opts.TranscriptLimit = 50
+	}
+	b := &Bridge{
+		opts:   opts,
+		log:    opts.Logger,
+		seed:   maphash.MakeSeed(),
+		shards: make([]chan task, opts.Shards),
+		sem:    make(chan struct{}, opts.Generations),
+		gens:   make(map[Key]*generation),
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	for i := range b.shards {
+		ch := make(chan task, opts.QueueSize)
+		b.shards[i] = ch
+		b.wg.Add(1)
+		go b.work(ch)
+	}
+	return b, nil
+}
+
+// Close stops accepting events, lets the shards finish what they accepted, cancels in-flight
+// generations (their typing indicators are stopped) and waits for every goroutine.
+func (b *Bridge) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	for _, g := range b.gens {
+		g.cancel()
+	}
+	b.mu.Unlock()
+	b.genWG.Wait() // generations hand their results to the shards, which are still running
+	b.mu.Lock()
+	for _, ch := range b.shards {
+		close(ch)
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+	b.cancel()
+	return nil
+}
+
+// HandleEvent accepts one event. It returns once the event is queued on its conversation's shard
+// (processing is asynchronous and strictly ordered per conversation); it blocks while that shard's
+// queue is full, up to ctx.
+func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
+	b.opts.Metrics.EventIn(ev.Name, ev.Via)
+	switch ev.Name {
+	case EventUsersAvailable, EventOperatorAvailability:
+		if o, ok := b.opts.Platform.(AvailabilityObserver); ok {
+			o.ObserveAvailability(ev)
+		}
+		return nil
+	}
+	if ev.WebsiteID == "" || ev.SessionID == "" {
+		return fmt.Errorf("handle event %s: missing website or session", ev.Name)
+	}
+	return b.enqueue(ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev})
+}
+
+func (b *Bridge) enqueue(ctx context.Context, t task) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	ch := b.shards[maphash.String(b.seed, t.key.String())%uint64(len(b.shards))]
+	select {
+	case ch <- t:
+		return nil
+	default:
+	}
+	// The queue is full: wait without holding the lock so Close is not blocked by a slow shard.
+	b.mu.Unlock()
+	defer b.mu.Lock()
+	select {
+	case ch <- t:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("enqueue %s: %w", t.key, ctx.Err())
+	}
+}
+
+// work runs one shard: tasks of a conversation are processed one at a time, in order.
+func (b *Bridge) work(ch chan task) {
+	defer b.wg.Done()
+	for t := range ch {
+		switch {
+		case t.event != nil:
+			b.processEvent(*t.event)
+		case t.done != nil:
+			b.finishReply(t.key, t.done)
+		case t.ctrl != nil:
+			t.ctrl.result <- b.processControl(t.key, t.ctrl)
+		}
+	}
+}
+
+// AvailabilityObserver is implemented by platforms that cache availability from RTM events.
+type AvailabilityObserver interface {
+	ObserveAvailability(ev Event)
+}
+
+// Steps runs guided steps (a scenario) before the assistant. The bridge calls it while the assistant
+// is on; it returns what to do and whether the assistant may answer.
+type Steps interface {
+	// Enter starts or resumes the steps at the conversation's stored index.
+	Enter(ctx context.Context, c *Conversation) (StepResult, error)
+	// Input feeds a visitor input (picker choice, field value or text) to the current step. handled
+	// is false when the input does not belong to the steps.
+	Input(ctx context.Context, c *Conversation, in StepInput) (res StepResult, handled bool, err error)
+}
+
+// StepInput is a visitor input for the guided steps.
+type StepInput struct {
+	PickerID, Choice string // a picker click
+	FieldID, Value   string // a field input
+	Text             string // a visitor message
+}
+
+// StepResult is what the guided steps decided; the bridge performs it.
+type StepResult struct {
+	Messages  []OutMessage // to post, in order
+	Meta      MetaUpdate   // data, segments and email to write
+	Language  string       // new conversation language ("" = unchanged)
+	Assistant bool         // steps are done: the assistant answers from now on
+	Handover  bool         // hand over to a human
+	Resolve   bool         // resolve the conversation
+	Note      string       // something to log (e.g. a stale index restarted the steps)
+}

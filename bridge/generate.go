@@ -1,0 +1,253 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// generation is one in-flight assistant answer for a conversation.
+//
+// Race safety: a pause, handover or operator message is processed on the conversation's shard and
+// cancels the generation (ActCancel) before anything else; the finished answer is handed back to the
+// same shard, which posts it only if this generation is still the current one and the conversation is
+// still active. Since the shard is serial, no input the bridge has received can slip between that
+// check and the post. The remaining window is the time between a human acting in Crisp and Crisp
+// delivering that event to us, plus the duration of the one REST call that posts the answer.
+type generation struct {
+	id     uint64
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	stopped  bool // cancelled or finished: the typing indicator must not be started any more
+	typing   bool // the typing indicator was started
+	platform Platform
+	key      Key
+}
+
+// replyDone is a finished generation handed back to the conversation's shard.
+type replyDone struct {
+	gen    *generation
+	answer assistant.Answer
+	err    error
+	took   time.Duration
+}
+
+func (b *Bridge) startGeneration(c *Conversation) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	if old := b.gens[c.Key]; old != nil {
+		// A newer visitor message supersedes the answer being written: answer both at once.
+		old.cancel()
+		old.stopTyping(b.ctx)
+	}
+	b.genSeq++
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.ReplyTimeout)
+	g := &generation{id: b.genSeq, ctx: ctx, cancel: cancel, platform: b.opts.Platform, key: c.Key}
+	b.gens[c.Key] = g
+	b.genWG.Add(1)
+	b.mu.Unlock()
+
+	q := b.question(c)
+	go func() {
+		defer b.genWG.Done()
+		defer cancel()
+		start := b.opts.Now()
+		select {
+		case b.sem <- struct{}{}:
+		case <-ctx.Done():
+			b.handBack(g, replyDone{gen: g, err: ctx.Err()})
+			return
+		}
+		defer func() { <-b.sem }()
+		var timer *time.Timer
+		if b.opts.TypingDelay > 0 {
+			timer = time.AfterFunc(b.opts.TypingDelay, func() { g.startTyping(ctx) })
+		} else {
+			g.startTyping(ctx)
+		}
+		ans, err := b.opts.Assistant.Reply(ctx, q)
+		if timer != nil {
+			timer.Stop()
+		}
+		took := b.opts.Now().Sub(start)
+		b.opts.Metrics.ModelCall(took, ans.Usage, ans.Offline, err)
+		b.handBack(g, replyDone{gen: g, answer: ans, err: err, took: took})
+	}()
+}
+
+// handBack queues the finished generation on its conversation's shard.
+func (b *Bridge) handBack(g *generation, d replyDone) {
+	t := task{key: g.key, done: &d}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		// Shutting down: nothing will be posted; leave no typing indicator behind.
+		g.stopTyping(context.Background())
+		b.clearGeneration(g)
+		return
+	}
+	if err := b.enqueue(context.Background(), t); err != nil {
+		g.stopTyping(context.Background())
+		b.clearGeneration(g)
+	}
+}
+
+func (g *generation) startTyping(ctx context.Context) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped || g.typing || ctx.Err() != nil {
+		return
+	}
+	if err := g.platform.Compose(ctx, g.key.WebsiteID, g.key.SessionID, true); err == nil {
+		g.typing = true
+	}
+}
+
+// stopTyping marks the generation stopped and turns the typing indicator off if it was on.
+func (g *generation) stopTyping(ctx context.Context) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	if g.typing {
+		g.typing = false
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = g.platform.Compose(ctx, g.key.WebsiteID, g.key.SessionID, false)
+	}
+}
+
+func (b *Bridge) cancelGeneration(key Key) {
+	b.mu.Lock()
+	g := b.gens[key]
+	delete(b.gens, key)
+	b.mu.Unlock()
+	if g != nil {
+		g.cancel()
+		g.stopTyping(b.ctx)
+	}
+}
+
+func (b *Bridge) clearGeneration(g *generation) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.gens[g.key] == g {
+		delete(b.gens, g.key)
+		return true
+	}
+	return false
+}
+
+// question builds the assistant's input from the conversation.
+func (b *Bridge) question(c *Conversation) assistant.Question {
+	q := assistant.Question{WebsiteID: c.WebsiteID, SessionID: c.SessionID, Language: c.Language,
+		Country: c.Country, Email: c.Email, ConversationTokens: c.TokensUsed}
+	for _, t := range c.Transcript {
+		q.History = append(q.History, assistant.Turn{Role: t.Role, Text: t.Text})
+	}
+	if used, err := b.opts.Store.Usage(b.ctx, c.WebsiteID, b.opts.Now().UTC().Format("2006-01-02")); err == nil {
+		q.WebsiteTokensToday = used
+	}
+	return q
+}
+
+// finishReply runs on the conversation's shard: it posts the answer only if the generation is still
+// current and the conversation still belongs to the assistant, then records it.
+func (b *Bridge) finishReply(key Key, d *replyDone) {
+	g := d.gen
+	current := b.clearGeneration(g)
+	ctx := b.ctx
+	if !current { // cancelled or superseded: nothing is posted
+		g.stopTyping(ctx)
+		return
+	}
+	defer g.stopTyping(ctx)
+	st, _, err := b.load(ctx, key)
+	if err != nil {
+		b.log.Error("load for reply", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+		return
+	}
+	c := &st.conv
+	if c.Mode != signals.ModeActive {
+		return // paused or handed over while generating: nothing is posted
+	}
+	now := b.opts.Now().UnixMilli()
+	switch {
+	case errors.Is(d.err, assistant.ErrBudgetExhausted):
+		st.apply(signals.Input{Kind: signals.InputBudgetExhausted, Source: signals.SourceAssistant, Reason: signals.ReasonBudget, At: now})
+	case d.err != nil:
+		b.log.Warn("assistant failed", "website", key.WebsiteID, "session", key.SessionID, "err", d.err)
+		st.apply(signals.Input{Kind: signals.InputModelFailed, Source: signals.SourceAssistant, Reason: signals.ReasonError, At: now, Detail: "model failed"})
+	default:
+		b.postAnswer(ctx, st, d.answer)
+	}
+	if err := st.commit(ctx, ""); err != nil {
+		b.log.Error("persist reply", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+		return
+	}
+	g.stopTyping(ctx)
+	b.perform(ctx, st)
+}
+
+// postAnswer posts the answer (as a picker offering a human when the policy says so), records usage
+// and then applies the model's tool decisions. The answer text is posted before a handover or resolve
+// so the visitor never loses the assistant's last words.
+func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
+	c := &st.conv
+	now := b.opts.Now().UnixMilli()
+	c.TokensUsed += a.Usage.Total()
+	c.CostUSD += a.Usage.CostUSD
+	if t := a.Usage.Total(); t > 0 {
+		if _, err := b.opts.Store.AddUsage(ctx, c.WebsiteID, b.opts.Now().UTC().Format("2006-01-02"), t); err != nil {
+			b.log.Error("add usage", "website", c.WebsiteID, "err", err)
+		}
+	}
+	st.dirty = true
+	if a.Text != "" {
+		m := OutMessage{Type: "text", Text: a.Text}
+		offer := st.site.OfferHuman
+		if offer > 0 && c.Answers+1 >= offer && !a.Handover && !a.Resolve {
+			m = OutMessage{Type: "picker", Picker: &Picker{ID: PickerAnswer, Text: a.Text, Choices: []Choice{
+				{Value: ChoiceResolve, Label: b.text(st, "resolved")},
+				{Value: ChoiceHuman, Label: b.text(st, "talk_to_human")},
+			}}}
+		}
+		if _, err := b.opts.Platform.Send(ctx, c.WebsiteID, c.SessionID, m); err != nil {
+			b.log.Error("post answer", "website", c.WebsiteID, "session", c.SessionID, "err", err)
+			st.apply(signals.Input{Kind: signals.InputModelFailed, Source: signals.SourceAssistant, Reason: signals.ReasonError, At: now, Detail: "posting the answer failed"})
+			return
+		}
+		var srcs []string
+		for _, s := range a.Sources {
+			if s.URL != "" {
+				srcs = append(srcs, s.URL)
+			} else if s.Title != "" {
+				srcs = append(srcs, s.Title)
+			}
+		}
+		st.addTurn(Turn{Role: "assistant", Text: a.Text, At: now, Sources: srcs})
+		c.Replies++
+		b.opts.Metrics.Reply(a.Offline)
+		st.apply(signals.Input{Kind: signals.InputAnswered, Source: signals.SourceAssistant, At: now})
+	}
+	switch {
+	case a.Handover:
+		src := signals.SourceAssistant
+		detail := a.HandoverReason
+		if detail == "" {
+			detail = "handover requested"
+		}
+		st.apply(signals.Input{Kind: signals.InputHandover, Source: src, Reason: signals.ReasonHuman, At: now, Detail: detail})
+	case a.Resolve:
+		st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceAssistant, At: now})
+	}
+}

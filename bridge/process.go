@@ -1,0 +1,308 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// Picker ids and choice values of the bridge's own pickers and fields.
+const (
+	PickerAnswer  = "sb-answer"   // an answer with the "talk to a human / resolved" choices
+	ChoiceHuman   = "sb:human"    // visitor wants a human
+	ChoiceResolve = "sb:resolved" // visitor says the question is resolved
+	FieldEmail    = "sb-email"    // email asked when nobody is online
+)
+
+// EventID is the de-duplication key of an event: (website, session, event, fingerprint) for messages,
+// plus the selected choice or field value for updates (a picker is clicked once per choice). Data and
+// state events have no id: they are edge-triggered by the state machine.
+func EventID(ev Event) string {
+	switch ev.Name {
+	case EventMessageSend, EventMessageReceived:
+		return ev.WebsiteID + "|" + ev.SessionID + "|" + ev.Name + "|" + strconv.FormatInt(ev.Fingerprint, 10)
+	case EventMessageUpdated:
+		h := fnv.New64a()
+		if m := ev.Message; m != nil {
+			if c, ok := m.Picker.Selected(); ok {
+				h.Write([]byte("c:" + c.Value))
+			}
+			if m.Field != nil {
+				h.Write([]byte("f:" + m.Field.Value))
+			}
+			h.Write([]byte("t:" + m.Text))
+		}
+		return ev.WebsiteID + "|" + ev.SessionID + "|" + ev.Name + "|" + strconv.FormatInt(ev.Fingerprint, 10) +
+			"|" + strconv.FormatUint(h.Sum64(), 36)
+	}
+	return ""
+}
+
+// step is the in-progress processing of one task for one conversation.
+type step struct {
+	b       *Bridge
+	site    *Website
+	conv    Conversation
+	audit   []AuditEntry
+	actions []signals.Action
+	meta    MetaUpdate   // written after the commit (email from a field, data from steps)
+	posts   []OutMessage // posted after the commit (guided steps)
+	dirty   bool
+}
+
+func (b *Bridge) website(id string) *Website {
+	w := b.opts.Websites(id)
+	if w == nil {
+		w = &Website{ID: id, Signals: signals.DefaultConfig(), Language: "en"}
+	}
+	return w
+}
+
+// load returns the stored conversation or a new one in the website's start mode.
+func (b *Bridge) load(ctx context.Context, key Key) (*step, bool, error) {
+	site := b.website(key.WebsiteID)
+	st := &step{b: b, site: site}
+	c, err := b.opts.Store.Load(ctx, key)
+	switch {
+	case err == nil:
+		st.conv = c
+		return st, true, nil
+	case errors.Is(err, ErrNotFound):
+		now := b.opts.Now().UnixMilli()
+		st.conv = Conversation{Key: key, State: site.Signals.Initial(now), Language: site.Language,
+			CreatedAt: now, UpdatedAt: now, ScenarioIndex: 0}
+		st.dirty = true
+		return st, false, nil
+	default:
+		return nil, false, fmt.Errorf("load %s: %w", key, err)
+	}
+}
+
+// apply runs one input through the state machine and records the transition and actions.
+func (st *step) apply(in signals.Input) signals.Result {
+	if in.At == 0 {
+		in.At = st.b.opts.Now().UnixMilli()
+	}
+	res := st.site.Signals.Step(st.conv.State, in)
+	st.conv.State = res.State
+	st.dirty = true
+	st.actions = append(st.actions, res.Actions...)
+	if t := res.Transition; t != nil {
+		st.audit = append(st.audit, AuditEntry{At: t.At, Source: t.Source, From: t.From, To: t.To,
+			Reason: t.Reason, Detail: t.Detail})
+		st.b.opts.Metrics.Transition(t.Reason, t.Source, t.To)
+		switch t.Source {
+		case signals.SourceData, signals.SourceButton, signals.SourcePage, signals.SourceAPI:
+			st.b.opts.Metrics.SignalApplied(t.Source)
+		}
+		if t.To == signals.ModeHuman {
+			st.b.opts.Metrics.Handover(t.Reason)
+		}
+		st.b.log.Info("transition", "website", st.conv.WebsiteID, "session", st.conv.SessionID,
+			"from", t.From, "to", t.To, "reason", t.Reason, "source", t.Source)
+	}
+	if len(res.Unknown) > 0 {
+		st.b.log.Info("signal value is not a command", "website", st.conv.WebsiteID,
+			"session", st.conv.SessionID, "values", len(res.Unknown))
+	}
+	return res
+}
+
+func (st *step) addTurn(t Turn) {
+	st.conv.Transcript = append(st.conv.Transcript, t)
+	if n := len(st.conv.Transcript) - st.b.opts.TranscriptLimit; n > 0 {
+		st.conv.Transcript = append([]Turn(nil), st.conv.Transcript[n:]...)
+	}
+	st.dirty = true
+}
+
+// commit persists the conversation, its new audit entries and the processed event id atomically.
+func (st *step) commit(ctx context.Context, eventID string) error {
+	if !st.dirty && eventID == "" {
+		return nil
+	}
+	st.conv.UpdatedAt = st.b.opts.Now().UnixMilli()
+	if err := st.b.opts.Store.Commit(ctx, &st.conv, st.audit, eventID); err != nil {
+		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
+	}
+	st.audit, st.dirty = nil, false
+	return nil
+}
+
+// processEvent is the whole life of one event on its shard.
+func (b *Bridge) processEvent(ev Event) {
+	ctx := b.ctx
+	log := b.log.With("website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name)
+	id := EventID(ev)
+	if id != "" {
+		dup, err := b.opts.Store.Processed(ctx, id)
+		if err != nil {
+			log.Error("check processed", "err", err)
+			return
+		}
+		if dup {
+			b.opts.Metrics.Duplicate(ev.Name)
+			log.Debug("duplicate event skipped", "via", ev.Via)
+			return
+		}
+	}
+	st, _, err := b.load(ctx, Key{ev.WebsiteID, ev.SessionID})
+	if err != nil {
+		log.Error("load conversation", "err", err)
+		return
+	}
+	if !b.interpret(ctx, st, ev) && id == "" && !st.dirty {
+		return
+	}
+	if err := st.commit(ctx, id); err != nil {
+		log.Error("persist", "err", err)
+		return
+	}
+	b.perform(ctx, st)
+}
+
+// interpret turns an event into state-machine inputs and direct state updates. It reports whether
+// the event mattered at all.
+func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
+	at := ev.Timestamp
+	if at == 0 {
+		at = b.opts.Now().UnixMilli()
+	}
+	c := &st.conv
+	switch ev.Name {
+	case EventMessageSend:
+		m := ev.Message
+		if m == nil || b.ours(m) {
+			return false
+		}
+		text := m.Text
+		st.addTurn(Turn{Role: "visitor", Text: text, At: at, Fingerprint: ev.Fingerprint})
+		if c.Mode == signals.ModeActive && st.site.Steps != nil && c.ScenarioIndex >= 0 && m.Type == "text" {
+			if b.runSteps(ctx, st, StepInput{Text: text}) {
+				return true
+			}
+		}
+		st.apply(signals.Input{Kind: signals.InputVisitorMessage, Source: signals.SourceVisitor, At: at})
+		return true
+
+	case EventMessageReceived:
+		m := ev.Message
+		if m == nil || b.ours(m) || isCrispBot(m) {
+			return false
+		}
+		if m.Type == "note" {
+			if !st.site.NoteCommands {
+				return false
+			}
+			switch strings.ToLower(strings.TrimSpace(m.Text)) {
+			case "/ai on", "/ai start", "/ai resume":
+				st.apply(signals.Input{Kind: signals.InputStart, Source: signals.SourceOperator, At: at, Detail: "note command"})
+				return true
+			case "/ai off", "/ai pause":
+				st.apply(signals.Input{Kind: signals.InputPause, Source: signals.SourceOperator, Reason: signals.ReasonOperator, At: at, Detail: "note command"})
+				return true
+			}
+			return false
+		}
+		st.addTurn(Turn{Role: "operator", Text: m.Text, At: at, Fingerprint: ev.Fingerprint})
+		st.apply(signals.Input{Kind: signals.InputOperatorMessage, Source: signals.SourceOperator, At: at})
+		return true
+
+	case EventMessageUpdated:
+		return b.interpretUpdate(ctx, st, ev, at)
+
+	case EventSessionSetData:
+		if lang := ev.Data["language"]; lang != "" && lang != c.Language {
+			c.Language = lang
+			st.dirty = true
+		}
+		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at})
+		if hv := st.site.HandoverValue; hv != "" {
+			for _, v := range res.Unknown {
+				if v == hv || strings.HasPrefix(v, hv+st.site.Signals.Vocabulary.NonceSep) {
+					st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourcePage, Reason: signals.ReasonHuman, At: at, Detail: "page handover"})
+				}
+			}
+		}
+		return true
+
+	case EventSessionSetState:
+		st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
+		return true
+
+	case EventSessionSetEmail:
+		if ev.Email != "" && ev.Email != c.Email {
+			c.Email = ev.Email
+			st.dirty = true
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int64) bool {
+	m := ev.Message
+	if m == nil {
+		return false
+	}
+	c := &st.conv
+	if m.Picker != nil {
+		choice, ok := m.Picker.Selected()
+		if !ok {
+			return false
+		}
+		switch choice.Value {
+		case ChoiceHuman:
+			st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourceVisitor, Reason: signals.ReasonHuman, At: at, Detail: "visitor clicked talk to a human"})
+			return true
+		case ChoiceResolve:
+			st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceVisitor, At: at})
+			return true
+		}
+		if st.site.Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 {
+			if b.runSteps(ctx, st, StepInput{PickerID: m.Picker.ID, Choice: choice.Value}) {
+				return true
+			}
+		}
+		res := st.apply(signals.Input{Kind: signals.InputButton, Source: signals.SourceButton, Value: choice.Value, At: at})
+		return res.Transition != nil
+	}
+	if f := m.Field; f != nil && f.Value != "" {
+		if f.ID == FieldEmail {
+			email := strings.TrimSpace(f.Value)
+			if !validEmail(email) {
+				st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: "invalid_email", Source: signals.SourceVisitor})
+				return true
+			}
+			c.Email = email
+			st.dirty = true
+			st.meta.Email = email
+			st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: "email_thanks", Source: signals.SourceVisitor})
+			return true
+		}
+		if st.site.Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 {
+			return b.runSteps(ctx, st, StepInput{FieldID: f.ID, Value: f.Value})
+		}
+	}
+	return false
+}
+
+// ours reports whether a message is one of our own, echoed back by Crisp.
+func (b *Bridge) ours(m *Message) bool {
+	return b.opts.PluginURN != "" && m.Origin == b.opts.PluginURN
+}
+
+// isCrispBot reports whether a message comes from Crisp's own no-code bot (not a human takeover).
+func isCrispBot(m *Message) bool {
+	return strings.HasPrefix(m.Origin, "urn:crisp.im:bot") || (m.Automated && m.Origin != "chat")
+}
+
+func validEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-3 && strings.Contains(s[at:], ".") && !strings.ContainsAny(s, " \t\n<>,;")
+}
