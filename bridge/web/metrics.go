@@ -1,0 +1,115 @@
+package web
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// Metrics is the Prometheus side of bridge.Metrics plus the adapters' measurements.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	events      *prometheus.CounterVec
+	duplicates  *prometheus.CounterVec
+	signals     *prometheus.CounterVec
+	transitions *prometheus.CounterVec
+	handovers   *prometheus.CounterVec
+	replies     *prometheus.CounterVec
+	modelTime   prometheus.Histogram
+	modelErrors prometheus.Counter
+	tokens      *prometheus.CounterVec
+	cost        prometheus.Counter
+	crispCalls  *prometheus.CounterVec
+	crispTime   prometheus.Histogram
+	hooks       *prometheus.CounterVec
+}
+
+var _ bridge.Metrics = (*Metrics)(nil)
+
+// NewMetrics registers every metric on a new registry (with Go and process collectors).
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry:    r,
+		events:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_events_total", Help: "Crisp events received, by event name and transport."}, []string{"event", "via"}),
+		duplicates:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_duplicates_suppressed_total", Help: "Events dropped because they were already processed."}, []string{"event"}),
+		signals:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_signals_applied_total", Help: "Start/pause signals that changed a conversation, by source."}, []string{"source"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_transitions_total", Help: "Mode transitions, by reason, source and new mode."}, []string{"reason", "source", "to"}),
+		handovers:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_handovers_total", Help: "Handovers to humans, by reason."}, []string{"reason"}),
+		replies:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_replies_total", Help: "Assistant answers posted, by mode (model or offline)."}, []string{"mode"}),
+		modelTime:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "signalbridge_model_seconds", Help: "Time to produce one answer (model calls and retries).", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10)}),
+		modelErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "signalbridge_model_failures_total", Help: "Answers that failed after their retry."}),
+		tokens:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_model_tokens_total", Help: "Model tokens used, by kind."}, []string{"kind"}),
+		cost:        prometheus.NewCounter(prometheus.CounterOpts{Name: "signalbridge_model_cost_usd_total", Help: "Model cost in US dollars from the price table."}),
+		crispCalls:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_crisp_calls_total", Help: "Crisp REST calls, by method, route and status."}, []string{"method", "route", "status"}),
+		crispTime:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "signalbridge_crisp_call_seconds", Help: "Crisp REST call latency.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10)}),
+		hooks:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_webhooks_total", Help: "Web-hook requests, by HTTP status answered."}, []string{"status"}),
+	}
+	r.MustRegister(m.events, m.duplicates, m.signals, m.transitions, m.handovers, m.replies, m.modelTime,
+		m.modelErrors, m.tokens, m.cost, m.crispCalls, m.crispTime, m.hooks,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// GaugeFunc registers a gauge read at scrape time (Crisp quota left, RTM reconnects, ...).
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// CounterFunc registers a counter read at scrape time.
+func (m *Metrics) CounterFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
+// EventIn counts a received event.
+func (m *Metrics) EventIn(name, via string) { m.events.WithLabelValues(name, via).Inc() }
+
+// Duplicate counts a suppressed duplicate.
+func (m *Metrics) Duplicate(name string) { m.duplicates.WithLabelValues(name).Inc() }
+
+// SignalApplied counts a signal that changed a conversation.
+func (m *Metrics) SignalApplied(s signals.Source) { m.signals.WithLabelValues(string(s)).Inc() }
+
+// Transition counts a mode transition.
+func (m *Metrics) Transition(r signals.Reason, s signals.Source, to signals.Mode) {
+	m.transitions.WithLabelValues(string(r), string(s), string(to)).Inc()
+}
+
+// Handover counts a handover.
+func (m *Metrics) Handover(r signals.Reason) { m.handovers.WithLabelValues(string(r)).Inc() }
+
+// Reply counts a posted answer.
+func (m *Metrics) Reply(offline bool) {
+	mode := "model"
+	if offline {
+		mode = "offline"
+	}
+	m.replies.WithLabelValues(mode).Inc()
+}
+
+// ModelCall records one answer's time, tokens and cost.
+func (m *Metrics) ModelCall(took time.Duration, u assistant.Usage, offline bool, err error) {
+	if err != nil {
+		m.modelErrors.Inc()
+		return
+	}
+	if offline {
+		return
+	}
+	m.modelTime.Observe(took.Seconds())
+	m.tokens.WithLabelValues("prompt").Add(float64(u.PromptTokens))
+	m.tokens.WithLabelValues("completion").Add(float64(u.CompletionTokens))
+	m.cost.Add(u.CostUSD)
+}
+
+// CrispCall records one Crisp REST call (wire it to the REST client's observer).
+func (m *Metrics) CrispCall(method, route string, status int, took time.Duration) {
+	m.crispCalls.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.crispTime.Observe(took.Seconds())
+}

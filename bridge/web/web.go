@@ -1,0 +1,393 @@
+// Package web is the HTTP face of signalbridge, on gin: the Crisp web-hook intake, the admin API,
+// health and readiness, Prometheus metrics and the website snippet. It is the only package that
+// imports gin.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// Hooks verifies and decodes Crisp web hooks; bridge/crisp implements the pieces and cmd wires them.
+type Hooks interface {
+	// Decode verifies the request (signature or key, freshness) on the raw body and decodes the event.
+	Decode(h http.Header, query url.Values, body []byte) (bridge.Event, error)
+	// Status maps a Decode error to the HTTP status to answer (401/403 bad signature, 400 malformed,
+	// 413 too large, 200 for events we do not handle).
+	Status(err error) int
+}
+
+// Controller is what the admin API drives; *bridge.Bridge implements it.
+type Controller interface {
+	HandleEvent(ctx context.Context, ev bridge.Event) error
+	Control(ctx context.Context, key bridge.Key, command string, reason signals.Reason, detail string) (bridge.Conversation, error)
+	Conversation(ctx context.Context, key bridge.Key, auditLimit int) (bridge.Conversation, []bridge.AuditEntry, error)
+	List(ctx context.Context, mode signals.Mode, limit int) ([]bridge.Conversation, error)
+}
+
+// Server is the HTTP server. Set the fields, then Open; Close shuts it down gracefully.
+type Server struct {
+	Addr       string // listen address, e.g. "127.0.0.1:8080" (":0" picks a port)
+	Bridge     Controller
+	Hooks      Hooks // nil disables /webhooks/crisp
+	Metrics    *Metrics
+	Script     http.Handler // /signalbridge.js
+	AdminToken string       // bearer token of /v1; empty disables the admin API
+	Ready      func() error // readiness check (store open, RTM connected when enabled)
+	MaxBody    int64        // web-hook body cap (default 1 MiB)
+	CORSOrigin string       // allowed origin for /v1 (the demo sandbox page); empty = none
+	Logger     *slog.Logger
+	Mount      func(r *gin.Engine) // extra routes (demo)
+
+	engine   *gin.Engine
+	srv      *http.Server
+	ln       net.Listener
+	wg       sync.WaitGroup
+	closeMu  sync.Mutex
+	draining bool
+}
+
+// Open validates the fields, builds the routes and starts serving.
+func (s *Server) Open() error {
+	if s.Bridge == nil {
+		return errors.New("open web server: Bridge is required")
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxBody <= 0 {
+		s.MaxBody = 1 << 20
+	}
+	if s.Metrics == nil {
+		s.Metrics = NewMetrics()
+	}
+	s.engine = s.Handler()
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.Addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("http serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL returns the server's base URL.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Close stops intake and waits for in-flight requests (up to ctx).
+func (s *Server) Close(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	s.closeMu.Lock()
+	s.draining = true
+	s.closeMu.Unlock()
+	err := s.srv.Shutdown(ctx)
+	s.wg.Wait()
+	return err
+}
+
+// Handler builds the gin engine (exported for tests that use httptest).
+func (s *Server) Handler() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Metrics == nil {
+		s.Metrics = NewMetrics()
+	}
+	if s.MaxBody <= 0 {
+		s.MaxBody = 1 << 20
+	}
+	r := gin.New()
+	r.Use(gin.Recovery(), s.requestID())
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
+	if s.Script != nil {
+		r.GET("/signalbridge.js", gin.WrapH(s.Script))
+		r.HEAD("/signalbridge.js", gin.WrapH(s.Script))
+	}
+	if s.Hooks != nil {
+		r.POST("/webhooks/crisp", s.webhook)
+	}
+	v1 := r.Group("/v1", s.cors(), s.auth())
+	v1.GET("/conversations", s.list)
+	v1.GET("/conversations/:website/:session", s.get)
+	v1.POST("/conversations/:website/:session/:command", s.control)
+	v1.POST("/control", s.controlBody)
+	if s.Mount != nil {
+		s.Mount(r)
+	}
+	return r
+}
+
+func (s *Server) requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Header("X-Request-Id", id)
+		start := time.Now()
+		c.Next()
+		lvl := slog.LevelDebug
+		if c.Writer.Status() >= 500 {
+			lvl = slog.LevelError
+		}
+		s.Logger.Log(c.Request.Context(), lvl, "http request", "request_id", id, "method", c.Request.Method,
+			"path", c.FullPath(), "status", c.Writer.Status(), "took", time.Since(start))
+	}
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	s.closeMu.Lock()
+	draining := s.draining
+	s.closeMu.Unlock()
+	if draining {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "shutting down"})
+		return
+	}
+	if s.Ready != nil {
+		if err := s.Ready(); err != nil {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "reason": err.Error()})
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+// webhook answers fast: verify on the raw bytes, decode, queue on the conversation's shard, 200.
+func (s *Server) webhook(c *gin.Context) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBody))
+	if err != nil {
+		var mb *http.MaxBytesError
+		status := http.StatusBadRequest
+		if errors.As(err, &mb) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		s.hookAnswer(c, status, "cannot read body")
+		return
+	}
+	ev, err := s.Hooks.Decode(c.Request.Header, c.Request.URL.Query(), body)
+	if err != nil {
+		status := s.Hooks.Status(err)
+		if status >= 300 {
+			s.Logger.Warn("web hook rejected", "status", status, "err", err)
+			s.hookAnswer(c, status, err.Error())
+			return
+		}
+		s.hookAnswer(c, status, "ignored")
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.Bridge.HandleEvent(ctx, ev); err != nil {
+		// Overloaded or shutting down: a 503 makes Crisp retry later; nothing is lost.
+		s.Logger.Warn("web hook not queued", "event", ev.Name, "err", err)
+		s.hookAnswer(c, http.StatusServiceUnavailable, "busy")
+		return
+	}
+	s.hookAnswer(c, http.StatusOK, "accepted")
+}
+
+func (s *Server) hookAnswer(c *gin.Context, status int, msg string) {
+	s.Metrics.hooks.WithLabelValues(strconv.Itoa(status)).Inc()
+	c.JSON(status, gin.H{"status": msg})
+}
+
+func (s *Server) cors() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.CORSOrigin != "" && c.GetHeader("Origin") == s.CORSOrigin {
+			c.Header("Access-Control-Allow-Origin", s.CORSOrigin)
+			c.Header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			c.Header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			c.Header("Vary", "Origin")
+			if c.Request.Method == http.MethodOptions {
+				c.AbortWithStatus(http.StatusNoContent)
+				return
+			}
+		}
+		c.Next()
+	}
+}
+
+// auth checks the bearer token (or ?token= for callers that cannot set headers, such as no-code
+// web-hook blocks) in constant time.
+func (s *Server) auth() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		got := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if got == "" {
+			got = c.Query("token")
+		}
+		if s.AdminToken == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="signalbridge"`)
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "unauthorized"})
+			return
+		}
+		c.Next()
+	}
+}
+
+// ConversationView is the admin API's JSON view of a conversation.
+type ConversationView struct {
+	WebsiteID  string              `json:"website_id"`
+	SessionID  string              `json:"session_id"`
+	Mode       signals.Mode        `json:"mode"`
+	Reason     signals.Reason      `json:"reason"`
+	Since      int64               `json:"since"`
+	Language   string              `json:"language,omitempty"`
+	Email      string              `json:"email,omitempty"`
+	Signals    map[string]string   `json:"signals,omitempty"`
+	CrispState string              `json:"crisp_state,omitempty"`
+	Answers    int                 `json:"answers"`
+	Replies    int                 `json:"replies"`
+	TokensUsed int64               `json:"tokens_used"`
+	CostUSD    float64             `json:"cost_usd"`
+	UpdatedAt  int64               `json:"updated_at"`
+	Audit      []bridge.AuditEntry `json:"audit,omitempty"`
+}
+
+func view(c bridge.Conversation, audit []bridge.AuditEntry) ConversationView {
+	return ConversationView{WebsiteID: c.WebsiteID, SessionID: c.SessionID, Mode: c.Mode, Reason: c.Reason,
+		Since: c.Since, Language: c.Language, Email: c.Email, Signals: c.Last, CrispState: c.CrispState,
+		Answers: c.Answers, Replies: c.Replies, TokensUsed: c.TokensUsed, CostUSD: c.CostUSD,
+		UpdatedAt: c.UpdatedAt, Audit: audit}
+}
+
+func (s *Server) list(c *gin.Context) {
+	mode := signals.Mode(c.Query("mode"))
+	switch mode {
+	case "", signals.ModeWaiting, signals.ModeActive, signals.ModePaused, signals.ModeHuman:
+	default:
+		c.JSON(http.StatusBadRequest, gin.H{"error": "mode must be waiting, active, paused or human"})
+		return
+	}
+	limit := 100
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "limit must be 1..1000"})
+			return
+		}
+		limit = n
+	}
+	convs, err := s.Bridge.List(c.Request.Context(), mode, limit)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]ConversationView, 0, len(convs))
+	for _, cv := range convs {
+		out = append(out, view(cv, nil))
+	}
+	c.JSON(http.StatusOK, gin.H{"conversations": out})
+}
+
+func (s *Server) get(c *gin.Context) {
+	key := bridge.Key{WebsiteID: c.Param("website"), SessionID: c.Param("session")}
+	conv, audit, err := s.Bridge.Conversation(c.Request.Context(), key, 200)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, view(conv, audit))
+}
+
+type controlRequest struct {
+	WebsiteID string `json:"website_id"`
+	SessionID string `json:"session_id"`
+	Command   string `json:"command"`
+	Reason    string `json:"reason"`
+	Detail    string `json:"detail"`
+}
+
+func (s *Server) control(c *gin.Context) {
+	var req controlRequest
+	if c.Request.ContentLength != 0 {
+		if err := json.NewDecoder(io.LimitReader(c.Request.Body, 64<<10)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "body must be JSON: {\"reason\": ..., \"detail\": ...}"})
+			return
+		}
+	}
+	req.WebsiteID, req.SessionID, req.Command = c.Param("website"), c.Param("session"), c.Param("command")
+	s.doControl(c, req)
+}
+
+// controlBody is the same control call with everything in the body, for no-code web-hook blocks.
+func (s *Server) controlBody(c *gin.Context) {
+	var req controlRequest
+	if err := json.NewDecoder(io.LimitReader(c.Request.Body, 64<<10)).Decode(&req); err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be JSON with website_id, session_id and command"})
+		return
+	}
+	if req.WebsiteID == "" || req.SessionID == "" {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "website_id and session_id are required"})
+		return
+	}
+	s.doControl(c, req)
+}
+
+func (s *Server) doControl(c *gin.Context, req controlRequest) {
+	reason := signals.Reason(req.Reason)
+	switch reason {
+	case "", signals.ReasonHuman, signals.ReasonSignal, signals.ReasonOperator, signals.ReasonBudget, signals.ReasonError:
+	default:
+		c.JSON(http.StatusBadRequest, gin.H{"error": "reason must be human, signal, operator, budget or error"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 15*time.Second)
+	defer cancel()
+	key := bridge.Key{WebsiteID: req.WebsiteID, SessionID: req.SessionID}
+	conv, err := s.Bridge.Control(ctx, key, req.Command, reason, req.Detail)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, view(conv, nil))
+}
+
+// fail is the one table from error kind to HTTP status.
+func (s *Server) fail(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, bridge.ErrNotFound):
+		c.JSON(http.StatusNotFound, gin.H{"error": "conversation not found"})
+	case errors.Is(err, bridge.ErrUnknownControl):
+		c.JSON(http.StatusNotFound, gin.H{"error": "unknown command: use start, pause, handover or resume"})
+	case errors.Is(err, bridge.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "busy or shutting down"})
+	default:
+		s.Logger.Error("admin api", "err", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+	}
+}

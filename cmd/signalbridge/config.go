@@ -1,0 +1,330 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration: a YAML file plus environment variables for secrets and
+// addresses. Defaults come from defaultConfig; Validate names the first wrong field of each kind.
+type Config struct {
+	Listen     string `yaml:"listen"`      // SIGNALBRIDGE_ADDR
+	Data       string `yaml:"data"`        // SIGNALBRIDGE_DATA: bbolt file
+	AdminToken string `yaml:"admin_token"` // SIGNALBRIDGE_ADMIN_TOKEN (secret; prefer the environment)
+	LogLevel   string `yaml:"log_level"`   // debug, info, warn, error
+	LogFormat  string `yaml:"log_format"`  // json, text, auto (text on a terminal)
+
+	Crisp    CrispConfig              `yaml:"crisp"`
+	OpenAI   OpenAIConfig             `yaml:"openai"`
+	Websites map[string]WebsiteConfig `yaml:"websites"` // by website id; "default" for the rest
+}
+
+// CrispConfig is how we reach Crisp.
+type CrispConfig struct {
+	Identifier     string        `yaml:"identifier"`       // CRISP_IDENTIFIER
+	Key            string        `yaml:"key"`              // CRISP_KEY (secret)
+	Tier           string        `yaml:"tier"`             // CRISP_TIER: plugin, website or user
+	APIURL         string        `yaml:"api_url"`          // CRISP_API_URL
+	RTMURL         string        `yaml:"rtm_url"`          // CRISP_RTM_URL: skips endpoint discovery
+	Events         string        `yaml:"events"`           // CRISP_EVENTS: rtm, hooks or both
+	EIO            int           `yaml:"eio"`              // Engine.IO protocol: 4 (default) or 3
+	HooksSecret    string        `yaml:"hooks_secret"`     // CRISP_HOOKS_SECRET (secret): plugin hooks signing secret
+	WebsiteHookKey string        `yaml:"website_hook_key"` // CRISP_WEBSITE_HOOK_KEY (secret): ?key= of website hooks
+	HookMaxAge     time.Duration `yaml:"hook_max_age"`     // freshness window of signed hooks
+	PluginURN      string        `yaml:"plugin_urn"`       // CRISP_PLUGIN_URN: origin of our messages
+	DailyQuota     int           `yaml:"daily_quota"`      // client-side REST quota per day (0 = unlimited)
+	Timeout        time.Duration `yaml:"timeout"`          // REST request timeout
+	BotNickname    string        `yaml:"bot_nickname"`
+	BotAvatar      string        `yaml:"bot_avatar"`
+}
+
+// OpenAIConfig is the OpenAI-compatible model endpoint. No API key means the offline assistant.
+type OpenAIConfig struct {
+	APIKey       string                `yaml:"api_key"`  // OPENAI_API_KEY (secret)
+	BaseURL      string                `yaml:"base_url"` // OPENAI_BASE_URL
+	Model        string                `yaml:"model"`    // OPENAI_MODEL
+	Organization string                `yaml:"organization"`
+	Headers      map[string]string     `yaml:"headers"` // extra headers (proxies such as Helicone)
+	Timeout      time.Duration         `yaml:"timeout"`
+	Prices       map[string]PriceEntry `yaml:"prices"` // by model: USD per 1M tokens
+}
+
+// PriceEntry is a model's price in US dollars per million tokens.
+type PriceEntry struct {
+	Prompt     float64 `yaml:"prompt"`
+	Completion float64 `yaml:"completion"`
+}
+
+// WebsiteConfig is one website's block.
+type WebsiteConfig struct {
+	Name            string                       `yaml:"name"`
+	StartMode       string                       `yaml:"start_mode"` // auto or wait_for_signal
+	Signals         SignalsConfig                `yaml:"signals"`
+	Prompt          string                       `yaml:"prompt"`
+	Model           string                       `yaml:"model"`
+	Temperature     *float64                     `yaml:"temperature"`
+	MaxAnswerTokens int                          `yaml:"max_answer_tokens"`
+	HistoryTokens   int                          `yaml:"history_tokens"`
+	Language        string                       `yaml:"language"`
+	Languages       []string                     `yaml:"languages"`
+	Strings         map[string]map[string]string `yaml:"strings"`       // lang -> key -> text
+	HumanPhrases    map[string][]string          `yaml:"human_phrases"` // lang -> phrases
+	KnowledgeBase   string                       `yaml:"knowledge_base"`
+	KBBaseURL       string                       `yaml:"knowledge_base_url"`
+	Handover        HandoverConfig               `yaml:"handover"`
+	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
+	Budgets         BudgetsConfig                `yaml:"budgets"`
+}
+
+// SignalsConfig overrides the signal vocabulary.
+type SignalsConfig struct {
+	Key          string `yaml:"key"`
+	Start        string `yaml:"start"`
+	Pause        string `yaml:"pause"`
+	Handover     string `yaml:"handover"`
+	StartButton  string `yaml:"start_button"`
+	PauseButton  string `yaml:"pause_button"`
+	PausedPrefix string `yaml:"paused_prefix"`
+	ReasonKey    string `yaml:"reason_key"`
+	AtKey        string `yaml:"at_key"`
+}
+
+// HandoverConfig is the handover policy.
+type HandoverConfig struct {
+	Segment         string `yaml:"segment"`
+	ResolvedSegment string `yaml:"resolved_segment"`
+	OfferHuman      string `yaml:"offer_human"` // always, never, after:N
+	AskEmailOffline *bool  `yaml:"ask_email_offline"`
+	PauseOnOperator *bool  `yaml:"pause_on_operator"`
+	NoteCommands    *bool  `yaml:"note_commands"`
+}
+
+// BudgetsConfig caps model tokens.
+type BudgetsConfig struct {
+	ConversationTokens int64 `yaml:"conversation_tokens"`
+	WebsiteTokensDay   int64 `yaml:"website_tokens_per_day"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Listen:    "127.0.0.1:8080",
+		Data:      "signalbridge.db",
+		LogLevel:  "info",
+		LogFormat: "auto",
+		Crisp: CrispConfig{Tier: "plugin", APIURL: "https://api.crisp.chat/v1/", Events: "rtm", EIO: 4,
+			HookMaxAge: 10 * time.Minute, DailyQuota: 5000, Timeout: 10 * time.Second, BotNickname: "Assistant"},
+		OpenAI: OpenAIConfig{BaseURL: "https://api.openai.com/v1", Model: "gpt-4o-mini", Timeout: 30 * time.Second,
+			Prices: map[string]PriceEntry{"gpt-4o-mini": {Prompt: 0.15, Completion: 0.60}, "gpt-4.1-mini": {Prompt: 0.40, Completion: 1.60}, "gpt-4o": {Prompt: 2.50, Completion: 10}}},
+		Websites: map[string]WebsiteConfig{},
+	}
+}
+
+// LoadConfig reads the YAML file (if path is not empty) over the defaults, then the environment.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg := defaultConfig()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("parse config %s: %w", path, err)
+		}
+	}
+	env := map[string]*string{
+		"SIGNALBRIDGE_ADDR": &cfg.Listen, "SIGNALBRIDGE_DATA": &cfg.Data, "SIGNALBRIDGE_ADMIN_TOKEN": &cfg.AdminToken,
+		"CRISP_IDENTIFIER": &cfg.Crisp.Identifier, "CRISP_KEY": &cfg.Crisp.Key, "CRISP_TIER": &cfg.Crisp.Tier,
+		"CRISP_API_URL": &cfg.Crisp.APIURL, "CRISP_RTM_URL": &cfg.Crisp.RTMURL, "CRISP_EVENTS": &cfg.Crisp.Events,
+		"CRISP_HOOKS_SECRET": &cfg.Crisp.HooksSecret, "CRISP_WEBSITE_HOOK_KEY": &cfg.Crisp.WebsiteHookKey,
+		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
+		"OPENAI_BASE_URL": &cfg.OpenAI.BaseURL, "OPENAI_MODEL": &cfg.OpenAI.Model,
+	}
+	for name, dst := range env {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	if _, ok := cfg.Websites["default"]; !ok {
+		cfg.Websites["default"] = WebsiteConfig{}
+	}
+	return cfg, nil
+}
+
+var (
+	websiteIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	urnRe       = regexp.MustCompile(`^urn:[^:\s]+:[^:\s]+:\d+$`)
+	langRe      = regexp.MustCompile(`^[a-z]{2,3}$`)
+)
+
+// Validate checks every field and returns all problems, each naming its field.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "must be host:port, got %q", c.Listen)
+	}
+	if c.Data == "" {
+		bad("data", "must be a file path")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "text", "auto":
+	default:
+		bad("log_format", "must be json, text or auto, got %q", c.LogFormat)
+	}
+	cr := c.Crisp
+	if cr.Identifier == "" {
+		bad("crisp.identifier", "is required (CRISP_IDENTIFIER)")
+	}
+	if cr.Key == "" {
+		bad("crisp.key", "is required (CRISP_KEY)")
+	}
+	switch cr.Tier {
+	case "plugin", "website", "user":
+	default:
+		bad("crisp.tier", "must be plugin, website or user, got %q", cr.Tier)
+	}
+	checkURL := func(field, v string, schemes ...string) {
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" {
+			bad(field, "must be an absolute URL, got %q", v)
+			return
+		}
+		for _, s := range schemes {
+			if u.Scheme == s {
+				return
+			}
+		}
+		bad(field, "scheme must be one of %v, got %q", schemes, u.Scheme)
+	}
+	checkURL("crisp.api_url", cr.APIURL, "http", "https")
+	if cr.RTMURL != "" {
+		checkURL("crisp.rtm_url", cr.RTMURL, "ws", "wss", "http", "https")
+	}
+	switch cr.Events {
+	case "rtm", "hooks", "both":
+	default:
+		bad("crisp.events", "must be rtm, hooks or both, got %q", cr.Events)
+	}
+	if cr.Events != "rtm" && cr.HooksSecret == "" && cr.WebsiteHookKey == "" {
+		bad("crisp.hooks_secret", "is required when events include hooks (CRISP_HOOKS_SECRET, or CRISP_WEBSITE_HOOK_KEY for website hooks)")
+	}
+	if cr.EIO != 3 && cr.EIO != 4 {
+		bad("crisp.eio", "must be 3 or 4, got %d", cr.EIO)
+	}
+	if cr.PluginURN != "" && !urnRe.MatchString(cr.PluginURN) {
+		bad("crisp.plugin_urn", "must look like urn:<account>:<plugin>:0, got %q", cr.PluginURN)
+	}
+	if cr.DailyQuota < 0 {
+		bad("crisp.daily_quota", "must be >= 0")
+	}
+	if cr.Timeout <= 0 {
+		bad("crisp.timeout", "must be > 0")
+	}
+	if c.OpenAI.APIKey != "" {
+		checkURL("openai.base_url", c.OpenAI.BaseURL, "http", "https")
+		if c.OpenAI.Model == "" {
+			bad("openai.model", "is required when an API key is set")
+		}
+	}
+	for id, w := range c.Websites {
+		p := "websites." + id
+		if id != "default" && !websiteIDRe.MatchString(id) {
+			bad(p, "website id must be a lowercase UUID")
+		}
+		switch w.StartMode {
+		case "", "auto", "wait_for_signal":
+		default:
+			bad(p+".start_mode", "must be auto or wait_for_signal, got %q", w.StartMode)
+		}
+		if w.Language != "" && !langRe.MatchString(w.Language) {
+			bad(p+".language", "must be a language code such as en, got %q", w.Language)
+		}
+		for i, l := range w.Languages {
+			if !langRe.MatchString(l) {
+				bad(fmt.Sprintf("%s.languages[%d]", p, i), "must be a language code such as en, got %q", l)
+			}
+		}
+		if w.Temperature != nil && (*w.Temperature < 0 || *w.Temperature > 2) {
+			bad(p+".temperature", "must be between 0 and 2")
+		}
+		if w.KnowledgeBase != "" {
+			if fi, err := os.Stat(w.KnowledgeBase); err != nil || !fi.IsDir() {
+				bad(p+".knowledge_base", "must be a folder, got %q", w.KnowledgeBase)
+			}
+		}
+		if w.Scenario != "" && w.Scenario != "default" {
+			if _, err := os.Stat(w.Scenario); err != nil {
+				bad(p+".scenario", "file not found: %q", w.Scenario)
+			}
+		}
+		if _, err := parseOfferHuman(w.Handover.OfferHuman); err != nil {
+			bad(p+".handover.offer_human", "%v", err)
+		}
+		if w.Budgets.ConversationTokens < 0 || w.Budgets.WebsiteTokensDay < 0 {
+			bad(p+".budgets", "must be >= 0")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func parseOfferHuman(s string) (int, error) {
+	switch s {
+	case "", "always":
+		return 1, nil
+	case "never":
+		return 0, nil
+	}
+	if n, ok := strings.CutPrefix(s, "after:"); ok {
+		v, err := strconv.Atoi(n)
+		if err == nil && v >= 1 {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("must be always, never or after:N, got %q", s)
+}
+
+// String renders the configuration with every secret redacted, for logs and `check`.
+func (c Config) String() string {
+	r := c
+	redact := func(s *string) {
+		if *s != "" {
+			*s = "[redacted]"
+		}
+	}
+	redact(&r.AdminToken)
+	redact(&r.Crisp.Key)
+	redact(&r.Crisp.HooksSecret)
+	redact(&r.Crisp.WebsiteHookKey)
+	redact(&r.OpenAI.APIKey)
+	if len(r.OpenAI.Headers) > 0 {
+		h := make(map[string]string, len(r.OpenAI.Headers))
+		for k := range r.OpenAI.Headers {
+			h[k] = "[redacted]"
+		}
+		r.OpenAI.Headers = h
+	}
+	out, err := yaml.Marshal(r)
+	if err != nil {
+		return "config: " + err.Error()
+	}
+	return string(out)
+}
