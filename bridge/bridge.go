@@ -29,6 +29,9 @@ type Website struct {
 	// Text returns a localized user-facing string ("apology", "closing", "nobody_online",
 	// "ask_email", "talk_to_human", "resolved", "email_thanks", "offer_human").
 	Text func(lang, key string) string
+	// ResolveLanguage picks the conversation language from session data "language" and the
+	// visitor's browser locales (nil: data language, else the website default).
+	ResolveLanguage func(dataLanguage string, locales []string) string
 	// HandoverValue is a signal value (nonce form accepted) that requests a handover, written by the
 	// website snippet's handover(). Empty disables it.
 	HandoverValue string

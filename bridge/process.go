@@ -182,6 +182,9 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		}
 		text := m.Text
 		st.addTurn(Turn{Role: "visitor", Text: text, At: at, Fingerprint: ev.Fingerprint})
+		if !c.MetaLoaded && c.Mode == signals.ModeActive {
+			b.loadMeta(ctx, st)
+		}
 		if c.Mode == signals.ModeActive && st.site.Steps != nil && c.ScenarioIndex >= 0 && m.Type == "text" {
 			if b.runSteps(ctx, st, StepInput{Text: text}) {
 				return true
@@ -218,6 +221,9 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 
 	case EventSessionSetData:
 		if lang := ev.Data["language"]; lang != "" && lang != c.Language {
+			if st.site.ResolveLanguage != nil {
+				lang = st.site.ResolveLanguage(lang, c.Locales)
+			}
 			c.Language = lang
 			st.dirty = true
 		}
@@ -290,6 +296,30 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 		}
 	}
 	return false
+}
+
+// loadMeta reads the conversation's meta once (email, country, locales, language data) so that
+// later messages need no read at all.
+func (b *Bridge) loadMeta(ctx context.Context, st *step) {
+	c := &st.conv
+	m, err := b.opts.Platform.Meta(ctx, c.WebsiteID, c.SessionID)
+	if err != nil {
+		b.log.Warn("read meta", "website", c.WebsiteID, "session", c.SessionID, "err", err)
+		return
+	}
+	c.MetaLoaded = true
+	st.dirty = true
+	if c.Email == "" {
+		c.Email = m.Email
+	}
+	c.Country, c.Locales = m.Country, m.Locales
+	lang := m.Data["language"]
+	if st.site.ResolveLanguage != nil {
+		lang = st.site.ResolveLanguage(lang, m.Locales)
+	}
+	if lang != "" {
+		c.Language = lang
+	}
 }
 
 // ours reports whether a message is one of our own, echoed back by Crisp.

@@ -1,0 +1,480 @@
+package assistant
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+)
+
+// Passage is one chunk of a knowledge-base article, as returned by Search.
+type Passage struct {
+	Title   string  // article title (front matter "title" or first heading)
+	Section string  // heading of the section the chunk belongs to, "" for the article's top
+	URL     string  // link to the article (or its section anchor)
+	Text    string  // the chunk: one or a few paragraphs, at most the chunk size cap
+	Lang    string  // front matter "lang", "" when unknown
+	File    string  // path relative to the knowledge-base directory
+	Score   float64 // BM25 score
+	Match   float64 // 0..1: share of the query's IDF mass found in the chunk (normalised relevance)
+}
+
+// KnowledgeBase is an in-memory BM25 index over the Markdown and text files of a directory. It is
+// safe for concurrent use; Reload and Run swap the index atomically.
+type KnowledgeBase struct {
+	dir  string
+	opts kbOptions
+
+	mu    sync.RWMutex
+	idx   *index
+	stamp string // file names, sizes and mtimes of the loaded version
+}
+
+// KBOption configures LoadKnowledgeBase.
+type KBOption func(*kbOptions)
+
+type kbOptions struct {
+	baseURL   string
+	chunkSize int
+}
+
+// WithBaseURL links articles without a "url:" front-matter line to baseURL + their path without
+// extension ("shipping/returns.md" -> baseURL + "/shipping/returns").
+func WithBaseURL(baseURL string) KBOption {
+	return func(o *kbOptions) { o.baseURL = strings.TrimRight(baseURL, "/") }
+}
+
+// WithChunkSize caps a chunk's text at n characters (default 700).
+func WithChunkSize(n int) KBOption {
+	return func(o *kbOptions) {
+		if n > 0 {
+			o.chunkSize = n
+		}
+	}
+}
+
+// LoadKnowledgeBase reads every .md, .markdown and .txt file under dir (recursively) and indexes
+// it. An article's title comes from its front matter ("title:") or its first heading, its link
+// from a "url:" front-matter line or WithBaseURL. Articles are chunked by headings and paragraphs.
+func LoadKnowledgeBase(dir string, opts ...KBOption) (*KnowledgeBase, error) {
+	kb := &KnowledgeBase{dir: dir, opts: kbOptions{chunkSize: 700}}
+	for _, o := range opts {
+		o(&kb.opts)
+	}
+	if _, err := kb.Reload(); err != nil {
+		return nil, err
+	}
+	return kb, nil
+}
+
+// NewKnowledgeBase indexes articles given in memory (tests, embedded content), keyed by file name;
+// the name stands in for the title and the link path when the content gives neither.
+func NewKnowledgeBase(files map[string]string, opts ...KBOption) *KnowledgeBase {
+	kb := &KnowledgeBase{opts: kbOptions{chunkSize: 700}}
+	for _, o := range opts {
+		o(&kb.opts)
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var chunks []Passage
+	for _, n := range names {
+		chunks = append(chunks, parseArticle(n, files[n], kb.opts)...)
+	}
+	kb.idx = buildIndex(chunks)
+	return kb
+}
+
+// Len returns the number of indexed chunks.
+func (kb *KnowledgeBase) Len() int {
+	kb.mu.RLock()
+	defer kb.mu.RUnlock()
+	return len(kb.idx.docs)
+}
+
+// Reload re-reads the directory when a file was added, removed or modified since the last load,
+// and reports whether it did. On error the previous index is kept.
+func (kb *KnowledgeBase) Reload() (bool, error) {
+	if kb.dir == "" {
+		return false, nil
+	}
+	files, stamp, err := scanDir(kb.dir)
+	if err != nil {
+		return false, fmt.Errorf("load knowledge base: %w", err)
+	}
+	kb.mu.RLock()
+	same := kb.idx != nil && stamp == kb.stamp
+	kb.mu.RUnlock()
+	if same {
+		return false, nil
+	}
+	var chunks []Passage
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(kb.dir, f))
+		if err != nil {
+			return false, fmt.Errorf("load knowledge base: %w", err)
+		}
+		chunks = append(chunks, parseArticle(filepath.ToSlash(f), string(b), kb.opts)...)
+	}
+	idx := buildIndex(chunks)
+	kb.mu.Lock()
+	kb.idx, kb.stamp = idx, stamp
+	kb.mu.Unlock()
+	return true, nil
+}
+
+// Run polls the directory every interval (default 5s) and reloads it when it changed, until ctx is
+// done. Errors are reported to onError (may be nil) and the previous index is kept.
+func (kb *KnowledgeBase) Run(ctx context.Context, interval time.Duration, onError func(error)) error {
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := kb.Reload(); err != nil && onError != nil {
+				onError(err)
+			}
+		}
+	}
+}
+
+func scanDir(dir string) ([]string, string, error) {
+	var files []string
+	var stamp strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".md", ".markdown", ".txt":
+		default:
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, rel)
+		fmt.Fprintf(&stamp, "%s\x00%d\x00%d\n", rel, info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	return files, stamp.String(), err
+}
+
+// parseArticle splits one file into chunks.
+func parseArticle(name, content string, o kbOptions) []Passage {
+	content = strings.ReplaceAll(content, "\r\n", "\n")
+	meta, body := frontMatter(content)
+	title := meta["title"]
+	lines := strings.Split(body, "\n")
+	if title == "" {
+		for i, l := range lines {
+			if h, ok := heading(l); ok {
+				title = h
+				lines = slices.Delete(lines, i, i+1)
+				break
+			}
+		}
+	}
+	if title == "" {
+		title = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	}
+	url := meta["url"]
+	if url == "" && o.baseURL != "" {
+		url = o.baseURL + "/" + strings.TrimSuffix(name, filepath.Ext(name))
+	}
+
+	var out []Passage
+	section := ""
+	var paras []string
+	var cur strings.Builder
+	flushPara := func() {
+		if p := strings.TrimSpace(cur.String()); p != "" {
+			paras = append(paras, p)
+		}
+		cur.Reset()
+	}
+	flushSection := func() {
+		flushPara()
+		for _, text := range packParagraphs(paras, o.chunkSize) {
+			p := Passage{Title: title, Section: section, URL: url, Text: text, Lang: meta["lang"], File: name}
+			if section != "" && url != "" && !strings.Contains(url, "#") {
+				p.URL = url + "#" + slug(section)
+			}
+			out = append(out, p)
+		}
+		paras = paras[:0]
+	}
+	for _, l := range lines {
+		if h, ok := heading(l); ok {
+			flushSection()
+			section = h
+			continue
+		}
+		if strings.TrimSpace(l) == "" {
+			flushPara()
+			continue
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(strings.TrimRight(l, " \t"))
+	}
+	flushSection()
+	return out
+}
+
+// frontMatter parses a leading "---" block of "key: value" lines.
+func frontMatter(s string) (map[string]string, string) {
+	meta := map[string]string{}
+	if !strings.HasPrefix(s, "---\n") {
+		return meta, s
+	}
+	end := strings.Index(s[4:], "\n---")
+	if end < 0 {
+		return meta, s
+	}
+	for _, l := range strings.Split(s[4:4+end], "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		v = strings.Trim(v, `"'`)
+		meta[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	rest := s[4+end+4:]
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[i+1:]
+	} else {
+		rest = ""
+	}
+	return meta, rest
+}
+
+func heading(l string) (string, bool) {
+	t := strings.TrimSpace(l)
+	if !strings.HasPrefix(t, "#") {
+		return "", false
+	}
+	h := strings.TrimLeft(t, "#")
+	if len(t)-len(h) > 6 || (h != "" && h[0] != ' ') {
+		return "", false
+	}
+	h = strings.TrimSpace(h)
+	return h, h != ""
+}
+
+// packParagraphs groups paragraphs into chunks of at most size characters; a longer paragraph is
+// split at sentence ends.
+func packParagraphs(paras []string, size int) []string {
+	var out []string
+	var cur strings.Builder
+	emit := func() {
+		if cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, p := range paras {
+		pieces := []string{p}
+		if len(p) > size {
+			pieces = splitSentences(p, size)
+		}
+		for _, piece := range pieces {
+			if cur.Len() > 0 && cur.Len()+2+len(piece) > size {
+				emit()
+			}
+			if cur.Len() > 0 {
+				cur.WriteString("\n\n")
+			}
+			cur.WriteString(piece)
+		}
+	}
+	emit()
+	return out
+}
+
+func splitSentences(p string, size int) []string {
+	var out []string
+	for len(p) > size {
+		cut := -1
+		for i := 0; i < size-1; i++ {
+			if (p[i] == '.' || p[i] == '?' || p[i] == '!' || p[i] == '\n') && (p[i+1] == ' ' || p[i+1] == '\n') {
+				cut = i + 1
+			}
+		}
+		if cut <= 0 {
+			cut = strings.LastIndexByte(p[:size], ' ')
+		}
+		if cut <= 0 {
+			cut = size
+			for cut < len(p) && !isRuneStart(p[cut]) {
+				cut++
+			}
+		}
+		out = append(out, strings.TrimSpace(p[:cut]))
+		p = strings.TrimSpace(p[cut:])
+	}
+	if p != "" {
+		out = append(out, p)
+	}
+	return out
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// slug is a GitHub-style heading anchor.
+func slug(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(h) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+// BM25 parameters.
+const (
+	bm25K1 = 1.2
+	bm25B  = 0.75
+)
+
+type posting struct {
+	doc int32
+	tf  float32
+}
+
+type index struct {
+	docs     []Passage
+	lens     []float32
+	avgLen   float64
+	postings map[string][]posting
+}
+
+func buildIndex(docs []Passage) *index {
+	idx := &index{docs: docs, lens: make([]float32, len(docs)), postings: map[string][]posting{}}
+	var total float64
+	for i, d := range docs {
+		tf := map[string]float32{}
+		// Title and section headings count as extra occurrences: they say what a chunk is about.
+		for _, t := range Terms(d.Title) {
+			tf[t] += 1
+		}
+		for _, t := range Terms(d.Section) {
+			tf[t] += 1
+		}
+		n := float32(0)
+		for _, t := range Terms(d.Text) {
+			tf[t]++
+			n++
+		}
+		idx.lens[i] = n
+		total += float64(n)
+		for t, f := range tf {
+			idx.postings[t] = append(idx.postings[t], posting{doc: int32(i), tf: f})
+		}
+	}
+	if len(docs) > 0 {
+		idx.avgLen = total / float64(len(docs))
+	}
+	return idx
+}
+
+func (idx *index) idf(t string) float64 {
+	n := float64(len(idx.postings[t]))
+	N := float64(len(idx.docs))
+	return math.Log(1 + (N-n+0.5)/(n+0.5))
+}
+
+// Search returns the k passages that best match query, best first, with their BM25 score and
+// normalised Match. Passages that share no term with the query are never returned.
+func (kb *KnowledgeBase) Search(query string, k int) []Passage {
+	q := map[string]float64{}
+	for _, t := range Terms(query) {
+		q[t] = 1
+	}
+	return kb.search(q, k)
+}
+
+// search scores weighted query terms (weight 1 for the visitor's message, less for context).
+func (kb *KnowledgeBase) search(q map[string]float64, k int) []Passage {
+	if kb == nil || k <= 0 || len(q) == 0 {
+		return nil
+	}
+	kb.mu.RLock()
+	idx := kb.idx
+	kb.mu.RUnlock()
+	if idx == nil || len(idx.docs) == 0 {
+		return nil
+	}
+	scores := make(map[int32]float64)
+	matched := make(map[int32]float64)
+	var mass float64
+	for t, w := range q {
+		idf := idx.idf(t)
+		mass += w * idf
+		for _, p := range idx.postings[t] {
+			tf := float64(p.tf)
+			norm := bm25K1 * (1 - bm25B + bm25B*float64(idx.lens[p.doc])/idx.avgLen)
+			scores[p.doc] += w * idf * tf * (bm25K1 + 1) / (tf + norm)
+			matched[p.doc] += w * idf
+		}
+	}
+	type hit struct {
+		doc   int32
+		score float64
+	}
+	hits := make([]hit, 0, len(scores))
+	for d, s := range scores {
+		hits = append(hits, hit{d, s})
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].score != hits[j].score {
+			return hits[i].score > hits[j].score
+		}
+		return hits[i].doc < hits[j].doc
+	})
+	if len(hits) > k {
+		hits = hits[:k]
+	}
+	out := make([]Passage, len(hits))
+	for i, h := range hits {
+		p := idx.docs[h.doc]
+		p.Score = h.score
+		if mass > 0 {
+			p.Match = matched[h.doc] / mass
+		}
+		out[i] = p
+	}
+	return out
+}

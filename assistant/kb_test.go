@@ -1,0 +1,193 @@
+package assistant_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signalbridge/signalbridge/assistant"
+)
+
+func MustLoadKB(tb testing.TB, dir string, opts ...assistant.KBOption) *assistant.KnowledgeBase {
+	tb.Helper()
+	kb, err := assistant.LoadKnowledgeBase(dir, opts...)
+	if err != nil {
+		tb.Fatalf("load knowledge base %s: %v", dir, err)
+	}
+	return kb
+}
+
+// faqQuestions each name the fixture article that must rank first.
+var faqQuestions = []struct {
+	q, file string
+}{
+	{"How long does delivery take?", "en/shipping.md"},
+	{"How do I return an order?", "en/returns.md"},
+	{"How much does the monthly plan cost?", "en/pricing.md"},
+	{"I forgot my password", "en/account.md"},
+	{"Do you accept PayPal?", "en/payments.md"},
+	{"Can I pause my subscription while I'm on holiday?", "en/subscription.md"},
+	{"Where is my parcel? I need the tracking number", "en/tracking.md"},
+	{"My grinder stopped working, is it covered by the warranty?", "en/warranty.md"},
+	{"¿Cuánto tarda la entrega?", "es/envios.md"},
+	{"¿Cómo devuelvo un pedido?", "es/devoluciones.md"},
+	{"¿Cuánto cuesta el plan mensual?", "es/precios.md"},
+	{"He olvidado mi contraseña", "es/cuenta.md"},
+	{"¿Aceptáis Bizum?", "es/pagos.md"},
+	{"¿Cómo pauso mi suscripción en vacaciones?", "es/suscripcion.md"},
+	{"¿Dónde está mi paquete? Necesito el número de seguimiento", "es/seguimiento.md"},
+	{"Mi molinillo no funciona, ¿lo cubre la garantía?", "es/garantia.md"},
+}
+
+// unrelatedQuestions are off-topic for the fixture; some share a word with it on purpose.
+var unrelatedQuestions = []string{
+	"What's the weather like in Paris tomorrow?",
+	"Can you recommend a good movie?",
+	"¿Quién ganó el partido de ayer?",
+	"Do you sell tea?",
+	"Can I order a pizza delivery?",
+	"Is the coffee organic?",
+	"¿Tenéis café descafeinado?",
+	"How do I make espresso?",
+	"Do you have a shop in Madrid?",
+	"asdf qwerty",
+}
+
+// offlineThreshold is the default Website.OfflineMinMatch, calibrated on this fixture: every FAQ
+// question must match above it (offline answers), every unrelated one below (a human is offered).
+const offlineThreshold = 0.5
+
+func TestSearchFAQ(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/faq")
+	hits, minMatch := 0, 1.0
+	for _, tc := range faqQuestions {
+		got := kb.Search(tc.q, 3)
+		if len(got) == 0 {
+			t.Errorf("Search(%q) = nothing, want %s first", tc.q, tc.file)
+			continue
+		}
+		if got[0].File != tc.file {
+			t.Errorf("Search(%q) first = %s (%q, score %.2f, match %.2f), want %s", tc.q, got[0].File, got[0].Section, got[0].Score, got[0].Match, tc.file)
+			continue
+		}
+		hits++
+		minMatch = min(minMatch, got[0].Match)
+		if got[0].Match < offlineThreshold {
+			t.Errorf("Search(%q) match = %.2f, want >= %.2f", tc.q, got[0].Match, offlineThreshold)
+		}
+		t.Logf("%-60q -> %-20s %-28q score %5.2f match %.2f", tc.q, got[0].File, got[0].Section, got[0].Score, got[0].Match)
+	}
+	t.Logf("retrieval hit rate (right article first): %d/%d = %.0f%%; lowest match %.2f",
+		hits, len(faqQuestions), 100*float64(hits)/float64(len(faqQuestions)), minMatch)
+}
+
+func TestSearchUnrelatedMatchesLow(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/faq")
+	maxMatch := 0.0
+	for _, q := range unrelatedQuestions {
+		got := kb.Search(q, 1)
+		if len(got) == 0 {
+			continue
+		}
+		maxMatch = max(maxMatch, got[0].Match)
+		t.Logf("%-45q -> %-20s match %.2f", q, got[0].File, got[0].Match)
+		if got[0].Match >= offlineThreshold {
+			t.Errorf("Search(%q) match = %.2f for %s, want below the offline threshold %.2f", q, got[0].Match, got[0].File, offlineThreshold)
+		}
+	}
+	t.Logf("highest match of an unrelated question: %.2f (threshold %.2f)", maxMatch, offlineThreshold)
+}
+
+func TestLoadKnowledgeBaseChunks(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "guide", "setup.md"), "# Setting up\n\nIntro paragraph.\n\n## Install the app\n\nDownload the app and sign in.\n\n## Connect the device\n\nPress the button for three seconds.\n")
+	writeFile(t, filepath.Join(dir, "notes.txt"), "Plain text note about opening hours: we open at nine.\n")
+	writeFile(t, filepath.Join(dir, "ignored.json"), `{"not":"indexed"}`)
+	writeFile(t, filepath.Join(dir, "long.md"), "---\ntitle: Long one\nurl: https://x.example/long\n---\n"+strings.Repeat("This sentence is about batteries. ", 60))
+
+	kb := MustLoadKB(t, dir, assistant.WithBaseURL("https://docs.example/help/"), assistant.WithChunkSize(300))
+	tests := []struct {
+		query, title, section, url, text string
+	}{
+		{"install app", "Setting up", "Install the app", "https://docs.example/help/guide/setup#install-the-app", "Download the app and sign in."},
+		{"connect device button", "Setting up", "Connect the device", "https://docs.example/help/guide/setup#connect-the-device", "Press the button for three seconds."},
+		{"opening hours", "notes", "", "https://docs.example/help/notes", "Plain text note about opening hours: we open at nine."},
+	}
+	for _, tc := range tests {
+		got := kb.Search(tc.query, 1)
+		if len(got) != 1 {
+			t.Fatalf("Search(%q) = %d passages, want 1", tc.query, len(got))
+		}
+		p := got[0]
+		if p.Title != tc.title || p.Section != tc.section || p.URL != tc.url || p.Text != tc.text {
+			t.Errorf("Search(%q) = {%q %q %q %q}, want {%q %q %q %q}", tc.query, p.Title, p.Section, p.URL, p.Text, tc.title, tc.section, tc.url, tc.text)
+		}
+	}
+	long := kb.Search("batteries", 10)
+	if len(long) < 6 {
+		t.Fatalf("long article: %d chunks, want >= 6 with a 300-character cap", len(long))
+	}
+	for _, p := range long {
+		if len(p.Text) > 300 || p.URL != "https://x.example/long" {
+			t.Errorf("long chunk: %d characters, url %q; want <= 300 and the front-matter url", len(p.Text), p.URL)
+		}
+	}
+	if got := kb.Search("indexed", 1); len(got) != 0 {
+		t.Errorf("Search(indexed) = %v, want nothing from a .json file", got)
+	}
+}
+
+func TestKnowledgeBaseReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.md")
+	writeFile(t, path, "# Alpha\n\nThe alpha answer is apples.\n")
+	kb := MustLoadKB(t, dir)
+	if changed, err := kb.Reload(); err != nil || changed {
+		t.Fatalf("Reload unchanged = %v, %v; want false, nil", changed, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- kb.Run(ctx, 5*time.Millisecond, nil) }()
+
+	writeFile(t, filepath.Join(dir, "b.md"), "# Beta\n\nThe beta answer is bananas.\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for len(kb.Search("bananas", 1)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not pick up the new file within 5s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, the watcher has no event to wait on
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := kb.Reload(); err != nil || !changed {
+		t.Fatalf("Reload after remove = %v, %v; want true, nil", changed, err)
+	}
+	if got := kb.Search("apples", 1); len(got) != 0 {
+		t.Errorf("Search(apples) after remove = %v, want nothing", got)
+	}
+}
+
+func TestLoadKnowledgeBaseMissingDir(t *testing.T) {
+	if _, err := assistant.LoadKnowledgeBase(filepath.Join(t.TempDir(), "nope")); err == nil {
+		t.Fatal("LoadKnowledgeBase(missing) = nil error, want an error")
+	}
+}
+
+func writeFile(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}

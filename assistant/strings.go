@@ -1,0 +1,142 @@
+package assistant
+
+import (
+	"maps"
+	"strings"
+)
+
+// Keys of the localized strings table.
+const (
+	StrApology      = "apology"       // the model failed; a human will take over
+	StrClosing      = "closing"       // the conversation was resolved
+	StrNoAnswer     = "no_answer"     // offline mode found nothing relevant
+	StrOfferHuman   = "offer_human"   // text of the "talk to a human" picker
+	StrTalkToHuman  = "talk_to_human" // button label
+	StrResolved     = "resolved"      // button label: my question is answered
+	StrNobodyOnline = "nobody_online" // handover while no operator is online
+	StrAskEmail     = "ask_email"     // ask for an email to be contacted back
+	StrHandoverAck  = "handover_ack"  // handover while operators are online
+	StrReadMore     = "read_more"     // link line of offline answers; "{url}" is replaced
+	StrLanguage     = "language"      // the language's own name, for language pickers
+)
+
+// StringTable holds localized strings: language (primary subtag) -> key -> text.
+type StringTable map[string]map[string]string
+
+var defaultStrings = StringTable{
+	"en": {
+		StrApology:      "Sorry, I'm having trouble answering right now. I'm passing your conversation to our team.",
+		StrClosing:      "Glad I could help! Feel free to write again if you need anything else.",
+		StrNoAnswer:     "I couldn't find an answer to that in our help articles.",
+		StrOfferHuman:   "Would you like to talk to a person from our team?",
+		StrTalkToHuman:  "Talk to a human",
+		StrResolved:     "That answers my question",
+		StrNobodyOnline: "Nobody from our team is online right now, but we'll get back to you as soon as possible.",
+		StrAskEmail:     "Leave your email address and we'll reply there.",
+		StrHandoverAck:  "I'm passing you to someone from our team. They'll reply here shortly.",
+		StrReadMore:     "Read more: {url}",
+		StrLanguage:     "English",
+	},
+	"es": {
+		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
+		StrClosing:      "¡Me alegro de haber ayudado! Escríbenos de nuevo si necesitas algo más.",
+		StrNoAnswer:     "No he encontrado una respuesta a eso en nuestros artículos de ayuda.",
+		StrOfferHuman:   "¿Quieres hablar con una persona de nuestro equipo?",
+		StrTalkToHuman:  "Hablar con una persona",
+		StrResolved:     "Esto responde mi pregunta",
+		StrNobodyOnline: "Ahora mismo no hay nadie de nuestro equipo conectado, pero te responderemos lo antes posible.",
+		StrAskEmail:     "Déjanos tu correo electrónico y te responderemos allí.",
+		StrHandoverAck:  "Te paso con alguien de nuestro equipo. Te responderá aquí en breve.",
+		StrReadMore:     "Más información: {url}",
+		StrLanguage:     "Español",
+	},
+	"ca": {
+		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
+		StrClosing:      "M'alegro d'haver-te ajudat! Torna'ns a escriure si necessites res més.",
+		StrNoAnswer:     "No he trobat cap resposta a això als nostres articles d'ajuda.",
+		StrOfferHuman:   "Vols parlar amb una persona del nostre equip?",
+		StrTalkToHuman:  "Parlar amb una persona",
+		StrResolved:     "Això respon la meva pregunta",
+		StrNobodyOnline: "Ara mateix no hi ha ningú del nostre equip connectat, però et respondrem tan aviat com puguem.",
+		StrAskEmail:     "Deixa'ns el teu correu electrònic i et respondrem allà.",
+		StrHandoverAck:  "Et passo amb algú del nostre equip. Et respondrà aquí aviat.",
+		StrReadMore:     "Més informació: {url}",
+		StrLanguage:     "Català",
+	},
+	"fr": {
+		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
+		StrClosing:      "Ravi d'avoir pu aider ! N'hésitez pas à nous écrire à nouveau si besoin.",
+		StrNoAnswer:     "Je n'ai pas trouvé de réponse à cela dans nos articles d'aide.",
+		StrOfferHuman:   "Voulez-vous parler à une personne de notre équipe ?",
+		StrTalkToHuman:  "Parler à un humain",
+		StrResolved:     "Cela répond à ma question",
+		StrNobodyOnline: "Personne de notre équipe n'est en ligne pour le moment, mais nous vous répondrons dès que possible.",
+		StrAskEmail:     "Laissez-nous votre adresse e-mail et nous vous répondrons.",
+		StrHandoverAck:  "Je vous mets en relation avec quelqu'un de notre équipe. Il vous répondra ici sous peu.",
+		StrReadMore:     "En savoir plus : {url}",
+		StrLanguage:     "Français",
+	},
+}
+
+// DefaultStrings returns a copy of the built-in strings (en, es, ca, fr).
+func DefaultStrings() StringTable {
+	return defaultStrings.Merge(nil)
+}
+
+// Merge returns a new table with over's strings replacing t's, key by key; languages only in over
+// are added (their missing keys fall back to English in Get).
+func (t StringTable) Merge(over StringTable) StringTable {
+	out := make(StringTable, len(t)+len(over))
+	for lang, m := range t {
+		out[lang] = maps.Clone(m)
+	}
+	for lang, m := range over {
+		lang = primaryTag(lang)
+		if out[lang] == nil {
+			out[lang] = map[string]string{}
+		}
+		for k, v := range m {
+			out[lang][k] = v
+		}
+	}
+	return out
+}
+
+// Get returns the string for key in lang, falling back to English and then to the key itself.
+func (t StringTable) Get(lang, key string) string {
+	if s, ok := t[primaryTag(lang)][key]; ok {
+		return s
+	}
+	if s, ok := t["en"][key]; ok {
+		return s
+	}
+	return key
+}
+
+// languageNames are English names, used in the prompt's language line.
+var languageNames = map[string]string{
+	"en": "English", "es": "Spanish", "ca": "Catalan", "fr": "French", "de": "German",
+	"it": "Italian", "pt": "Portuguese", "nl": "Dutch", "eu": "Basque", "gl": "Galician",
+	"pl": "Polish", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish",
+	"ro": "Romanian", "cs": "Czech", "el": "Greek", "tr": "Turkish", "ru": "Russian",
+	"uk": "Ukrainian", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "ja": "Japanese",
+	"ko": "Korean", "zh": "Chinese",
+}
+
+// LanguageName returns the English name of a language code ("es" -> "Spanish"), or the code.
+func LanguageName(code string) string {
+	c := primaryTag(code)
+	if n, ok := languageNames[c]; ok {
+		return n
+	}
+	return code
+}
+
+// primaryTag lowercases a BCP 47 tag's primary subtag: "es-ES" -> "es", "pt_BR" -> "pt".
+func primaryTag(tag string) string {
+	tag = strings.TrimSpace(tag)
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	return strings.ToLower(tag)
+}

@@ -1,0 +1,108 @@
+// Package ui is the demo sandbox page of `signalbridge demo`: a visitor chatbox, an operator inbox
+// and the conversation's session data, segments, state and typing indicator, driven by the fake
+// Crisp's JSON control API under /_sandbox/ (package crisptest), next to the bridge's mode and audit
+// trail read from its admin API. Its Start / Pause / Human buttons are handled by the real website
+// snippet (signalbridge.js) loaded from the bridge, through a small $crisp shim that forwards
+// session:data writes to the sandbox visitor control.
+//
+// The page is static (one HTML, one JS, one CSS file, no build step, no external network); Handler
+// serves it with a generated config.js that carries Config.
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+)
+
+//go:embed static
+var static embed.FS
+
+// Config is what the page needs to know, injected as window.SANDBOX_CONFIG by /config.js.
+type Config struct {
+	// BridgeURL is the bridge's base URL ("http://127.0.0.1:8080"): the page loads
+	// BridgeURL+"/signalbridge.js" and polls BridgeURL+"/v1/conversations/{website}/{session}".
+	// "" means the page's own origin. The bridge must allow the page's origin (CORS) for /v1.
+	BridgeURL string
+	// AdminToken is the bridge's admin bearer token. It is sent to the browser: use it only for a
+	// local demo, never with a production token.
+	AdminToken string
+	// WebsiteID is the sandbox website shown; "" picks the sandbox's first website.
+	WebsiteID string
+	// SandboxURL is the base URL of the fake Crisp serving /_sandbox/; "" means the page's own
+	// origin (the page is mounted on the fake Crisp's server). A different origin must allow CORS.
+	SandboxURL string
+}
+
+// pageConfig is Config as the page's JavaScript reads it.
+type pageConfig struct {
+	BridgeURL  string `json:"bridgeURL"`
+	AdminToken string `json:"adminToken"`
+	WebsiteID  string `json:"websiteID"`
+	SandboxURL string `json:"sandboxURL"`
+}
+
+// files are the page's assets by the last element of the request path.
+var files = map[string]struct{ name, contentType string }{
+	"":           {"static/index.html", "text/html; charset=utf-8"},
+	"index.html": {"static/index.html", "text/html; charset=utf-8"},
+	"app.js":     {"static/app.js", "text/javascript; charset=utf-8"},
+	"app.css":    {"static/app.css", "text/css; charset=utf-8"},
+}
+
+// Handler returns the page's handler. It serves index.html for a path ending in "/", and app.js,
+// app.css and config.js by the last element of the path, so it works under any prefix: mount it
+// with mux.Handle("/ui/", ui.Handler(cfg)) and open /ui/. A path of a directory without its
+// trailing slash is redirected to it, so the page's relative asset URLs resolve.
+func Handler(cfg Config) http.Handler {
+	conf, err := json.Marshal(pageConfig{
+		BridgeURL:  strings.TrimRight(cfg.BridgeURL, "/"),
+		AdminToken: cfg.AdminToken,
+		WebsiteID:  cfg.WebsiteID,
+		SandboxURL: strings.TrimRight(cfg.SandboxURL, "/"),
+	})
+	if err != nil {
+		panic(fmt.Sprintf("ui: encode config: %v", err)) // cannot happen: strings only
+	}
+	configJS := []byte("window.SANDBOX_CONFIG = " + string(conf) + ";\n")
+	started := time.Now()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		last := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if last == "config.js" {
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			http.ServeContent(w, r, last, time.Time{}, bytes.NewReader(configJS))
+			return
+		}
+		f, ok := files[last]
+		if !ok {
+			if !strings.Contains(last, ".") {
+				// A relative Location, so it is right under any mount prefix (even a stripped one).
+				w.Header().Set("Location", last+"/")
+				w.WriteHeader(http.StatusMovedPermanently)
+				return
+			}
+			http.NotFound(w, r)
+			return
+		}
+		b, err := fs.ReadFile(static, f.name)
+		if err != nil {
+			http.Error(w, "asset missing", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", f.contentType)
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeContent(w, r, last, started, bytes.NewReader(b))
+	})
+}

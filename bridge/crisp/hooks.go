@@ -1,0 +1,224 @@
+package crisp
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/signalbridge/signalbridge/bridge"
+)
+
+// Web-hook headers and the website-hook query parameter.
+const (
+	HeaderSignature        = "X-Crisp-Signature"
+	HeaderRequestTimestamp = "X-Crisp-Request-Timestamp"
+	HeaderHookOrigin       = "X-Crisp-Hook-Origin"
+	HeaderAttemptCount     = "X-Delivery-Attempt-Count"
+	HeaderAttemptLimit     = "X-Delivery-Attempt-Limit"
+	QueryWebsiteKey        = "key"
+)
+
+// Defaults of HookVerifier.
+const (
+	DefaultHookMaxAge  = 5 * time.Minute
+	DefaultHookMaxBody = 1 << 20
+)
+
+// Web-hook verification and decoding errors.
+var (
+	// ErrMissingSignature: the request carries no signature (or timestamp), nor a website key.
+	ErrMissingSignature = errors.New("crisp hook: missing signature")
+	// ErrBadSignature: the signature or the website key does not match.
+	ErrBadSignature = errors.New("crisp hook: bad signature")
+	// ErrStale: the signed timestamp is outside the freshness window (or unreadable).
+	ErrStale = errors.New("crisp hook: stale request")
+	// ErrTooLarge: the body is larger than allowed.
+	ErrTooLarge = errors.New("crisp hook: body too large")
+	// ErrNoSecret: the verifier has neither a signing secret nor a website key.
+	ErrNoSecret = errors.New("crisp hook: no secret configured")
+	// ErrUnhandled: a well-formed hook of an event the bridge does not consume; answer 2xx and drop it.
+	ErrUnhandled = errors.New("crisp hook: unhandled event")
+)
+
+// HookVerifier authenticates Crisp web hooks before their body is parsed. Plugin hooks are signed
+// with Secret (the plugin's hooks signing secret); website hooks are not signed and carry WebsiteKey
+// as the ?key= query parameter of the URL configured in Crisp. When both are set, a request with an
+// X-Crisp-Signature header is checked as a plugin hook and any other as a website hook.
+type HookVerifier struct {
+	Secret     string           // plugin hooks signing secret, used as UTF-8 bytes
+	WebsiteKey string           // website hooks ?key= secret
+	MaxAge     time.Duration    // freshness window of plugin hooks; 0: DefaultHookMaxAge; < 0: none
+	MaxBody    int64            // 0: DefaultHookMaxBody; < 0: no limit
+	Now        func() time.Time // default time.Now
+}
+
+// Verify checks one hook request: body size, then the plugin signature (HMAC-SHA256 over
+// "[" + X-Crisp-Request-Timestamp + ";" + raw body + "]", lowercase hex, constant-time) and its
+// freshness, or the website key (constant-time). body must be the raw bytes received.
+func (v HookVerifier) Verify(h http.Header, query url.Values, body []byte) error {
+	if limit := v.maxBody(); limit > 0 && int64(len(body)) > limit {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(body), limit)
+	}
+	sig := h.Get(HeaderSignature)
+	switch {
+	case v.Secret != "" && (sig != "" || v.WebsiteKey == ""):
+		return v.verifyPlugin(h, sig, body)
+	case v.WebsiteKey != "":
+		key := query.Get(QueryWebsiteKey)
+		if key == "" {
+			return fmt.Errorf("%w: no website key", ErrMissingSignature)
+		}
+		if subtle.ConstantTimeCompare([]byte(key), []byte(v.WebsiteKey)) != 1 {
+			return fmt.Errorf("%w: website key", ErrBadSignature)
+		}
+		return nil
+	}
+	return ErrNoSecret
+}
+
+func (v HookVerifier) maxBody() int64 {
+	if v.MaxBody == 0 {
+		return DefaultHookMaxBody
+	}
+	return v.MaxBody
+}
+
+func (v HookVerifier) verifyPlugin(h http.Header, sig string, body []byte) error {
+	ts := h.Get(HeaderRequestTimestamp)
+	if sig == "" {
+		return ErrMissingSignature
+	}
+	if ts == "" {
+		return fmt.Errorf("%w: no %s", ErrMissingSignature, HeaderRequestTimestamp)
+	}
+	got, err := hex.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: not a sha256 hex digest", ErrBadSignature)
+	}
+	if !hmac.Equal(got, hookMAC(v.Secret, ts, body)) {
+		return ErrBadSignature
+	}
+	maxAge := v.MaxAge
+	if maxAge == 0 {
+		maxAge = DefaultHookMaxAge
+	}
+	if maxAge < 0 {
+		return nil
+	}
+	at, err := hookTime(ts)
+	if err != nil {
+		return fmt.Errorf("%w: timestamp %q: %v", ErrStale, ts, err)
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	if age := now().Sub(at); age > maxAge || age < -maxAge {
+		return fmt.Errorf("%w: emitted %s ago, window %s", ErrStale, age.Round(time.Second), maxAge)
+	}
+	return nil
+}
+
+// hookTime reads X-Crisp-Request-Timestamp. Crisp does not document its unit: milliseconds, as in
+// the envelope's timestamp, are assumed; a value below 1e11 is taken as seconds (1e11 ms is 1973,
+// 1e11 s is year 5138). UNCONFIRMED.
+func hookTime(ts string) (time.Time, error) {
+	n, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return time.Time{}, errors.New("not an integer")
+	}
+	if n <= 0 {
+		return time.Time{}, errors.New("not positive")
+	}
+	if n < 1e11 {
+		return time.Unix(n, 0), nil
+	}
+	return time.UnixMilli(n), nil
+}
+
+// Sign returns the X-Crisp-Signature of a plugin hook: the lowercase hex HMAC-SHA256, keyed with
+// secret, of "[" + timestamp + ";" + body + "]".
+func Sign(secret, timestamp string, body []byte) string {
+	return hex.EncodeToString(hookMAC(secret, timestamp, body))
+}
+
+func hookMAC(secret, timestamp string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("["))
+	m.Write([]byte(timestamp))
+	m.Write([]byte(";"))
+	m.Write(body)
+	m.Write([]byte("]"))
+	return m.Sum(nil)
+}
+
+// ReadBody reads at most max bytes (max <= 0: DefaultHookMaxBody) and fails with ErrTooLarge past it.
+func ReadBody(r io.Reader, max int64) ([]byte, error) {
+	limit := max
+	if limit <= 0 {
+		limit = DefaultHookMaxBody
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read hook body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// hookEnvelope is the body of a web hook.
+type hookEnvelope struct {
+	WebsiteID string          `json:"website_id"`
+	Event     string          `json:"event"`
+	Data      json.RawMessage `json:"data"`
+	Timestamp json.Number     `json:"timestamp"`
+}
+
+// DecodeHook decodes a verified hook body {website_id, event, data, timestamp} into an event via
+// DecodeEvent. An event the bridge does not consume gives ErrUnhandled (answer 2xx, do nothing); a
+// body that cannot be read gives ErrMalformed. The envelope's timestamp fills Event.Timestamp when
+// the data has none.
+func DecodeHook(body []byte) (bridge.Event, error) {
+	var env hookEnvelope
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&env); err != nil {
+		return bridge.Event{}, fmt.Errorf("%w: hook envelope: %v", ErrMalformed, err)
+	}
+	if dec.More() {
+		return bridge.Event{}, fmt.Errorf("%w: hook envelope: trailing data", ErrMalformed)
+	}
+	if env.Event == "" {
+		return bridge.Event{}, fmt.Errorf("%w: hook envelope: no event", ErrMalformed)
+	}
+	if !Handled(env.Event) {
+		return bridge.Event{}, fmt.Errorf("%w: %q", ErrUnhandled, env.Event)
+	}
+	if d := bytes.TrimSpace(env.Data); len(d) == 0 || d[0] != '{' {
+		return bridge.Event{}, fmt.Errorf("%w: %s: hook data is not an object", ErrMalformed, env.Event)
+	}
+	ev, err := DecodeEvent(env.Event, env.Data, bridge.ViaHooks, env.WebsiteID)
+	if err != nil {
+		return bridge.Event{}, err
+	}
+	if ev.Timestamp == 0 && env.Timestamp != "" {
+		ts, err := number(env.Timestamp)
+		if err != nil {
+			return bridge.Event{}, fmt.Errorf("%w: %s: envelope timestamp: %v", ErrMalformed, env.Event, err)
+		}
+		ev.Timestamp = ts
+	}
+	return ev, nil
+}

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/assistant/openai"
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/bolt"
+	"github.com/signalbridge/signalbridge/bridge/crisp"
+	"github.com/signalbridge/signalbridge/bridge/web"
+	"github.com/signalbridge/signalbridge/js"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// app is the wired product: store, Crisp adapter, assistant, bridge and HTTP server.
+type app struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *bolt.Store
+	client   *crisp.Client
+	platform *crisp.Platform
+	rtm      *crisp.RTM
+	asst     *assistant.Assistant
+	kbs      []*assistant.KnowledgeBase
+	bridge   *bridge.Bridge
+	web      *web.Server
+	metrics  *web.Metrics
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// appOptions are the extras the demo and tests add.
+type appOptions struct {
+	corsOrigin string
+	mount      func(*web.Server)
+	completer  assistant.Completer                 // overrides the OpenAI client (tests)
+	kbs        map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
+}
+
+// openApp opens everything in order; on error, what was opened is closed again.
+func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
+	a = &app{cfg: cfg, log: log, metrics: web.NewMetrics()}
+	defer func() {
+		if err != nil {
+			a.Close(context.Background())
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+
+	a.store, err = bolt.Open(cfg.Data, bolt.Options{Logger: log.With("component", "store")})
+	if err != nil {
+		return a, fmt.Errorf("open store %s: %w", cfg.Data, err)
+	}
+
+	a.client, err = crisp.NewClient(crisp.ClientConfig{
+		BaseURL: cfg.Crisp.APIURL, Identifier: cfg.Crisp.Identifier, Key: cfg.Crisp.Key, Tier: cfg.Crisp.Tier,
+		Timeout: cfg.Crisp.Timeout, DailyQuota: cfg.Crisp.DailyQuota, PluginURN: cfg.Crisp.PluginURN,
+		BotNickname: cfg.Crisp.BotNickname, BotAvatar: cfg.Crisp.BotAvatar,
+		Logger: log.With("component", "crisp"), Observe: a.metrics.CrispCall,
+	})
+	if err != nil {
+		return a, fmt.Errorf("crisp client: %w", err)
+	}
+	a.platform = crisp.NewPlatform(a.client, crisp.PlatformOptions{Logger: log.With("component", "crisp")})
+	a.metrics.GaugeFunc("signalbridge_crisp_quota_left", "Crisp REST calls left in the client-side daily quota.",
+		func() float64 { return float64(a.client.QuotaLeft()) })
+
+	a.asst, err = a.openAssistant(ctx, opt)
+	if err != nil {
+		return a, err
+	}
+
+	sites, err := a.websites()
+	if err != nil {
+		return a, err
+	}
+	a.bridge, err = bridge.Open(bridge.Options{
+		Store: a.store, Platform: a.platform, Assistant: a.asst, PluginURN: a.client.Origin(),
+		Websites: func(id string) *bridge.Website {
+			if w, ok := sites[id]; ok {
+				return w
+			}
+			return sites["default"]
+		},
+		Logger: log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
+	})
+	if err != nil {
+		return a, err
+	}
+
+	var hooks web.Hooks
+	if cfg.Crisp.Events != "rtm" {
+		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge}}
+	}
+	if cfg.Crisp.Events != "hooks" {
+		if err := a.openRTM(ctx); err != nil {
+			return a, err
+		}
+	}
+	if cfg.AdminToken == "" {
+		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
+	}
+	a.web = &web.Server{Addr: cfg.Listen, Bridge: a.bridge, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
+		AdminToken: cfg.AdminToken, Ready: a.ready, CORSOrigin: opt.corsOrigin, Logger: log.With("component", "web")}
+	if opt.mount != nil {
+		opt.mount(a.web)
+	}
+	if err := a.web.Open(); err != nil {
+		return a, err
+	}
+	log.Info("signalbridge started", "version", Version, "listen", a.web.URL(), "events", cfg.Crisp.Events,
+		"offline_assistant", a.asst.Offline(), "data", cfg.Data)
+	return a, nil
+}
+
+func (a *app) openRTM(ctx context.Context) error {
+	rtm, err := crisp.NewRTM(crisp.RTMConfig{
+		URL: a.cfg.Crisp.RTMURL, Discover: a.client.Endpoints, EIO: a.cfg.Crisp.EIO,
+		Tier: a.cfg.Crisp.Tier, Identifier: a.cfg.Crisp.Identifier, Key: a.cfg.Crisp.Key,
+		Logger: a.log.With("component", "rtm"),
+	}, func(ctx context.Context, ev bridge.Event) {
+		if err := a.bridge.HandleEvent(ctx, ev); err != nil && ctx.Err() == nil {
+			a.log.Warn("rtm event not queued", "event", ev.Name, "err", err)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("rtm: %w", err)
+	}
+	a.rtm = rtm
+	a.metrics.CounterFunc("signalbridge_rtm_reconnects_total", "RTM reconnections.", func() float64 { return float64(rtm.Reconnects()) })
+	a.metrics.GaugeFunc("signalbridge_rtm_connected", "1 when the RTM connection is authenticated.", func() float64 {
+		if rtm.Connected() {
+			return 1
+		}
+		return 0
+	})
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := rtm.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("rtm stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// ready is /readyz: the store answers and, when RTM is on, it is connected.
+func (a *app) ready() error {
+	if _, err := a.store.Processed(context.Background(), "readyz"); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if a.rtm != nil && !a.rtm.Connected() {
+		return errors.New("crisp rtm not connected")
+	}
+	return nil
+}
+
+// Close shuts down in reverse order: stop intake (HTTP, RTM), drain the bridge, close the store.
+func (a *app) Close(ctx context.Context) error {
+	var errs []error
+	if a.web != nil {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		errs = append(errs, a.web.Close(sctx))
+		cancel()
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if a.bridge != nil {
+		errs = append(errs, a.bridge.Close())
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Assistant, error) {
+	cfg := a.cfg
+	acfg := assistant.Config{Websites: map[string]assistant.Website{}}
+	var opts []assistant.Option
+	opts = append(opts, assistant.WithLogger(a.log.With("component", "assistant")))
+	for id, w := range cfg.Websites {
+		aw := assistant.Website{SystemPrompt: w.Prompt, Model: w.Model, Temperature: w.Temperature,
+			MaxAnswerTokens: w.MaxAnswerTokens, DefaultLanguage: w.Language, Languages: w.Languages,
+			Strings: assistant.StringTable(w.Strings), HumanPhrases: w.HumanPhrases,
+			ConversationTokenBudget: w.Budgets.ConversationTokens, DailyTokenBudget: w.Budgets.WebsiteTokensDay,
+			HistoryTokens: w.HistoryTokens, Prices: map[string]assistant.Price{}}
+		for m, p := range cfg.OpenAI.Prices {
+			aw.Prices[m] = assistant.Price{Prompt: p.Prompt, Completion: p.Completion}
+		}
+		if id == "default" {
+			acfg.Default = aw
+		} else {
+			acfg.Websites[id] = aw
+		}
+		if w.KnowledgeBase != "" {
+			var kopts []assistant.KBOption
+			if w.KBBaseURL != "" {
+				kopts = append(kopts, assistant.WithBaseURL(w.KBBaseURL))
+			}
+			kb, err := assistant.LoadKnowledgeBase(w.KnowledgeBase, kopts...)
+			if err != nil {
+				return nil, fmt.Errorf("websites.%s.knowledge_base: %w", id, err)
+			}
+			a.kbs = append(a.kbs, kb)
+			a.wg.Add(1)
+			go func() {
+				defer a.wg.Done()
+				_ = kb.Run(ctx, 10*time.Second, func(err error) { a.log.Warn("knowledge base reload", "website", id, "err", err) })
+			}()
+			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
+		}
+	}
+	for id, kb := range opt.kbs {
+		opts = append(opts, assistant.WithKnowledgeBase(id, kb))
+	}
+	var c assistant.Completer
+	switch {
+	case opt.completer != nil:
+		c = opt.completer
+	case cfg.OpenAI.APIKey != "":
+		oc, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
+			Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, Model: cfg.OpenAI.Model,
+			Timeout: cfg.OpenAI.Timeout, Logger: a.log.With("component", "openai")})
+		if err != nil {
+			return nil, fmt.Errorf("openai: %w", err)
+		}
+		c = oc
+	}
+	asst, err := assistant.New(acfg, c, nil, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("assistant: %w", err)
+	}
+	return asst, nil
+}
+
+// websites builds the bridge's per-website policies from the config.
+func (a *app) websites() (map[string]*bridge.Website, error) {
+	out := map[string]*bridge.Website{}
+	for id, w := range a.cfg.Websites {
+		sc := signals.DefaultConfig()
+		v := &sc.Vocabulary
+		set := func(dst *string, src string) {
+			if src != "" {
+				*dst = src
+			}
+		}
+		set(&v.Key, w.Signals.Key)
+		set(&v.Start, w.Signals.Start)
+		set(&v.Pause, w.Signals.Pause)
+		set(&v.StartButton, w.Signals.StartButton)
+		set(&v.PauseButton, w.Signals.PauseButton)
+		set(&v.PausedPrefix, w.Signals.PausedPrefix)
+		set(&v.ReasonKey, w.Signals.ReasonKey)
+		set(&v.AtKey, w.Signals.AtKey)
+		if w.StartMode != "" {
+			sc.StartMode = signals.StartMode(w.StartMode)
+		}
+		if w.Handover.PauseOnOperator != nil {
+			sc.PauseOnOperator = *w.Handover.PauseOnOperator
+		}
+		set(&sc.HandoverSegment, w.Handover.Segment)
+		set(&sc.ResolvedSegment, w.Handover.ResolvedSegment)
+		if err := sc.Validate(); err != nil {
+			return nil, fmt.Errorf("websites.%s.signals: %w", id, err)
+		}
+		offer, _ := parseOfferHuman(w.Handover.OfferHuman)
+		siteID := id
+		lang := w.Language
+		if lang == "" {
+			lang = "en"
+		}
+		bw := &bridge.Website{ID: id, Signals: sc, Language: lang, Languages: w.Languages,
+			Text:            func(l, key string) string { return a.asst.Text(siteID, l, key) },
+			ResolveLanguage: func(data string, locales []string) string { return a.asst.Language(siteID, data, locales) },
+			HandoverValue:   "handover_chatbot", OfferHuman: offer,
+			AskEmailOffline: w.Handover.AskEmailOffline == nil || *w.Handover.AskEmailOffline,
+			NoteCommands:    w.Handover.NoteCommands == nil || *w.Handover.NoteCommands,
+		}
+		if w.Signals.Handover != "" {
+			bw.HandoverValue = w.Signals.Handover
+		}
+		steps, err := loadSteps(w.Scenario, w.Languages)
+		if err != nil {
+			return nil, fmt.Errorf("websites.%s.scenario: %w", id, err)
+		}
+		bw.Steps = steps
+		out[id] = bw
+	}
+	return out, nil
+}
+
+// hookIntake verifies and decodes Crisp web hooks for bridge/web.
+type hookIntake struct{ v crisp.HookVerifier }
+
+func (h hookIntake) Decode(hd http.Header, q url.Values, body []byte) (bridge.Event, error) {
+	if err := h.v.Verify(hd, q, body); err != nil {
+		return bridge.Event{}, err
+	}
+	return crisp.DecodeHook(body)
+}
+
+func (hookIntake) Status(err error) int {
+	switch {
+	case errors.Is(err, crisp.ErrUnhandled):
+		return http.StatusOK
+	case errors.Is(err, crisp.ErrMissingSignature):
+		return http.StatusUnauthorized
+	case errors.Is(err, crisp.ErrBadSignature), errors.Is(err, crisp.ErrStale):
+		return http.StatusForbidden
+	case errors.Is(err, crisp.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, crisp.ErrMalformed):
+		return http.StatusBadRequest
+	case errors.Is(err, crisp.ErrNoSecret):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
+}
+

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest/ui"
+	"github.com/signalbridge/signalbridge/bridge/web"
+)
+
+// DemoWebsiteID is the sandbox website of the demo.
+const DemoWebsiteID = "42286ab3-b29a-4fde-8538-da0ae501d825"
+
+//go:embed demokb
+var demoKB embed.FS
+
+// demo is a running sandbox: the fake Crisp and the real bridge wired to it over RTM and signed hooks.
+type demo struct {
+	fake *crisptest.Server
+	app  *app
+	dir  string // temporary data dir to remove, if any
+	tok  string
+}
+
+type demoOptions struct {
+	addr      string
+	data      string
+	startMode string
+	scenario  string
+	events    string
+	getenv    func(string) string
+	log       io.Writer
+	logLevel  string
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// demoKBFiles returns the embedded sample knowledge base as name -> content.
+func demoKBFiles() map[string]string {
+	files := map[string]string{}
+	_ = fs.WalkDir(demoKB, "demokb", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := demoKB.ReadFile(p)
+		if err == nil {
+			files[strings.TrimPrefix(p, "demokb/")] = string(b)
+		}
+		return err
+	})
+	return files
+}
+
+// startDemo starts the fake Crisp and the bridge on loopback.
+func startDemo(o demoOptions) (*demo, error) {
+	d := &demo{tok: randomHex(16)}
+	ident, key, secret := "demo-"+randomHex(4), randomHex(16), randomHex(16)
+	fake, err := crisptest.Start(crisptest.Options{Identifier: ident, Key: key, Websites: []string{DemoWebsiteID},
+		HookSecret: secret, Operators: []crisptest.Operator{{UserID: "7e9ac3b4-1f1d-4b39-9e5a-1b2d4f2e6a01", Nickname: "Alex (operator)", Online: true}}})
+	if err != nil {
+		return nil, fmt.Errorf("start crisp sandbox: %w", err)
+	}
+	d.fake = fake
+	if o.data == "" {
+		dir, err := os.MkdirTemp("", "signalbridge-demo-")
+		if err != nil {
+			d.Close(context.Background())
+			return nil, err
+		}
+		d.dir = dir
+		o.data = filepath.Join(dir, "signalbridge.db")
+	}
+	cfg := defaultConfig()
+	cfg.Listen, cfg.Data, cfg.AdminToken, cfg.LogLevel = o.addr, o.data, d.tok, o.logLevel
+	cfg.Crisp = CrispConfig{Identifier: ident, Key: key, Tier: "plugin", APIURL: fake.RESTURL(), RTMURL: fake.RTMURL(),
+		Events: o.events, EIO: 4, HooksSecret: secret, HookMaxAge: 10 * time.Minute, PluginURN: "urn:signalbridge:demo:0",
+		DailyQuota: 0, Timeout: 10 * time.Second, BotNickname: "Assistant"}
+	cfg.OpenAI.APIKey = o.getenv("OPENAI_API_KEY")
+	if v := o.getenv("OPENAI_BASE_URL"); v != "" {
+		cfg.OpenAI.BaseURL = v
+	}
+	if v := o.getenv("OPENAI_MODEL"); v != "" {
+		cfg.OpenAI.Model = v
+	}
+	cfg.Websites = map[string]WebsiteConfig{"default": {Name: "Demo shop", StartMode: o.startMode, Language: "en",
+		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
+		Prompt: "You are the friendly support assistant of Acme Shop. Answer briefly from the knowledge base; " +
+			"when you cannot help, call handover_to_human."}}
+	if err := cfg.Validate(); err != nil {
+		d.Close(context.Background())
+		return nil, fmt.Errorf("demo config: %w", err)
+	}
+	log := newLogger(o.log, cfg.LogLevel, "auto")
+	sandbox, _ := url.Parse(fake.URL())
+	proxy := httputil.NewSingleHostReverseProxy(sandbox)
+	proxy.FlushInterval = -1 // stream the sandbox's live events
+	page := ui.Handler(ui.Config{AdminToken: d.tok, WebsiteID: DemoWebsiteID})
+	kb := assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.acme.example/"))
+	a, err := openApp(cfg, log, appOptions{
+		kbs: map[string]*assistant.KnowledgeBase{"default": kb},
+		mount: func(s *web.Server) {
+			s.Mount = func(r *gin.Engine) {
+				r.Any("/_sandbox/*path", gin.WrapH(proxy))
+				r.GET("/", gin.WrapH(page))
+				r.GET("/demo/*file", gin.WrapH(http.StripPrefix("/demo", page)))
+			}
+		},
+	})
+	if err != nil {
+		d.Close(context.Background())
+		return nil, err
+	}
+	d.app = a
+	if o.events != "rtm" {
+		fake.SetHookURL(a.web.URL() + "/webhooks/crisp")
+	}
+	return d, nil
+}
+
+// Close stops the bridge, then the sandbox, and removes the temporary data.
+func (d *demo) Close(ctx context.Context) error {
+	var err error
+	if d.app != nil {
+		err = d.app.Close(ctx)
+	}
+	if d.fake != nil {
+		d.fake.Close()
+	}
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
+	return err
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlags("demo", "Run the bridge against a local Crisp sandbox: no account, no key.\n"+
+		"Open the printed URL: a visitor chatbox, an operator inbox, the session data and the audit trail.\n"+
+		"With OPENAI_API_KEY set the assistant uses the model; otherwise it answers from the sample knowledge base.", stderr)
+	o := demoOptions{getenv: getenv, log: stderr}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address of the demo page and the bridge")
+	fs.StringVar(&o.data, "data", "", "bbolt data file (default: a temporary file removed at exit)")
+	fs.StringVar(&o.startMode, "start-mode", "auto", "start mode of the demo website: auto or wait_for_signal")
+	fs.StringVar(&o.scenario, "scenario", "", `guided steps before the assistant: "default" (ask email and language) or a YAML file`)
+	fs.StringVar(&o.events, "events", "both", "how the bridge receives Crisp events: rtm, hooks or both")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	d, err := startDemo(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `signalbridge demo is running.
+
+  Demo page:            %s/
+  Crisp sandbox REST:   %s   (Basic auth %s / [key], X-Crisp-Tier: plugin)
+  Crisp sandbox RTM:    %s
+  Admin API:            %s/v1/conversations   (Authorization: Bearer %s)
+  Metrics:              %s/metrics
+
+Press Ctrl+C to stop.
+`, d.app.web.URL(), d.fake.RESTURL(), d.app.cfg.Crisp.Identifier, d.fake.RTMURL(), d.app.web.URL(), d.tok, d.app.web.URL())
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return d.Close(sctx)
+}

@@ -1,0 +1,352 @@
+/*! signalbridge.js: switch the signalbridge support assistant on and off from a web page.
+ *
+ * Load it next to the Crisp chatbox, in any order:
+ *
+ *   <script src="https://bridge.example/signalbridge.js" data-signalbridge-key="enum" async></script>
+ *   <button data-signalbridge="start">Ask the AI</button>
+ *   <button data-signalbridge="pause">Stop the AI</button>
+ *   <button data-signalbridge="handover">Talk to a human</button>
+ *
+ * or from page code: SignalBridge.start(), SignalBridge.pause(), SignalBridge.handover(),
+ * SignalBridge.init({key, start, pause, handover, strategy, delay, nonceSeparator, dummy, poll, onState}).
+ *
+ * Every command is a Crisp session data write pushed through the $crisp queue:
+ *   $crisp.push(["set", "session:data", [[[key, value]]]])
+ * window.$crisp is read at each push, so the write reaches Crisp whether the chatbox script loaded
+ * before or after this one (before it loads, $crisp is a plain array that Crisp drains on start).
+ *
+ * Crisp may drop a write whose value equals the current one, so a repeated click must still be a new
+ * value. Strategy "nonce" (the default) writes "start_chatbot#k3v9x2" (the bridge strips the suffix);
+ * strategy "dummy" writes "noop#k3v9x2" first and the exact "start_chatbot" after `delay` ms.
+ *
+ * State: onState(state) is called with {state, active, paused, human, reason, key, value} whenever
+ * the signal key's value changes to a known value. It reads $crisp.get("session:data", key) when the
+ * Crisp session loads (the "session:loaded" event), right after each write, and every `poll` ms
+ * (default 1000; 0 turns polling off) while the page is visible. Polling is used because the
+ * chatbox exposes no event for session data changed by the server (the bridge writes
+ * "chatbot_paused:human" on handover).
+ *
+ * Config sources, later wins: defaults, window.SignalBridgeConfig, the script tag's data attributes
+ * (data-signalbridge-key, -start, -pause, -handover, -strategy, -delay, -nonce-separator, -dummy,
+ * -poll, -on-state = name of a global function), SignalBridge.init(options). A button's own
+ * data-signalbridge-key overrides the key for that button.
+ */
+(function (window, document) {
+  "use strict";
+
+  if (window.SignalBridge && window.SignalBridge.version) {
+    return; // loaded twice: keep the first instance and its listeners
+  }
+
+  var COMMANDS = { start: true, pause: true, handover: true };
+
+  var config = {
+    key: "enum",
+    start: "start_chatbot",
+    pause: "pause_chatbot",
+    handover: "handover_chatbot",
+    pausedPrefix: "chatbot_paused",
+    strategy: "nonce", // "nonce" | "dummy"
+    delay: 1000, // ms between the dummy and the exact value (strategy "dummy")
+    nonceSeparator: "#",
+    dummy: "noop",
+    poll: 1000, // ms between state reads; 0 = no polling
+    onState: null
+  };
+
+  var script = document.currentScript || findScript();
+  var lastValue; // last value reported through onState (undefined = none yet)
+  var lastState = null;
+  var pollTimer = null;
+  var sessionHooked = false;
+  var counter = 0;
+
+  function findScript() {
+    var all = document.getElementsByTagName("script");
+    for (var i = all.length - 1; i >= 0; i--) {
+      if (/signalbridge(\.min)?\.js(\?|#|$)/.test(all[i].src || "")) {
+        return all[i];
+      }
+    }
+    return null;
+  }
+
+  function attr(el, name) {
+    if (!el || !el.getAttribute) {
+      return null;
+    }
+    var v = el.getAttribute("data-signalbridge-" + name);
+    return v === null || v === "" ? null : v;
+  }
+
+  function toInt(v, fallback) {
+    var n = parseInt(v, 10);
+    return isNaN(n) || n < 0 ? fallback : n;
+  }
+
+  function apply(opts) {
+    if (!opts) {
+      return;
+    }
+    var names = ["key", "start", "pause", "handover", "pausedPrefix", "strategy", "nonceSeparator", "dummy"];
+    for (var i = 0; i < names.length; i++) {
+      if (typeof opts[names[i]] === "string" && opts[names[i]] !== "") {
+        config[names[i]] = opts[names[i]];
+      }
+    }
+    if (opts.delay !== undefined && opts.delay !== null) {
+      config.delay = toInt(opts.delay, config.delay);
+    }
+    if (opts.poll !== undefined && opts.poll !== null) {
+      config.poll = toInt(opts.poll, config.poll);
+    }
+    if (typeof opts.onState === "function") {
+      config.onState = opts.onState;
+    }
+  }
+
+  function fromScript(el) {
+    if (!el) {
+      return null;
+    }
+    var onState = attr(el, "on-state");
+    return {
+      key: attr(el, "key"),
+      start: attr(el, "start"),
+      pause: attr(el, "pause"),
+      handover: attr(el, "handover"),
+      pausedPrefix: attr(el, "paused-prefix"),
+      strategy: attr(el, "strategy"),
+      nonceSeparator: attr(el, "nonce-separator"),
+      dummy: attr(el, "dummy"),
+      delay: attr(el, "delay"),
+      poll: attr(el, "poll"),
+      onState: onState && typeof window[onState] === "function" ? window[onState] : null
+    };
+  }
+
+  function queue() {
+    window.$crisp = window.$crisp || [];
+    return window.$crisp;
+  }
+
+  function random() {
+    var s = "";
+    if (window.crypto && window.crypto.getRandomValues) {
+      var a = new Uint32Array(2);
+      window.crypto.getRandomValues(a);
+      s = a[0].toString(36) + a[1].toString(36);
+    } else {
+      s = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+    }
+    // The counter makes two values of one page distinct even if the random parts collide.
+    counter = (counter + 1) % 1296;
+    return s.slice(0, 8) + counter.toString(36);
+  }
+
+  function write(key, value) {
+    queue().push(["set", "session:data", [[[key, String(value)]]]]);
+  }
+
+  // parse maps a signal value to a state object, or null for values that are not states (dummies).
+  function parse(key, value) {
+    if (value === null || value === undefined) {
+      return null;
+    }
+    var v = String(value);
+    var s = null;
+    var reason = "";
+    var prefix = config.pausedPrefix + ":";
+    if (v.indexOf(prefix) === 0) {
+      reason = v.slice(prefix.length);
+      s = reason === "human" ? "human" : "paused";
+    } else if (v.indexOf(config.start) === 0) {
+      s = "active";
+      reason = "signal";
+    } else if (v.indexOf(config.pause) === 0) {
+      s = "paused";
+      reason = "signal";
+    } else if (v.indexOf(config.handover) === 0) {
+      s = "human";
+      reason = "human";
+    }
+    if (!s) {
+      return null;
+    }
+    return {
+      state: s,
+      active: s === "active",
+      paused: s === "paused",
+      human: s === "human",
+      reason: reason,
+      key: key,
+      value: v
+    };
+  }
+
+  function read(key) {
+    var c = window.$crisp;
+    if (!c || typeof c.get !== "function") {
+      return undefined; // Crisp not loaded yet
+    }
+    try {
+      return c.get("session:data", key);
+    } catch (e) {
+      return undefined; // session not ready
+    }
+  }
+
+  function check() {
+    if (!config.onState) {
+      return;
+    }
+    var value = read(config.key);
+    if (value === undefined || value === lastValue) {
+      return;
+    }
+    lastValue = value;
+    var st = parse(config.key, value);
+    if (!st) {
+      return;
+    }
+    lastState = st;
+    if (document.documentElement) {
+      document.documentElement.setAttribute("data-signalbridge-state", st.state);
+    }
+    try {
+      config.onState(st);
+    } catch (e) {
+      if (window.console && window.console.error) {
+        window.console.error("signalbridge: onState:", e);
+      }
+    }
+  }
+
+  function watch() {
+    if (!config.onState) {
+      return;
+    }
+    if (!sessionHooked) {
+      sessionHooked = true;
+      // UNCONFIRMED: whether Crisp keeps one handler per event; polling below covers us either way.
+      queue().push(["on", "session:loaded", function () {
+        check();
+      }]);
+    }
+    if (pollTimer) {
+      window.clearInterval(pollTimer);
+      pollTimer = null;
+    }
+    if (config.poll > 0) {
+      pollTimer = window.setInterval(function () {
+        if (!document.hidden) {
+          check();
+        }
+      }, config.poll);
+    }
+    check();
+  }
+
+  function later(fn) {
+    window.setTimeout(fn, 0);
+  }
+
+  // send writes the value of command; it returns a Promise (where supported) resolved with the
+  // value once it has been pushed (after the delay with strategy "dummy").
+  function send(command, opts) {
+    if (!COMMANDS[command]) {
+      throw new Error("signalbridge: unknown command " + command);
+    }
+    opts = opts || {};
+    var key = opts.key || config.key;
+    var strategy = opts.strategy || config.strategy;
+    var value = config[command];
+    var done;
+    var result = typeof window.Promise === "function" ? new window.Promise(function (resolve) {
+      done = resolve;
+    }) : undefined;
+    if (strategy === "dummy") {
+      write(key, config.dummy + config.nonceSeparator + random());
+      window.setTimeout(function () {
+        write(key, value);
+        later(check);
+        if (done) {
+          done(value);
+        }
+      }, config.delay);
+      return result;
+    }
+    value = value + config.nonceSeparator + random();
+    write(key, value);
+    later(check);
+    if (done) {
+      done(value);
+    }
+    return result;
+  }
+
+  function closest(el) {
+    while (el && el.nodeType === 1) {
+      if (el.hasAttribute("data-signalbridge")) {
+        return el;
+      }
+      el = el.parentNode;
+    }
+    return null;
+  }
+
+  function onClick(ev) {
+    var el = closest(ev.target);
+    if (!el) {
+      return;
+    }
+    var command = el.getAttribute("data-signalbridge");
+    if (!COMMANDS[command] || el.disabled) {
+      return;
+    }
+    ev.preventDefault();
+    send(command, { key: attr(el, "key") || undefined, strategy: attr(el, "strategy") || undefined });
+  }
+
+  apply(window.SignalBridgeConfig);
+  apply(fromScript(script));
+  document.addEventListener("click", onClick, false);
+
+  window.SignalBridge = {
+    version: "1",
+    // init merges options into the configuration and (re)starts state watching when onState is set.
+    init: function (opts) {
+      apply(opts);
+      watch();
+      return window.SignalBridge;
+    },
+    start: function (opts) {
+      return send("start", opts);
+    },
+    pause: function (opts) {
+      return send("pause", opts);
+    },
+    handover: function (opts) {
+      return send("handover", opts);
+    },
+    send: send,
+    parse: function (value) {
+      return parse(config.key, value);
+    },
+    state: function () {
+      return lastState;
+    },
+    config: function () {
+      var c = {};
+      for (var k in config) {
+        if (Object.prototype.hasOwnProperty.call(config, k)) {
+          c[k] = config[k];
+        }
+      }
+      return c;
+    },
+    refresh: check
+  };
+
+  watch();
+})(window, document);

@@ -1,0 +1,328 @@
+package signals
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+)
+
+// Crisp conversation states the machine reads.
+const (
+	CrispPending    = "pending"
+	CrispUnresolved = "unresolved"
+	CrispResolved   = "resolved"
+)
+
+// Keys of the localized strings ActNotify refers to.
+const (
+	TextApology = "apology" // the model kept failing; a human will take over
+	TextClosing = "closing" // the visitor said the question is resolved
+)
+
+// DefaultConfig returns the default policy: the default vocabulary, start mode auto, a human
+// operator's message pauses the assistant, segments "ai-handover" and "ended-by-ai".
+func DefaultConfig() Config {
+	return Config{
+		Vocabulary:      DefaultVocabulary(),
+		StartMode:       StartAuto,
+		PauseOnOperator: true,
+		HandoverSegment: "ai-handover",
+		ResolvedSegment: "ended-by-ai",
+	}
+}
+
+// Validate reports the problems of the policy, its vocabulary included.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Vocabulary.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.StartMode {
+	case StartAuto, StartWaitForSignal:
+	default:
+		errs = append(errs, fmt.Errorf("start mode %q is not %q or %q", c.StartMode, StartAuto, StartWaitForSignal))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("signals config: %w", err)
+	}
+	return nil
+}
+
+// initialMode is the mode of new and resolved conversations.
+func (c Config) initialMode() Mode {
+	if c.StartMode == StartWaitForSignal {
+		return ModeWaiting
+	}
+	return ModeActive
+}
+
+// Initial returns the state of a new conversation first seen at Unix ms at: Active for start mode
+// auto, Waiting for wait_for_signal, Reason start, maps allocated.
+func (c Config) Initial(at int64) State {
+	return State{
+		Mode:    c.initialMode(),
+		Reason:  ReasonStart,
+		Since:   at,
+		Last:    map[string]string{},
+		Written: map[string]string{},
+	}
+}
+
+// Step decides what a conversation in state s does with input in. It is pure and never mutates the
+// maps of s: a map it changes is copied first (copy on write), so Result.State may share unchanged
+// maps with s; callers must treat both as read-only or clone them. Every transition sets Since,
+// increments Transitions, resets Answers and fills Result.Transition; every action carries the
+// reason and source of the decision that caused it.
+func (c Config) Step(s State, in Input) Result {
+	st := stepper{c: c, r: Result{State: s}, in: in}
+	switch in.Kind {
+	case InputData:
+		st.data()
+	case InputButton:
+		st.button()
+	case InputStart:
+		st.start(st.source(SourceAPI))
+	case InputPause:
+		st.pause(reasonOr(in.Reason, ReasonSignal), st.source(SourceAPI))
+	case InputVisitorMessage:
+		st.visitorMessage()
+	case InputOperatorMessage:
+		st.operatorMessage()
+	case InputHandover:
+		st.handover(reasonOr(in.Reason, ReasonHuman), st.source(SourceVisitor))
+	case InputBudgetExhausted:
+		st.handover(reasonOr(in.Reason, ReasonBudget), st.source(SourceAssistant))
+	case InputModelFailed:
+		st.handover(reasonOr(in.Reason, ReasonError), st.source(SourceAssistant))
+	case InputResolveRequest:
+		st.resolveRequest()
+	case InputStateChanged:
+		st.stateChanged()
+	case InputAnswered:
+		st.r.State.Answers++
+	default:
+		st.r.Note = fmt.Sprintf("unknown input kind %q", in.Kind)
+	}
+	return st.r
+}
+
+// stepper carries one Step's work in progress.
+type stepper struct {
+	c  Config
+	r  Result
+	in Input
+	// lastCopied and writtenCopied tell whether r.State's maps are already private copies.
+	lastCopied, writtenCopied bool
+}
+
+func reasonOr(r, def Reason) Reason {
+	if r == "" {
+		return def
+	}
+	return r
+}
+
+// source returns the input's source, or def when the caller gave none.
+func (st *stepper) source(def Source) Source {
+	if st.in.Source == "" {
+		return def
+	}
+	return st.in.Source
+}
+
+func (st *stepper) setLast(k, v string) {
+	if !st.lastCopied {
+		st.r.State.Last = cloneMap(st.r.State.Last, 4)
+		st.lastCopied = true
+	}
+	st.r.State.Last[k] = v
+}
+
+func (st *stepper) setWritten(k, v string) {
+	if !st.writtenCopied {
+		st.r.State.Written = cloneMap(st.r.State.Written, 4)
+		st.writtenCopied = true
+	}
+	st.r.State.Written[k] = v
+}
+
+func cloneMap(m map[string]string, extra int) map[string]string {
+	out := make(map[string]string, len(m)+extra)
+	maps.Copy(out, m)
+	return out
+}
+
+// transition moves to mode to and records it.
+func (st *stepper) transition(to Mode, reason Reason, src Source) {
+	s := &st.r.State
+	st.r.Transition = &Transition{From: s.Mode, To: to, Reason: reason, Source: src, At: st.in.At, Detail: st.in.Detail}
+	s.Mode, s.Reason, s.Since, s.Answers = to, reason, st.in.At, 0
+	s.Transitions++
+}
+
+func (st *stepper) act(a Action, reason Reason, src Source) {
+	a.Reason, a.Source = reason, src
+	st.r.Actions = append(st.r.Actions, a)
+}
+
+// writeBack adds the write-back action and remembers what we write, so its echo is recognised.
+func (st *stepper) writeBack(reason Reason, src Source) {
+	data := st.c.Vocabulary.WriteBack(reason, st.in.At)
+	for k, v := range data {
+		st.setWritten(k, v)
+		st.setLast(k, v)
+	}
+	st.act(Action{Kind: ActWriteBack, Data: data}, reason, src)
+}
+
+func (st *stepper) data() {
+	key := st.c.Vocabulary.Key
+	v, ok := st.in.Data[key]
+	if !ok {
+		st.r.Note = fmt.Sprintf("no %q in the data", key)
+		return
+	}
+	if last, had := st.r.State.Last[key]; had && last == v {
+		st.r.Note = "same value"
+		return
+	}
+	st.setLast(key, v)
+	p := st.c.Vocabulary.Parse(v)
+	if p.Ours || (st.r.State.Written[key] == v && v != "") {
+		st.r.Note = "our echo"
+		return
+	}
+	if p.Command == CmdNone {
+		st.r.Unknown = []string{v}
+		st.r.Note = fmt.Sprintf("%q is not a command: remembered only", v)
+		return
+	}
+	src := st.in.Source
+	switch {
+	case p.Nonce != "" && (src == "" || src == SourceData):
+		src = SourcePage
+	case src == "":
+		src = SourceData
+	}
+	if p.Command == CmdStart {
+		st.start(src)
+	} else {
+		st.pause(ReasonSignal, src)
+	}
+}
+
+func (st *stepper) button() {
+	src := st.source(SourceButton)
+	switch st.c.Vocabulary.ParseButton(st.in.Value) {
+	case CmdStart:
+		st.start(src)
+	case CmdPause:
+		st.pause(ReasonSignal, src)
+	default:
+		st.r.Note = fmt.Sprintf("button %q is not a signal", st.in.Value)
+	}
+}
+
+func (st *stepper) start(src Source) {
+	if st.r.State.Mode == ModeActive {
+		st.r.Note = "already active"
+		return
+	}
+	st.transition(ModeActive, ReasonSignal, src)
+	st.act(Action{Kind: ActRunScenario}, ReasonSignal, src)
+}
+
+func (st *stepper) pause(reason Reason, src Source) {
+	switch st.r.State.Mode {
+	case ModeActive, ModeWaiting:
+	default:
+		st.r.Note = fmt.Sprintf("already %s", st.r.State.Mode)
+		return
+	}
+	st.transition(ModePaused, reason, src)
+	st.act(Action{Kind: ActCancel}, reason, src)
+	st.act(Action{Kind: ActStopTyping}, reason, src)
+	st.writeBack(reason, src)
+}
+
+func (st *stepper) visitorMessage() {
+	s := st.r.State
+	if s.Mode != ModeActive {
+		st.r.Note = fmt.Sprintf("assistant is %s (%s): no reply", s.Mode, s.Reason)
+		return
+	}
+	st.act(Action{Kind: ActReply}, s.Reason, st.source(SourceVisitor))
+}
+
+func (st *stepper) operatorMessage() {
+	if !st.c.PauseOnOperator {
+		st.r.Note = "operator messages do not pause the assistant"
+		return
+	}
+	switch st.r.State.Mode {
+	case ModeActive, ModeWaiting:
+		st.pause(ReasonOperator, st.source(SourceOperator))
+	case ModeHuman:
+		st.r.Note = "handed over: the human answering is expected"
+	default:
+		st.r.Note = "already paused"
+	}
+}
+
+func (st *stepper) handover(reason Reason, src Source) {
+	if st.r.State.Mode == ModeHuman {
+		st.r.Note = "already handed over"
+		return
+	}
+	st.transition(ModeHuman, reason, src)
+	st.r.State.HandoverAt = st.in.At
+	st.act(Action{Kind: ActCancel}, reason, src)
+	st.act(Action{Kind: ActStopTyping}, reason, src)
+	if reason == ReasonError {
+		st.act(Action{Kind: ActNotify, Text: TextApology}, reason, src)
+	}
+	st.writeBack(reason, src)
+	st.act(Action{Kind: ActSetState, State: CrispPending}, reason, src)
+	if st.c.HandoverSegment != "" {
+		st.act(Action{Kind: ActAddSegment, Segment: st.c.HandoverSegment}, reason, src)
+	}
+	st.act(Action{Kind: ActPostNote}, reason, src)
+	st.act(Action{Kind: ActOfferHuman}, reason, src)
+}
+
+func (st *stepper) resolveRequest() {
+	if st.r.State.Mode != ModeActive {
+		st.r.Note = fmt.Sprintf("assistant is %s: resolve request ignored", st.r.State.Mode)
+		return
+	}
+	src := st.source(SourceVisitor)
+	st.act(Action{Kind: ActNotify, Text: TextClosing}, ReasonResolved, src)
+	if st.c.ResolvedSegment != "" {
+		st.act(Action{Kind: ActAddSegment, Segment: st.c.ResolvedSegment}, ReasonResolved, src)
+	}
+	st.act(Action{Kind: ActSetState, State: CrispResolved}, ReasonResolved, src)
+}
+
+// stateChanged follows the Crisp conversation state; resolution hands the conversation back to the
+// bot in its initial mode. When it is already in that mode only Answers is reset (no transition).
+func (st *stepper) stateChanged() {
+	prev := st.r.State.CrispState
+	st.r.State.CrispState = st.in.Value
+	if st.in.Value != CrispResolved {
+		st.r.Note = fmt.Sprintf("state %q: nothing to do", st.in.Value)
+		return
+	}
+	if prev == CrispResolved {
+		st.r.Note = "already resolved"
+		return
+	}
+	src := st.source(SourceResolution)
+	if to := st.c.initialMode(); st.r.State.Mode != to {
+		st.transition(to, ReasonResolved, src)
+	} else {
+		st.r.State.Answers = 0
+		st.r.Note = fmt.Sprintf("resolved: already %s", to)
+	}
+	st.act(Action{Kind: ActCancel}, ReasonResolved, src)
+	st.act(Action{Kind: ActStopTyping}, ReasonResolved, src)
+}
