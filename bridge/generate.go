@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -248,6 +249,12 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 		}
 		st.apply(signals.Input{Kind: signals.InputHandover, Source: src, Reason: signals.ReasonHuman, At: now, Detail: detail})
 	case a.Resolve:
+		n := len(st.actions)
 		st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceAssistant, At: now})
+		if a.Text != "" {
+			// The answer just posted is the closing message: do not post the stock one too.
+			added := slices.DeleteFunc(slices.Clone(st.actions[n:]), func(x signals.Action) bool { return x.Kind == signals.ActNotify })
+			st.actions = append(st.actions[:n], added...)
+		}
 	}
 }

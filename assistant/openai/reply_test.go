@@ -190,3 +190,26 @@ func TestEchoModeAnswersFromPassages(t *testing.T) {
 		t.Errorf("Pending = %d", srv.Pending())
 	}
 }
+
+func TestReplyConcurrent(t *testing.T) {
+	srv, a := MustAssistant(t, assistant.Config{}, openai.Config{})
+	questions := []string{"Do you accept PayPal?", "How do I return an order?", "I forgot my password", "¿Cuánto tarda la entrega?"}
+	errc := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			ans, err := a.Reply(context.Background(), question("", questions[i%len(questions)]))
+			if err == nil && ans.Text == "" {
+				err = errors.New("empty answer")
+			}
+			errc <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(srv.Requests()); n != 16 {
+		t.Errorf("requests = %d, want 16", n)
+	}
+}

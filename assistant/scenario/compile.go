@@ -269,7 +269,15 @@ func (c *compiler) languages() []string {
 	return out
 }
 
-// allowed lists which optional fields each kind may set.
+// allowedFields lists which optional fields each kind may set.
+var allowedFields = func() map[Kind][]string {
+	m := map[Kind][]string{}
+	for k, f := range allowed {
+		m[k] = strings.Fields(f)
+	}
+	return m
+}()
+
 var allowed = map[Kind]string{
 	KindMessage:   "text next",
 	KindPicker:    "text invalid next choices store skip_if",
@@ -294,7 +302,7 @@ func (c *compiler) checkBlock(s *Spec, k Kind, langs []string) {
 		{"cases", len(s.Cases) > 0}, {"else", s.Else != ""}, {"skip_if", s.SkipIf != nil},
 	}
 	for _, f := range set {
-		if f.set && !strings.Contains(" "+allowed[k]+" ", " "+f.name+" ") {
+		if f.set && !slices.Contains(allowedFields[k], f.name) {
 			c.fail(s, "%s is not used by a %s block", f.name, k)
 		}
 	}
@@ -322,24 +330,30 @@ func (c *compiler) checkBlock(s *Spec, k Kind, langs []string) {
 		}
 		// A skipped picker goes to next, so it must exist then.
 		succ("next", s.Next, s.SkipIf != nil)
-		var seen []string
 		for i, ch := range s.Choices {
-			what := fmt.Sprintf("choice %d", i+1)
-			if ch.Value != "" {
-				what = fmt.Sprintf("choice %q", ch.Value)
+			what := func() string {
+				if ch.Value != "" {
+					return fmt.Sprintf("choice %q", ch.Value)
+				}
+				return fmt.Sprintf("choice %d", i+1)
 			}
 			switch {
 			case strings.TrimSpace(ch.Value) == "":
-				c.fail(s, "%s has no value", what)
-			case slices.Contains(seen, ch.Value):
-				c.fail(s, "%s listed twice", what)
+				c.fail(s, "%s has no value", what())
+			case slices.ContainsFunc(s.Choices[:i], func(o ChoiceSpec) bool { return o.Value == ch.Value }):
+				c.fail(s, "%s listed twice", what())
 			}
-			seen = append(seen, ch.Value)
-			c.text(s, what+" label", ch.Label, langs, true)
+			if !textComplete(ch.Label, langs) {
+				c.text(s, what()+" label", ch.Label, langs, true)
+			}
 			if ch.Next == "" && s.Next == "" {
-				c.fail(s, "%s has no next and the picker has no next", what)
+				c.fail(s, "%s has no next and the picker has no next", what())
 			}
-			succ(what+" next", ch.Next, false)
+			if ch.Next != "" {
+				if _, ok := c.index[ch.Next]; !ok {
+					c.fail(s, "unknown successor %q in %s next", ch.Next, what())
+				}
+			}
 		}
 		c.cond(s, "skip_if", s.SkipIf, langs)
 	case KindField:
@@ -400,6 +414,24 @@ func (c *compiler) text(s *Spec, what string, t Text, langs []string, required b
 			c.fail(s, "missing %s for language %q", what, l)
 		}
 	}
+}
+
+// textComplete reports whether c.text would find nothing wrong with a required text.
+func textComplete(t Text, langs []string) bool {
+	if len(t) == 0 || len(t) > len(langs)+1 {
+		return false
+	}
+	for l := range t {
+		if l != "" && !slices.Contains(langs, l) {
+			return false
+		}
+	}
+	for _, l := range langs {
+		if strings.TrimSpace(t.get(l)) == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (t Text) get(lang string) string {

@@ -300,3 +300,36 @@ blocks:
 		t.Error("At(3) ok; want false past the end")
 	}
 }
+
+func TestCompileGraphBuiltInGo(t *testing.T) {
+	if _, err := scenario.Compile(nil); err == nil {
+		t.Error("Compile(nil) = nil error; want one")
+	}
+	g := &scenario.Graph{
+		Start:     "hi",
+		Languages: []string{"en", "fr"},
+		Blocks: []scenario.Spec{
+			{ID: "hi", Kind: "message", Text: scenario.Text{"": "Hello", "fr": "Bonjour"}, Next: "bye"},
+			{ID: "bye", Kind: "end"},
+		},
+	}
+	p, err := scenario.Compile(g)
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	if b, _ := p.At(0); b.Text[0] != "Hello" || b.Text[1] != "Bonjour" || b.Next != 1 {
+		t.Errorf("block 0 = %+v; want Hello/Bonjour then index 1", b)
+	}
+	_, steps := p.Run(scenario.NotStarted, scenario.Begin{}, scenario.Context{Language: "fr"})
+	if got := kinds(steps); len(got) != 2 || got[1] != scenario.StepEnd || steps[0].Text != "Bonjour" {
+		t.Errorf("steps = %+v; want Bonjour then end", steps)
+	}
+}
+
+func TestParseErrorsCarryTheLine(t *testing.T) {
+	_, err := scenario.Parse([]byte("start: a\nlanguages: [en]\nblocks:\n  a:\n    kind: end\n    colour: red\n"))
+	var se *scenario.Error
+	if !errors.As(err, &se) || se.Block != "a" || se.Line != 6 {
+		t.Fatalf("Parse error = %v (%+v); want block a at line 6", err, se)
+	}
+}

@@ -30,16 +30,19 @@ func BenchmarkCommit(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
 		noSync bool
-		par    int // goroutines per GOMAXPROCS
+		par    int           // goroutines per GOMAXPROCS
+		delay  time.Duration // > 0: bbolt's db.Batch with this delay instead of the committer
 	}{
-		{"fsync/serial", false, 0},
-		{"fsync/parallel-128", false, 64},
-		{"fsync/parallel-1024", false, 512},
-		{"nosync/serial", true, 0},
-		{"nosync/parallel-128", true, 64},
+		{"fsync/serial", false, 0, 0},
+		{"fsync/parallel-128", false, 64, 0},
+		{"fsync/parallel-1024", false, 512, 0},
+		{"nosync/serial", true, 0, 0},
+		{"nosync/parallel-128", true, 64, 0},
+		{"dbbatch-1ms/fsync/serial", false, 0, time.Millisecond},
+		{"dbbatch-1ms/fsync/parallel-128", false, 64, time.Millisecond},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			s := MustOpen(b, filepath.Join(b.TempDir(), "db"), bolt.Options{NoSync: bc.noSync, PurgeInterval: -1})
+			s := MustOpen(b, filepath.Join(b.TempDir(), "db"), bolt.Options{NoSync: bc.noSync, PurgeInterval: -1, BatchDelay: bc.delay})
 			ctx := context.Background()
 			var next atomic.Int64
 			b.ReportAllocs()

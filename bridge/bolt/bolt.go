@@ -25,7 +25,7 @@ var _ bridge.Store = (*Store)(nil)
 
 // Bucket names. Key layouts (sep is 0x00, which ids may not contain):
 //
-//	conversations  website "/" session                -> header + JSON conversation
+//	conversations  website "/" session                -> format, mode, binary conversation (codec.go)
 //	modes          mode sep website "/" session       -> empty (List by mode without a scan)
 //	processed      event id                           -> expiry, Unix ms, big-endian uint64
 //	expiry         expiry (8 bytes BE) event id       -> empty (purge without a scan)
@@ -45,8 +45,6 @@ const (
 	sep = 0x00
 	// maxIDLen bounds website, session and event ids so a bad event cannot write huge keys.
 	maxIDLen = 1024
-	// formatJSON is the version byte of an encoded conversation: format, mode length, mode, JSON.
-	formatJSON = 1
 	// purgeChunk bounds how many expired ids one purge transaction deletes.
 	purgeChunk = 10_000
 	// defaultListLimit is used when List is called with limit <= 0.
@@ -63,8 +61,8 @@ type Options struct {
 	PurgeInterval   time.Duration // period of the background purge of expired ids (default 10m; < 0 disables)
 	AuditLimit      int           // audit entries kept per conversation (default 200)
 	TranscriptLimit int           // turns kept per conversation; Commit trims to the last N (default 50)
-	MaxBatchDelay   time.Duration // bbolt group-commit delay (default 1ms)
-	MaxBatchSize    int           // bbolt group-commit size (default 1000)
+	MaxBatchSize    int           // most writes in one group commit (default 1000)
+	BatchDelay      time.Duration // > 0: group through bbolt's db.Batch with this delay instead (comparison)
 	NoSync          bool          // skip fsync: benchmarks only, a crash loses commits
 	Logger          *slog.Logger  // default: discard
 	Now             func() time.Time
@@ -85,9 +83,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.TranscriptLimit == 0 {
 		o.TranscriptLimit = 50
-	}
-	if o.MaxBatchDelay == 0 {
-		o.MaxBatchDelay = time.Millisecond
 	}
 	if o.MaxBatchSize == 0 {
 		o.MaxBatchSize = 1000
@@ -114,7 +109,7 @@ func (o *Options) validate() error {
 	if o.TranscriptLimit < 0 {
 		errs = append(errs, fmt.Errorf("transcript limit %d is negative", o.TranscriptLimit))
 	}
-	if o.MaxBatchDelay < 0 || o.MaxBatchSize < 0 {
+	if o.BatchDelay < 0 || o.MaxBatchSize < 0 {
 		errs = append(errs, errors.New("batch delay and size must not be negative"))
 	}
 	return errors.Join(errs...)
@@ -128,6 +123,7 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
+	committer committer
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -150,7 +146,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db.MaxBatchDelay = opts.MaxBatchDelay
+	db.MaxBatchDelay = opts.BatchDelay
 	db.MaxBatchSize = opts.MaxBatchSize
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
@@ -165,7 +161,13 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: create buckets: %w", path, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Store{db: db, path: path, opts: opts, log: opts.Logger, cancel: cancel}
+	s := &Store{db: db, path: path, opts: opts, log: opts.Logger, cancel: cancel,
+		committer: committer{db: db, maxSize: opts.MaxBatchSize, calls: make(chan *call), done: ctx.Done()}}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.committer.run()
+	}()
 	if opts.PurgeInterval > 0 {
 		s.wg.Add(1)
 		go s.purgeLoop(ctx)
@@ -173,7 +175,8 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the background purge, waits for it and closes the file. It is safe to call twice.
+// Close stops the group committer (writes after Close fail with ErrClosed) and the background purge,
+// waits for them and closes the file. It is safe to call twice.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
@@ -314,42 +317,6 @@ func auditKey(prefix []byte, seq uint64) []byte {
 	return k
 }
 
-// encodeConversation writes the header (format, mode) and the JSON body. The mode in the header lets
-// Commit maintain the mode index without decoding the previous value.
-func encodeConversation(c *bridge.Conversation) ([]byte, error) {
-	if len(c.Mode) > 255 {
-		return nil, fmt.Errorf("%w: mode %q too long", ErrInvalid, c.Mode)
-	}
-	body, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("encode conversation: %w", err)
-	}
-	v := make([]byte, 0, 2+len(c.Mode)+len(body))
-	v = append(v, formatJSON, byte(len(c.Mode)))
-	v = append(v, c.Mode...)
-	return append(v, body...), nil
-}
-
-// splitConversation returns the mode and body of a stored value.
-func splitConversation(v []byte) (signals.Mode, []byte, error) {
-	if len(v) < 2 || v[0] != formatJSON || len(v) < 2+int(v[1]) {
-		return "", nil, errors.New("decode conversation: unknown format")
-	}
-	n := int(v[1])
-	return signals.Mode(v[2 : 2+n]), v[2+n:], nil
-}
-
-func decodeConversation(v []byte, c *bridge.Conversation) error {
-	_, body, err := splitConversation(v)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(body, c); err != nil {
-		return fmt.Errorf("decode conversation: %w", err)
-	}
-	return nil
-}
-
 // Load returns the stored conversation, or an error wrapping bridge.ErrNotFound.
 func (s *Store) Load(ctx context.Context, key bridge.Key) (bridge.Conversation, error) {
 	var c bridge.Conversation
@@ -399,8 +366,8 @@ func (s *Store) Processed(ctx context.Context, eventID string) (bool, error) {
 }
 
 // Commit trims c.Transcript to the last TranscriptLimit turns (in place), then atomically saves c,
-// appends audit to its trail (bounded to AuditLimit) and marks eventID processed, in a bbolt group
-// commit. It is durable when it returns (unless NoSync).
+// appends audit to its trail (bounded to AuditLimit) and marks eventID processed, in a group commit
+// shared with concurrent writers. It is durable when it returns (unless NoSync).
 //
 // Commit is idempotent: audit entry i of n gets sequence number c.Transitions-n+1+i (the machine
 // counts one transition per entry), so committing the same conversation and audit twice writes the
@@ -442,18 +409,24 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 
 	// The function may run more than once (bbolt retries a failed batch one by one): it only touches
 	// the transaction and the values computed above.
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.write(ctx, func(tx *bolt.Tx) error {
 		convs, modes := tx.Bucket(bucketConversations), tx.Bucket(bucketModes)
+		// Touch the mode index only when the mode changes: an unchanged page is not rewritten.
+		indexed := false
 		if old := convs.Get(ck); old != nil {
-			oldMode, _, err := splitConversation(old)
-			if err == nil && oldMode != mode {
-				if err := modes.Delete(modeKey(oldMode, ck)); err != nil {
-					return err
+			if oldMode, _, err := splitConversation(old); err == nil {
+				indexed = oldMode == mode
+				if !indexed {
+					if err := modes.Delete(modeKey(oldMode, ck)); err != nil {
+						return err
+					}
 				}
 			}
 		}
-		if err := modes.Put(modeKey(mode, ck), nil); err != nil {
-			return err
+		if !indexed {
+			if err := modes.Put(modeKey(mode, ck), nil); err != nil {
+				return err
+			}
 		}
 		if err := convs.Put(ck, val); err != nil {
 			return err
@@ -481,6 +454,14 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 		return fmt.Errorf("commit %s: %w", c.Key, err)
 	}
 	return nil
+}
+
+// write runs fn in a group commit (see committer), or in bbolt's db.Batch when BatchDelay is set.
+func (s *Store) write(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if s.opts.BatchDelay > 0 {
+		return s.db.Batch(fn)
+	}
+	return s.committer.write(ctx, fn)
 }
 
 // appendAudit writes the entries under deterministic sequence numbers and drops the oldest ones
@@ -656,7 +637,7 @@ func (s *Store) AddUsage(ctx context.Context, websiteID, day string, tokens int6
 	}
 	var total int64
 	// Re-running the function after a failed batch starts from the rolled-back value, so it adds once.
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.write(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsage)
 		var cur uint64
 		if v := b.Get(k); len(v) == 8 {

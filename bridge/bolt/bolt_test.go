@@ -45,6 +45,30 @@ func TestStoreContract(t *testing.T) {
 		})
 }
 
+// TestStoreContractDBBatch runs the contract through bbolt's db.Batch instead of the committer.
+func TestStoreContractDBBatch(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) bridge.Store {
+		return MustOpen(t, filepath.Join(t.TempDir(), "signalbridge.db"), bolt.Options{BatchDelay: time.Millisecond})
+	}, nil)
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.Conversation("w1", "s1")
+	if err := s.Commit(context.Background(), &c, nil, ""); !errors.Is(err, bolt.ErrClosed) {
+		t.Errorf("Commit after Close = %v, want ErrClosed", err)
+	}
+	if _, err := s.AddUsage(context.Background(), "w1", "2025-01-01", 1); !errors.Is(err, bolt.ErrClosed) {
+		t.Errorf("AddUsage after Close = %v, want ErrClosed", err)
+	}
+}
+
 // clock is a settable time source.
 type clock struct {
 	mu  sync.Mutex
@@ -236,7 +260,7 @@ func TestAuditWithoutCounter(t *testing.T) {
 // groups them in batches, and checks nothing is duplicated or lost.
 func TestConcurrentBatchIdempotent(t *testing.T) {
 	ctx := context.Background()
-	s := MustOpen(t, filepath.Join(t.TempDir(), "db"), bolt.Options{MaxBatchDelay: 5 * time.Millisecond})
+	s := MustOpen(t, filepath.Join(t.TempDir(), "db"), bolt.Options{MaxBatchSize: 7})
 	const convs, repeats = 10, 5
 	var wg sync.WaitGroup
 	errs := make(chan error, convs*repeats)

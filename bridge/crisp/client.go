@@ -51,10 +51,10 @@ type ClientConfig struct {
 	MaxRetries int     // extra attempts of a retryable failure; 0: DefaultMaxRetries; < 0: none
 	Backoff    Backoff // pauses between attempts
 
-	// DailyQuota is the number of requests allowed per 24 h, enforced by a client-side token quotaBucket
+	// DailyQuota is the number of requests allowed per 24 h, enforced by a client-side token bucket
 	// so that a plugin stays inside Crisp's quota: calls wait for a token up to their context.
-	// 0 means unlimited (see DefaultDailyQuota). QuotaBurst is the quotaBucket's capacity (default an
-	// hour's worth of quota); the quotaBucket refills at (DailyQuota-QuotaBurst)/24h.
+	// 0 means unlimited (see DefaultDailyQuota). QuotaBurst is the bucket's capacity (default an
+	// hour's worth of quota); the bucket refills at (DailyQuota-QuotaBurst)/24h.
 	DailyQuota int
 	QuotaBurst int
 
@@ -70,10 +70,14 @@ type ClientConfig struct {
 	Observe func(method, route string, status int, dur time.Duration)
 }
 
-// LogValue logs the configuration with the key redacted.
+// LogValue logs the configuration with the key (and any password in the base URL) redacted.
 func (c ClientConfig) LogValue() slog.Value {
+	base := c.BaseURL
+	if u, err := url.Parse(base); err == nil {
+		base = u.Redacted()
+	}
 	return slog.GroupValue(
-		slog.String("base_url", c.BaseURL),
+		slog.String("base_url", base),
 		slog.String("identifier", c.Identifier),
 		slog.String("key", redactSecret(c.Key)),
 		slog.String("tier", c.Tier),
@@ -197,7 +201,7 @@ type restCall struct {
 	path   string     // escaped path relative to the base URL
 	query  url.Values // optional
 	in     any        // JSON body, nil for none
-	out    any        // decoded from the restEnvelope's data, nil to ignore
+	out    any        // decoded from the envelope's data, nil to ignore
 }
 
 // idempotentMethod reports whether a method may be repeated after the request may have reached Crisp.
@@ -209,7 +213,7 @@ func idempotentMethod(method string) bool {
 	return false
 }
 
-// do runs a restCall with quota, retries and restEnvelope decoding; errors are wrapped with the restCall's op.
+// do runs a call with quota, retries and envelope decoding; errors are wrapped with the call's op.
 func (c *Client) do(ctx context.Context, r restCall) error {
 	var body []byte
 	if r.in != nil {
@@ -277,7 +281,7 @@ func (c *Client) retryable(method string, status int, err error) bool {
 		return retryableStatus(status)
 	}
 	var ae *APIError
-	if errors.As(err, &ae) { // restEnvelope error on a 2xx: Crisp decided, repeating will not help
+	if errors.As(err, &ae) { // envelope error on a 2xx: Crisp decided, repeating will not help
 		return false
 	}
 	return true // transport error or a truncated body

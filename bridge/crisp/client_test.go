@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,8 +33,8 @@ const (
 // request is what the test server received.
 type request struct {
 	Method, Path, Query string
-	Header             http.Header
-	Body               []byte
+	Header              http.Header
+	Body                []byte
 }
 
 // setup starts an httptest server answering with handler and a client pointed at it. Every request
@@ -326,21 +327,21 @@ func TestRoutes(t *testing.T) {
 			want: []crisp.ActiveOperator{{UserID: "op-1", Nickname: "Jo", Avatar: "a", Timestamp: 5}},
 		},
 		{
-			name: "endpoints plugin tier",
-			call: func(ctx context.Context, c *crisp.Client) (any, error) { return c.Endpoints(ctx) },
+			name:   "endpoints plugin tier",
+			call:   func(ctx context.Context, c *crisp.Client) (any, error) { return c.Endpoints(ctx) },
 			method: "GET", path: "/v1/plugin/connect/endpoints", status: 200,
 			data: `{"socket":{"app":"wss://app.relay.crisp.chat/p/68/"},"rescue":{"socket":{"app":"wss://rescue/"}}}`,
 			want: "wss://app.relay.crisp.chat/p/68/",
 		},
 		{
 			name: "endpoints website tier", cfg: crisp.ClientConfig{Tier: "website"},
-			call: func(ctx context.Context, c *crisp.Client) (any, error) { return c.Endpoints(ctx) },
+			call:   func(ctx context.Context, c *crisp.Client) (any, error) { return c.Endpoints(ctx) },
 			method: "GET", path: "/v1/website/connect/endpoints", status: 200,
 			data: `{"socket":{"app":"wss://app.relay.crisp.chat/w/f43/"}}`, want: "wss://app.relay.crisp.chat/w/f43/",
 		},
 		{
-			name: "connect account",
-			call: func(ctx context.Context, c *crisp.Client) (any, error) { return c.ConnectAccount(ctx) },
+			name:   "connect account",
+			call:   func(ctx context.Context, c *crisp.Client) (any, error) { return c.ConnectAccount(ctx) },
 			method: "GET", path: "/v1/plugin/connect/account", status: 200, data: `{"plugin_id":"p-1"}`, want: "p-1",
 		},
 		{
@@ -774,4 +775,48 @@ func TestQuotaWaits(t *testing.T) {
 		t.Errorf("%d calls took %v, want >= %v (1 burst + %d refills)", calls, el, min, calls-1)
 	}
 	t.Logf("%d calls at %d tokens/s with burst 1 took %v (floor %v)", calls, perSecond, el, min)
+}
+
+// BenchmarkSendMessage measures the client's own cost of one send over loopback HTTP (request
+// building, auth, quota bucket, envelope decoding), against a server that answers at once.
+func BenchmarkSendMessage(b *testing.B) {
+	srv := httptest.NewServer(reply(202, "dispatched", `{"fingerprint":171586406859730}`))
+	defer srv.Close()
+	c, err := crisp.NewClient(crisp.ClientConfig{BaseURL: srv.URL + "/v1/", Identifier: testID, Key: testKey,
+		PluginURN: testURN, BotNickname: "Ava", DailyQuota: 1 << 40})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	m := crisp.MessageNew{Type: "text", Content: "Hello, how can I help?"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.SendMessage(ctx, testWebsite, testSession, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestClientConfigLogValueRedacts(t *testing.T) {
+	var sb strings.Builder
+	log := slog.New(slog.NewTextHandler(&sb, nil))
+	log.Info("config", "crisp", crisp.ClientConfig{BaseURL: "https://user:pw@crisp.example/v1/", Identifier: testID, Key: testKey})
+	if out := sb.String(); strings.Contains(out, testKey) || strings.Contains(out, ":pw@") || !strings.Contains(out, testID) {
+		t.Errorf("log = %s", out)
+	}
+}
+
+func TestDebugLogsHoldNoSecrets(t *testing.T) {
+	var sb strings.Builder // written by the calling goroutine only
+	log := slog.New(slog.NewTextHandler(&sb, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var hits atomic.Int32
+	c, _ := setup(t, crisp.ClientConfig{Logger: log}, flaky(&hits, 503, 400))
+	if _, err := c.GetState(ctxT(t), testWebsite, testSession); err == nil {
+		t.Fatal("no error")
+	}
+	out := sb.String()
+	auth := base64.StdEncoding.EncodeToString([]byte(testID + ":" + testKey))
+	if !strings.Contains(out, "crisp request") || strings.Contains(out, testKey) || strings.Contains(out, auth) {
+		t.Errorf("debug log = %s", out)
+	}
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-// Sentinels matched by errors.Is against an *APIError (and, for ErrRateLimited, against a restCall that
+// Sentinels matched by errors.Is against an *APIError (and, for ErrRateLimited, against a call that
 // could not get a client-side quota token before its context ended).
 var (
 	// ErrInvalidData: Crisp rejected the request body or query (reason "invalid_data", HTTP 400).
@@ -25,12 +25,12 @@ var (
 	ErrServer = errors.New("crisp: server error")
 )
 
-// APIError is an error answer of the Crisp REST API: a non-2xx status or an restEnvelope with
+// APIError is an error answer of the Crisp REST API: a non-2xx status or an envelope with
 // "error": true. Match it with errors.As, or its kind with errors.Is and the sentinels above.
 type APIError struct {
 	Status  int    // HTTP status
-	Reason  string // restEnvelope "reason", e.g. "invalid_data"; empty when the body was not an restEnvelope
-	Message string // restEnvelope data.message, or the start of a non-JSON body
+	Reason  string // envelope "reason", e.g. "invalid_data"; empty when the body was not an envelope
+	Message string // envelope data.message, or the start of a non-JSON body
 }
 
 // Error returns "crisp api: <status> <reason>: <message>".

@@ -53,7 +53,8 @@ var (
 // HookVerifier authenticates Crisp web hooks before their body is parsed. Plugin hooks are signed
 // with Secret (the plugin's hooks signing secret); website hooks are not signed and carry WebsiteKey
 // as the ?key= query parameter of the URL configured in Crisp. When both are set, a request with an
-// X-Crisp-Signature header is checked as a plugin hook and any other as a website hook.
+// X-Crisp-Signature header is checked as a plugin hook and any other as a website hook. The
+// freshness window applies to plugin hooks only: a website hook's timestamp is not signed.
 type HookVerifier struct {
 	Secret     string           // plugin hooks signing secret, used as UTF-8 bytes
 	WebsiteKey string           // website hooks ?key= secret

@@ -212,3 +212,26 @@ func FuzzDecodeHook(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkVerify(b *testing.B) {
+	v := crisp.HookVerifier{Secret: vectorSecret, MaxAge: -1}
+	h := signed(vectorTimestamp, vectorSignature)
+	body := []byte(vectorBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Verify(h, nil, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeHook(b *testing.B) {
+	body := []byte(vectorBody)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := crisp.DecodeHook(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -65,6 +65,9 @@ func NewPlatform(c *Client, opts PlatformOptions) *Platform {
 	return p
 }
 
+// Client returns the REST client under the platform, for routes beyond bridge.Platform.
+func (p *Platform) Client() *Client { return p.c }
+
 // Send posts a message as operator with our origin and returns its fingerprint.
 func (p *Platform) Send(ctx context.Context, websiteID, sessionID string, m bridge.OutMessage) (int64, error) {
 	nm := MessageNew{Type: m.Type, Mentions: m.Mentions}

@@ -10,7 +10,7 @@ import (
 // quotaDay is the period of Crisp's plugin quota.
 const quotaDay = 24 * time.Hour
 
-// quotaBucket is a client-side token quotaBucket that keeps a token inside Crisp's daily request quota: it holds
+// quotaBucket is a client-side token bucket that keeps the client inside Crisp's daily request quota: it holds
 // at most burst tokens and refills at (quota-burst)/24h, so that no 24-hour window (and so no quota
 // day, whenever Crisp resets it) sees more than quota requests. It hands out reservations like
 // golang.org/x/time/rate: a caller takes its token now (the count may go negative) and waits for the
@@ -24,7 +24,7 @@ type quotaBucket struct {
 	now    func() time.Time
 }
 
-// newQuotaBucket returns a full quotaBucket for quota requests a day with the given burst (<= 0: an hour's
+// newQuotaBucket returns a full bucket for quota requests a day with the given burst (<= 0: an hour's
 // worth of quota). It returns nil when quota <= 0 (no limit).
 func newQuotaBucket(quota, burst int, now func() time.Time) *quotaBucket {
 	if quota <= 0 {

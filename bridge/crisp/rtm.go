@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -290,18 +291,9 @@ var errDeadHeartbeat = errors.New("heartbeat lost")
 // session runs one connection until it fails or ctx ends. authed tells whether it got as far as an
 // authenticated connection.
 func (r *RTM) session(ctx context.Context, wsURL string) (authed bool, err error) {
-	dialer := websocket.Dialer{HandshakeTimeout: r.cfg.HandshakeTimeout}
-	dctx, cancel := context.WithTimeout(ctx, r.cfg.HandshakeTimeout)
-	ws, resp, err := dialer.DialContext(dctx, wsURL, nil)
-	cancel()
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
+	ws, err := r.dial(ctx, wsURL)
 	if err != nil {
-		if resp != nil {
-			return false, fmt.Errorf("dial %s: %w (http status %d)", rtmRedact(wsURL), err, resp.StatusCode)
-		}
-		return false, fmt.Errorf("dial %s: %w", rtmRedact(wsURL), err)
+		return false, err
 	}
 	ws.SetReadLimit(rtmReadLimit)
 	s := &rtmSession{
@@ -336,6 +328,63 @@ func (r *RTM) session(ctx context.Context, wsURL string) (authed bool, err error
 	}
 	r.log.Info("rtm connected", "url", rtmRedact(wsURL), "eio", r.cfg.EIO, "sid", sid)
 	return true, s.read(ctx)
+}
+
+// dial opens the WebSocket. gorilla/websocket honours only the deadline of the dial context during
+// the HTTP upgrade, not its cancellation, so cancellation closes the TCP connection underneath.
+func (r *RTM) dial(ctx context.Context, wsURL string) (*websocket.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, r.cfg.HandshakeTimeout)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		raw     net.Conn
+		aborted bool
+	)
+	d := websocket.Dialer{
+		HandshakeTimeout: r.cfg.HandshakeTimeout,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if aborted {
+				c.Close()
+				return nil, context.Canceled
+			}
+			raw = c
+			return c, nil
+		},
+	}
+	ran := make(chan struct{})
+	stop := context.AfterFunc(dctx, func() {
+		defer close(ran)
+		mu.Lock()
+		defer mu.Unlock()
+		aborted = true
+		if raw != nil {
+			raw.Close()
+		}
+	})
+	ws, resp, err := d.DialContext(dctx, wsURL, nil)
+	if !stop() {
+		<-ran // the context ended during the dial: wait for the closer, which may have hit ws
+		if err == nil {
+			ws.Close()
+			err = dctx.Err()
+		}
+	}
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("dial %s: %w (http status %d)", rtmRedact(wsURL), err, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("dial %s: %w", rtmRedact(wsURL), err)
+	}
+	return ws, nil
 }
 
 // handshake reads the open packet, joins the default namespace and authenticates, all within

@@ -329,4 +329,3 @@ func (hookIntake) Status(err error) int {
 	}
 	return http.StatusBadRequest
 }
-

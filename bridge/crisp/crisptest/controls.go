@@ -435,3 +435,46 @@ func (s *Server) OperatorCompose(websiteID, sessionID, userID, typ string) error
 	}
 	return nil
 }
+
+// PostMessage posts any message as Crisp's own side would, e.g. a Crisp Bot picker (From
+// "operator", Origin "urn:crisp.im:bot:0", Automated true). Only Type, From (default "operator"),
+// Origin (default "chat"), Content, User, Mentions and Automated are used; the fingerprint is
+// returned. It has the same effects as POST .../message.
+func (s *Server) PostMessage(websiteID, sessionID string, m Message) (int64, error) {
+	if m.From == "" {
+		m.From = "operator"
+	}
+	if m.Origin == "" {
+		m.Origin = "chat"
+	}
+	if m.From != "operator" && m.From != "user" {
+		return 0, fmt.Errorf("post message: %w", errInvalid("from %q", m.From))
+	}
+	if !slices.Contains(messageTypes, m.Type) {
+		return 0, fmt.Errorf("post message: %w", errInvalid("type %q", m.Type))
+	}
+	raw, err := json.Marshal(m.Content)
+	if err != nil {
+		return 0, fmt.Errorf("post message: %w", errInvalid("content: %v", err))
+	}
+	content, err := validateContent(m.Type, raw)
+	if err != nil {
+		return 0, fmt.Errorf("post message: %w", err)
+	}
+	var fp int64
+	err = s.update(func(e *emitter) error {
+		c, err := s.conv(websiteID, sessionID)
+		if err != nil {
+			return err
+		}
+		msg := &Message{Type: m.Type, From: m.From, Origin: m.Origin, Content: content, User: m.User,
+			Mentions: slices.Clone(m.Mentions), Automated: m.Automated}
+		s.addMessage(e, c, msg)
+		fp = msg.Fingerprint
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("post message: %w", err)
+	}
+	return fp, nil
+}

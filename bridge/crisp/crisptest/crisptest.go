@@ -290,9 +290,16 @@ func (s *Server) changedCh() <-chan struct{} {
 // ErrClosed is returned by Wait and the controls once the server is closed.
 var ErrClosed = errors.New("crisptest: server closed")
 
-// Wait blocks until cond returns true, ctx ends or the server closes. cond is evaluated now and after
-// every change (model, events, REST calls, hook deliveries); it may call any method of s.
+// waitPoll bounds how long Wait goes without evaluating its condition, for state the fake is not
+// notified about (RTM connections opening and closing).
+const waitPoll = 20 * time.Millisecond
+
+// Wait blocks until cond returns true, ctx ends or the server closes. cond is evaluated now, after
+// every change (model, events, REST calls, hook deliveries) and at least every 20 ms; it may call
+// any method of s.
 func (s *Server) Wait(ctx context.Context, cond func(*Server) bool) error {
+	tick := time.NewTicker(waitPoll)
+	defer tick.Stop()
 	for {
 		ch := s.changedCh()
 		if cond(s) {
@@ -300,6 +307,7 @@ func (s *Server) Wait(ctx context.Context, cond func(*Server) bool) error {
 		}
 		select {
 		case <-ch:
+		case <-tick.C:
 		case <-ctx.Done():
 			return fmt.Errorf("wait: %w", ctx.Err())
 		case <-s.ctx.Done():

@@ -43,7 +43,7 @@ func dialRTM(tb testing.TB, s *crisptest.Server, password string, events []strin
 
 func marshal(tb testing.TB, v any) string {
 	tb.Helper()
-	b, err := jsonMarshal(v)
+	b, err := json.Marshal(v)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -114,5 +114,3 @@ func TestRTMThroughTheFake(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -119,6 +119,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(rec.Body.Bytes())
 	}
+	s.log.Debug("rest call", "method", r.Method, "path", r.URL.Path, "status", rec.Code)
 	s.record(Call{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Tier: r.Header.Get("X-Crisp-Tier"),
 		Status: rec.Code, Body: body, Response: rec.Body.Bytes(), At: start, Duration: time.Since(start),

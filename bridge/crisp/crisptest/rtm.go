@@ -101,23 +101,23 @@ func (h *rtmHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "4":
 		eio = 4
 	default:
-		engineIOError(w, http.StatusBadRequest, 5, "Unsupported protocol version")
+		rtmEngineIOError(w, http.StatusBadRequest, 5, "Unsupported protocol version")
 		return
 	}
 	if q.Get("transport") != "websocket" {
 		// Crisp's clients never poll (crisp-protocol.md §2.2), so neither does the fake.
-		engineIOError(w, http.StatusBadRequest, 0, "Transport unknown")
+		rtmEngineIOError(w, http.StatusBadRequest, 0, "Transport unknown")
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
-		engineIOError(w, http.StatusBadRequest, 3, "Bad request")
+		rtmEngineIOError(w, http.StatusBadRequest, 3, "Bad request")
 		return
 	}
 
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		engineIOError(w, http.StatusServiceUnavailable, 4, "Server closed")
+		rtmEngineIOError(w, http.StatusServiceUnavailable, 4, "Server closed")
 		return
 	}
 	h.wg.Add(1)
@@ -133,7 +133,7 @@ func (h *rtmHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hub:   h,
 		ws:    ws,
 		eio:   eio,
-		sid:   newSID(),
+		sid:   rtmNewSID(),
 		queue: make(chan rtmFrame, h.cfg.queueSize),
 		pong:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
@@ -183,7 +183,7 @@ func (h *rtmHub) Publish(websiteID, event string, data []byte) {
 			continue
 		}
 		if frame == nil {
-			frame = eventFrame(event, data)
+			frame = sioEventFrame(event, data)
 		}
 		c.send(rtmFrame{data: frame})
 	}
@@ -323,8 +323,8 @@ func (c *rtmConn) observe(what string) {
 	}
 }
 
-// openPacket is the Engine.IO handshake body; maxPayload exists since EIO4.
-type openPacket struct {
+// eioOpenPacket is the Engine.IO handshake body; maxPayload exists since EIO4.
+type eioOpenPacket struct {
 	SID          string   `json:"sid"`
 	Upgrades     []string `json:"upgrades"`
 	PingInterval int64    `json:"pingInterval"`
@@ -334,7 +334,7 @@ type openPacket struct {
 
 func (c *rtmConn) writeLoop() {
 	cfg := c.hub.cfg
-	open := openPacket{
+	open := eioOpenPacket{
 		SID:          c.sid,
 		Upgrades:     []string{},
 		PingInterval: cfg.PingInterval.Milliseconds(),
@@ -431,7 +431,7 @@ func (c *rtmConn) readLoop() {
 		}
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
-			if c.eio == 3 && isTimeout(err) {
+			if c.eio == 3 && rtmIsTimeout(err) {
 				c.log.Info("rtm socket closed: client silent", "timeout", cfg.PingInterval+cfg.PingTimeout)
 			}
 			return
@@ -452,7 +452,7 @@ func (c *rtmConn) readLoop() {
 }
 
 // handle acts on one client packet and reports whether to keep reading.
-func (c *rtmConn) handle(p packet) bool {
+func (c *rtmConn) handle(p eioPacket) bool {
 	switch p.eio {
 	case eioClose:
 		return false
@@ -480,14 +480,14 @@ func (c *rtmConn) handle(p packet) bool {
 	return true
 }
 
-func (c *rtmConn) handleSocketIO(p packet) bool {
+func (c *rtmConn) handleSocketIO(p eioPacket) bool {
 	if p.nsp != "/" {
 		// Crisp serves only the root namespace.
 		msg, _ := json.Marshal(map[string]string{"message": "Invalid namespace"})
 		if c.eio == 3 {
 			msg, _ = json.Marshal("Invalid namespace")
 		}
-		c.send(rtmFrame{data: appendPacket(nil, packet{eio: eioMessage, sio: sioConnectError, nsp: p.nsp, id: -1, payload: msg})})
+		c.send(rtmFrame{data: appendPacket(nil, eioPacket{eio: eioMessage, sio: sioConnectError, nsp: p.nsp, id: -1, payload: msg})})
 		return true
 	}
 	if c.refused {
@@ -497,8 +497,8 @@ func (c *rtmConn) handleSocketIO(p packet) bool {
 	case sioConnect:
 		if c.eio == 4 && !c.sioConnected {
 			c.sioConnected = true
-			ack, _ := json.Marshal(map[string]string{"sid": newSID()})
-			c.send(rtmFrame{data: appendPacket(nil, packet{eio: eioMessage, sio: sioConnect, id: -1, payload: ack})})
+			ack, _ := json.Marshal(map[string]string{"sid": rtmNewSID()})
+			c.send(rtmFrame{data: appendPacket(nil, eioPacket{eio: eioMessage, sio: sioConnect, id: -1, payload: ack})})
 		}
 		return true
 	case sioDisconnect:
@@ -508,7 +508,7 @@ func (c *rtmConn) handleSocketIO(p packet) bool {
 			c.log.Info("rtm socket closed: event before socket.io connect")
 			return false
 		}
-		name, args, err := splitEvent(p.payload)
+		name, args, err := sioSplitEvent(p.payload)
 		if err != nil { // parsePacket checked this already
 			return false
 		}
@@ -523,8 +523,8 @@ func (c *rtmConn) handleSocketIO(p packet) bool {
 	}
 }
 
-// authPayload is the body of the `authentication` event (crisp-protocol.md §2.4).
-type authPayload struct {
+// rtmAuthPayload is the body of the `authentication` event (crisp-protocol.md §2.4).
+type rtmAuthPayload struct {
 	Tier     string   `json:"tier"`
 	Username string   `json:"username"`
 	Password string   `json:"password"`
@@ -532,8 +532,8 @@ type authPayload struct {
 	Rooms    []string `json:"rooms"`
 }
 
-// bindPayload is the body of `socket:bind`, `socket:bind:push` and `socket:bind:pop`.
-type bindPayload struct {
+// rtmBindPayload is the body of `socket:bind`, `socket:bind:push` and `socket:bind:pop`.
+type rtmBindPayload struct {
 	Events []string `json:"events"`
 }
 
@@ -552,8 +552,8 @@ func (c *rtmConn) handleEvent(name string, args []json.RawMessage) {
 			c.log.Debug("rtm bind ignored before authentication", "event", name)
 			return
 		}
-		var b bindPayload
-		if firstNonSpace(arg) == '{' {
+		var b rtmBindPayload
+		if rtmFirstByte(arg) == '{' {
 			if err := json.Unmarshal(arg, &b); err != nil {
 				c.log.Info("rtm bind ignored: bad payload", "event", name, "err", err)
 				return
@@ -581,9 +581,9 @@ func (c *rtmConn) handleEvent(name string, args []json.RawMessage) {
 }
 
 func (c *rtmConn) authenticate(arg json.RawMessage) {
-	var a authPayload
+	var a rtmAuthPayload
 	var reason string
-	if firstNonSpace(arg) != '{' {
+	if rtmFirstByte(arg) != '{' {
 		reason = "invalid authentication payload: want an object"
 	} else if err := json.Unmarshal(arg, &a); err != nil {
 		reason = "invalid authentication payload: " + err.Error()
@@ -597,7 +597,7 @@ func (c *rtmConn) authenticate(arg json.RawMessage) {
 		c.refused = true
 		c.log.Info("rtm authentication refused", "reason", reason, "tier", a.Tier)
 		msg, _ := json.Marshal(map[string]string{"message": reason})
-		c.send(rtmFrame{data: eventFrame("unauthorized", msg)})
+		c.send(rtmFrame{data: sioEventFrame("unauthorized", msg)})
 		c.send(rtmFrame{data: []byte{eioMessage, sioDisconnect}, closeAfter: true})
 		return
 	}
@@ -616,25 +616,25 @@ func (c *rtmConn) authenticate(arg json.RawMessage) {
 	// Store before queueing the reply so a client that saw "authenticated" is already subscribed.
 	c.sub.Store(sub)
 	c.log.Info("rtm socket authenticated", "tier", a.Tier, "events", len(a.Events), "rooms", len(a.Rooms))
-	c.send(rtmFrame{data: eventFrame("authenticated", json.RawMessage("true"))})
+	c.send(rtmFrame{data: sioEventFrame("authenticated", json.RawMessage("true"))})
 }
 
-// engineIOError answers a non-upgradable request the way engine.io does.
-func engineIOError(w http.ResponseWriter, status, code int, message string) {
+// rtmEngineIOError answers a non-upgradable request the way engine.io does.
+func rtmEngineIOError(w http.ResponseWriter, status, code int, message string) {
 	body, _ := json.Marshal(map[string]any{"code": code, "message": message})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
-// newSID returns a random 20-character URL-safe id like engine.io's.
-func newSID() string {
+// rtmNewSID returns a random 20-character URL-safe id like engine.io's.
+func rtmNewSID() string {
 	var b [15]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func isTimeout(err error) bool {
+func rtmIsTimeout(err error) bool {
 	var ne interface{ Timeout() bool }
 	return errors.As(err, &ne) && ne.Timeout()
 }

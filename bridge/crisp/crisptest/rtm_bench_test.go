@@ -21,11 +21,7 @@ func BenchmarkRTMPublish(b *testing.B) {
 			const batch = 1000
 			batchDone := make(chan struct{}, consumers)
 			for range consumers {
-				p := authed(b, e, "4", []string{"message:send"}, nil)
-				p.ws.Close() // stop the test reader; read the raw connection below instead
-				for range p.frames {
-				}
-				benchConsumer(b, e, batchDone, batch)
+				rtmBenchConsumer(b, e, batchDone, batch)
 			}
 			data := []byte(`{"website_id":"42286ab3-b29a-4fde-8538-da0ae501d825","session_id":"session_36ba3566-9651-4790-afc8-ffedbccc317f","data":{"enum":"start_chatbot"}}`)
 			b.ReportAllocs()
@@ -57,15 +53,15 @@ func BenchmarkRTMPublish(b *testing.B) {
 	}
 }
 
-// benchConsumer authenticates a raw EIO4 socket and counts events, signalling every batch.
-func benchConsumer(b *testing.B, e *rtmEnv, batchDone chan<- struct{}, batch int) {
+// rtmBenchConsumer authenticates a raw EIO4 socket and counts events, signalling every batch.
+func rtmBenchConsumer(b *testing.B, e *rtmEnv, batchDone chan<- struct{}, batch int) {
 	b.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial(e.url("4"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	resp.Body.Close()
-	for _, step := range []string{"read", "40", "read", authFrame(`{"tier":"plugin","username":"id","password":"key","events":["message:send"]}`), "read"} {
+	for _, step := range []string{"read", "40", "read", rtmAuthFrame(`{"tier":"plugin","username":"id","password":"key","events":["message:send"]}`), "read"} {
 		if step == "read" {
 			_, _, err = ws.ReadMessage()
 		} else {

@@ -17,8 +17,8 @@ import (
 	"time"
 )
 
-// nodeLine is one line printed by client.js.
-type nodeLine struct {
+// rtmNodeLine is one line printed by client.js.
+type rtmNodeLine struct {
 	Kind    string            `json:"kind"` // connect, authenticated, unauthorized, event, disconnect, connect_error
 	Value   json.RawMessage   `json:"value"`
 	Name    string            `json:"name"`
@@ -27,14 +27,14 @@ type nodeLine struct {
 	Message string            `json:"message"`
 }
 
-type nodePeer struct {
+type rtmNodePeer struct {
 	stdin io.WriteCloser
-	lines chan nodeLine
+	lines chan rtmNodeLine
 }
 
-// startNodeClient runs client.js against e with the given authentication payload. It skips the
+// startRTMNodeClient runs client.js against e with the given authentication payload. It skips the
 // test when node or the installed socket.io-client is missing.
-func startNodeClient(t *testing.T, e *rtmEnv, auth any, reconnect bool) *nodePeer {
+func startRTMNodeClient(t *testing.T, e *rtmEnv, auth any, reconnect bool) *rtmNodePeer {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -66,16 +66,16 @@ func startNodeClient(t *testing.T, e *rtmEnv, auth any, reconnect bool) *nodePee
 		cancel()
 		t.Fatalf("start node: %v", err)
 	}
-	p := &nodePeer{stdin: stdin, lines: make(chan nodeLine, 256)}
+	p := &rtmNodePeer{stdin: stdin, lines: make(chan rtmNodeLine, 256)}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(p.lines)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
 		for sc.Scan() {
-			var l nodeLine
+			var l rtmNodeLine
 			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-				l = nodeLine{Kind: "unparsable", Message: sc.Text()}
+				l = rtmNodeLine{Kind: "unparsable", Message: sc.Text()}
 			}
 			p.lines <- l
 		}
@@ -93,7 +93,7 @@ func startNodeClient(t *testing.T, e *rtmEnv, auth any, reconnect bool) *nodePee
 	return p
 }
 
-func (p *nodePeer) emit(t *testing.T, name string, data any) {
+func (p *rtmNodePeer) emit(t *testing.T, name string, data any) {
 	t.Helper()
 	b, _ := json.Marshal(map[string]any{"cmd": "emit", "name": name, "data": data})
 	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
@@ -102,7 +102,7 @@ func (p *nodePeer) emit(t *testing.T, name string, data any) {
 }
 
 // expect returns the next line, which must be of the given kind.
-func (p *nodePeer) expect(t *testing.T, kind string) nodeLine {
+func (p *rtmNodePeer) expect(t *testing.T, kind string) rtmNodeLine {
 	t.Helper()
 	select {
 	case l, ok := <-p.lines:
@@ -116,11 +116,11 @@ func (p *nodePeer) expect(t *testing.T, kind string) nodeLine {
 	case <-time.After(rtmWait):
 		t.Fatalf("node client printed no %q in time", kind)
 	}
-	return nodeLine{}
+	return rtmNodeLine{}
 }
 
 // expectEvent waits for the next line, which must be the event name with the single argument data.
-func (p *nodePeer) expectEvent(t *testing.T, name, data string) {
+func (p *rtmNodePeer) expectEvent(t *testing.T, name, data string) {
 	t.Helper()
 	l := p.expect(t, "event")
 	if l.Name != name || len(l.Args) != 1 || string(l.Args[0]) != data {
@@ -128,7 +128,7 @@ func (p *nodePeer) expectEvent(t *testing.T, name, data string) {
 	}
 }
 
-func (p *nodePeer) authenticated(t *testing.T) {
+func (p *rtmNodePeer) authenticated(t *testing.T) {
 	t.Helper()
 	p.expect(t, "connect")
 	if l := p.expect(t, "authenticated"); string(l.Value) != "true" {
@@ -136,7 +136,7 @@ func (p *nodePeer) authenticated(t *testing.T) {
 	}
 }
 
-func nodeAuth(events []string, rooms []string) map[string]any {
+func rtmNodeAuth(events []string, rooms []string) map[string]any {
 	a := map[string]any{"tier": "plugin", "username": "id", "password": "key", "events": events}
 	if rooms != nil {
 		a["rooms"] = rooms
@@ -146,7 +146,7 @@ func nodeAuth(events []string, rooms []string) map[string]any {
 
 func TestRTMNodeClientEvents(t *testing.T) {
 	e := startRTM(t, rtmConfig{})
-	p := startNodeClient(t, e, nodeAuth([]string{"message:send", "session:set_data"}, []string{"w1"}), false)
+	p := startRTMNodeClient(t, e, rtmNodeAuth([]string{"message:send", "session:set_data"}, []string{"w1"}), false)
 	p.authenticated(t)
 	if n := e.hub.Connections(); n != 1 {
 		t.Errorf("got %d connections, want 1", n)
@@ -163,7 +163,7 @@ func TestRTMNodeClientEvents(t *testing.T) {
 
 func TestRTMNodeClientBind(t *testing.T) {
 	e := startRTM(t, rtmConfig{})
-	p := startNodeClient(t, e, nodeAuth([]string{"a"}, nil), false)
+	p := startRTMNodeClient(t, e, rtmNodeAuth([]string{"a"}, nil), false)
 	p.authenticated(t)
 
 	p.emit(t, "socket:bind:push", map[string]any{"events": []string{"b"}})
@@ -193,7 +193,7 @@ func TestRTMNodeClientBind(t *testing.T) {
 
 func TestRTMNodeClientUnauthorized(t *testing.T) {
 	e := startRTM(t, rtmConfig{Auth: func(string, string, string) bool { return false }})
-	p := startNodeClient(t, e, nodeAuth([]string{"message:send"}, nil), true)
+	p := startRTMNodeClient(t, e, rtmNodeAuth([]string{"message:send"}, nil), true)
 	p.expect(t, "connect")
 	l := p.expect(t, "unauthorized")
 	var body struct{ Message string }
@@ -211,7 +211,7 @@ func TestRTMNodeClientUnauthorized(t *testing.T) {
 
 func TestRTMNodeClientHeartbeat(t *testing.T) {
 	e := startRTM(t, rtmConfig{PingInterval: 25 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
-	p := startNodeClient(t, e, nodeAuth([]string{"message:send"}, nil), false)
+	p := startRTMNodeClient(t, e, rtmNodeAuth([]string{"message:send"}, nil), false)
 	p.authenticated(t)
 	for range 8 { // 8 ping cycles, well past pingInterval+pingTimeout
 		e.waitObserved(t, "pong")
@@ -222,7 +222,7 @@ func TestRTMNodeClientHeartbeat(t *testing.T) {
 
 func TestRTMNodeClientReconnectsAfterDropAll(t *testing.T) {
 	e := startRTM(t, rtmConfig{})
-	p := startNodeClient(t, e, nodeAuth([]string{"message:send"}, nil), true)
+	p := startRTMNodeClient(t, e, rtmNodeAuth([]string{"message:send"}, nil), true)
 	p.authenticated(t)
 	e.hub.DropAll()
 	if l := p.expect(t, "disconnect"); l.Reason != "transport close" {

@@ -33,8 +33,8 @@ const (
 // errBadPacket wraps every frame parsing failure.
 var errBadPacket = errors.New("bad packet")
 
-// packet is one Engine.IO text frame; when eio is eioMessage it carries a Socket.IO packet.
-type packet struct {
+// eioPacket is one Engine.IO text frame; when eio is eioMessage it carries a Socket.IO packet.
+type eioPacket struct {
 	eio  byte
 	data string // payload of non-message packets, e.g. "probe" in "2probe" or the open JSON
 
@@ -50,8 +50,8 @@ type packet struct {
 // following engine.io-parser and socket.io-parser (v4 wire format, which EIO3 shares for text
 // frames). JSON payloads are validated and kept byte for byte; their shape must match the
 // Socket.IO packet type, which keeps the grammar unambiguous (a payload never starts with a digit).
-func parsePacket(frame []byte) (packet, error) {
-	p := packet{id: -1}
+func parsePacket(frame []byte) (eioPacket, error) {
+	p := eioPacket{id: -1}
 	if len(frame) == 0 {
 		return p, fmt.Errorf("%w: empty frame", errBadPacket)
 	}
@@ -75,7 +75,7 @@ func parsePacket(frame []byte) (packet, error) {
 
 	if p.sio == sioBinaryEvent || p.sio == sioBinaryAck {
 		dash := bytes.IndexByte(rest, '-')
-		if dash <= 0 || !allDigits(rest[:dash]) {
+		if dash <= 0 || !rtmAllDigits(rest[:dash]) {
 			return p, fmt.Errorf("%w: bad attachment count", errBadPacket)
 		}
 		n, err := strconv.Atoi(string(rest[:dash]))
@@ -115,15 +115,15 @@ func parsePacket(frame []byte) (packet, error) {
 		}
 		p.payload = json.RawMessage(bytes.Clone(rest))
 	}
-	if err := checkPayloadShape(p.sio, p.payload); err != nil {
+	if err := sioCheckPayload(p.sio, p.payload); err != nil {
 		return p, err
 	}
 	return p, nil
 }
 
-// checkPayloadShape enforces socket.io-parser's isPayloadValid rules.
-func checkPayloadShape(typ byte, payload json.RawMessage) error {
-	first := firstNonSpace(payload)
+// sioCheckPayload enforces socket.io-parser's isPayloadValid rules.
+func sioCheckPayload(typ byte, payload json.RawMessage) error {
+	first := rtmFirstByte(payload)
 	switch typ {
 	case sioConnect:
 		if payload != nil && first != '{' {
@@ -138,7 +138,7 @@ func checkPayloadShape(typ byte, payload json.RawMessage) error {
 			return fmt.Errorf("%w: connect error payload must be an object or a string", errBadPacket)
 		}
 	case sioEvent, sioBinaryEvent:
-		if _, _, err := splitEvent(payload); err != nil {
+		if _, _, err := sioSplitEvent(payload); err != nil {
 			return err
 		}
 	case sioAck, sioBinaryAck:
@@ -149,10 +149,10 @@ func checkPayloadShape(typ byte, payload json.RawMessage) error {
 	return nil
 }
 
-// splitEvent splits an event payload `["name", arg...]` into its name and raw arguments.
-func splitEvent(payload json.RawMessage) (string, []json.RawMessage, error) {
+// sioSplitEvent splits an event payload `["name", arg...]` into its name and raw arguments.
+func sioSplitEvent(payload json.RawMessage) (string, []json.RawMessage, error) {
 	var items []json.RawMessage
-	if firstNonSpace(payload) != '[' || json.Unmarshal(payload, &items) != nil || len(items) == 0 {
+	if rtmFirstByte(payload) != '[' || json.Unmarshal(payload, &items) != nil || len(items) == 0 {
 		return "", nil, fmt.Errorf("%w: event payload must be a non-empty array", errBadPacket)
 	}
 	var name string
@@ -163,7 +163,7 @@ func splitEvent(payload json.RawMessage) (string, []json.RawMessage, error) {
 }
 
 // appendPacket appends the wire form of p to b; parsePacket(appendPacket(nil, p)) gives p back.
-func appendPacket(b []byte, p packet) []byte {
+func appendPacket(b []byte, p eioPacket) []byte {
 	b = append(b, p.eio)
 	if p.eio != eioMessage {
 		return append(b, p.data...)
@@ -183,8 +183,8 @@ func appendPacket(b []byte, p packet) []byte {
 	return append(b, p.payload...)
 }
 
-// eventFrame is the text frame `42["name",args...]` for the root namespace.
-func eventFrame(name string, args ...json.RawMessage) []byte {
+// sioEventFrame is the text frame `42["name",args...]` for the root namespace.
+func sioEventFrame(name string, args ...json.RawMessage) []byte {
 	quoted, _ := json.Marshal(name) // a string always marshals
 	n := 4 + len(quoted)
 	for _, a := range args {
@@ -200,7 +200,7 @@ func eventFrame(name string, args ...json.RawMessage) []byte {
 	return append(b, ']')
 }
 
-func firstNonSpace(b []byte) byte {
+func rtmFirstByte(b []byte) byte {
 	for _, c := range b {
 		switch c {
 		case ' ', '\t', '\r', '\n':
@@ -211,7 +211,7 @@ func firstNonSpace(b []byte) byte {
 	return 0
 }
 
-func allDigits(b []byte) bool {
+func rtmAllDigits(b []byte) bool {
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return false

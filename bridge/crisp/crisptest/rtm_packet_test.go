@@ -9,25 +9,25 @@ import (
 func TestParsePacket(t *testing.T) {
 	tests := []struct {
 		frame string
-		want  packet // payload compared as a string
+		want  eioPacket // payload compared as a string
 	}{
-		{`0{"sid":"a"}`, packet{eio: eioOpen, data: `{"sid":"a"}`, id: -1}},
-		{"2", packet{eio: eioPing, id: -1}},
-		{"2probe", packet{eio: eioPing, data: "probe", id: -1}},
-		{"3", packet{eio: eioPong, id: -1}},
-		{"6", packet{eio: eioNoop, id: -1}},
-		{"40", packet{eio: eioMessage, sio: sioConnect, nsp: "/", id: -1}},
-		{`40{"token":"x"}`, packet{eio: eioMessage, sio: sioConnect, nsp: "/", id: -1, payload: []byte(`{"token":"x"}`)}},
-		{"40/admin,", packet{eio: eioMessage, sio: sioConnect, nsp: "/admin", id: -1}},
-		{"40/admin", packet{eio: eioMessage, sio: sioConnect, nsp: "/admin", id: -1}},
-		{"41", packet{eio: eioMessage, sio: sioDisconnect, nsp: "/", id: -1}},
-		{`42["authentication",{"tier":"plugin"}]`, packet{eio: eioMessage, sio: sioEvent, nsp: "/", id: -1, payload: []byte(`["authentication",{"tier":"plugin"}]`)}},
-		{`4212["a"]`, packet{eio: eioMessage, sio: sioEvent, nsp: "/", id: 12, payload: []byte(`["a"]`)}},
-		{`42/chat,7["a",1]`, packet{eio: eioMessage, sio: sioEvent, nsp: "/chat", id: 7, payload: []byte(`["a",1]`)}},
-		{`433[true]`, packet{eio: eioMessage, sio: sioAck, nsp: "/", id: 3, payload: []byte(`[true]`)}},
-		{`44{"message":"no"}`, packet{eio: eioMessage, sio: sioConnectError, nsp: "/", id: -1, payload: []byte(`{"message":"no"}`)}},
-		{`44"no"`, packet{eio: eioMessage, sio: sioConnectError, nsp: "/", id: -1, payload: []byte(`"no"`)}},
-		{`451-["a",{"_placeholder":true,"num":0}]`, packet{eio: eioMessage, sio: sioBinaryEvent, attachments: 1, nsp: "/", id: -1, payload: []byte(`["a",{"_placeholder":true,"num":0}]`)}},
+		{`0{"sid":"a"}`, eioPacket{eio: eioOpen, data: `{"sid":"a"}`, id: -1}},
+		{"2", eioPacket{eio: eioPing, id: -1}},
+		{"2probe", eioPacket{eio: eioPing, data: "probe", id: -1}},
+		{"3", eioPacket{eio: eioPong, id: -1}},
+		{"6", eioPacket{eio: eioNoop, id: -1}},
+		{"40", eioPacket{eio: eioMessage, sio: sioConnect, nsp: "/", id: -1}},
+		{`40{"token":"x"}`, eioPacket{eio: eioMessage, sio: sioConnect, nsp: "/", id: -1, payload: []byte(`{"token":"x"}`)}},
+		{"40/admin,", eioPacket{eio: eioMessage, sio: sioConnect, nsp: "/admin", id: -1}},
+		{"40/admin", eioPacket{eio: eioMessage, sio: sioConnect, nsp: "/admin", id: -1}},
+		{"41", eioPacket{eio: eioMessage, sio: sioDisconnect, nsp: "/", id: -1}},
+		{`42["authentication",{"tier":"plugin"}]`, eioPacket{eio: eioMessage, sio: sioEvent, nsp: "/", id: -1, payload: []byte(`["authentication",{"tier":"plugin"}]`)}},
+		{`4212["a"]`, eioPacket{eio: eioMessage, sio: sioEvent, nsp: "/", id: 12, payload: []byte(`["a"]`)}},
+		{`42/chat,7["a",1]`, eioPacket{eio: eioMessage, sio: sioEvent, nsp: "/chat", id: 7, payload: []byte(`["a",1]`)}},
+		{`433[true]`, eioPacket{eio: eioMessage, sio: sioAck, nsp: "/", id: 3, payload: []byte(`[true]`)}},
+		{`44{"message":"no"}`, eioPacket{eio: eioMessage, sio: sioConnectError, nsp: "/", id: -1, payload: []byte(`{"message":"no"}`)}},
+		{`44"no"`, eioPacket{eio: eioMessage, sio: sioConnectError, nsp: "/", id: -1, payload: []byte(`"no"`)}},
+		{`451-["a",{"_placeholder":true,"num":0}]`, eioPacket{eio: eioMessage, sio: sioBinaryEvent, attachments: 1, nsp: "/", id: -1, payload: []byte(`["a",{"_placeholder":true,"num":0}]`)}},
 	}
 	for _, tt := range tests {
 		got, err := parsePacket([]byte(tt.frame))
@@ -57,7 +57,7 @@ func TestParsePacketErrors(t *testing.T) {
 }
 
 func TestEventFrame(t *testing.T) {
-	got := string(eventFrame("message:send", []byte(`{"a":"<&>"}`), []byte(`true`)))
+	got := string(sioEventFrame("message:send", []byte(`{"a":"<&>"}`), []byte(`true`)))
 	if want := `42["message:send",{"a":"<&>"},true]`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}

@@ -71,8 +71,8 @@ func (e *rtmEnv) waitObserved(t testing.TB, what string) {
 	}
 }
 
-// rawPeer is a raw Engine.IO client: a gorilla connection whose frames are read into a channel.
-type rawPeer struct {
+// rtmRawPeer is a raw Engine.IO client: a gorilla connection whose frames are read into a channel.
+type rtmRawPeer struct {
 	ws     *websocket.Conn
 	frames chan string
 	err    error // set before frames is closed
@@ -81,14 +81,14 @@ type rawPeer struct {
 	heartbeat atomic.Bool // answer and swallow heartbeat frames in the reading goroutine
 }
 
-func dialRaw(t testing.TB, e *rtmEnv, eio string) *rawPeer {
+func rtmDial(t testing.TB, e *rtmEnv, eio string) *rtmRawPeer {
 	t.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial(e.url(eio), nil)
 	if err != nil {
 		t.Fatalf("dial EIO=%s: %v", eio, err)
 	}
 	resp.Body.Close()
-	p := &rawPeer{ws: ws, frames: make(chan string, 4096)}
+	p := &rtmRawPeer{ws: ws, frames: make(chan string, 4096)}
 	go func() {
 		defer close(p.frames)
 		for {
@@ -121,13 +121,13 @@ func dialRaw(t testing.TB, e *rtmEnv, eio string) *rawPeer {
 	return p
 }
 
-func (p *rawPeer) write(frame []byte) error {
+func (p *rtmRawPeer) write(frame []byte) error {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	return p.ws.WriteMessage(websocket.TextMessage, frame)
 }
 
-func (p *rawPeer) send(t testing.TB, frame string) {
+func (p *rtmRawPeer) send(t testing.TB, frame string) {
 	t.Helper()
 	if err := p.write([]byte(frame)); err != nil {
 		t.Fatalf("send %q: %v", frame, err)
@@ -136,7 +136,7 @@ func (p *rawPeer) send(t testing.TB, frame string) {
 
 // keepAlive makes p behave like a live client until the test ends: it answers EIO4 server pings,
 // and for EIO3 pings the server every interval as graarh does; heartbeat frames are swallowed.
-func (p *rawPeer) keepAlive(t testing.TB, eio string, interval time.Duration) {
+func (p *rtmRawPeer) keepAlive(t testing.TB, eio string, interval time.Duration) {
 	p.heartbeat.Store(true)
 	if eio != "3" {
 		return
@@ -161,7 +161,7 @@ func (p *rawPeer) keepAlive(t testing.TB, eio string, interval time.Duration) {
 }
 
 // next returns the next frame, skipping EIO4 server pings when skipPings.
-func (p *rawPeer) next(t testing.TB) string {
+func (p *rtmRawPeer) next(t testing.TB) string {
 	t.Helper()
 	select {
 	case f, ok := <-p.frames:
@@ -175,7 +175,7 @@ func (p *rawPeer) next(t testing.TB) string {
 	return ""
 }
 
-func (p *rawPeer) expect(t testing.TB, want string) {
+func (p *rtmRawPeer) expect(t testing.TB, want string) {
 	t.Helper()
 	if got := p.next(t); got != want {
 		t.Fatalf("got frame %q, want %q", got, want)
@@ -183,7 +183,7 @@ func (p *rawPeer) expect(t testing.TB, want string) {
 }
 
 // waitClosed waits for the server to close the connection and returns the frames it sent first.
-func (p *rawPeer) waitClosed(t testing.TB) []string {
+func (p *rtmRawPeer) waitClosed(t testing.TB) []string {
 	t.Helper()
 	var got []string
 	deadline := time.After(rtmWait)
@@ -201,13 +201,13 @@ func (p *rawPeer) waitClosed(t testing.TB) []string {
 }
 
 // handshake reads the open packet (and joins "/" as each protocol version does) and returns it.
-func (p *rawPeer) handshake(t testing.TB, eio string) openPacket {
+func (p *rtmRawPeer) handshake(t testing.TB, eio string) eioOpenPacket {
 	t.Helper()
 	f := p.next(t)
 	if !strings.HasPrefix(f, "0{") {
 		t.Fatalf("got first frame %q, want an open packet", f)
 	}
-	var open openPacket
+	var open eioOpenPacket
 	if err := json.Unmarshal([]byte(f[1:]), &open); err != nil {
 		t.Fatalf("open packet %q: %v", f, err)
 	}
@@ -224,21 +224,21 @@ func (p *rawPeer) handshake(t testing.TB, eio string) openPacket {
 	return open
 }
 
-func authFrame(payload string) string {
+func rtmAuthFrame(payload string) string {
 	return `42["authentication",` + payload + `]`
 }
 
-// authed dials, handshakes and authenticates with the given events and rooms (nil: no rooms key).
-func authed(t testing.TB, e *rtmEnv, eio string, events, rooms []string) *rawPeer {
+// rtmAuthed dials, handshakes and authenticates with the given events and rooms (nil: no rooms key).
+func rtmAuthed(t testing.TB, e *rtmEnv, eio string, events, rooms []string) *rtmRawPeer {
 	t.Helper()
-	p := dialRaw(t, e, eio)
+	p := rtmDial(t, e, eio)
 	p.handshake(t, eio)
 	body := map[string]any{"tier": "plugin", "username": "id", "password": "key", "events": events}
 	if rooms != nil {
 		body["rooms"] = rooms
 	}
 	b, _ := json.Marshal(body)
-	p.send(t, authFrame(string(b)))
+	p.send(t, rtmAuthFrame(string(b)))
 	p.expect(t, `42["authenticated",true]`)
 	return p
 }
@@ -247,7 +247,7 @@ func TestRTMHandshake(t *testing.T) {
 	for _, eio := range []string{"3", "4"} {
 		t.Run("EIO"+eio, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{PingInterval: 40 * time.Second, PingTimeout: 30 * time.Second})
-			p := dialRaw(t, e, eio)
+			p := rtmDial(t, e, eio)
 			open := p.handshake(t, eio)
 			if len(open.SID) != 20 || open.Upgrades == nil || len(open.Upgrades) != 0 {
 				t.Errorf("got open packet %+v, want a 20-char sid and empty upgrades", open)
@@ -263,7 +263,7 @@ func TestRTMHandshake(t *testing.T) {
 				t.Errorf("got %d connections before authentication, want 0", n)
 			}
 
-			p.send(t, authFrame(`{"tier":"plugin","username":"id","password":"key","events":["message:send"]}`))
+			p.send(t, rtmAuthFrame(`{"tier":"plugin","username":"id","password":"key","events":["message:send"]}`))
 			f := p.next(t)
 			// graarh decodes the argument into a Go bool; only a literal true binds go-crisp-api.
 			var args []json.RawMessage
@@ -285,7 +285,7 @@ func TestRTMHandshake(t *testing.T) {
 
 func TestRTMEIO3ClientPing(t *testing.T) {
 	e := startRTM(t, rtmConfig{})
-	p := authed(t, e, "3", []string{"message:send"}, nil)
+	p := rtmAuthed(t, e, "3", []string{"message:send"}, nil)
 	p.send(t, "2")
 	p.expect(t, "3")
 	p.send(t, "2probe")
@@ -310,16 +310,16 @@ func TestRTMUnauthorized(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{Auth: deny})
-			p := dialRaw(t, e, tt.eio)
+			p := rtmDial(t, e, tt.eio)
 			p.handshake(t, tt.eio)
 			frame := `42["authentication"]`
 			if tt.payload != "" {
-				frame = authFrame(tt.payload)
+				frame = rtmAuthFrame(tt.payload)
 			}
 			p.send(t, frame)
 			// Anything sent after the refusal is ignored, even a valid authentication. The send
 			// may fail when the close frame is already there.
-			_ = p.write([]byte(authFrame(`{"tier":"plugin","username":"good","password":"secret","events":["a"]}`)))
+			_ = p.write([]byte(rtmAuthFrame(`{"tier":"plugin","username":"good","password":"secret","events":["a"]}`)))
 			got := p.waitClosed(t)
 			if len(got) != 2 || got[1] != "41" {
 				t.Fatalf("got frames %q, want unauthorized then 41", got)
@@ -395,9 +395,9 @@ func TestRTMDelivery(t *testing.T) {
 				e := startRTM(t, rtmConfig{})
 				// Every socket also takes "test:sentinel": publishing it last proves all earlier
 				// publications were either delivered or filtered, since a socket's frames stay in order.
-				p := authed(t, e, eio, append(tt.events, "test:sentinel"), tt.rooms)
+				p := rtmAuthed(t, e, eio, append(tt.events, "test:sentinel"), tt.rooms)
 				for i, pb := range tt.pubs {
-					e.hub.Publish(pb.website, pb.event, pubData(pb.website, i))
+					e.hub.Publish(pb.website, pb.event, rtmPubData(pb.website, i))
 				}
 				e.hub.Publish("", "test:sentinel", []byte(`{}`))
 				var got []string
@@ -408,7 +408,7 @@ func TestRTMDelivery(t *testing.T) {
 				for _, w := range tt.want {
 					for i, pb := range tt.pubs {
 						if pb == w {
-							want = append(want, string(eventFrame(w.event, pubData(w.website, i))))
+							want = append(want, string(sioEventFrame(w.event, rtmPubData(w.website, i))))
 						}
 					}
 				}
@@ -420,16 +420,16 @@ func TestRTMDelivery(t *testing.T) {
 	}
 }
 
-func pubData(website string, i int) []byte {
+func rtmPubData(website string, i int) []byte {
 	b, _ := json.Marshal(map[string]any{"website_id": website, "n": i})
 	return b
 }
 
 func TestRTMDeliveryFanOut(t *testing.T) {
 	e := startRTM(t, rtmConfig{})
-	a := authed(t, e, "3", []string{"message:send"}, nil)
-	b := authed(t, e, "4", []string{"message:send"}, []string{"w1"})
-	c := authed(t, e, "4", []string{"message:received"}, nil)
+	a := rtmAuthed(t, e, "3", []string{"message:send"}, nil)
+	b := rtmAuthed(t, e, "4", []string{"message:send"}, []string{"w1"})
+	c := rtmAuthed(t, e, "4", []string{"message:received"}, nil)
 	if n := e.hub.Connections(); n != 3 {
 		t.Fatalf("got %d connections, want 3", n)
 	}
@@ -444,12 +444,12 @@ func TestRTMBind(t *testing.T) {
 	for _, eio := range []string{"3", "4"} {
 		t.Run("EIO"+eio, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{})
-			p := dialRaw(t, e, eio)
+			p := rtmDial(t, e, eio)
 			p.handshake(t, eio)
 			// Binding before authentication changes nothing: the socket stays silent.
 			p.send(t, `42["socket:bind",{"events":["a","b","c"]}]`)
 			e.waitObserved(t, "socket:bind")
-			p.send(t, authFrame(`{"tier":"plugin","username":"id","password":"key","events":["a"]}`))
+			p.send(t, rtmAuthFrame(`{"tier":"plugin","username":"id","password":"key","events":["a"]}`))
 			p.expect(t, `42["authenticated",true]`)
 
 			steps := []struct {
@@ -495,9 +495,9 @@ func TestRTMAuthTimeout(t *testing.T) {
 	for _, eio := range []string{"3", "4"} {
 		t.Run("EIO"+eio, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{AuthTimeout: 50 * time.Millisecond, PingInterval: 200 * time.Millisecond, PingTimeout: time.Second})
-			silent := dialRaw(t, e, eio)
+			silent := rtmDial(t, e, eio)
 			silent.handshake(t, eio)
-			ok := authed(t, e, eio, []string{"message:send"}, nil)
+			ok := rtmAuthed(t, e, eio, []string{"message:send"}, nil)
 
 			start := time.Now()
 			got := silent.waitClosed(t)
@@ -527,9 +527,9 @@ func TestRTMHeartbeat(t *testing.T) {
 	for _, eio := range []string{"3", "4"} {
 		t.Run("EIO"+eio, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{PingInterval: 30 * time.Millisecond, PingTimeout: 60 * time.Millisecond})
-			alive := authed(t, e, eio, []string{"message:send"}, nil)
+			alive := rtmAuthed(t, e, eio, []string{"message:send"}, nil)
 			alive.keepAlive(t, eio, 10*time.Millisecond)
-			silent := authed(t, e, eio, []string{"message:send"}, nil)
+			silent := rtmAuthed(t, e, eio, []string{"message:send"}, nil)
 
 			start := time.Now()
 			got := silent.waitClosed(t)
@@ -557,9 +557,9 @@ func TestRTMHeartbeat(t *testing.T) {
 
 func TestRTMDropAll(t *testing.T) {
 	e := startRTM(t, rtmConfig{})
-	peers := []*rawPeer{
-		authed(t, e, "3", []string{"message:send"}, nil),
-		authed(t, e, "4", []string{"message:send"}, nil),
+	peers := []*rtmRawPeer{
+		rtmAuthed(t, e, "3", []string{"message:send"}, nil),
+		rtmAuthed(t, e, "4", []string{"message:send"}, nil),
 	}
 	e.hub.DropAll()
 	if n := e.hub.Connections(); n != 0 {
@@ -575,14 +575,14 @@ func TestRTMDropAll(t *testing.T) {
 		}
 	}
 	// The hub keeps serving: a reconnecting client gets events again.
-	p := authed(t, e, "4", []string{"message:send"}, nil)
+	p := rtmAuthed(t, e, "4", []string{"message:send"}, nil)
 	e.hub.Publish("w1", "message:send", []byte(`{}`))
 	p.expect(t, `42["message:send",{}]`)
 }
 
 func TestRTMSlowConsumerDropped(t *testing.T) {
 	e := startRTM(t, rtmConfig{queueSize: 4})
-	healthy := authed(t, e, "4", []string{"big"}, nil)
+	healthy := rtmAuthed(t, e, "4", []string{"big"}, nil)
 
 	// A consumer that authenticates and then never reads again.
 	slow, resp, err := websocket.DefaultDialer.Dial(e.url("4"), nil)
@@ -591,7 +591,7 @@ func TestRTMSlowConsumerDropped(t *testing.T) {
 	}
 	resp.Body.Close()
 	defer slow.Close()
-	for _, step := range []string{"read", "40", "read", authFrame(`{"tier":"plugin","username":"id","password":"key","events":["big"]}`), "read"} {
+	for _, step := range []string{"read", "40", "read", rtmAuthFrame(`{"tier":"plugin","username":"id","password":"key","events":["big"]}`), "read"} {
 		if step == "read" {
 			if _, _, err := slow.ReadMessage(); err != nil {
 				t.Fatal(err)
@@ -605,7 +605,7 @@ func TestRTMSlowConsumerDropped(t *testing.T) {
 	}
 
 	data, _ := json.Marshal(map[string]string{"pad": strings.Repeat("x", 256<<10)})
-	want := string(eventFrame("big", data))
+	want := string(sioEventFrame("big", data))
 	published := 0
 	for e.hub.Connections() == 2 {
 		if published == 1000 { // 256 MB: far beyond any socket buffer
@@ -674,7 +674,7 @@ func TestRTMBadFrames(t *testing.T) {
 		{"event name not a string", "3", false, `42[1,{}]`, false},
 		{"binary frame", "4", true, "42[]", true},
 		{"binary event", "4", true, `451-["a",{"_placeholder":true,"num":0}]`, false},
-		{"event before connect", "4", false, authFrame(`{"tier":"plugin","username":"id","password":"key","events":[]}`), false},
+		{"event before connect", "4", false, rtmAuthFrame(`{"tier":"plugin","username":"id","password":"key","events":[]}`), false},
 		{"open from client", "3", false, `0{}`, false},
 		{"client close", "4", true, "1", false},
 		{"socket.io disconnect", "3", false, "41", false},
@@ -682,7 +682,7 @@ func TestRTMBadFrames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{})
-			p := dialRaw(t, e, tt.eio)
+			p := rtmDial(t, e, tt.eio)
 			if tt.connect {
 				p.handshake(t, tt.eio)
 			} else {
@@ -702,7 +702,7 @@ func TestRTMBadFrames(t *testing.T) {
 				t.Errorf("got frames %q, want the socket closed", got)
 			}
 			// The hub survives bad input.
-			ok := authed(t, e, tt.eio, []string{"message:send"}, nil)
+			ok := rtmAuthed(t, e, tt.eio, []string{"message:send"}, nil)
 			e.hub.Publish("w1", "message:send", []byte(`{}`))
 			ok.expect(t, `42["message:send",{}]`)
 		})
@@ -717,7 +717,7 @@ func TestRTMOtherNamespace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("EIO"+tt.eio, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{})
-			p := authed(t, e, tt.eio, []string{"message:send"}, nil)
+			p := rtmAuthed(t, e, tt.eio, []string{"message:send"}, nil)
 			p.send(t, "40/admin,")
 			p.expect(t, tt.want)
 			e.hub.Publish("w1", "message:send", []byte(`{}`))
@@ -728,7 +728,7 @@ func TestRTMOtherNamespace(t *testing.T) {
 
 func TestRTMPublishRejectsInvalidData(t *testing.T) {
 	e := startRTM(t, rtmConfig{})
-	p := authed(t, e, "4", []string{"message:send"}, nil)
+	p := rtmAuthed(t, e, "4", []string{"message:send"}, nil)
 	e.hub.Publish("w1", "message:send", []byte(`{"broken"`))
 	e.hub.Publish("w1", "", []byte(`{}`))
 	e.hub.Publish("w1", "message:send", []byte(`{"ok":true}`))
@@ -737,10 +737,10 @@ func TestRTMPublishRejectsInvalidData(t *testing.T) {
 
 func TestRTMCloseLeavesNoGoroutines(t *testing.T) {
 	e := startRTM(t, rtmConfig{PingInterval: 20 * time.Millisecond, PingTimeout: time.Second})
-	peers := []*rawPeer{
-		authed(t, e, "3", []string{"message:send"}, nil),
-		authed(t, e, "4", []string{"message:send"}, nil),
-		dialRaw(t, e, "4"), // not even handshaken
+	peers := []*rtmRawPeer{
+		rtmAuthed(t, e, "3", []string{"message:send"}, nil),
+		rtmAuthed(t, e, "4", []string{"message:send"}, nil),
+		rtmDial(t, e, "4"), // not even handshaken
 	}
 	if n := rtmGoroutines(); n == 0 {
 		t.Fatal("found no hub goroutines while sockets are open; the leak check would prove nothing")

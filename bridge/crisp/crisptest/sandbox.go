@@ -27,7 +27,9 @@ type sandboxRequest struct {
 	Email       string         `json:"email"`
 	UserID      string         `json:"user_id"`
 	State       string         `json:"state"`
+	Type        string         `json:"type"` // operator/compose: "start" or "stop"
 	Mentions    []string       `json:"mentions"`
+	Message     *Message       `json:"message"`
 	VisitorInfo
 }
 
@@ -125,6 +127,16 @@ func (s *Server) sandboxRoutes() http.Handler {
 		fp, err := s.OperatorNote(b.WebsiteID, b.SessionID, b.UserID, b.Text, b.Mentions...)
 		return map[string]any{"fingerprint": fp}, err
 	})
+	post("operator/message", func(b *sandboxRequest) (any, error) {
+		if b.Message == nil {
+			return nil, errInvalid("no message")
+		}
+		fp, err := s.PostMessage(b.WebsiteID, b.SessionID, *b.Message)
+		return map[string]any{"fingerprint": fp}, err
+	})
+	post("operator/compose", func(b *sandboxRequest) (any, error) {
+		return map[string]any{}, s.OperatorCompose(b.WebsiteID, b.SessionID, b.UserID, b.Type)
+	})
 	post("operator/resolve", func(b *sandboxRequest) (any, error) {
 		return map[string]any{}, s.Resolve(b.WebsiteID, b.SessionID)
 	})
@@ -143,7 +155,16 @@ func (s *Server) sandboxRoutes() http.Handler {
 	m.HandleFunc("/_sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		writeSandbox(w, nil, errNotFound("no such sandbox route: "+r.Method+" "+r.URL.Path))
 	})
-	return m
+	m.HandleFunc("OPTIONS /_sandbox/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Last-Event-ID")
+		w.WriteHeader(http.StatusNoContent)
+	})
+	// A demo page served from another origin (the bridge) may drive the sandbox.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		m.ServeHTTP(w, r)
+	})
 }
 
 // defaultSite returns id, or the only website when id is "" and there is exactly one.

@@ -74,11 +74,21 @@ func TestSandboxAPI(t *testing.T) {
 	sandbox(t, s, "POST", "operator/reply", with("text", "Hi, Alex here"), 200, &reply)
 	sandbox(t, s, "POST", "operator/note", with("text", "VIP", "mentions", []string{crisptest.DefaultOperator.UserID}), 200, nil)
 	sandbox(t, s, "POST", "operator/assign", with("user_id", crisptest.DefaultOperator.UserID), 200, nil)
+	sandbox(t, s, "POST", "operator/compose", with("type", "start"), 200, nil)
+	// The Crisp Bot posts a picker; the visitor clicks it.
+	var picker struct {
+		Fingerprint int64 `json:"fingerprint"`
+	}
+	sandbox(t, s, "POST", "operator/message", with("message", map[string]any{
+		"type": "picker", "origin": "urn:crisp.im:bot:0", "automated": true,
+		"content": map[string]any{"id": "ai", "text": "AI?", "choices": []map[string]any{{"value": "enum:start_chatbot", "label": "Yes"}}},
+	}), 200, &picker)
+	sandbox(t, s, "POST", "visitor/click", with("fingerprint", picker.Fingerprint, "value", "enum:start_chatbot"), 200, nil)
 	sandbox(t, s, "POST", "operator/resolve", ids, 200, nil)
 
 	var conv crisptest.Conversation
 	sandbox(t, s, "GET", "conversation?website_id="+website+"&session_id="+sent.SessionID, nil, 200, &conv)
-	if conv.State != "resolved" || len(conv.Messages) != 3 || conv.Data["enum"] != "start_chatbot" || conv.Email != "v@example.com" ||
+	if conv.State != "resolved" || len(conv.Messages) != 4 || conv.Compose != "" || conv.Data["enum"] != "start_chatbot" || conv.Email != "v@example.com" ||
 		conv.Country != "DE" || conv.Assigned != crisptest.DefaultOperator.UserID || conv.Messages[1].Fingerprint != reply.Fingerprint {
 		t.Fatalf("got %+v", conv)
 	}
@@ -108,6 +118,7 @@ func TestSandboxAPI(t *testing.T) {
 	sandbox(t, s, "POST", "visitor/click", with("fingerprint", sent.Fingerprint, "value", "x"), 400, &e)
 	sandbox(t, s, "POST", "visitor/send", "{nope", 400, &e)
 	sandbox(t, s, "POST", "operator/state", with("state", "closed"), 400, &e)
+	sandbox(t, s, "POST", "operator/message", with("message", map[string]any{"type": "picker", "content": "x"}), 400, &e)
 	sandbox(t, s, "GET", "nothing", nil, 404, &e)
 	if e.Error == "" {
 		t.Fatal("got no error message")

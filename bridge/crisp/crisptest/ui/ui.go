@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -58,7 +59,8 @@ var files = map[string]struct{ name, contentType string }{
 // Handler returns the page's handler. It serves index.html for a path ending in "/", and app.js,
 // app.css and config.js by the last element of the path, so it works under any prefix: mount it
 // with mux.Handle("/ui/", ui.Handler(cfg)) and open /ui/. A path of a directory without its
-// trailing slash is redirected to it, so the page's relative asset URLs resolve.
+// trailing slash ("/ui", or "/demo" behind http.StripPrefix("/demo", ...)) is redirected to it, so
+// the page's relative asset URLs (app.js, app.css, config.js) resolve: serve those next to the page.
 func Handler(cfg Config) http.Handler {
 	conf, err := json.Marshal(pageConfig{
 		BridgeURL:  strings.TrimRight(cfg.BridgeURL, "/"),
@@ -77,6 +79,18 @@ func Handler(cfg Config) http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		// The request's own path (before any http.StripPrefix) decides the trailing-slash redirect:
+		// the page's relative asset URLs only resolve from a path ending in "/".
+		orig := r.URL.Path
+		if u, err := url.ParseRequestURI(r.RequestURI); err == nil && r.RequestURI != "" {
+			orig = u.Path
+		}
+		if origLast := orig[strings.LastIndexByte(orig, '/')+1:]; origLast != "" && !strings.Contains(origLast, ".") {
+			// A relative Location, so it is right under any mount prefix.
+			w.Header().Set("Location", origLast+"/")
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		}
 		last := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if last == "config.js" {
@@ -87,12 +101,6 @@ func Handler(cfg Config) http.Handler {
 		}
 		f, ok := files[last]
 		if !ok {
-			if !strings.Contains(last, ".") {
-				// A relative Location, so it is right under any mount prefix (even a stripped one).
-				w.Header().Set("Location", last+"/")
-				w.WriteHeader(http.StatusMovedPermanently)
-				return
-			}
 			http.NotFound(w, r)
 			return
 		}

@@ -92,7 +92,7 @@ func TestHandler(t *testing.T) {
 		method, path string
 		status       int
 		contentType  string
-		contains     string
+		contains     string // in the body; for a 301, the Location
 	}{
 		{"GET", "/ui/", 200, "text/html; charset=utf-8", `id="visitor-input"`},
 		{"GET", "/ui/index.html", 200, "text/html; charset=utf-8", `<script src="app.js">`},
@@ -100,26 +100,34 @@ func TestHandler(t *testing.T) {
 		{"GET", "/ui/app.css", 200, "text/css; charset=utf-8", ".columns"},
 		{"GET", "/ui/config.js", 200, "text/javascript; charset=utf-8",
 			`window.SANDBOX_CONFIG = {"bridgeURL":"http://127.0.0.1:9","adminToken":"tok","websiteID":"w1","sandboxURL":""};`},
-		{"GET", "/x/y/config.js", 200, "text/javascript; charset=utf-8", `"websiteID":"w1"`},
+		{"GET", "/demo/config.js", 200, "text/javascript; charset=utf-8", `"websiteID":"w1"`},
+		{"GET", "/demo/", 200, "text/html; charset=utf-8", `id="visitor-input"`},
+		{"GET", "/demo/app.css", 200, "text/css; charset=utf-8", ".columns"},
 		{"GET", "/ui/nope.js", 404, "", ""},
-		{"GET", "/ui", 301, "", ""},
+		{"GET", "/ui", 301, "", "ui/"},
+		{"GET", "/demo", 301, "", "demo/"},
 		{"POST", "/ui/", 405, "", ""},
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", h)
+	mux.Handle("/ui", h)
+	mux.Handle("/demo/", http.StripPrefix("/demo", h))
+	mux.Handle("/demo", http.StripPrefix("/demo", h))
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			mux.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d", rec.Code, tt.status)
 			}
 			if tt.contentType != "" && rec.Header().Get("Content-Type") != tt.contentType {
 				t.Fatalf("Content-Type %q, want %q", rec.Header().Get("Content-Type"), tt.contentType)
 			}
-			if !strings.Contains(rec.Body.String(), tt.contains) {
+			if tt.status != 301 && !strings.Contains(rec.Body.String(), tt.contains) {
 				t.Fatalf("body does not contain %q", tt.contains)
 			}
-			if tt.status == 301 && rec.Header().Get("Location") != "ui/" {
-				t.Fatalf("Location %q, want %q", rec.Header().Get("Location"), "ui/")
+			if tt.status == 301 && rec.Header().Get("Location") != tt.contains {
+				t.Fatalf("Location %q, want %q", rec.Header().Get("Location"), tt.contains)
 			}
 		})
 	}
