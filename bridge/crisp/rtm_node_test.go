@@ -52,7 +52,7 @@ type rtmPeerLine struct {
 
 // rtmPeer is a running server.js.
 type rtmPeer struct {
-	t       *testing.T
+	t       testing.TB
 	port    int
 	stdin   io.Writer
 	replies chan rtmPeerLine
@@ -61,7 +61,7 @@ type rtmPeer struct {
 
 // startRTMPeer starts server.js with the test credentials and a fast heartbeat, and stops it at the
 // end of the test.
-func startRTMPeer(t *testing.T) *rtmPeer {
+func startRTMPeer(t testing.TB) *rtmPeer {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -196,7 +196,7 @@ func (p *rtmPeer) waitAuth() rtmPeerLine {
 
 // rtmClient is an RTM client running in the background.
 type rtmClient struct {
-	t      *testing.T
+	t      testing.TB
 	rtm    *crisp.RTM
 	events chan bridge.Event
 	states chan bool
@@ -205,7 +205,7 @@ type rtmClient struct {
 }
 
 // startRTM runs an RTM client for cfg (credentials and fast back-off filled in when unset).
-func startRTM(t *testing.T, cfg crisp.RTMConfig) *rtmClient {
+func startRTM(t testing.TB, cfg crisp.RTMConfig) *rtmClient {
 	t.Helper()
 	if cfg.Identifier == "" {
 		cfg.Identifier, cfg.Key = rtmIdentifier, rtmKey
@@ -282,7 +282,7 @@ func (c *rtmClient) stop() {
 // goroutines before returning, but a goroutine that has just run its last deferred call can stay
 // visible for a moment, so this retries briefly (as goleak does). RTM tests do not run in parallel
 // with each other, so no other client's goroutines can be seen here.
-func assertNoRTMGoroutines(t *testing.T) {
+func assertNoRTMGoroutines(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
@@ -550,5 +550,44 @@ func TestRTMNodeDiscovery(t *testing.T) {
 	if got := calls.Load(); got != 3 {
 		t.Fatalf("Discover called again (%d calls) after an established connection dropped", got)
 	}
+	c.stop()
+}
+
+// BenchmarkRTMNodeThroughput measures events per second from a real Socket.IO server through the
+// RTM client (read, parse, decode) into the handler, over loopback, EIO4. The Node server's emit
+// rate bounds the figure.
+func BenchmarkRTMNodeThroughput(b *testing.B) {
+	peer := startRTMPeer(b)
+	c := startRTM(b, crisp.RTMConfig{URL: peer.url(), Logger: slog.New(slog.DiscardHandler)})
+	c.waitState(true)
+	const batch = 500
+	items := make([]any, batch)
+	for i := range items {
+		items[i] = map[string]any{"website_id": rtmWebsite, "session_id": fmt.Sprint("session_", i),
+			"data": map[string]any{"enum": "start_chatbot#" + fmt.Sprint(i)}}
+	}
+	b.ResetTimer()
+	received := make(chan int)
+	go func() {
+		n := 0
+		for n < b.N {
+			select {
+			case <-c.events:
+				n++
+			case <-time.After(rtmWait):
+				received <- n
+				return
+			}
+		}
+		received <- n
+	}()
+	for sent := 0; sent < b.N; sent += batch {
+		peer.emit(bridge.EventSessionSetData, items[:min(batch, b.N-sent)]...)
+	}
+	if n := <-received; n != b.N {
+		b.Fatalf("received %d of %d events", n, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.StopTimer()
 	c.stop()
 }

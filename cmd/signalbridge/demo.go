@@ -121,7 +121,7 @@ func startDemo(o demoOptions) (*demo, error) {
 		mount: func(s *web.Server) {
 			s.Mount = func(r *gin.Engine) {
 				r.Any("/_sandbox/*path", gin.WrapH(proxy))
-				r.GET("/", gin.WrapH(page))
+				r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/demo/") })
 				r.GET("/demo/*file", gin.WrapH(http.StripPrefix("/demo", page)))
 			}
 		},
@@ -172,7 +172,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	fmt.Fprintf(stdout, `signalbridge demo is running.
 
-  Demo page:            %s/
+  Demo page:            %s/demo/
   Crisp sandbox REST:   %s   (Basic auth %s / [key], X-Crisp-Tier: plugin)
   Crisp sandbox RTM:    %s
   Admin API:            %s/v1/conversations   (Authorization: Bearer %s)
