@@ -1,0 +1,44 @@
+# signalbridge: make build | test | lint | bench | demo
+GO      ?= go
+NODEDIR := bridge/crisp/testdata/node
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build test deps lint bench demo fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.Version=$(VERSION)" -o bin/signalbridge ./cmd/signalbridge
+
+# deps installs what the tests need beyond Go modules (skipped when present): the Node Socket.IO
+# peers and, on Debian as root, chromium.
+deps:
+	@test -d $(NODEDIR)/node_modules || npm ci --prefix $(NODEDIR) --no-audit --no-fund --loglevel=error
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium missing: run .ci/run (apt-get install chromium)"; exit 1; }
+
+# The test command of the README and of .ci/run.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Figures (printed, never asserted): the load generator and the package benchmarks.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./bridge/... ./signals/... ./assistant/...
+
+# Short fuzzing of every fuzz target (their seed corpora run in `make test` too).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeHook -fuzztime 20s ./bridge/crisp/
+	$(GO) test -run '^$$' -fuzz FuzzParseFrame -fuzztime 20s ./bridge/crisp/
+	$(GO) test -run '^$$' -fuzz FuzzParsePacket -fuzztime 20s ./bridge/crisp/crisptest/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./signals/
+
+demo:
+	$(GO) run ./cmd/signalbridge demo
+
+clean:
+	rm -rf bin
