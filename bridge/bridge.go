@@ -11,6 +11,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
@@ -84,6 +85,7 @@ type Bridge struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // shard workers
 	genWG  sync.WaitGroup // generations
+	active atomic.Int64   // generation goroutines running (until their result is queued)
 
 	mu     sync.Mutex
 	closed bool
@@ -228,6 +230,10 @@ func (b *Bridge) work(ch chan task) {
 		}
 	}
 }
+
+// Generating returns how many assistant generations are running (their result not yet queued back
+// on the conversation's shard).
+func (b *Bridge) Generating() int { return int(b.active.Load()) }
 
 // AvailabilityObserver is implemented by platforms that cache availability from RTM events.
 type AvailabilityObserver interface {

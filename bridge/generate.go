@@ -58,8 +58,10 @@ func (b *Bridge) startGeneration(c *Conversation) {
 	b.mu.Unlock()
 
 	q := b.question(c)
+	b.active.Add(1)
 	go func() {
 		defer b.genWG.Done()
+		defer b.active.Add(-1) // runs after handBack queued the result
 		defer cancel()
 		start := b.opts.Now()
 		select {

@@ -174,17 +174,25 @@ func (b *Bridge) offerHuman(ctx context.Context, st *step) error {
 		return fmt.Errorf("availability: %w", err)
 	}
 	if av.Online {
-		return b.say(ctx, st, "handover_ack")
-	}
-	if err := b.say(ctx, st, "nobody_online"); err != nil {
-		return err
-	}
-	if c.Email == "" && st.site.AskEmailOffline {
-		_, err := b.opts.Platform.Send(ctx, c.WebsiteID, c.SessionID, OutMessage{Type: "field",
-			Field: &Field{ID: FieldEmail, Text: b.text(st, "ask_email"), Explain: "you@example.com"}})
-		if err != nil {
-			return fmt.Errorf("ask email: %w", err)
+		if err := b.say(ctx, st, "handover_ack"); err != nil {
+			return err
 		}
+	} else {
+		if err := b.say(ctx, st, "nobody_online"); err != nil {
+			return err
+		}
+		if c.Email == "" && st.site.AskEmailOffline {
+			_, err := b.opts.Platform.Send(ctx, c.WebsiteID, c.SessionID, OutMessage{Type: "field",
+				Field: &Field{ID: FieldEmail, Text: b.text(st, "ask_email"), Explain: "you@example.com"}})
+			if err != nil {
+				return fmt.Errorf("ask email: %w", err)
+			}
+		}
+	}
+	// A message to the visitor turns a pending conversation unresolved in Crisp: put it back on top
+	// of the human inbox.
+	if err := b.opts.Platform.SetState(ctx, c.WebsiteID, c.SessionID, "pending"); err != nil {
+		return fmt.Errorf("set pending after handover messages: %w", err)
 	}
 	return nil
 }

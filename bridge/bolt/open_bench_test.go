@@ -115,7 +115,7 @@ func BenchmarkOpen(b *testing.B) {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			heap = ms.HeapInuse
+			heap = ms.HeapAlloc
 		}
 		if err := s.Close(); err != nil {
 			b.Fatal(err)

@@ -410,7 +410,9 @@ func (s *rtmSession) handshake() (string, error) {
 		timeout:  rtmMillis(open.PingTimeout, rtmDefaultPingTimeout),
 	}
 
-	// EIO4 clients join the default namespace explicitly; an EIO3 server joins them by itself.
+	// EIO4 clients join the default namespace explicitly; an EIO3 server joins them by itself and
+	// says so with "40" (Socket.IO v3+ servers with allowEIO3 do; UNCONFIRMED for Crisp, whose Go
+	// library authenticates on the open packet without waiting for it).
 	if r.cfg.EIO == 4 {
 		if err := s.write([]byte{eioMessage, sioConnect}); err != nil {
 			return "", fmt.Errorf("connect namespace: %w", err)
@@ -456,6 +458,8 @@ func (s *rtmSession) handshake() (string, error) {
 		}
 		switch name {
 		case "authenticated":
+			// Anything but a literal true is a refusal (UNCONFIRMED: Crisp is only seen sending true;
+			// go-crisp-api decodes a bool).
 			if string(arg) != "true" {
 				return "", fmt.Errorf("authenticate: %w: authenticated %s", ErrUnauthorized, rtmSnippet(arg))
 			}
@@ -466,6 +470,7 @@ func (s *rtmSession) handshake() (string, error) {
 		case "unauthorized":
 			return "", fmt.Errorf("authenticate: %w: %s", ErrUnauthorized, rtmUnauthorizedMessage(arg))
 		default:
+			// Crisp is silent until authenticated (RTM quickstart); anything earlier is not ours.
 			r.log.Debug("rtm event before authentication ignored", "event", name)
 		}
 	}
@@ -497,7 +502,8 @@ func (s *rtmSession) read(ctx context.Context) error {
 	}
 }
 
-// dispatch decodes one event and hands it over. Only "unauthorized" (a revoked token) is fatal.
+// dispatch decodes one event and hands it over. Only "unauthorized" is fatal: after authentication it
+// can only mean a revoked token (UNCONFIRMED that Crisp ever sends it then).
 func (s *rtmSession) dispatch(ctx context.Context, f *eioFrame) error {
 	r := s.r
 	name, arg, err := f.event()

@@ -514,6 +514,51 @@ func TestRTMNodeEvents(t *testing.T) {
 	})
 }
 
+// TestRTMNodeSlowHandler checks that a handler slower than the heartbeat timeout does not make the
+// client declare a healthy connection dead: with EIO3 the client keeps pinging while handle runs and
+// the pongs wait, unread, behind the event. (With EIO4 the server's pings wait the same way and the
+// server gives up after its pingTimeout; NewRTM documents that handle must return promptly.)
+func TestRTMNodeSlowHandler(t *testing.T) {
+	peer := startRTMPeer(t)
+	blocked, release := make(chan struct{}), make(chan struct{})
+	events := make(chan bridge.Event, 2)
+	r, err := crisp.NewRTM(crisp.RTMConfig{
+		URL: peer.url(), EIO: 3, Identifier: rtmIdentifier, Key: rtmKey, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+	}, func(_ context.Context, ev bridge.Event) {
+		if ev.Fingerprint == 1 {
+			close(blocked)
+			<-release
+		}
+		events <- ev
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runRTMUntil(t, r, func() {
+		auth := peer.waitAuth()
+		peer.emit(bridge.EventMessageSend, rtmMessage(1, "slow"), rtmMessage(2, "next"))
+		waitRTMSignal(t, blocked, "first event")
+		// Fifteen client pings at 100 ms take longer than the 1 s pong timeout.
+		for range 15 {
+			peer.wait("heartbeat", func(l rtmPeerLine) bool { return l.Event == "heartbeat" && l.ID == auth.ID })
+		}
+		close(release)
+		for _, want := range []int64{1, 2} {
+			select {
+			case ev := <-events:
+				if ev.Fingerprint != want {
+					t.Fatalf("event fingerprint %d, want %d", ev.Fingerprint, want)
+				}
+			case <-time.After(rtmWait):
+				t.Fatalf("no event %d", want)
+			}
+		}
+		if n := r.Reconnects(); n != 0 || !r.Connected() {
+			t.Fatalf("Reconnects() = %d, Connected() = %v after a slow handler; want 0, true", n, r.Connected())
+		}
+	})
+}
+
 // TestRTMNodeDiscovery checks that the endpoint is discovered, discovered again after a failed
 // attempt, and kept across the reconnection of an established connection.
 func TestRTMNodeDiscovery(t *testing.T) {

@@ -98,6 +98,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		return a, err
 	}
 
+	a.metrics.GaugeFunc("signalbridge_generations_in_flight", "Assistant answers being generated.",
+		func() float64 { return float64(a.bridge.Generating()) })
 	var hooks web.Hooks
 	if cfg.Crisp.Events != "rtm" {
 		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge}}
@@ -189,6 +191,7 @@ func (a *app) Close(ctx context.Context) error {
 func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Assistant, error) {
 	cfg := a.cfg
 	acfg := assistant.Config{Websites: map[string]assistant.Website{}}
+	kbs := map[string]*assistant.KnowledgeBase{}
 	var opts []assistant.Option
 	opts = append(opts, assistant.WithLogger(a.log.With("component", "assistant")))
 	for id, w := range cfg.Websites {
@@ -220,11 +223,20 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 				defer a.wg.Done()
 				_ = kb.Run(ctx, 10*time.Second, func(err error) { a.log.Warn("knowledge base reload", "website", id, "err", err) })
 			}()
-			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
+			kbs[id] = kb
 		}
 	}
 	for id, kb := range opt.kbs {
-		opts = append(opts, assistant.WithKnowledgeBase(id, kb))
+		kbs[id] = kb
+	}
+	// The "default" block's knowledge base serves every website without one of its own.
+	var defaultKB *assistant.KnowledgeBase
+	for id, kb := range kbs {
+		if id == "default" {
+			defaultKB = kb
+		} else {
+			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
+		}
 	}
 	var c assistant.Completer
 	switch {
@@ -239,7 +251,7 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 		}
 		c = oc
 	}
-	asst, err := assistant.New(acfg, c, nil, opts...)
+	asst, err := assistant.New(acfg, c, defaultKB, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
