@@ -231,8 +231,8 @@ func (b *Bridge) work(ch chan task) {
 	}
 }
 
-// Generating returns how many assistant generations are running (their result not yet queued back
-// on the conversation's shard).
+// Generating returns how many assistant generations are not finished: running, or their result
+// not yet handled (posted or dropped) on the conversation's shard.
 func (b *Bridge) Generating() int { return int(b.active.Load()) }
 
 // AvailabilityObserver is implemented by platforms that cache availability from RTM events.

@@ -47,8 +47,8 @@ func (b *Bridge) startGeneration(c *Conversation) {
 	}
 	if old := b.gens[c.Key]; old != nil {
 		// A newer visitor message supersedes the answer being written: answer both at once.
-		old.cancel()
 		old.stopTyping(b.ctx)
+		old.cancel()
 	}
 	b.genSeq++
 	ctx, cancel := context.WithTimeout(b.ctx, b.opts.ReplyTimeout)
@@ -61,7 +61,6 @@ func (b *Bridge) startGeneration(c *Conversation) {
 	b.active.Add(1)
 	go func() {
 		defer b.genWG.Done()
-		defer b.active.Add(-1) // runs after handBack queued the result
 		defer cancel()
 		start := b.opts.Now()
 		select {
@@ -97,11 +96,13 @@ func (b *Bridge) handBack(g *generation, d replyDone) {
 		// Shutting down: nothing will be posted; leave no typing indicator behind.
 		g.stopTyping(context.Background())
 		b.clearGeneration(g)
+		b.active.Add(-1)
 		return
 	}
 	if err := b.enqueue(context.Background(), t); err != nil {
 		g.stopTyping(context.Background())
 		b.clearGeneration(g)
+		b.active.Add(-1)
 	}
 }
 
@@ -135,8 +136,8 @@ func (b *Bridge) cancelGeneration(key Key) {
 	delete(b.gens, key)
 	b.mu.Unlock()
 	if g != nil {
+		g.stopTyping(b.ctx) // first, so the indicator is off before the generation ends
 		g.cancel()
-		g.stopTyping(b.ctx)
 	}
 }
 
@@ -166,6 +167,7 @@ func (b *Bridge) question(c *Conversation) assistant.Question {
 // finishReply runs on the conversation's shard: it posts the answer only if the generation is still
 // current and the conversation still belongs to the assistant, then records it.
 func (b *Bridge) finishReply(key Key, d *replyDone) {
+	defer b.active.Add(-1) // the generation is over once its result is handled
 	g := d.gen
 	current := b.clearGeneration(g)
 	ctx := b.ctx

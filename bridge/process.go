@@ -181,15 +181,26 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			return false
 		}
 		text := m.Text
-		st.addTurn(Turn{Role: "visitor", Text: text, At: at, Fingerprint: ev.Fingerprint})
+		turn := Turn{Role: "visitor", Text: text, At: at, Fingerprint: ev.Fingerprint}
 		if !c.MetaLoaded && c.Mode == signals.ModeActive {
 			b.loadMeta(ctx, st)
 		}
 		if c.Mode == signals.ModeActive && st.site.Steps != nil && c.ScenarioIndex >= 0 && m.Type == "text" {
+			// The message that begins the guided steps is the visitor's question: it stays in the
+			// transcript and is answered when the steps hand over to the assistant. A message typed
+			// as the answer to a step is not a question and stays out of it.
+			began := c.ScenarioIndex == 0
+			if began {
+				st.addTurn(turn)
+			}
 			if b.runSteps(ctx, st, StepInput{Text: text}) {
 				return true
 			}
+			if began {
+				c.Transcript = c.Transcript[:len(c.Transcript)-1]
+			}
 		}
+		st.addTurn(turn)
 		st.apply(signals.Input{Kind: signals.InputVisitorMessage, Source: signals.SourceVisitor, At: at})
 		return true
 

@@ -70,14 +70,8 @@ func (b *Bridge) applySteps(st *step, res StepResult) {
 	case res.Assistant:
 		st.conv.ScenarioIndex = -1
 		// The visitor's question that began the steps is still unanswered: answer it now.
-		if tr := st.conv.Transcript; len(tr) > 0 && tr[len(tr)-1].Role == "visitor" && !isStepAnswer(tr[len(tr)-1].Text, res) {
+		if tr := st.conv.Transcript; len(tr) > 0 && tr[len(tr)-1].Role == "visitor" {
 			st.apply(signals.Input{Kind: signals.InputVisitorMessage, Source: signals.SourceVisitor, At: now})
 		}
 	}
-}
-
-// isStepAnswer reports whether the last visitor text was the answer to the steps (typed instead of
-// clicked), so it is not sent to the assistant as a question.
-func isStepAnswer(text string, res StepResult) bool {
-	return res.Language != "" && len(text) <= 32 || res.Meta.Email != "" && len(text) <= 254 && text == res.Meta.Email
 }

@@ -65,7 +65,8 @@ func TestHandoverVisitorClicksHumanOperatorOnline(t *testing.T) {
 	h.eventually("handover steps", func() bool {
 		fc, _ = h.fake.Conversation(testSite, s)
 		return fc.Data["enum"] == "chatbot_paused:human" && fc.State == "pending" &&
-			slices.Contains(fc.Segments, "ai-handover") && len(h.ours(s, "note")) == 1
+			slices.Contains(fc.Segments, "ai-handover") && len(h.ours(s, "note")) == 1 &&
+			len(h.ours(s, "text")) == 1 // the handover acknowledgement, the last message
 	})
 	if fc.Data["enum_reason"] != "human" || fc.Data["enum_at"] == nil {
 		t.Errorf("write-back = %v", fc.Data)
@@ -245,9 +246,9 @@ func TestVisitorSaysResolved(t *testing.T) {
 		fc, _ := h.fake.Conversation(testSite, s)
 		return fc.State == "resolved" && slices.Contains(fc.Segments, "ended-by-ai") && len(h.answers(s)) == 2
 	})
-	c := h.waitMode(s, signals.ModeActive)
-	if c.CrispState != "resolved" {
-		t.Fatalf("crisp state = %q", c.CrispState)
+	h.eventually("resolution seen by the bridge", func() bool { c, _ := h.conv(s); return c.CrispState == "resolved" })
+	if c, _ := h.conv(s); c.Mode != signals.ModeActive {
+		t.Fatalf("mode after resolution = %s, want active (auto)", c.Mode)
 	}
 	h.typingOff(s)
 }
