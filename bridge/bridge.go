@@ -69,6 +69,8 @@ type Options struct {
 	TypingDelay time.Duration
 	// ReplyTimeout bounds one assistant answer (model calls and retries included).
 	ReplyTimeout time.Duration
+	// DrainTimeout bounds how long Close waits for in-flight answers (default ReplyTimeout).
+	DrainTimeout time.Duration
 	// TranscriptLimit bounds the transcript window kept per conversation.
 	TranscriptLimit int
 }
@@ -87,18 +89,21 @@ type Bridge struct {
 	genWG  sync.WaitGroup // generations
 	active atomic.Int64   // generation goroutines running (until their result is queued)
 
-	mu     sync.Mutex
-	closed bool
-	gens   map[Key]*generation // in-flight generation per conversation
-	genSeq uint64
+	mu           sync.Mutex
+	closed       bool // no more events or control calls
+	shardsClosed bool // shard queues are closed: nothing at all may be queued
+	idle         chan struct{}
+	gens         map[Key]*generation // in-flight generation per conversation
+	genSeq       uint64
 }
 
 // task is one unit of work for a shard: an event, a finished generation, or a control call.
 type task struct {
-	key   Key
-	event *Event
-	done  *replyDone
-	ctrl  *control
+	key     Key
+	event   *Event
+	done    *replyDone
+	ctrl    *control
+	barrier func() // called when the shard reaches it (Close)
 }
 
 // Open validates the options, starts the shard workers and returns the bridge.
@@ -130,6 +135,9 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.ReplyTimeout <= 0 {
 		opts.ReplyTimeout = 60 * time.Second
 	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = opts.ReplyTimeout
+	}
 	if opts.TranscriptLimit <= 0 {
 		opts.TranscriptLimit = 50
 	}
@@ -140,6 +148,7 @@ func Open(opts Options) (*Bridge, error) {
 		shards: make([]chan task, opts.Shards),
 		sem:    make(chan struct{}, opts.Generations),
 		gens:   make(map[Key]*generation),
+		idle:   make(chan struct{}, 1),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	for i := range b.shards {
@@ -151,8 +160,9 @@ func Open(opts Options) (*Bridge, error) {
 	return b, nil
 }
 
-// Close stops accepting events, lets the shards finish what they accepted, cancels in-flight
-// generations (their typing indicators are stopped) and waits for every goroutine.
+// Close shuts down without losing what was accepted: it stops accepting events, lets every shard
+// process what it queued, waits for in-flight answers to be posted (up to DrainTimeout, after which
+// they are cancelled and their typing indicators stopped), then stops the shards.
 func (b *Bridge) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -160,12 +170,37 @@ func (b *Bridge) Close() error {
 		return nil
 	}
 	b.closed = true
-	for _, g := range b.gens {
-		g.cancel()
-	}
 	b.mu.Unlock()
-	b.genWG.Wait() // generations hand their results to the shards, which are still running
+
+	// Every event queued before now is processed once the barrier passes its shard.
+	var barriers sync.WaitGroup
+	for _, ch := range b.shards {
+		barriers.Add(1)
+		ch <- task{barrier: barriers.Done}
+	}
+	barriers.Wait()
+
+	timer := time.NewTimer(b.opts.DrainTimeout)
+	defer timer.Stop()
+	for b.active.Load() > 0 {
+		select {
+		case <-b.idle:
+		case <-timer.C:
+			// Past the bound: cancel what is left; nothing of it is posted.
+			b.mu.Lock()
+			gens := b.gens
+			b.gens = make(map[Key]*generation)
+			b.mu.Unlock()
+			for _, g := range gens {
+				g.stopTyping(context.Background())
+				g.cancel()
+			}
+			timer.Reset(time.Hour)
+		}
+	}
+	b.genWG.Wait()
 	b.mu.Lock()
+	b.shardsClosed = true
 	for _, ch := range b.shards {
 		close(ch)
 	}
@@ -196,7 +231,7 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 func (b *Bridge) enqueue(ctx context.Context, t task) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.shardsClosed || b.closed && t.done == nil {
 		return ErrClosed
 	}
 	ch := b.shards[maphash.String(b.seed, t.key.String())%uint64(len(b.shards))]
@@ -206,6 +241,8 @@ func (b *Bridge) enqueue(ctx context.Context, t task) error {
 	default:
 	}
 	// The queue is full: wait without holding the lock so Close is not blocked by a slow shard.
+	// Close closes the shards only after every generation has handed its result back, so the
+	// channel cannot be closed under a result being queued here.
 	b.mu.Unlock()
 	defer b.mu.Lock()
 	select {
@@ -227,6 +264,8 @@ func (b *Bridge) work(ch chan task) {
 			b.finishReply(t.key, t.done)
 		case t.ctrl != nil:
 			t.ctrl.result <- b.processControl(t.key, t.ctrl)
+		case t.barrier != nil:
+			t.barrier()
 		}
 	}
 }

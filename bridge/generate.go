@@ -41,7 +41,7 @@ type replyDone struct {
 
 func (b *Bridge) startGeneration(c *Conversation) {
 	b.mu.Lock()
-	if b.closed {
+	if b.shardsClosed {
 		b.mu.Unlock()
 		return
 	}
@@ -88,21 +88,20 @@ func (b *Bridge) startGeneration(c *Conversation) {
 
 // handBack queues the finished generation on its conversation's shard.
 func (b *Bridge) handBack(g *generation, d replyDone) {
-	t := task{key: g.key, done: &d}
-	b.mu.Lock()
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		// Shutting down: nothing will be posted; leave no typing indicator behind.
+	if err := b.enqueue(context.Background(), task{key: g.key, done: &d}); err != nil {
 		g.stopTyping(context.Background())
 		b.clearGeneration(g)
-		b.active.Add(-1)
-		return
+		b.generationOver()
 	}
-	if err := b.enqueue(context.Background(), t); err != nil {
-		g.stopTyping(context.Background())
-		b.clearGeneration(g)
-		b.active.Add(-1)
+}
+
+// generationOver counts a generation as finished and wakes Close when none is left.
+func (b *Bridge) generationOver() {
+	if b.active.Add(-1) == 0 {
+		select {
+		case b.idle <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -167,7 +166,7 @@ func (b *Bridge) question(c *Conversation) assistant.Question {
 // finishReply runs on the conversation's shard: it posts the answer only if the generation is still
 // current and the conversation still belongs to the assistant, then records it.
 func (b *Bridge) finishReply(key Key, d *replyDone) {
-	defer b.active.Add(-1) // the generation is over once its result is handled
+	defer b.generationOver() // the generation is over once its result is handled
 	g := d.gen
 	current := b.clearGeneration(g)
 	ctx := b.ctx

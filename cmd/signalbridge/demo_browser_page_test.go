@@ -79,8 +79,8 @@ type pageView struct {
 	Toast    string            `json:"toast"`
 }
 
-// bots returns the bot messages of a column.
-func bots(msgs []pageMsg) []pageMsg {
+// pageBots returns the bot messages of a column.
+func pageBots(msgs []pageMsg) []pageMsg {
 	var out []pageMsg
 	for _, m := range msgs {
 		if m.Bot {
@@ -251,7 +251,7 @@ func (p *demoTab) noNewAnswer(k bridge.Key, v pageView, want int) {
 	if got := p.posted(k); len(got) != want {
 		p.t.Fatalf("bridge posted %d answers, want %d: %+v", len(got), want, got)
 	}
-	if got := bots(v.Visitor); len(got) > want {
+	if got := pageBots(v.Visitor); len(got) > want {
 		p.t.Fatalf("chatbox shows %d bot messages, want %d: %+v", len(got), want, got)
 	}
 }

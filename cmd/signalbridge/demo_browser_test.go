@@ -46,7 +46,7 @@ func TestDemoInBrowser(t *testing.T) {
 		const question = "How do I return an item?"
 		p.visitorSays(question)
 		v = p.wait("assistant answer", `s.visitor.some(function (m) { return m.bot && m.text.indexOf("/returns") >= 0; })`)
-		if b := bots(v.Visitor); len(b) != 1 || !strings.Contains(b[0].Text, "Return items") {
+		if b := pageBots(v.Visitor); len(b) != 1 || !strings.Contains(b[0].Text, "Return items") {
 			t.Fatalf("chatbox bot messages = %+v, want one answer from returns.md", b)
 		}
 		p.wait("panel counts the answer", `s.mode === "active" && s.detail.indexOf("· 1 answer") > 0`)
@@ -97,7 +97,7 @@ func TestDemoInBrowser(t *testing.T) {
 		p.visitorSays("How do I return an item?")
 		k := p.key()
 		v := p.wait("answer with choices", `s.mode === "active" && s.visitor.some(function (m) { return m.bot && m.type === "picker" && m.choices.indexOf("sb:human") >= 0; })`)
-		if b := bots(v.Visitor); len(b) != 1 || !strings.Contains(b[0].Text, "Return items") {
+		if b := pageBots(v.Visitor); len(b) != 1 || !strings.Contains(b[0].Text, "Return items") {
 			t.Fatalf("chatbox bot messages = %+v, want one answer from returns.md", b)
 		}
 

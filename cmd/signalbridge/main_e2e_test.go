@@ -52,7 +52,9 @@ func writeConfig(t *testing.T, yaml string) string {
 	return p
 }
 
-func envFunc(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+func envFunc(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
 
 // TestRunEndToEnd boots the real `signalbridge run` through Main against the fake Crisp and the fake
 // OpenAI server on loopback and drives a whole conversation: signal, answer, handover, resolution,

@@ -1,0 +1,197 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/bolt"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// recorder is a Platform that records what the bridge does, in order, per conversation.
+type recorder struct {
+	mu    sync.Mutex
+	sent  map[string][]string // session -> texts
+	state map[string]string
+}
+
+func (r *recorder) Send(_ context.Context, _, s string, m bridge.OutMessage) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	text := m.Text
+	if m.Picker != nil {
+		text = m.Picker.Text
+	}
+	r.sent[s] = append(r.sent[s], text)
+	return int64(len(r.sent[s])), nil
+}
+func (r *recorder) UpdateMeta(context.Context, string, string, bridge.MetaUpdate) error { return nil }
+func (r *recorder) Meta(context.Context, string, string) (bridge.Meta, error) {
+	return bridge.Meta{}, nil
+}
+func (r *recorder) SetState(_ context.Context, _, s, st string) error {
+	r.mu.Lock()
+	r.state[s] = st
+	r.mu.Unlock()
+	return nil
+}
+func (r *recorder) Compose(context.Context, string, string, bool) error { return nil }
+func (r *recorder) Availability(context.Context, string) (bridge.Availability, error) {
+	return bridge.Availability{Online: true}, nil
+}
+
+// echo answers with the visitor's last message, so order is visible in what is posted.
+type echo struct{}
+
+func (echo) Reply(_ context.Context, q assistant.Question) (assistant.Answer, error) {
+	return assistant.Answer{Text: "re:" + q.History[len(q.History)-1].Text, Offline: true}, nil
+}
+
+func open(t *testing.T, p bridge.Platform) (*bridge.Bridge, *bolt.Store) {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := signals.DefaultConfig()
+	b, err := bridge.Open(bridge.Options{Store: st, Platform: p, Assistant: echo{}, Shards: 4,
+		Websites: func(id string) *bridge.Website { return &bridge.Website{ID: id, Signals: cfg, Language: "en"} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, st
+}
+
+func visitorMessage(session string, n int) bridge.Event {
+	return bridge.Event{Name: bridge.EventMessageSend, Via: bridge.ViaHooks, WebsiteID: "w", SessionID: session,
+		Fingerprint: int64(1000 + n), Message: &bridge.Message{Type: "text", From: "user", Origin: "chat", Text: fmt.Sprint(n)}}
+}
+
+// TestOrderPerConversationAndCloseDrains: many conversations fed concurrently; within each one the
+// events are processed strictly in order, and Close processes everything it accepted.
+func TestOrderPerConversationAndCloseDrains(t *testing.T) {
+	rec := &recorder{sent: map[string][]string{}, state: map[string]string{}}
+	b, st := open(t, rec)
+	const convs, msgs = 40, 25
+	var wg sync.WaitGroup
+	for c := range convs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := fmt.Sprintf("session_%d", c)
+			for i := range msgs {
+				if err := b.HandleEvent(context.Background(), visitorMessage(s, i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.HandleEvent(context.Background(), visitorMessage("late", 0)); err == nil {
+		t.Fatal("HandleEvent after Close accepted an event")
+	}
+	for c := range convs {
+		s := fmt.Sprintf("session_%d", c)
+		conv, err := st.Load(context.Background(), bridge.Key{WebsiteID: "w", SessionID: s})
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		var got []string
+		for _, tr := range conv.Transcript {
+			if tr.Role == "visitor" {
+				got = append(got, tr.Text)
+			}
+		}
+		want := make([]string, msgs)
+		for i := range want {
+			want[i] = fmt.Sprint(i)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("%s: visitor turns %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestDuplicateEventsProcessedOnce: the same message event delivered many times concurrently is
+// processed once.
+func TestDuplicateEventsProcessedOnce(t *testing.T) {
+	rec := &recorder{sent: map[string][]string{}, state: map[string]string{}}
+	b, st := open(t, rec)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ev := visitorMessage("s1", 7)
+			ev.Via = bridge.ViaRTM
+			_ = b.HandleEvent(context.Background(), ev)
+		}()
+	}
+	wg.Wait()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := st.Load(context.Background(), bridge.Key{WebsiteID: "w", SessionID: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visitor := 0
+	for _, tr := range conv.Transcript {
+		if tr.Role == "visitor" {
+			visitor++
+		}
+	}
+	rec.mu.Lock()
+	replies := len(rec.sent["s1"])
+	rec.mu.Unlock()
+	if visitor != 1 || replies != 1 {
+		t.Fatalf("visitor turns %d and replies %d, want 1 and 1", visitor, replies)
+	}
+}
+
+func TestEventID(t *testing.T) {
+	pick := func(v string) bridge.Event {
+		return bridge.Event{Name: bridge.EventMessageUpdated, WebsiteID: "w", SessionID: "s", Fingerprint: 9,
+			Message: &bridge.Message{Picker: &bridge.Picker{ID: "p", Choices: []bridge.Choice{{Value: "a", Selected: v == "a"}, {Value: "b", Selected: v == "b"}}}}}
+	}
+	if bridge.EventID(pick("a")) == bridge.EventID(pick("b")) {
+		t.Fatal("clicks on different choices share an id")
+	}
+	if bridge.EventID(pick("a")) != bridge.EventID(pick("a")) {
+		t.Fatal("the same click has two ids")
+	}
+	if id := bridge.EventID(bridge.Event{Name: bridge.EventSessionSetData, WebsiteID: "w", SessionID: "s"}); id != "" {
+		t.Fatalf("data events are edge-triggered, got id %q", id)
+	}
+	a := bridge.EventID(visitorMessage("s", 1))
+	b := visitorMessage("s", 1)
+	b.Via = bridge.ViaRTM
+	if a != bridge.EventID(b) {
+		t.Fatal("the same message over two transports has two ids")
+	}
+}
+
+func TestHandoverSummary(t *testing.T) {
+	c := &bridge.Conversation{Language: "es", Email: "a@b.co", Transcript: []bridge.Turn{
+		{Role: "visitor", Text: "¿Cuánto tarda el envío?"},
+		{Role: "assistant", Text: "De 1 a 2 días.", Sources: []string{"https://help.example/envios"}},
+		{Role: "visitor", Text: "Quiero hablar con una persona"},
+	}}
+	got := bridge.HandoverSummary(c, signals.ReasonHuman)
+	for _, want := range []string{"reason: human", "Language: es", "a@b.co", "¿Cuánto tarda el envío?", "Quiero hablar con una persona", "De 1 a 2 días.", "https://help.example/envios"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+}
