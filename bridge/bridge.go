@@ -41,6 +41,9 @@ type Website struct {
 	OfferHuman int
 	// AskEmailOffline asks the visitor's email with a field when nobody is online at handover.
 	AskEmailOffline bool
+	// ResumeAfter gives a handed-over or operator-paused conversation back to the assistant when no
+	// human has written in it for this long (0 = never, the default).
+	ResumeAfter time.Duration
 	// NoteCommands lets operators switch the assistant with private notes "/ai on" and "/ai off".
 	NoteCommands bool
 	// Steps runs guided steps before the assistant (nil = none).
@@ -69,6 +72,8 @@ type Options struct {
 	TypingDelay time.Duration
 	// ReplyTimeout bounds one assistant answer (model calls and retries included).
 	ReplyTimeout time.Duration
+	// ResumeSweep is how often conversations are checked for Website.ResumeAfter (default 1 minute).
+	ResumeSweep time.Duration
 	// DrainTimeout bounds how long Close waits for in-flight answers (default ReplyTimeout).
 	DrainTimeout time.Duration
 	// TranscriptLimit bounds the transcript window kept per conversation.
@@ -83,11 +88,13 @@ type Bridge struct {
 	shards []chan task
 	sem    chan struct{}
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // shard workers
-	genWG  sync.WaitGroup // generations
-	active atomic.Int64   // generation goroutines running (until their result is queued)
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // shard workers
+	genWG     sync.WaitGroup // generations
+	sweepWG   sync.WaitGroup // the resume sweep
+	stopSweep chan struct{}
+	active    atomic.Int64 // generation goroutines running (until their result is queued)
 
 	mu           sync.Mutex
 	closed       bool // no more events or control calls
@@ -135,6 +142,9 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.ReplyTimeout <= 0 {
 		opts.ReplyTimeout = 60 * time.Second
 	}
+	if opts.ResumeSweep <= 0 {
+		opts.ResumeSweep = time.Minute
+	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = opts.ReplyTimeout
 	}
@@ -142,13 +152,14 @@ func Open(opts Options) (*Bridge, error) {
 		opts.TranscriptLimit = 50
 	}
 	b := &Bridge{
-		opts:   opts,
-		log:    opts.Logger,
-		seed:   maphash.MakeSeed(),
-		shards: make([]chan task, opts.Shards),
-		sem:    make(chan struct{}, opts.Generations),
-		gens:   make(map[Key]*generation),
-		idle:   make(chan struct{}, 1),
+		opts:      opts,
+		log:       opts.Logger,
+		seed:      maphash.MakeSeed(),
+		shards:    make([]chan task, opts.Shards),
+		sem:       make(chan struct{}, opts.Generations),
+		gens:      make(map[Key]*generation),
+		idle:      make(chan struct{}, 1),
+		stopSweep: make(chan struct{}),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	for i := range b.shards {
@@ -157,6 +168,8 @@ func Open(opts Options) (*Bridge, error) {
 		b.wg.Add(1)
 		go b.work(ch)
 	}
+	b.sweepWG.Add(1)
+	go b.resumeLoop()
 	return b, nil
 }
 
@@ -171,6 +184,8 @@ func (b *Bridge) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
+	close(b.stopSweep)
+	b.sweepWG.Wait()
 
 	// Every event queued before now is processed once the barrier passes its shard.
 	var barriers sync.WaitGroup

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/bridge"
@@ -53,16 +54,20 @@ func (echo) Reply(_ context.Context, q assistant.Question) (assistant.Answer, er
 	return assistant.Answer{Text: "re:" + q.History[len(q.History)-1].Text, Offline: true}, nil
 }
 
-func open(t *testing.T, p bridge.Platform) (*bridge.Bridge, *bolt.Store) {
+func open(t *testing.T, p bridge.Platform, tweak ...func(*bridge.Options, *bridge.Website)) (*bridge.Bridge, *bolt.Store) {
 	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := signals.DefaultConfig()
-	b, err := bridge.Open(bridge.Options{Store: st, Platform: p, Assistant: echo{}, Shards: 4,
-		Websites: func(id string) *bridge.Website { return &bridge.Website{ID: id, Signals: cfg, Language: "en"} }})
+	site := &bridge.Website{ID: "w", Signals: signals.DefaultConfig(), Language: "en"}
+	opts := bridge.Options{Store: st, Platform: p, Assistant: echo{}, Shards: 4,
+		Websites: func(string) *bridge.Website { return site }}
+	for _, f := range tweak {
+		f(&opts, site)
+	}
+	b, err := bridge.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,5 +198,54 @@ func TestHandoverSummary(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestResumeAfterNoHumanReply: a handed-over conversation goes back to the assistant once no human
+// has written for ResumeAfter, and not before; a human reply restarts the wait.
+func TestResumeAfterNoHumanReply(t *testing.T) {
+	rec := &recorder{sent: map[string][]string{}, state: map[string]string{}}
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	b, st := open(t, rec, func(o *bridge.Options, w *bridge.Website) {
+		o.Now = clock
+		w.ResumeAfter = 10 * time.Minute
+	})
+	defer b.Close()
+	ctx := context.Background()
+	key := bridge.Key{WebsiteID: "w", SessionID: "s1"}
+	if err := b.HandleEvent(ctx, visitorMessage("s1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Control(ctx, key, bridge.ControlHandover, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	advance(9 * time.Minute)
+	op := bridge.Event{Name: bridge.EventMessageReceived, WebsiteID: "w", SessionID: "s1", Fingerprint: 77,
+		Message: &bridge.Message{Type: "text", From: "operator", Origin: "chat", Text: "Hi, Alex here"}}
+	if err := b.HandleEvent(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	// A control call is queued behind the operator message: when it returns, the message is processed.
+	if c, err := b.Control(ctx, key, bridge.ControlHandover, "", ""); err != nil || c.Mode != signals.ModeHuman {
+		t.Fatalf("after operator reply: %v %v", c.Mode, err)
+	}
+	advance(5 * time.Minute) // 14 min after the handover, 5 after the human reply
+	if n, err := b.SweepResume(ctx); err != nil || n != 0 {
+		t.Fatalf("resumed %d (%v) while a human wrote 5 minutes ago", n, err)
+	}
+	advance(6 * time.Minute)
+	if n, err := b.SweepResume(ctx); err != nil || n != 1 {
+		t.Fatalf("resumed %d (%v), want 1", n, err)
+	}
+	c, err := st.Load(ctx, key)
+	if err != nil || c.Mode != signals.ModeActive {
+		t.Fatalf("mode %s (%v), want active", c.Mode, err)
+	}
+	audit, _ := st.Audit(ctx, key, 10)
+	if last := audit[len(audit)-1]; last.Source != signals.SourceTimer {
+		t.Fatalf("last audit %+v, want source timer", last)
 	}
 }

@@ -20,6 +20,7 @@ const (
 var ErrUnknownControl = errors.New("unknown control command")
 
 type control struct {
+	source  signals.Source
 	command string
 	reason  signals.Reason
 	detail  string
@@ -39,7 +40,11 @@ func (b *Bridge) Control(ctx context.Context, key Key, command string, reason si
 	default:
 		return Conversation{}, fmt.Errorf("%w: %q", ErrUnknownControl, command)
 	}
-	c := &control{command: command, reason: reason, detail: detail, result: make(chan controlResult, 1)}
+	return b.control(ctx, key, &control{command: command, reason: reason, detail: detail})
+}
+
+func (b *Bridge) control(ctx context.Context, key Key, c *control) (Conversation, error) {
+	c.result = make(chan controlResult, 1)
 	if err := b.enqueue(ctx, task{key: key, ctrl: c}); err != nil {
 		return Conversation{}, err
 	}
@@ -60,7 +65,10 @@ func (b *Bridge) processControl(key Key, c *control) controlResult {
 	if !found {
 		return controlResult{err: fmt.Errorf("conversation %s: %w", key, ErrNotFound)}
 	}
-	in := signals.Input{Source: signals.SourceAPI, Reason: c.reason, Detail: c.detail}
+	in := signals.Input{Source: c.source, Reason: c.reason, Detail: c.detail}
+	if in.Source == "" {
+		in.Source = signals.SourceAPI
+	}
 	switch c.command {
 	case ControlStart, ControlResume:
 		in.Kind = signals.InputStart

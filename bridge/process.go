@@ -249,7 +249,12 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		return true
 
 	case EventSessionSetState:
-		st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
+		res := st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
+		if ev.State == "resolved" && res.Transition != nil {
+			// Back to the bot with a fresh window: the next message is a new topic, and an old
+			// handover request in the history must not hand the conversation over again at once.
+			c.Transcript = nil
+		}
 		return true
 
 	case EventSessionSetEmail:

@@ -300,6 +300,7 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 			HandoverValue:   "handover_chatbot", OfferHuman: offer,
 			AskEmailOffline: w.Handover.AskEmailOffline == nil || *w.Handover.AskEmailOffline,
 			NoteCommands:    w.Handover.NoteCommands == nil || *w.Handover.NoteCommands,
+			ResumeAfter:     w.Handover.ResumeAfter,
 		}
 		if w.Signals.Handover != "" {
 			bw.HandoverValue = w.Signals.Handover

@@ -107,6 +107,9 @@ type HandoverConfig struct {
 	AskEmailOffline *bool  `yaml:"ask_email_offline"`
 	PauseOnOperator *bool  `yaml:"pause_on_operator"`
 	NoteCommands    *bool  `yaml:"note_commands"`
+	// ResumeAfter gives the conversation back to the assistant after this long without a human
+	// reply (0 = never, the default).
+	ResumeAfter time.Duration `yaml:"resume_after"`
 }
 
 // BudgetsConfig caps model tokens.
@@ -278,6 +281,9 @@ func (c Config) Validate() error {
 		}
 		if _, err := parseOfferHuman(w.Handover.OfferHuman); err != nil {
 			bad(p+".handover.offer_human", "%v", err)
+		}
+		if w.Handover.ResumeAfter < 0 {
+			bad(p+".handover.resume_after", "must be >= 0")
 		}
 		if w.Budgets.ConversationTokens < 0 || w.Budgets.WebsiteTokensDay < 0 {
 			bad(p+".budgets", "must be >= 0")

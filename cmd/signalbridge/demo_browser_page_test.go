@@ -241,8 +241,8 @@ func (p *demoTab) waitTurn(k bridge.Key, text string) bridge.Conversation {
 // noNewAnswer checks, at a barrier, that the bridge is generating nothing and has posted exactly
 // want answers in Crisp, and that the visitor's chatbox shows no more than that. Call it after a
 // later event of the conversation was processed: the bridge starts an answer while performing the
-// message's event, before it takes the conversation's next event, and the offline assistant answers
-// in microseconds, so a wrongly started answer would be generating or posted by then.
+// message's event, before it takes the conversation's next event, and Generating counts it until
+// its result is posted or dropped, so a wrongly started answer is counted or posted by then.
 func (p *demoTab) noNewAnswer(k bridge.Key, v pageView, want int) {
 	p.t.Helper()
 	if n := p.d.app.bridge.Generating(); n != 0 {

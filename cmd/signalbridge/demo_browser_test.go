@@ -57,7 +57,7 @@ func TestDemoInBrowser(t *testing.T) {
 		p.wait("mode paused", `s.mode === "paused" && s.detail.indexOf("signal") === 0 && `+auditHas("paused", "signal · page")+
 			` && s.data.enum === "chatbot_paused:signal" && s.snippet === "paused (signal)"`)
 		const still = "Still there?"
-		v = p.visitorSays(still)
+		p.visitorSays(still)
 		if c := p.waitTurn(k, still); c.Mode != signals.ModePaused {
 			t.Fatalf("mode after a message while paused = %s, want paused", c.Mode)
 		}
