@@ -18,6 +18,8 @@ const (
 	StrHandoverAck  = "handover_ack"  // handover while operators are online
 	StrReadMore     = "read_more"     // link line of offline answers; "{url}" is replaced
 	StrLanguage     = "language"      // the language's own name, for language pickers
+	StrEmailThanks  = "email_thanks"  // the visitor left an email at handover
+	StrInvalidEmail = "invalid_email" // the email field's answer is not an email
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -36,6 +38,8 @@ var defaultStrings = StringTable{
 		StrHandoverAck:  "I'm passing you to someone from our team. They'll reply here shortly.",
 		StrReadMore:     "Read more: {url}",
 		StrLanguage:     "English",
+		StrEmailThanks:  "Thanks, we will reply to you by email.",
+		StrInvalidEmail: "That does not look like an email address. Could you check it?",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -49,6 +53,8 @@ var defaultStrings = StringTable{
 		StrHandoverAck:  "Te paso con alguien de nuestro equipo. Te responderá aquí en breve.",
 		StrReadMore:     "Más información: {url}",
 		StrLanguage:     "Español",
+		StrEmailThanks:  "Gracias, te responderemos por correo electrónico.",
+		StrInvalidEmail: "Eso no parece una dirección de correo. ¿Puedes revisarla?",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -62,6 +68,8 @@ var defaultStrings = StringTable{
 		StrHandoverAck:  "Et passo amb algú del nostre equip. Et respondrà aquí aviat.",
 		StrReadMore:     "Més informació: {url}",
 		StrLanguage:     "Català",
+		StrEmailThanks:  "Gràcies, et respondrem per correu electrònic.",
+		StrInvalidEmail: "Això no sembla una adreça de correu. La pots revisar?",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -75,6 +83,8 @@ var defaultStrings = StringTable{
 		StrHandoverAck:  "Je vous mets en relation avec quelqu'un de notre équipe. Il vous répondra ici sous peu.",
 		StrReadMore:     "En savoir plus : {url}",
 		StrLanguage:     "Français",
+		StrEmailThanks:  "Merci, nous vous répondrons par e-mail.",
+		StrInvalidEmail: "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous la vérifier ?",
 	},
 }
 

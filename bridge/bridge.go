@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,11 +57,16 @@ type Options struct {
 	Platform  Platform
 	Assistant assistant.Replier
 	Websites  func(websiteID string) *Website
-	// PluginURN is the origin of our own messages; their echoes are never treated as input.
+	// PluginURN is the origin of our own messages (required); their echoes are never treated as input.
 	PluginURN string
-	Logger    *slog.Logger
-	Metrics   Metrics
-	Now       Clock
+	// PendingWindow is how recent the visitor's last message must be to be answered when the
+	// assistant is switched on after it (default 15 minutes).
+	PendingWindow time.Duration
+	// ResumeEnabled runs the Website.ResumeAfter sweep (set when any website uses it).
+	ResumeEnabled bool
+	Logger        *slog.Logger
+	Metrics       Metrics
+	Now           Clock
 	// Shards is the number of ordered workers; a conversation always maps to the same one.
 	Shards int
 	// QueueSize bounds each shard's queue; HandleEvent blocks (up to its ctx) when it is full.
@@ -118,6 +124,10 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.Store == nil || opts.Platform == nil || opts.Assistant == nil || opts.Websites == nil {
 		return nil, errors.New("open bridge: Store, Platform, Assistant and Websites are required")
 	}
+	if !strings.HasPrefix(opts.PluginURN, "urn:") {
+		// Without our own origin our echoed messages would look like a human operator's.
+		return nil, fmt.Errorf("open bridge: PluginURN must be a urn: (the origin of our messages), got %q", opts.PluginURN)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -141,6 +151,9 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	if opts.ReplyTimeout <= 0 {
 		opts.ReplyTimeout = 60 * time.Second
+	}
+	if opts.PendingWindow <= 0 {
+		opts.PendingWindow = 15 * time.Minute
 	}
 	if opts.ResumeSweep <= 0 {
 		opts.ResumeSweep = time.Minute
@@ -168,8 +181,10 @@ func Open(opts Options) (*Bridge, error) {
 		b.wg.Add(1)
 		go b.work(ch)
 	}
-	b.sweepWG.Add(1)
-	go b.resumeLoop()
+	if opts.ResumeEnabled {
+		b.sweepWG.Add(1)
+		go b.resumeLoop()
+	}
 	return b, nil
 }
 

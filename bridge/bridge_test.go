@@ -62,7 +62,7 @@ func open(t *testing.T, p bridge.Platform, tweak ...func(*bridge.Options, *bridg
 	}
 	t.Cleanup(func() { st.Close() })
 	site := &bridge.Website{ID: "w", Signals: signals.DefaultConfig(), Language: "en"}
-	opts := bridge.Options{Store: st, Platform: p, Assistant: echo{}, Shards: 4,
+	opts := bridge.Options{Store: st, Platform: p, Assistant: echo{}, Shards: 4, PluginURN: "urn:test:bridge:0",
 		Websites: func(string) *bridge.Website { return site }}
 	for _, f := range tweak {
 		f(&opts, site)

@@ -40,6 +40,9 @@ type replyDone struct {
 }
 
 func (b *Bridge) startGeneration(c *Conversation) {
+	if !slices.ContainsFunc(c.Transcript, func(t Turn) bool { return t.Role == "visitor" }) {
+		return // nothing to answer
+	}
 	b.mu.Lock()
 	if b.shardsClosed {
 		b.mu.Unlock()

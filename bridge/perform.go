@@ -63,7 +63,7 @@ func (b *Bridge) perform(ctx context.Context, st *step) {
 // text returns a localized string for the conversation.
 func (b *Bridge) text(st *step, key string) string {
 	if st.site.Text != nil {
-		if s := st.site.Text(st.conv.Language, key); s != "" {
+		if s := st.site.Text(st.conv.Language, key); s != "" && s != key {
 			return s
 		}
 	}

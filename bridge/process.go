@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/signalbridge/signalbridge/signals"
 )
@@ -105,12 +107,58 @@ func (st *step) apply(in signals.Input) signals.Result {
 		}
 		st.b.log.Info("transition", "website", st.conv.WebsiteID, "session", st.conv.SessionID,
 			"from", t.From, "to", t.To, "reason", t.Reason, "source", t.Source)
+		if t.To == signals.ModeActive || t.To == signals.ModeWaiting {
+			st.clearWriteBack(t.At)
+		}
+		if t.To == signals.ModeActive && t.Reason != signals.ReasonResolved {
+			st.answerPending(t.At) // a resolution starts over: nothing is pending
+		}
 	}
 	if len(res.Unknown) > 0 {
 		st.b.log.Info("signal value is not a command", "website", st.conv.WebsiteID,
 			"session", st.conv.SessionID, "values", len(res.Unknown))
 	}
 	return res
+}
+
+// clearWriteBack empties our chatbot_paused:<reason> write-back when the assistant is back, so a
+// Bot scenario (or the website snippet) branching on the key does not see a stale pause. A value the
+// scenario wrote itself (start_chatbot) is left alone.
+func (st *step) clearWriteBack(at int64) {
+	v := st.site.Signals.Vocabulary
+	if !v.Parse(st.conv.Last[v.Key]).Ours {
+		return
+	}
+	data := map[string]string{v.Key: ""}
+	if v.ReasonKey != "" {
+		data[v.ReasonKey] = ""
+	}
+	if v.AtKey != "" {
+		data[v.AtKey] = time.UnixMilli(at).UTC().Format(time.RFC3339)
+	}
+	last := maps.Clone(st.conv.Last)
+	last[v.Key] = "" // its echo is the same value: no edge
+	st.conv.Last = last
+	st.actions = append(st.actions, signals.Action{Kind: signals.ActWriteBack, Data: data, Reason: signals.ReasonStart})
+}
+
+// answerPending answers the visitor's last message when the assistant is switched on after it
+// arrived (a Bot scenario that starts the AI on "new user message", a visitor who picks "AI"):
+// only if it is the last turn, recent, and no guided steps are about to run.
+func (st *step) answerPending(at int64) {
+	tr := st.conv.Transcript
+	if len(tr) == 0 || tr[len(tr)-1].Role != "visitor" || at-tr[len(tr)-1].At > st.b.opts.PendingWindow.Milliseconds() {
+		return
+	}
+	if st.site.Steps != nil && st.conv.ScenarioIndex >= 0 {
+		return
+	}
+	for _, a := range st.actions {
+		if a.Kind == signals.ActReply {
+			return
+		}
+	}
+	st.actions = append(st.actions, signals.Action{Kind: signals.ActReply, Reason: signals.ReasonSignal, Source: signals.SourceVisitor})
 }
 
 func (st *step) addTurn(t Turn) {
@@ -151,13 +199,14 @@ func (b *Bridge) processEvent(ev Event) {
 			return
 		}
 	}
-	st, _, err := b.load(ctx, Key{ev.WebsiteID, ev.SessionID})
+	st, found, err := b.load(ctx, Key{ev.WebsiteID, ev.SessionID})
 	if err != nil {
 		log.Error("load conversation", "err", err)
 		return
 	}
-	if !b.interpret(ctx, st, ev) && id == "" && !st.dirty {
-		return
+	mattered := b.interpret(ctx, st, ev)
+	if !mattered && (!found || id == "" && !st.dirty) {
+		return // typing, segments, routing... of a conversation we keep nothing about
 	}
 	if err := st.commit(ctx, id); err != nil {
 		log.Error("persist", "err", err)
@@ -340,7 +389,7 @@ func (b *Bridge) loadMeta(ctx context.Context, st *step) {
 
 // ours reports whether a message is one of our own, echoed back by Crisp.
 func (b *Bridge) ours(m *Message) bool {
-	return b.opts.PluginURN != "" && m.Origin == b.opts.PluginURN
+	return m.Origin == b.opts.PluginURN
 }
 
 // isCrispBot reports whether a message comes from Crisp's own no-code bot (not a human takeover).

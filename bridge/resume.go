@@ -39,7 +39,9 @@ func (b *Bridge) SweepResume(ctx context.Context) (int, error) {
 		}
 		for _, c := range convs {
 			site := b.website(c.WebsiteID)
-			if site.ResumeAfter <= 0 || mode == signals.ModePaused && c.Reason != signals.ReasonOperator {
+			// Budget handovers stay with the humans: the budget is still spent.
+			if site.ResumeAfter <= 0 || mode == signals.ModePaused && c.Reason != signals.ReasonOperator ||
+				c.Reason == signals.ReasonBudget {
 				continue
 			}
 			last := c.Since

@@ -57,7 +57,7 @@ type Server struct {
 	MaxBody    int64        // web-hook body cap (default 1 MiB)
 	CORSOrigin string       // allowed origin for /v1 (the demo sandbox page); empty = none
 	Logger     *slog.Logger
-	Mount      func(r *gin.Engine) // extra routes (demo)
+	Fallback   http.Handler // serves every path the server does not (the demo page); nil = 404
 
 	engine   *gin.Engine
 	srv      *http.Server
@@ -128,7 +128,12 @@ func (s *Server) Handler() *gin.Engine {
 		s.MaxBody = 1 << 20
 	}
 	r := gin.New()
-	r.Use(gin.Recovery(), s.requestID())
+	// A panicking handler is logged through slog (no request dump: headers may carry signatures)
+	// and answered 500; gin stays silent on broken pipes and http.ErrAbortHandler.
+	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
+		s.Logger.Error("handler panic", "method", c.Request.Method, "route", c.FullPath(), "panic", fmt.Sprint(rec))
+		c.AbortWithStatus(http.StatusInternalServerError)
+	}), s.requestID())
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
@@ -144,8 +149,8 @@ func (s *Server) Handler() *gin.Engine {
 	v1.GET("/conversations/:website/:session", s.get)
 	v1.POST("/conversations/:website/:session/:command", s.control)
 	v1.POST("/control", s.controlBody)
-	if s.Mount != nil {
-		s.Mount(r)
+	if s.Fallback != nil {
+		r.NoRoute(gin.WrapH(s.Fallback))
 	}
 	return r
 }
@@ -162,7 +167,10 @@ func (s *Server) requestID() gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		lvl := slog.LevelDebug
-		if c.Writer.Status() >= 500 {
+		switch st := c.Writer.Status(); {
+		case st == http.StatusServiceUnavailable:
+			lvl = slog.LevelWarn // not ready yet, busy or shutting down
+		case st >= 500:
 			lvl = slog.LevelError
 		}
 		s.Logger.Log(c.Request.Context(), lvl, "http request", "request_id", id, "method", c.Request.Method,

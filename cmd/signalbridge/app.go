@@ -41,7 +41,7 @@ type app struct {
 // appOptions are the extras the demo and tests add.
 type appOptions struct {
 	corsOrigin string
-	mount      func(*web.Server)
+	fallback   http.Handler                        // extra pages (the demo)
 	completer  assistant.Completer                 // overrides the OpenAI client (tests)
 	kbs        map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
 }
@@ -85,7 +85,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		return a, err
 	}
 	a.bridge, err = bridge.Open(bridge.Options{
-		Store: a.store, Platform: a.platform, Assistant: a.asst, PluginURN: a.client.Origin(),
+		Store: a.store, Platform: a.platform, Assistant: a.asst, PluginURN: cfg.Crisp.PluginURN,
+		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
 		Websites: func(id string) *bridge.Website {
 			if w, ok := sites[id]; ok {
 				return w
@@ -114,9 +115,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	}
 	a.web = &web.Server{Addr: cfg.Listen, Bridge: a.bridge, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
 		AdminToken: cfg.AdminToken, Ready: a.ready, CORSOrigin: opt.corsOrigin, Logger: log.With("component", "web")}
-	if opt.mount != nil {
-		opt.mount(a.web)
-	}
+	a.web.Fallback = opt.fallback
 	if err := a.web.Open(); err != nil {
 		return a, err
 	}
@@ -313,6 +312,15 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		out[id] = bw
 	}
 	return out, nil
+}
+
+func resumeEnabled(cfg Config) bool {
+	for _, w := range cfg.Websites {
+		if w.Handover.ResumeAfter > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // hookIntake verifies and decodes Crisp web hooks for bridge/web.

@@ -269,7 +269,7 @@ func (w *answerWatch) next(session string, timeout time.Duration) (time.Time, er
 	}
 }
 
-func percentile(sorted []time.Duration, p float64) time.Duration {
+func benchPercentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -277,7 +277,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[i]
 }
 
-func ms(d time.Duration) string {
+func benchMS(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + " ms"
 }
 
@@ -452,10 +452,10 @@ func benchLatency(b *testing.B, env benchEnv, tab *benchTable) {
 	slices.Sort(fromCall)
 	slices.Sort(fromReturn)
 	tab.add("bridge-added latency, event -> first Crisp call",
-		fmt.Sprintf("p50 %s, p99 %s, max %s", ms(percentile(fromReturn, 0.5)), ms(percentile(fromReturn, 0.99)), ms(fromReturn[len(fromReturn)-1])),
+		fmt.Sprintf("p50 %s, p99 %s, max %s", benchMS(benchPercentile(fromReturn, 0.5)), benchMS(benchPercentile(fromReturn, 0.99)), benchMS(fromReturn[len(fromReturn)-1])),
 		"p99 <= 5 ms",
 		fmt.Sprintf("%d convs x %d msgs over RTM, think %s, offline assistant, fsync on; from the fake's publish (Send returned) to Call.At; from Send called: p50 %s p99 %s",
-			env.convs, env.turns, env.think, ms(percentile(fromCall, 0.5)), ms(percentile(fromCall, 0.99))))
+			env.convs, env.turns, env.think, benchMS(benchPercentile(fromCall, 0.5)), benchMS(benchPercentile(fromCall, 0.99))))
 	tab.add("replies/s (offline, paced visitors)", fmt.Sprintf("%.0f replies/s", float64(len(msgs))/took.Seconds()), "-",
 		fmt.Sprintf("%d answers in %s; %d REST calls (%d GET: one meta read per new conversation)", len(msgs), took.Round(time.Millisecond), all, gets))
 }
@@ -870,19 +870,19 @@ func (s *childStore) Commit(ctx context.Context, c *bridge.Conversation, audit [
 	return err
 }
 
-// nopPlatform answers every Platform call at once (the child measures the store and the bridge).
-type nopPlatform struct{}
+// benchPlatform answers every Platform call at once (the child measures the store and the bridge).
+type benchPlatform struct{}
 
-func (nopPlatform) Send(context.Context, string, string, bridge.OutMessage) (int64, error) {
+func (benchPlatform) Send(context.Context, string, string, bridge.OutMessage) (int64, error) {
 	return 1, nil
 }
-func (nopPlatform) UpdateMeta(context.Context, string, string, bridge.MetaUpdate) error { return nil }
-func (nopPlatform) Meta(context.Context, string, string) (bridge.Meta, error) {
+func (benchPlatform) UpdateMeta(context.Context, string, string, bridge.MetaUpdate) error { return nil }
+func (benchPlatform) Meta(context.Context, string, string) (bridge.Meta, error) {
 	return bridge.Meta{}, nil
 }
-func (nopPlatform) SetState(context.Context, string, string, string) error { return nil }
-func (nopPlatform) Compose(context.Context, string, string, bool) error    { return nil }
-func (nopPlatform) Availability(context.Context, string) (bridge.Availability, error) {
+func (benchPlatform) SetState(context.Context, string, string, string) error { return nil }
+func (benchPlatform) Compose(context.Context, string, string, bool) error    { return nil }
+func (benchPlatform) Availability(context.Context, string) (bridge.Availability, error) {
 	return bridge.Availability{Online: true}, nil
 }
 
@@ -905,7 +905,7 @@ func benchChild(mode, path, count string) (childResult, error) {
 	}
 	sc := signals.DefaultConfig()
 	site := &bridge.Website{ID: testSite, Signals: sc, Language: "en"}
-	br, err := bridge.Open(bridge.Options{Store: store, Platform: nopPlatform{}, Assistant: asst, PluginURN: testURN,
+	br, err := bridge.Open(bridge.Options{Store: store, Platform: benchPlatform{}, Assistant: asst, PluginURN: testURN,
 		Websites: func(string) *bridge.Website { return site }})
 	if err != nil {
 		return res, err

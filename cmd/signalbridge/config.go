@@ -125,7 +125,8 @@ func defaultConfig() Config {
 		LogLevel:  "info",
 		LogFormat: "auto",
 		Crisp: CrispConfig{Tier: "plugin", APIURL: "https://api.crisp.chat/v1/", Events: "rtm", EIO: 4,
-			HookMaxAge: 10 * time.Minute, DailyQuota: 5000, Timeout: 10 * time.Second, BotNickname: "Assistant"},
+			HookMaxAge: 5 * time.Minute, DailyQuota: 5000, Timeout: 10 * time.Second, BotNickname: "Assistant",
+			PluginURN: "urn:signalbridge:assistant:0"},
 		OpenAI: OpenAIConfig{BaseURL: "https://api.openai.com/v1", Model: "gpt-4o-mini", Timeout: 30 * time.Second,
 			Prices: map[string]PriceEntry{"gpt-4o-mini": {Prompt: 0.15, Completion: 0.60}, "gpt-4.1-mini": {Prompt: 0.40, Completion: 1.60}, "gpt-4o": {Prompt: 2.50, Completion: 10}}},
 		Websites: map[string]WebsiteConfig{},
@@ -162,7 +163,79 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	if _, ok := cfg.Websites["default"]; !ok {
 		cfg.Websites["default"] = WebsiteConfig{}
 	}
+	def := cfg.Websites["default"]
+	for id, w := range cfg.Websites {
+		if id != "default" {
+			cfg.Websites[id] = w.inherit(def)
+		}
+	}
 	return cfg, nil
+}
+
+// inherit fills the fields a website block leaves empty from the default block.
+func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
+	str := func(v *string, dv string) {
+		if *v == "" {
+			*v = dv
+		}
+	}
+	str(&w.StartMode, d.StartMode)
+	str(&w.Prompt, d.Prompt)
+	str(&w.Model, d.Model)
+	str(&w.Language, d.Language)
+	str(&w.KnowledgeBase, d.KnowledgeBase)
+	str(&w.KBBaseURL, d.KBBaseURL)
+	str(&w.Scenario, d.Scenario)
+	s, ds := &w.Signals, d.Signals
+	for _, f := range []struct {
+		v *string
+		d string
+	}{{&s.Key, ds.Key}, {&s.Start, ds.Start}, {&s.Pause, ds.Pause},
+		{&s.Handover, ds.Handover}, {&s.StartButton, ds.StartButton}, {&s.PauseButton, ds.PauseButton},
+		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey}} {
+		str(f.v, f.d)
+	}
+	h, dh := &w.Handover, d.Handover
+	str(&h.Segment, dh.Segment)
+	str(&h.ResolvedSegment, dh.ResolvedSegment)
+	str(&h.OfferHuman, dh.OfferHuman)
+	if h.AskEmailOffline == nil {
+		h.AskEmailOffline = dh.AskEmailOffline
+	}
+	if h.PauseOnOperator == nil {
+		h.PauseOnOperator = dh.PauseOnOperator
+	}
+	if h.NoteCommands == nil {
+		h.NoteCommands = dh.NoteCommands
+	}
+	if h.ResumeAfter == 0 {
+		h.ResumeAfter = dh.ResumeAfter
+	}
+	if w.Temperature == nil {
+		w.Temperature = d.Temperature
+	}
+	if w.MaxAnswerTokens == 0 {
+		w.MaxAnswerTokens = d.MaxAnswerTokens
+	}
+	if w.HistoryTokens == 0 {
+		w.HistoryTokens = d.HistoryTokens
+	}
+	if w.Languages == nil {
+		w.Languages = d.Languages
+	}
+	if w.Strings == nil {
+		w.Strings = d.Strings
+	}
+	if w.HumanPhrases == nil {
+		w.HumanPhrases = d.HumanPhrases
+	}
+	if w.Budgets.ConversationTokens == 0 {
+		w.Budgets.ConversationTokens = d.Budgets.ConversationTokens
+	}
+	if w.Budgets.WebsiteTokensDay == 0 {
+		w.Budgets.WebsiteTokensDay = d.Budgets.WebsiteTokensDay
+	}
+	return w
 }
 
 var (
@@ -233,7 +306,7 @@ func (c Config) Validate() error {
 	if cr.EIO != 3 && cr.EIO != 4 {
 		bad("crisp.eio", "must be 3 or 4, got %d", cr.EIO)
 	}
-	if cr.PluginURN != "" && !urnRe.MatchString(cr.PluginURN) {
+	if !urnRe.MatchString(cr.PluginURN) {
 		bad("crisp.plugin_urn", "must look like urn:<account>:<plugin>:0, got %q", cr.PluginURN)
 	}
 	if cr.DailyQuota < 0 {
@@ -274,10 +347,8 @@ func (c Config) Validate() error {
 				bad(p+".knowledge_base", "must be a folder, got %q", w.KnowledgeBase)
 			}
 		}
-		if w.Scenario != "" && w.Scenario != "default" {
-			if _, err := os.Stat(w.Scenario); err != nil {
-				bad(p+".scenario", "file not found: %q", w.Scenario)
-			}
+		if _, err := loadSteps(w.Scenario, w.Languages); err != nil {
+			bad(p+".scenario", "%v", err)
 		}
 		if _, err := parseOfferHuman(w.Handover.OfferHuman); err != nil {
 			bad(p+".handover.offer_human", "%v", err)

@@ -16,12 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest/ui"
-	"github.com/signalbridge/signalbridge/bridge/web"
 )
 
 // DemoWebsiteID is the sandbox website of the demo.
@@ -104,7 +101,7 @@ func startDemo(o demoOptions) (*demo, error) {
 	}
 	cfg.Websites = map[string]WebsiteConfig{"default": {Name: "Demo shop", StartMode: o.startMode, Language: "en",
 		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
-		Prompt: "You are the friendly support assistant of Acme Shop. Answer briefly from the knowledge base; " +
+		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
 	if err := cfg.Validate(); err != nil {
 		d.Close(context.Background())
@@ -115,16 +112,10 @@ func startDemo(o demoOptions) (*demo, error) {
 	proxy := httputil.NewSingleHostReverseProxy(sandbox)
 	proxy.FlushInterval = -1 // stream the sandbox's live events
 	page := ui.Handler(ui.Config{AdminToken: d.tok, WebsiteID: DemoWebsiteID})
-	kb := assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.acme.example/"))
+	kb := assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))
 	a, err := openApp(cfg, log, appOptions{
-		kbs: map[string]*assistant.KnowledgeBase{"default": kb},
-		mount: func(s *web.Server) {
-			s.Mount = func(r *gin.Engine) {
-				r.Any("/_sandbox/*path", gin.WrapH(proxy))
-				r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/demo/") })
-				r.GET("/demo/*file", gin.WrapH(http.StripPrefix("/demo", page)))
-			}
-		},
+		kbs:      map[string]*assistant.KnowledgeBase{"default": kb},
+		fallback: demoMux(proxy, page),
 	})
 	if err != nil {
 		d.Close(context.Background())
@@ -135,6 +126,17 @@ func startDemo(o demoOptions) (*demo, error) {
 		fake.SetHookURL(a.web.URL() + "/webhooks/crisp")
 	}
 	return d, nil
+}
+
+// demoMux serves the sandbox page at /demo/ (with / redirecting there) and proxies the sandbox's
+// control API, so the page, the bridge and the sandbox share one origin.
+func demoMux(sandbox, page http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/_sandbox/", sandbox)
+	mux.Handle("/demo/", http.StripPrefix("/demo", page))
+	mux.Handle("/demo", http.RedirectHandler("/demo/", http.StatusMovedPermanently))
+	mux.Handle("/{$}", http.RedirectHandler("/demo/", http.StatusFound))
+	return mux
 }
 
 // Close stops the bridge, then the sandbox, and removes the temporary data.

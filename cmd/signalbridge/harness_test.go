@@ -97,7 +97,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	h.cfg = cfg
 	h.opt = appOptions{completer: o.completer, kbs: map[string]*assistant.KnowledgeBase{
-		"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.acme.example/"))}}
+		"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))}}
 	h.open()
 	return h
 }

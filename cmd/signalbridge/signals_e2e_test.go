@@ -28,14 +28,13 @@ func TestSignalsEndToEnd(t *testing.T) {
 			if c, _ := h.conv(s); c.Mode != signals.ModeWaiting {
 				t.Fatalf("mode = %s, want waiting", c.Mode)
 			}
-			// A scenario's "Update Custom Data" sets enum=start_chatbot: the next message is answered.
+			// A scenario's "Update Custom Data" sets enum=start_chatbot: the visitor's pending question
+			// is answered, and so is the next message.
 			mustSetData(t, v, map[string]any{"enum": "start_chatbot"})
 			h.waitMode(s, signals.ModeActive)
-			if n := len(h.answers(s)); n != 0 {
-				t.Fatalf("answers before the start signal's next message = %d, want 0", n)
-			}
-			mustSend(t, v, "How long does shipping take?")
 			h.waitAnswers(s, 1)
+			mustSend(t, v, "How do I return an item?")
+			h.waitAnswers(s, 2)
 
 			// pause_chatbot silences it and is written back for the scenario to branch on.
 			mustSetData(t, v, map[string]any{"enum": "pause_chatbot"})
@@ -49,13 +48,15 @@ func TestSignalsEndToEnd(t *testing.T) {
 			})
 			mustSend(t, v, "Are you there?")
 			h.waitTurn(s, "visitor", "Are you there?")
-			if n := len(h.answers(s)); n != 1 {
-				t.Fatalf("answers while paused = %d, want 1", n)
+			if n := len(h.answers(s)); n != 2 {
+				t.Fatalf("answers while paused = %d, want 2", n)
 			}
 
-			// start_chatbot resumes it (our write-back made it a new edge).
+			// start_chatbot resumes it (our write-back made it a new edge) and answers the message
+			// written while paused.
 			mustSetData(t, v, map[string]any{"enum": "start_chatbot"})
 			h.waitMode(s, signals.ModeActive)
+			h.waitAnswers(s, 3)
 			_, audit := h.conv(s)
 			transitions := len(audit)
 
@@ -63,7 +64,7 @@ func TestSignalsEndToEnd(t *testing.T) {
 			mustSetData(t, v, map[string]any{"enum": "start_chatbot", "plan": "pro"})
 			mustSend(t, v, "What does the pro plan cost?")
 			h.waitTurn(s, "visitor", "What does the pro plan cost?")
-			h.waitAnswers(s, 2)
+			h.waitAnswers(s, 4)
 			if _, audit := h.conv(s); len(audit) != transitions {
 				t.Fatalf("transitions after a repeated value = %d, want %d: %v", len(audit), transitions, sources(audit))
 			}

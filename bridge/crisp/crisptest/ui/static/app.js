@@ -565,7 +565,7 @@
     if (v.since) {
       parts.push("since " + clock(v.since));
     }
-    parts.push(v.answers + " answer" + (v.answers === 1 ? "" : "s"));
+    parts.push(v.replies + " repl" + (v.replies === 1 ? "y" : "ies") + " in total");
     detail.textContent = parts.join(" · ");
     var entries = (v.audit || []).slice().reverse();
     sync(audit, entries, function (a) {
