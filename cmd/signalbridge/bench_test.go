@@ -158,6 +158,7 @@ func openBench(b *testing.B, o benchOptions) *benchApp {
 	cfg := defaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = filepath.Join(b.TempDir(), "signalbridge.db")
+	cfg.AdminToken = "admin-secret-token"
 	cfg.Crisp = CrispConfig{Identifier: "test-ident", Key: "test-key", Tier: "plugin", APIURL: fake.RESTURL(),
 		RTMURL: fake.RTMURL(), Events: o.events, EIO: 4, HooksSecret: secret, HookMaxAge: time.Minute,
 		PluginURN: testURN, Timeout: 10 * time.Second, BotNickname: "Assistant"} // no daily quota: measure, don't throttle
@@ -314,6 +315,7 @@ func benchSignals(b *testing.B, env benchEnv, tab *benchTable) {
 		calls0 := len(ba.fake.Calls())
 		const gens = 4
 		final := make([]string, len(visitors))
+		count := make([]int, len(visitors))
 		var wg sync.WaitGroup
 		start := time.Now()
 		for g := range gens {
@@ -335,6 +337,7 @@ func benchSignals(b *testing.B, env benchEnv, tab *benchTable) {
 							return
 						}
 						final[i] = value
+						count[i]++
 						n++
 					}
 				}
@@ -352,6 +355,9 @@ func benchSignals(b *testing.B, env benchEnv, tab *benchTable) {
 		benchWait(b, "every signal durable", 5*time.Minute, func() bool {
 			pending = slices.DeleteFunc(pending, func(i int) bool {
 				c, ok := ba.load(visitors[i].SessionID())
+				if kind == "flip" { // every flip is a transition; a pause's write-back echo replaces the value
+					return ok && c.Transitions >= count[i]
+				}
 				return ok && c.Last["enum"] == final[i]
 			})
 			return len(pending) == 0
@@ -521,7 +527,8 @@ func benchModel(b *testing.B, latency time.Duration) assistant.Completer {
 
 // benchReplies: env.replyConvs visitors each hold the typical 6-turn conversation with the fake
 // model, every event delivered over RTM and hooks, hooks duplicated, failed once and reordered;
-// then a pause signal, an unanswered message, an operator reply, a resolution and one more question.
+// then a pause signal, an unanswered message, a start signal, an operator reply (which pauses the
+// assistant), a resolution (which hands it back) and one more question.
 func benchReplies(b *testing.B, env benchEnv, tab *benchTable) {
 	ba := openBench(b, benchOptions{events: "both", startMode: "auto", completer: benchModel(b, env.modelLatency),
 		hooks: crisptest.HookFaults{Duplicate: true, FailFirstAttempt: true, ReorderWindow: 8}})
@@ -590,6 +597,13 @@ func benchReplies(b *testing.B, env benchEnv, tab *benchTable) {
 				return
 			}
 			r.visitorUnanswd++
+			if err := v.SetData(map[string]any{"enum": "start_chatbot#" + strconv.Itoa(i)}); err != nil {
+				r.err = err
+				return
+			}
+			if r.err = benchCond("resumed", time.Minute, func() bool { c, _ := ba.load(s); return c.Mode == signals.ModeActive }); r.err != nil {
+				return
+			}
 			if _, err := ba.fake.OperatorReply(testSite, s, testOperator, "Hi, Alex here, looking into it."); err != nil {
 				r.err = err
 				return
@@ -633,7 +647,13 @@ func benchReplies(b *testing.B, env benchEnv, tab *benchTable) {
 			b.Fatal(err)
 		}
 		if _, err := w.next(r.session, 2*time.Minute); err != nil {
-			b.Fatal(err)
+			c, _ := ba.fake.Conversation(testSite, r.session)
+			var sb strings.Builder
+			for _, m := range c.Messages {
+				fmt.Fprintf(&sb, "\n  %s %s %s: %.60q", m.From, m.Origin, m.Type, m.Text())
+			}
+			st, _ := ba.load(r.session)
+			b.Fatalf("%v; stored mode %s reason %s; messages:%s", err, st.Mode, st.Reason, sb.String())
 		}
 	}
 	if err := ba.fake.WaitHooksIdle(ctx); err != nil {

@@ -495,11 +495,11 @@ func TestRTMAuthTimeout(t *testing.T) {
 	for _, eio := range []string{"3", "4"} {
 		t.Run("EIO"+eio, func(t *testing.T) {
 			e := startRTM(t, rtmConfig{AuthTimeout: 50 * time.Millisecond, PingInterval: 200 * time.Millisecond, PingTimeout: time.Second})
+			start := time.Now() // before the server can start the socket's auth timer
 			silent := rtmDial(t, e, eio)
 			silent.handshake(t, eio)
 			ok := rtmAuthed(t, e, eio, []string{"message:send"}, nil)
 
-			start := time.Now()
 			got := silent.waitClosed(t)
 			if len(got) != 0 {
 				t.Errorf("got frames %q from an unauthenticated socket, want none", got)
@@ -529,9 +529,9 @@ func TestRTMHeartbeat(t *testing.T) {
 			e := startRTM(t, rtmConfig{PingInterval: 30 * time.Millisecond, PingTimeout: 60 * time.Millisecond})
 			alive := rtmAuthed(t, e, eio, []string{"message:send"}, nil)
 			alive.keepAlive(t, eio, 10*time.Millisecond)
+			start := time.Now() // before the server can start the silent socket's heartbeat timers
 			silent := rtmAuthed(t, e, eio, []string{"message:send"}, nil)
 
-			start := time.Now()
 			got := silent.waitClosed(t)
 			if elapsed := time.Since(start); elapsed < 90*time.Millisecond {
 				t.Errorf("silent client dropped after %v, want at least pingInterval+pingTimeout (90ms)", elapsed)
