@@ -113,6 +113,7 @@ type Bridge struct {
 // task is one unit of work for a shard: an event, a finished generation, or a control call.
 type task struct {
 	key     Key
+	recover bool // answer what the conversation still owes (after a restart)
 	event   *Event
 	done    *replyDone
 	ctrl    *control
@@ -185,6 +186,8 @@ func Open(opts Options) (*Bridge, error) {
 		b.sweepWG.Add(1)
 		go b.resumeLoop()
 	}
+	b.sweepWG.Add(1)
+	go b.recoverOutbox()
 	return b, nil
 }
 
@@ -261,7 +264,7 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 func (b *Bridge) enqueue(ctx context.Context, t task) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.shardsClosed || b.closed && t.done == nil {
+	if b.shardsClosed || b.closed && t.done == nil && !t.recover {
 		return ErrClosed
 	}
 	ch := b.shards[maphash.String(b.seed, t.key.String())%uint64(len(b.shards))]
@@ -296,6 +299,8 @@ func (b *Bridge) work(ch chan task) {
 			t.ctrl.result <- b.processControl(t.key, t.ctrl)
 		case t.barrier != nil:
 			t.barrier()
+		case t.recover:
+			b.recoverOne(t.key)
 		}
 	}
 }

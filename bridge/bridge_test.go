@@ -43,6 +43,11 @@ func (r *recorder) SetState(_ context.Context, _, s, st string) error {
 	return nil
 }
 func (r *recorder) Compose(context.Context, string, string, bool) error { return nil }
+func (r *recorder) AnsweredSince(_ context.Context, _, s string, _ int64) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sent[s]) > 0, nil
+}
 func (r *recorder) Availability(context.Context, string) (bridge.Availability, error) {
 	return bridge.Availability{Online: true}, nil
 }
@@ -248,4 +253,88 @@ func TestResumeAfterNoHumanReply(t *testing.T) {
 	if last := audit[len(audit)-1]; last.Source != signals.SourceTimer {
 		t.Fatalf("last audit %+v, want source timer", last)
 	}
+}
+
+// stuck never answers until its context ends (a model call cut short by a crash).
+type stuck struct{ started chan struct{} }
+
+func (s stuck) Reply(ctx context.Context, _ assistant.Question) (assistant.Answer, error) {
+	select {
+	case s.started <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return assistant.Answer{}, ctx.Err()
+}
+
+// TestOutboxAnsweredAfterRestart: an answer owed when the bridge stopped (its generation cut short)
+// is generated after the restart, exactly once; one that Crisp shows as posted is not repeated.
+func TestOutboxAnsweredAfterRestart(t *testing.T) {
+	rec := &recorder{sent: map[string][]string{}, state: map[string]string{}}
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	site := &bridge.Website{ID: "w", Signals: signals.DefaultConfig(), Language: "en"}
+	open := func(a assistant.Replier) *bridge.Bridge {
+		b, err := bridge.Open(bridge.Options{Store: st, Platform: rec, Assistant: a, PluginURN: "urn:test:bridge:0",
+			Websites: func(string) *bridge.Website { return site }, DrainTimeout: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	ctx := context.Background()
+	s := stuck{started: make(chan struct{}, 1)}
+	b := open(s)
+	if err := b.HandleEvent(ctx, visitorMessage("owed", 1)); err != nil {
+		t.Fatal(err)
+	}
+	<-s.started // the answer is being generated: the message is committed, the answer owed
+	b.Close()   // the drain bound passes: the generation is cut, nothing posted
+	if keys, err := st.Outbox(ctx, 10); err != nil || len(keys) != 1 || keys[0].SessionID != "owed" {
+		t.Fatalf("outbox after the stop = %v, %v", keys, err)
+	}
+	rec.mu.Lock()
+	rec.sent["answered"] = []string{"posted just before the crash"}
+	rec.mu.Unlock()
+	c := storetestConversation("answered")
+	if err := st.Commit(ctx, &c, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	b = open(echo{})
+	defer b.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond) // polls a store condition, bounded by the deadline
+	defer tick.Stop()
+	for {
+		keys, err := st.Outbox(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) == 0 && b.Generating() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox still holds %v", keys)
+		}
+		<-tick.C
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if got := rec.sent["owed"]; len(got) != 1 || got[0] != "re:1" {
+		t.Fatalf("owed conversation got %v, want one answer", got)
+	}
+	if got := rec.sent["answered"]; len(got) != 1 {
+		t.Fatalf("answered conversation got %v, want no second answer", got)
+	}
+}
+
+// storetestConversation is an active conversation that owes an answer.
+func storetestConversation(session string) bridge.Conversation {
+	cfg := signals.DefaultConfig()
+	return bridge.Conversation{Key: bridge.Key{WebsiteID: "w", SessionID: session}, State: cfg.Initial(1),
+		Transcript: []bridge.Turn{{Role: "visitor", Text: "q", At: 1}}, ReplyDue: 1}
 }

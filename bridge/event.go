@@ -110,6 +110,9 @@ type MetaUpdate struct {
 	Nickname string
 	Data     map[string]string
 	Segments []string
+	// Expect makes the Data write conditional: it is skipped when a key's current value (absent
+	// counts as "") differs, so a signal written meanwhile by someone else is not overwritten.
+	Expect map[string]string
 }
 
 // Meta is what the bridge reads once about a new conversation.

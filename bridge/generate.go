@@ -197,6 +197,7 @@ func (b *Bridge) finishReply(key Key, d *replyDone) {
 	default:
 		b.postAnswer(ctx, st, d.answer)
 	}
+	c.ReplyDue = 0 // posted, or handed over: nothing is owed any more
 	if err := st.commit(ctx, ""); err != nil {
 		b.log.Error("persist reply", "website", key.WebsiteID, "session", key.SessionID, "err", err)
 		return

@@ -35,7 +35,7 @@ func (b *Bridge) perform(ctx context.Context, st *step) {
 		case signals.ActReply:
 			b.startGeneration(c)
 		case signals.ActWriteBack:
-			err = p.UpdateMeta(ctx, c.WebsiteID, c.SessionID, MetaUpdate{Data: a.Data})
+			err = p.UpdateMeta(ctx, c.WebsiteID, c.SessionID, MetaUpdate{Data: a.Data, Expect: a.Expect})
 		case signals.ActSetState:
 			err = p.SetState(ctx, c.WebsiteID, c.SessionID, a.State)
 		case signals.ActAddSegment:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,18 @@ func EventID(ev Event) string {
 	switch ev.Name {
 	case EventMessageSend, EventMessageReceived:
 		return ev.WebsiteID + "|" + ev.SessionID + "|" + ev.Name + "|" + strconv.FormatInt(ev.Fingerprint, 10)
+	case EventSessionSetData:
+		if ev.Via != ViaHooks || ev.Timestamp == 0 {
+			return "" // RTM never repeats; edges and delivery counts handle the rest
+		}
+		// A retried or replayed hook carries the same envelope timestamp and data.
+		keys := slices.Sorted(maps.Keys(ev.Data))
+		h := fnv.New64a()
+		for _, k := range keys {
+			h.Write([]byte(k + "\x00" + ev.Data[k] + "\x00"))
+		}
+		return ev.WebsiteID + "|" + ev.SessionID + "|" + ev.Name + "|" + strconv.FormatInt(ev.Timestamp, 10) +
+			"|" + strconv.FormatUint(h.Sum64(), 36)
 	case EventMessageUpdated:
 		h := fnv.New64a()
 		if m := ev.Message; m != nil {
@@ -55,6 +68,8 @@ type step struct {
 	meta    MetaUpdate   // written after the commit (email from a field, data from steps)
 	posts   []OutMessage // posted after the commit (guided steps)
 	dirty   bool
+	// dirtyData: conv.Data is this step's own copy.
+	dirtyData bool
 }
 
 func (b *Bridge) website(id string) *Website {
@@ -107,6 +122,9 @@ func (st *step) apply(in signals.Input) signals.Result {
 		}
 		st.b.log.Info("transition", "website", st.conv.WebsiteID, "session", st.conv.SessionID,
 			"from", t.From, "to", t.To, "reason", t.Reason, "source", t.Source)
+		if t.From == signals.ModeActive {
+			st.conv.ReplyDue = 0 // the assistant stopped: nothing is owed any more
+		}
 		if t.To == signals.ModeActive || t.To == signals.ModeWaiting {
 			st.clearWriteBack(t.At)
 		}
@@ -119,6 +137,75 @@ func (st *step) apply(in signals.Input) signals.Result {
 			"session", st.conv.SessionID, "values", len(res.Unknown))
 	}
 	return res
+}
+
+// maxDeliveries bounds the per-transport delivery counts kept per conversation.
+const maxDeliveries = 64
+
+// dropLateCopy returns the event's data without the signal key when this delivery is a copy of a
+// change another transport already delivered. Each real change reaches us once per transport (RTM
+// never repeats; hook retries are de-duplicated by EventID), so the nth delivery of a value on one
+// transport is new only if the other transport has delivered that value fewer than n times. This
+// keeps a late hook copy of an old signal from flipping the assistant back, with no clocks involved.
+func (st *step) dropLateCopy(ev Event) map[string]string {
+	key := st.site.Signals.Vocabulary.Key
+	v, ok := ev.Data[key]
+	var other string
+	switch ev.Via {
+	case ViaRTM:
+		other = ViaHooks
+	case ViaHooks:
+		other = ViaRTM
+	}
+	if !ok || other == "" {
+		return ev.Data
+	}
+	c := &st.conv
+	if len(c.Deliveries) >= maxDeliveries {
+		c.Deliveries = nil // forget old values rather than grow; only copies older than this slip through
+	}
+	c.Deliveries = maps.Clone(c.Deliveries)
+	if c.Deliveries == nil {
+		c.Deliveries = map[string]int{}
+	}
+	c.Deliveries[ev.Via+"\x00"+v]++
+	st.dirty = true
+	if c.Deliveries[ev.Via+"\x00"+v] > c.Deliveries[other+"\x00"+v] {
+		return ev.Data
+	}
+	out := maps.Clone(ev.Data)
+	delete(out, key)
+	return out
+}
+
+// Bounds of the session data kept per conversation (for guided-steps conditions).
+const (
+	maxDataKeys  = 64
+	maxDataValue = 256
+)
+
+// keepData merges session data into the conversation's copy, bounded in keys and value length.
+func (st *step) keepData(data map[string]string) {
+	c := &st.conv
+	for k, v := range data {
+		if len(v) > maxDataValue {
+			continue
+		}
+		if old, ok := c.Data[k]; ok && old == v {
+			continue
+		}
+		if _, ok := c.Data[k]; !ok && len(c.Data) >= maxDataKeys {
+			continue
+		}
+		if c.Data == nil {
+			c.Data = make(map[string]string, len(data))
+		} else if !st.dirtyData {
+			c.Data = maps.Clone(c.Data)
+		}
+		st.dirtyData = true
+		c.Data[k] = v
+		st.dirty = true
+	}
 }
 
 // clearWriteBack empties our chatbot_paused:<reason> write-back when the assistant is back, so a
@@ -136,10 +223,11 @@ func (st *step) clearWriteBack(at int64) {
 	if v.AtKey != "" {
 		data[v.AtKey] = time.UnixMilli(at).UTC().Format(time.RFC3339)
 	}
+	expect := map[string]string{v.Key: st.conv.Last[v.Key]}
 	last := maps.Clone(st.conv.Last)
 	last[v.Key] = "" // its echo is the same value: no edge
 	st.conv.Last = last
-	st.actions = append(st.actions, signals.Action{Kind: signals.ActWriteBack, Data: data, Reason: signals.ReasonStart})
+	st.actions = append(st.actions, signals.Action{Kind: signals.ActWriteBack, Data: data, Expect: expect, Reason: signals.ReasonStart})
 }
 
 // answerPending answers the visitor's last message when the assistant is switched on after it
@@ -171,6 +259,12 @@ func (st *step) addTurn(t Turn) {
 
 // commit persists the conversation, its new audit entries and the processed event id atomically.
 func (st *step) commit(ctx context.Context, eventID string) error {
+	// The outbox: an answer about to be generated is owed until it is posted (or no longer due),
+	// so a restart in between answers it.
+	if st.conv.ReplyDue == 0 && slices.ContainsFunc(st.actions, func(a signals.Action) bool { return a.Kind == signals.ActReply }) {
+		st.conv.ReplyDue = st.b.opts.Now().UnixMilli()
+		st.dirty = true
+	}
 	if !st.dirty && eventID == "" {
 		return nil
 	}
@@ -280,6 +374,8 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		return b.interpretUpdate(ctx, st, ev, at)
 
 	case EventSessionSetData:
+		st.keepData(ev.Data)
+		ev.Data = st.dropLateCopy(ev)
 		if lang := ev.Data["language"]; lang != "" && lang != c.Language {
 			if st.site.ResolveLanguage != nil {
 				lang = st.site.ResolveLanguage(lang, c.Locales)
@@ -305,6 +401,14 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			c.Transcript = nil
 		}
 		return true
+
+	case EventSessionSetSegments:
+		if !slices.Equal(c.Segments, ev.Segments) {
+			c.Segments = slices.Clone(ev.Segments)
+			st.dirty = true
+			return true
+		}
+		return false
 
 	case EventSessionSetEmail:
 		if ev.Email != "" && ev.Email != c.Email {
@@ -378,6 +482,10 @@ func (b *Bridge) loadMeta(ctx context.Context, st *step) {
 		c.Email = m.Email
 	}
 	c.Country, c.Locales = m.Country, m.Locales
+	st.keepData(m.Data)
+	if len(m.Segments) > 0 {
+		c.Segments = slices.Clone(m.Segments)
+	}
 	lang := m.Data["language"]
 	if st.site.ResolveLanguage != nil {
 		lang = st.site.ResolveLanguage(lang, m.Locales)

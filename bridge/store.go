@@ -45,6 +45,16 @@ type Conversation struct {
 	Replies       int      // assistant answers posted in total
 	CreatedAt     int64    // Unix ms
 	UpdatedAt     int64    // Unix ms
+	// Data is the conversation's session data as last seen (bounded), for guided-steps conditions.
+	Data map[string]string
+	// Segments are the conversation's segments as last seen.
+	Segments []string
+	// Deliveries counts, per transport, the deliveries of each signal value ("rtm\x00start_chatbot"
+	// -> 2), so a late copy of an old change arriving on the other transport is not a new edge.
+	Deliveries map[string]int
+	// ReplyDue is when an answer was owed to the visitor (Unix ms), 0 when none: the outbox. A
+	// restart answers what is still owed.
+	ReplyDue int64
 }
 
 // AuditEntry is one transition of a conversation, kept in a bounded trail.
@@ -75,6 +85,9 @@ type Store interface {
 	AddUsage(ctx context.Context, websiteID, day string, tokens int64) (int64, error)
 	// Usage returns a website's token usage of one day.
 	Usage(ctx context.Context, websiteID, day string) (int64, error)
+	// Outbox returns up to limit conversations that owe the visitor an answer (ReplyDue != 0),
+	// without scanning the others.
+	Outbox(ctx context.Context, limit int) ([]Key, error)
 }
 
 // Platform is what the bridge needs from Crisp. bridge/crisp implements it over REST.
@@ -91,6 +104,9 @@ type Platform interface {
 	Compose(ctx context.Context, websiteID, sessionID string, typing bool) error
 	// Availability tells whether humans can answer the website now.
 	Availability(ctx context.Context, websiteID string) (Availability, error)
+	// AnsweredSince reports whether we posted an answer (text or picker) in the conversation at or
+	// after since (Unix ms): read once per owed answer after a restart, never per message.
+	AnsweredSince(ctx context.Context, websiteID, sessionID string, since int64) (bool, error)
 }
 
 // Clock returns the current time; tests inject their own.

@@ -167,12 +167,14 @@ func (st *stepper) act(a Action, reason Reason, src Source) {
 
 // writeBack adds the write-back action and remembers what we write, so its echo is recognised.
 func (st *stepper) writeBack(reason Reason, src Source) {
+	key := st.c.Vocabulary.Key
+	expect := map[string]string{key: st.r.State.Last[key]}
 	data := st.c.Vocabulary.WriteBack(reason, st.in.At)
 	for k, v := range data {
 		st.setWritten(k, v)
 		st.setLast(k, v)
 	}
-	st.act(Action{Kind: ActWriteBack, Data: data}, reason, src)
+	st.act(Action{Kind: ActWriteBack, Data: data, Expect: expect}, reason, src)
 }
 
 func (st *stepper) data() {

@@ -157,11 +157,14 @@ const (
 
 // Action is one thing to do, with the reason and source of the transition that caused it.
 type Action struct {
-	Kind    ActionKind
-	Data    map[string]string // ActWriteBack
-	State   string            // ActSetState
-	Segment string            // ActAddSegment
-	Text    string            // ActNotify: key into the localized strings ("apology", "closing", ...)
+	Kind ActionKind
+	Data map[string]string // ActWriteBack
+	// Expect (ActWriteBack) is the value the signal key had when the machine decided: write only if
+	// Crisp still has it, so a newer signal written meanwhile is not overwritten.
+	Expect  map[string]string
+	State   string // ActSetState
+	Segment string // ActAddSegment
+	Text    string // ActNotify: key into the localized strings ("apology", "closing", ...)
 	Reason  Reason
 	Source  Source
 }

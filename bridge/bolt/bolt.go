@@ -38,7 +38,8 @@ var (
 	bucketExpiry        = []byte("expiry")
 	bucketAudit         = []byte("audit")
 	bucketUsage         = []byte("usage")
-	allBuckets          = [][]byte{bucketConversations, bucketModes, bucketProcessed, bucketExpiry, bucketAudit, bucketUsage}
+	bucketOutbox        = []byte("outbox") // conversation key -> nil, while it owes the visitor an answer
+	allBuckets          = [][]byte{bucketConversations, bucketModes, bucketProcessed, bucketExpiry, bucketAudit, bucketUsage, bucketOutbox}
 )
 
 const (
@@ -297,6 +298,15 @@ func checkEventID(id string) error {
 	return nil
 }
 
+// parseConvKey is the inverse of convKey ("website/session"; a website id has no '/').
+func parseConvKey(ck []byte) (bridge.Key, error) {
+	w, sess, ok := strings.Cut(string(ck), "/")
+	if !ok || w == "" || sess == "" {
+		return bridge.Key{}, fmt.Errorf("bad conversation key %q", ck)
+	}
+	return bridge.Key{WebsiteID: w, SessionID: sess}, nil
+}
+
 func modeKey(mode signals.Mode, ck []byte) []byte {
 	k := make([]byte, 0, len(mode)+1+len(ck))
 	k = append(k, mode...)
@@ -406,6 +416,7 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 	binary.BigEndian.PutUint64(expiry[:], uint64(s.opts.Now().Add(s.opts.ProcessedTTL).UnixMilli()))
 	mode := c.Mode
 	transitions := c.Transitions
+	owed := c.ReplyDue != 0
 
 	// The function may run more than once (bbolt retries a failed batch one by one): it only touches
 	// the transaction and the values computed above.
@@ -430,6 +441,15 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 		}
 		if err := convs.Put(ck, val); err != nil {
 			return err
+		}
+		if outbox := tx.Bucket(bucketOutbox); owed {
+			if err := outbox.Put(ck, nil); err != nil {
+				return err
+			}
+		} else if outbox.Get(ck) != nil {
+			if err := outbox.Delete(ck); err != nil {
+				return err
+			}
 		}
 		proc := tx.Bucket(bucketProcessed)
 		already := eventID != "" && proc.Get([]byte(eventID)) != nil
@@ -675,4 +695,27 @@ func (s *Store) Usage(ctx context.Context, websiteID, day string) (int64, error)
 		return 0, fmt.Errorf("usage: %w", err)
 	}
 	return total, nil
+}
+
+// Outbox returns up to limit conversations that owe the visitor an answer, from their index.
+func (s *Store) Outbox(ctx context.Context, limit int) ([]bridge.Key, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []bridge.Key
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			key, err := parseConvKey(k)
+			if err != nil {
+				return err
+			}
+			out = append(out, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return out, nil
 }

@@ -17,7 +17,7 @@ import (
 //
 // Adding a field to bridge.Conversation, signals.State or bridge.Turn needs a new format here;
 // TestCodecKnowsEveryField fails until then.
-const formatBinary = 2
+const formatBinary = 3
 
 var errShort = errors.New("decode conversation: truncated value")
 
@@ -47,6 +47,18 @@ func (e *encoder) strMap(m map[string]string) {
 	for k, v := range m {
 		e.str(k)
 		e.str(v)
+	}
+}
+
+func (e *encoder) intMap(m map[string]int) {
+	if m == nil {
+		e.count(0)
+		return
+	}
+	e.count(len(m) + 1)
+	for k, v := range m {
+		e.str(k)
+		e.int(int64(v))
 	}
 }
 
@@ -105,6 +117,10 @@ func encodeConversation(c *bridge.Conversation) ([]byte, error) {
 	e.int(int64(c.Replies))
 	e.int(c.CreatedAt)
 	e.int(c.UpdatedAt)
+	e.strMap(c.Data)
+	e.strs(c.Segments)
+	e.intMap(c.Deliveries)
+	e.int(c.ReplyDue)
 	return e.b, nil
 }
 
@@ -202,6 +218,19 @@ func (d *decoder) bool() bool {
 	return v
 }
 
+func (d *decoder) intMap() map[string]int {
+	n, isNil := d.count()
+	if isNil {
+		return nil
+	}
+	m := make(map[string]int, n)
+	for range n {
+		k := d.str()
+		m[k] = int(d.int())
+	}
+	return m
+}
+
 func (d *decoder) strMap() map[string]string {
 	n, isNil := d.count()
 	if isNil {
@@ -270,6 +299,10 @@ func decodeConversation(v []byte, c *bridge.Conversation) error {
 	c.Replies = int(d.int())
 	c.CreatedAt = d.int()
 	c.UpdatedAt = d.int()
+	c.Data = d.strMap()
+	c.Segments = d.strs()
+	c.Deliveries = d.intMap()
+	c.ReplyDue = d.int()
 	if d.err != nil {
 		return d.err
 	}

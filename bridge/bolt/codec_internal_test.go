@@ -16,7 +16,7 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		typ  reflect.Type
 		want int
 	}{
-		{reflect.TypeFor[bridge.Conversation](), 14}, // Key, State + 12 own fields
+		{reflect.TypeFor[bridge.Conversation](), 18}, // Key, State + 16 own fields
 		{reflect.TypeFor[bridge.Key](), 2},
 		{reflect.TypeFor[signals.State](), 9},
 		{reflect.TypeFor[bridge.Turn](), 5},
@@ -32,6 +32,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	empty := bridge.Conversation{}
 	emptyCollections := full
 	emptyCollections.Last, emptyCollections.Written, emptyCollections.Locales = map[string]string{}, map[string]string{}, []string{}
+	emptyCollections.Data, emptyCollections.Segments, emptyCollections.Deliveries = map[string]string{}, []string{}, map[string]int{}
 	emptyCollections.Transcript = []bridge.Turn{{Sources: []string{}}}
 	negative := full
 	negative.ScenarioIndex, negative.Since, negative.CostUSD = -1, -5, -0.5

@@ -117,6 +117,18 @@ func (p *Platform) UpdateMeta(ctx context.Context, websiteID, sessionID string, 
 	if err != nil {
 		return fmt.Errorf("merge meta: %w", err)
 	}
+	for k, want := range u.Expect {
+		if formatValue(cur.Data[k]) != want {
+			// Someone wrote the key after we decided (a newer signal): theirs wins, and reaches the
+			// bridge as its own event. A window of one GET..PATCH remains (no compare-and-set in Crisp).
+			p.log.Debug("conditional data write skipped", "website", websiteID, "session", sessionID, "key", k)
+			u.Data = nil
+			if len(u.Segments) == 0 && patch.Email == "" && patch.Nickname == "" {
+				return nil
+			}
+			break
+		}
+	}
 	if len(u.Data) > 0 {
 		patch.Data = make(map[string]any, len(cur.Data)+len(u.Data))
 		for k, v := range cur.Data {
@@ -262,4 +274,21 @@ func (p *Platform) ObserveAvailability(ev bridge.Event) {
 		}
 		p.mu.Unlock()
 	}
+}
+
+// AnsweredSince reports whether we posted an answer (text or picker, with our origin) at or after
+// since, from the latest page of messages. It is read once per owed answer after a restart, so a
+// reply posted just before a crash is not posted twice.
+func (p *Platform) AnsweredSince(ctx context.Context, websiteID, sessionID string, since int64) (bool, error) {
+	msgs, err := p.c.Messages(ctx, websiteID, sessionID, 0)
+	if err != nil {
+		return false, fmt.Errorf("answered since: %w", err)
+	}
+	origin := p.c.Origin()
+	for _, m := range msgs {
+		if m.Origin == origin && m.From == "operator" && (m.Type == "text" || m.Type == "picker") && m.Timestamp >= since {
+			return true, nil
+		}
+	}
+	return false, nil
 }

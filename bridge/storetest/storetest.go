@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"Usage", testUsage},
 		{"InvalidInput", testInvalid},
 		{"ConcurrentCommits", testConcurrent},
+		{"Outbox", testOutbox},
 		{"Reopen", testReopen},
 	}
 	for _, tt := range tests {
@@ -75,6 +76,10 @@ func Conversation(website, session string) bridge.Conversation {
 		Replies:       2,
 		CreatedAt:     1_700_000_000_000,
 		UpdatedAt:     1_700_000_000_005,
+		Data:          map[string]string{"plan": "pro", "enum": "chatbot_paused:operator"},
+		Segments:      []string{"customer", "ai-handover"},
+		Deliveries:    map[string]int{"rtm\x00start_chatbot": 2, "hooks\x00start_chatbot": 1},
+		ReplyDue:      1_700_000_000_006,
 	}
 }
 
@@ -417,5 +422,30 @@ func testReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	if got, err := s.List(ctx, c.Mode, 10); err != nil || len(got) != 1 {
 		t.Errorf("List after reopen = %d, %v; want 1", len(got), err)
+	}
+}
+
+// testOutbox: a conversation is in the outbox exactly while it owes an answer.
+func testOutbox(t *testing.T, open Opener, _ Reopener) {
+	s := open(t)
+	ctx := context.Background()
+	owes := Conversation("w1", "session_owes")
+	paid := Conversation("w1", "session_paid")
+	paid.ReplyDue = 0
+	for _, c := range []*bridge.Conversation{&owes, &paid} {
+		if err := s.Commit(ctx, c, nil, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Outbox(ctx, 10)
+	if err != nil || len(got) != 1 || got[0] != owes.Key {
+		t.Fatalf("Outbox = %v, %v; want [%v]", got, err, owes.Key)
+	}
+	owes.ReplyDue = 0
+	if err := s.Commit(ctx, &owes, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Outbox(ctx, 10); err != nil || len(got) != 0 {
+		t.Fatalf("Outbox after the answer = %v, %v; want none", got, err)
 	}
 }

@@ -90,7 +90,7 @@ func (h *harness) roundTrip(v *crisptest.Visitor, text string) int {
 	return len(h.answers(s))
 }
 
-// countTexts counts the bridge's answers per answer text.
+// answerTexts returns the texts of the messages.
 func answerTexts(msgs []crisptest.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
@@ -344,4 +344,51 @@ func TestDrillDeliveryStorm(t *testing.T) {
 	}
 	st := h.fake.HookStats()
 	t.Logf("hook stats: %+v", st)
+}
+
+// TestDrillStaleSignalReplay delivers a pause and then a start signal over RTM and web hooks, the
+// hooks lagging behind (every first attempt fails, so each hook arrives again after the retry
+// delay, after the RTM copy of the next signal). A late copy of an old signal must not be applied
+// again: the conversation makes exactly two transitions, ends active, and a question asked after
+// the start signal is answered.
+//
+// KNOWN BUG, reported to the lead: the bridge applies the late copy of pause#d1 (it differs from
+// the last value, start#d1) and then the late start#d1 again, so the audit shows four transitions and
+// a generation running in between is cancelled. This drill fails until stale copies are skipped.
+func TestDrillStaleSignalReplay(t *testing.T) {
+	for _, values := range [][2]string{{"pause_chatbot#d1", "start_chatbot#d1"}, {"pause_chatbot", "start_chatbot"}} {
+		t.Run(values[0], func(t *testing.T) {
+			h := newDrill(t, harnessOptions{events: "both", startMode: "auto"}, nil)
+			h.fake.SetHookFaults(crisptest.HookFaults{FailFirstAttempt: true})
+			v := h.visitor(crisptest.VisitorInfo{})
+			s := v.SessionID()
+			h.roundTrip(v, drillQuestions[0])
+			_, audit0 := h.conv(s)
+
+			mustSetData(t, v, map[string]any{"enum": values[0]})
+			mustSetData(t, v, map[string]any{"enum": values[1]})
+			h.eventually("start applied", func() bool { c, _ := h.conv(s); return c.Last["enum"] == values[1] })
+			mustSend(t, v, drillQuestions[1])
+			if err := h.fake.WaitHooksIdle(h.ctx()); err != nil {
+				t.Fatal(err)
+			}
+			mustSend(t, v, drillQuestions[2]) // barrier: processed after every copy above
+			h.waitTurn(s, "visitor", drillQuestions[2])
+			c, audit := h.conv(s)
+			var got []string
+			for _, a := range audit[len(audit0):] {
+				got = append(got, string(a.To))
+			}
+			if c.Mode != signals.ModeActive || len(got) != 2 {
+				t.Errorf("after %s then %s (each also by a late hook): mode %s, transitions to %v; want active after exactly [paused active]",
+					values[0], values[1], c.Mode, got)
+			}
+			if c.Mode == signals.ModeActive {
+				h.waitAnswers(s, 3)
+			}
+			if n := len(h.answers(s)); n != 3 {
+				t.Errorf("answers = %d, want 3 (one per visitor message)", n)
+			}
+		})
+	}
 }

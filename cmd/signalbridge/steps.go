@@ -37,11 +37,7 @@ type steps struct{ p *scenario.Program }
 var _ bridge.Steps = steps{}
 
 func (s steps) context(c *bridge.Conversation) scenario.Context {
-	data := make(map[string]string, len(c.Last))
-	for k, v := range c.Last {
-		data[k] = v
-	}
-	return scenario.Context{Language: c.Language, Email: c.Email, Data: data}
+	return scenario.Context{Language: c.Language, Email: c.Email, Data: c.Data, Segments: c.Segments}
 }
 
 // Enter starts the steps, or resumes them at the stored cursor.
