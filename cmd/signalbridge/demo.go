@@ -175,13 +175,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fmt.Fprintf(stdout, `signalbridge demo is running.
 
   Demo page:            %s/demo/
-  Crisp sandbox REST:   %s   (Basic auth %s / [key], X-Crisp-Tier: plugin)
+  Crisp sandbox REST:   %s   (Basic auth %s:%s, X-Crisp-Tier: plugin; a throwaway local key)
   Crisp sandbox RTM:    %s
   Admin API:            %s/v1/conversations   (Authorization: Bearer %s)
   Metrics:              %s/metrics
 
 Press Ctrl+C to stop.
-`, d.app.web.URL(), d.fake.RESTURL(), d.app.cfg.Crisp.Identifier, d.fake.RTMURL(), d.app.web.URL(), d.tok, d.app.web.URL())
+`, d.app.web.URL(), d.fake.RESTURL(), d.app.cfg.Crisp.Identifier, d.app.cfg.Crisp.Key, d.fake.RTMURL(), d.app.web.URL(), d.tok, d.app.web.URL())
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
