@@ -26,16 +26,18 @@ lint:
 	$(GO) vet ./...
 
 # Figures (printed, never asserted): the load generator and the package benchmarks.
+# Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./bridge/... ./signals/... ./assistant/...
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./signals/ ./assistant/... ./bridge/crisp/...
 
 # Short fuzzing of every fuzz target (their seed corpora run in `make test` too).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeHook -fuzztime 20s ./bridge/crisp/
 	$(GO) test -run '^$$' -fuzz FuzzParseFrame -fuzztime 20s ./bridge/crisp/
 	$(GO) test -run '^$$' -fuzz FuzzParsePacket -fuzztime 20s ./bridge/crisp/crisptest/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./signals/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./signals/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeConversation -fuzztime 20s ./bridge/bolt/
 
 demo:
 	$(GO) run ./cmd/signalbridge demo
