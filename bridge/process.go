@@ -140,25 +140,27 @@ func (st *step) apply(in signals.Input) signals.Result {
 }
 
 // maxDeliveries bounds the per-transport delivery counts kept per conversation.
-const maxDeliveries = 64
+const maxDeliveries = 96
 
-// dropLateCopy returns the event's data without the signal key when this delivery is a copy of a
-// change another transport already delivered. Each real change reaches us once per transport (RTM
-// never repeats; hook retries are de-duplicated by EventID), so the nth delivery of a value on one
-// transport is new only if the other transport has delivered that value fewer than n times. This
-// keeps a late hook copy of an old signal from flipping the assistant back, with no clocks involved.
-func (st *step) dropLateCopy(ev Event) map[string]string {
-	key := st.site.Signals.Vocabulary.Key
-	v, ok := ev.Data[key]
+// lateCopy reports whether this delivery of value (for name: a signal key, or "state") must not be
+// applied because it is stale:
+//   - a copy of a change another transport already delivered. Each real change reaches us once per
+//     transport (RTM never repeats; hook retries are de-duplicated by EventID), so the nth delivery
+//     of a value on one transport is new only if the other transport has delivered it fewer than n
+//     times;
+//   - a hook older than the newest hook already seen for name: hooks may arrive out of order, and
+//     their envelope timestamp is Crisp's time of the event.
+//
+// Every delivery is counted, applied or not, so the counts of both transports stay comparable.
+func (st *step) lateCopy(ev Event, name, value string) bool {
 	var other string
 	switch ev.Via {
 	case ViaRTM:
 		other = ViaHooks
 	case ViaHooks:
 		other = ViaRTM
-	}
-	if !ok || other == "" {
-		return ev.Data
+	default:
+		return false
 	}
 	c := &st.conv
 	if len(c.Deliveries) >= maxDeliveries {
@@ -168,9 +170,26 @@ func (st *step) dropLateCopy(ev Event) map[string]string {
 	if c.Deliveries == nil {
 		c.Deliveries = map[string]int{}
 	}
-	c.Deliveries[ev.Via+"\x00"+v]++
 	st.dirty = true
-	if c.Deliveries[ev.Via+"\x00"+v] > c.Deliveries[other+"\x00"+v] {
+	stale := false
+	if ev.Via == ViaHooks && ev.Timestamp > 0 {
+		tk := "\x00newest\x00" + name
+		if int64(c.Deliveries[tk]) > ev.Timestamp {
+			stale = true
+		} else {
+			c.Deliveries[tk] = int(ev.Timestamp)
+		}
+	}
+	self := ev.Via + "\x00" + name + "\x00" + value
+	c.Deliveries[self]++
+	return stale || c.Deliveries[self] <= c.Deliveries[other+"\x00"+name+"\x00"+value]
+}
+
+// dropLateCopy returns the event's data without the signal key when that delivery is stale.
+func (st *step) dropLateCopy(ev Event) map[string]string {
+	key := st.site.Signals.Vocabulary.Key
+	v, ok := ev.Data[key]
+	if !ok || !st.lateCopy(ev, key, v) {
 		return ev.Data
 	}
 	out := maps.Clone(ev.Data)
@@ -394,6 +413,9 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		return true
 
 	case EventSessionSetState:
+		if st.lateCopy(ev, "\x00state", ev.State) {
+			return true // counted; a stale or copied state change is not applied again
+		}
 		res := st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
 		if ev.State == "resolved" && res.Transition != nil {
 			// Back to the bot with a fresh window: the next message is a new topic, and an old

@@ -575,6 +575,15 @@ func benchReplies(b *testing.B, env benchEnv, tab *benchTable) {
 				return
 			}
 			r.tokens, r.cost = c.TokensUsed, c.CostUSD
+			// The last turn ("thanks, that's all") resolves the conversation: its resolution comes back
+			// as an event that returns the conversation to the bot. Wait for it, or it would undo the
+			// pause below.
+			if r.err = benchCond("resolved by the assistant", 15*time.Second, func() bool {
+				c, _ := ba.load(s)
+				return c.CrispState == "resolved"
+			}); r.err != nil {
+				return
+			}
 			// Signals and operators: pause, an unanswered message, an operator reply, resolution.
 			if err := v.SetData(map[string]any{"enum": "pause_chatbot#" + strconv.Itoa(i)}); err != nil {
 				r.err = err
