@@ -81,11 +81,11 @@ func envInt(tb testing.TB, name string, def int) int {
 // durable state: a bbolt file on disk with fsync, a Platform that answers at once, the offline
 // assistant. Each event is a session:set_data flip (start/pause, nonce form so every one is an edge)
 // of one of SB_BENCH_CONVS conversations (default 1000); SB_BENCH_BRIDGE_EVENTS events per round
-// (default 50000); SB_BENCH_SHARDS ordered workers (default 64, the bridge's default). The clock stops when the last commit has returned.
+// (default 50000); SB_BENCH_SHARDS ordered workers (default 256, the bridge's default). The clock stops when the last commit has returned.
 func BenchmarkHandleEvent(b *testing.B) {
 	convs := envInt(b, "SB_BENCH_CONVS", 1000)
 	events := envInt(b, "SB_BENCH_BRIDGE_EVENTS", 50000)
-	shards := envInt(b, "SB_BENCH_SHARDS", 64) // the bridge's default
+	shards := envInt(b, "SB_BENCH_SHARDS", 256) // the bridge's default
 	const site = "8c842203-7ed8-4e29-a608-7cf78a7d2fcc"
 	asst, err := assistant.New(assistant.Config{}, nil, nil)
 	if err != nil {
