@@ -23,49 +23,8 @@ import (
 // newDrill is newHarness with a hook to change the configuration before the product opens.
 func newDrill(t *testing.T, o harnessOptions, edit func(*Config)) *harness {
 	t.Helper()
-	if o.events == "" {
-		o.events = "rtm"
-	}
-	h := &harness{t: t, secret: "914a657d8cc2efbc20593f1806f9bde2"}
-	fo := o.fake
-	fo.Identifier, fo.Key, fo.Websites, fo.HookSecret = "test-ident", "test-key", []string{testSite}, h.secret
-	if fo.Operators == nil {
-		fo.Operators = []crisptest.Operator{{UserID: testOperator, Nickname: "Alex", Online: true}}
-	}
-	fo.HookRetryDelay = 20 * time.Millisecond
-	fake, err := crisptest.Start(fo)
-	if err != nil {
-		t.Fatalf("start fake crisp: %v", err)
-	}
-	h.fake = fake
-	t.Cleanup(func() { fake.Close() })
-
-	cfg := defaultConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Data = filepath.Join(t.TempDir(), "signalbridge.db")
-	cfg.AdminToken = "admin-secret-token"
-	cfg.Crisp = CrispConfig{Identifier: "test-ident", Key: "test-key", Tier: "plugin", APIURL: fake.RESTURL(),
-		RTMURL: fake.RTMURL(), Events: o.events, EIO: 4, HooksSecret: h.secret, HookMaxAge: time.Minute,
-		PluginURN: testURN, Timeout: 5 * time.Second, BotNickname: "Assistant"}
-	w := o.website
-	if w.StartMode == "" {
-		w.StartMode = o.startMode
-	}
-	if w.Language == "" {
-		w.Language = "en"
-	}
-	cfg.Websites = map[string]WebsiteConfig{"default": w}
-	if edit != nil {
-		edit(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	h.cfg = cfg
-	h.opt = appOptions{completer: o.completer, kbs: map[string]*assistant.KnowledgeBase{
-		"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.acme.example/"))}}
-	h.open()
-	return h
+	o.edit = edit
+	return newHarness(t, o)
 }
 
 // drillQuestions are visitor messages the demo knowledge base answers (offline or with the model).

@@ -40,6 +40,7 @@ type harnessOptions struct {
 	completer assistant.Completer
 	data      string
 	fake      crisptest.Options
+	edit      func(*Config) // changes the configuration before the product opens
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -92,6 +93,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		w.Language = "en"
 	}
 	cfg.Websites = map[string]WebsiteConfig{"default": w}
+	if o.edit != nil {
+		o.edit(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
