@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/assistant/openai"
 	"github.com/signalbridge/signalbridge/assistant/openai/openaitest"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
