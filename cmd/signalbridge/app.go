@@ -241,7 +241,7 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 	switch {
 	case opt.completer != nil:
 		c = opt.completer
-	case cfg.OpenAI.APIKey != "":
+	case cfg.UsesModel():
 		oc, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
 			Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, Model: cfg.OpenAI.Model,
 			Timeout: cfg.OpenAI.Timeout, Logger: a.log.With("component", "openai")})

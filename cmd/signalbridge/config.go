@@ -127,7 +127,7 @@ func defaultConfig() Config {
 		Crisp: CrispConfig{Tier: "plugin", APIURL: "https://api.crisp.chat/v1/", Events: "rtm", EIO: 4,
 			HookMaxAge: 5 * time.Minute, DailyQuota: 5000, Timeout: 10 * time.Second, BotNickname: "Assistant",
 			PluginURN: "urn:signalbridge:assistant:0"},
-		OpenAI: OpenAIConfig{BaseURL: "https://api.openai.com/v1", Model: "gpt-4o-mini", Timeout: 30 * time.Second,
+		OpenAI: OpenAIConfig{BaseURL: defaultOpenAIURL, Model: "gpt-4o-mini", Timeout: 30 * time.Second,
 			Prices: map[string]PriceEntry{"gpt-4o-mini": {Prompt: 0.15, Completion: 0.60}, "gpt-4.1-mini": {Prompt: 0.40, Completion: 1.60}, "gpt-4o": {Prompt: 2.50, Completion: 10}}},
 		Websites: map[string]WebsiteConfig{},
 	}
@@ -244,6 +244,16 @@ var (
 	langRe      = regexp.MustCompile(`^[a-z]{2,3}$`)
 )
 
+// defaultOpenAIURL is OpenAI's own API root.
+const defaultOpenAIURL = "https://api.openai.com/v1"
+
+// UsesModel reports whether answers come from a model: an API key is set, or a base URL other than
+// OpenAI's (a local OpenAI-compatible server may need no key). Otherwise the offline assistant
+// answers from the knowledge base.
+func (c Config) UsesModel() bool {
+	return c.OpenAI.APIKey != "" || strings.TrimRight(c.OpenAI.BaseURL, "/") != defaultOpenAIURL
+}
+
 // Validate checks every field and returns all problems, each naming its field.
 func (c Config) Validate() error {
 	var errs []error
@@ -315,7 +325,7 @@ func (c Config) Validate() error {
 	if cr.Timeout <= 0 {
 		bad("crisp.timeout", "must be > 0")
 	}
-	if c.OpenAI.APIKey != "" {
+	if c.UsesModel() {
 		checkURL("openai.base_url", c.OpenAI.BaseURL, "http", "https")
 		if c.OpenAI.Model == "" {
 			bad("openai.model", "is required when an API key is set")

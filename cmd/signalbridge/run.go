@@ -84,8 +84,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stdout, "FAIL crisp: %s\n", plainCrisp(err))
 	}
 
-	if cfg.OpenAI.APIKey == "" {
-		fmt.Fprintln(stdout, "ok   model: no OPENAI_API_KEY, the offline assistant answers from the knowledge base")
+	if !cfg.UsesModel() {
+		fmt.Fprintln(stdout, "ok   model: no OPENAI_API_KEY nor OPENAI_BASE_URL, the offline assistant answers from the knowledge base")
 	} else {
 		oc, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
 			Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, Model: cfg.OpenAI.Model,
