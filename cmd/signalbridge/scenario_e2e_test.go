@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,5 +93,61 @@ func TestGuidedStepsEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(system, "Spanish") || !strings.Contains(last, "How long does shipping take?") {
 		t.Fatalf("prompt: system mentions Spanish=%v, last user message %q", strings.Contains(system, "Spanish"), last)
+	}
+}
+
+// TestGuidedStepsSeeSessionData: a scenario branches on session data the website wrote before the
+// visitor's first message (a plan key) and on a segment.
+func TestGuidedStepsSeeSessionData(t *testing.T) {
+	scenario := filepath.Join(t.TempDir(), "steps.yaml")
+	if err := os.WriteFile(scenario, []byte(`start: route
+languages: [en]
+blocks:
+  - id: route
+    kind: branch
+    cases:
+      - {when: {data: {plan: pro}, segment: [vip]}, next: pro}
+    else: basic
+  - {id: pro, kind: message, text: "Welcome back, pro customer!", next: ai}
+  - {id: basic, kind: message, text: "Welcome!", next: ai}
+  - {id: ai, kind: assistant}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, harnessOptions{startMode: "auto", website: WebsiteConfig{Scenario: scenario}})
+	greeting := func(v *crisptest.Visitor) string {
+		s := v.SessionID()
+		mustSend(t, v, "How long does shipping take?")
+		var got string
+		h.eventually("greeting", func() bool {
+			for _, m := range h.ours(s, "text") {
+				if strings.HasPrefix(contentText(m), "Welcome") {
+					got = contentText(m)
+					return true
+				}
+			}
+			return false
+		})
+		h.waitAnswers(s, 2) // the greeting, then the answer to the question that began the steps
+		return got
+	}
+
+	pro := h.visitor(crisptest.VisitorInfo{})
+	mustSetData(t, pro, map[string]any{"plan": "pro"})
+	if err := pro.SetSegments([]string{"vip"}, false); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("data and segments seen", func() bool {
+		c, _ := h.conv(pro.SessionID())
+		return c.Data["plan"] == "pro" && len(c.Segments) == 1
+	})
+	if got := greeting(pro); got != "Welcome back, pro customer!" {
+		t.Fatalf("pro visitor greeted %q", got)
+	}
+	basic := h.visitor(crisptest.VisitorInfo{})
+	mustSetData(t, basic, map[string]any{"plan": "pro"}) // a pro plan but not a vip: the case needs both
+	h.eventually("data seen", func() bool { c, _ := h.conv(basic.SessionID()); return c.Data["plan"] == "pro" })
+	if got := greeting(basic); got != "Welcome!" {
+		t.Fatalf("basic visitor greeted %q", got)
 	}
 }
