@@ -294,19 +294,7 @@ func (s *Server) restListConversations(r *http.Request, _ []byte) (result, error
 }
 
 func (s *Server) restGetConversation(r *http.Request, _ []byte) (result, error) {
-	var out any
-	err := s.view(func() error {
-		c, err := s.conv(r.PathValue("w"), r.PathValue("s"))
-		if err != nil {
-			return err
-		}
-		out = s.conversationJSON(c)
-		return nil
-	})
-	if err != nil {
-		return result{}, err
-	}
-	return resolved(out), nil
+	return s.getConv(r, func(c *conversation) any { return s.conversationJSON(c) })
 }
 
 func (s *Server) restRemoveConversation(r *http.Request, _ []byte) (result, error) {
@@ -739,22 +727,13 @@ func (s *Server) restNoop(r *http.Request, body []byte) (result, error) {
 }
 
 func (s *Server) restGetRouting(r *http.Request, _ []byte) (result, error) {
-	var out map[string]any
-	err := s.view(func() error {
-		c, err := s.conv(r.PathValue("w"), r.PathValue("s"))
-		if err != nil {
-			return err
-		}
-		out = map[string]any{"assigned": nil}
+	return s.getConv(r, func(c *conversation) any {
+		out := map[string]any{"assigned": nil}
 		if c.assigned != "" {
 			out["assigned"] = map[string]any{"user_id": c.assigned}
 		}
-		return nil
+		return out
 	})
-	if err != nil {
-		return result{}, err
-	}
-	return resolved(out), nil
 }
 
 func (s *Server) restPatchRouting(r *http.Request, body []byte) (result, error) {
@@ -849,19 +828,7 @@ func (s *Server) metaJSON(c *conversation) map[string]any {
 }
 
 func (s *Server) restGetMeta(r *http.Request, _ []byte) (result, error) {
-	var out any
-	err := s.view(func() error {
-		c, err := s.conv(r.PathValue("w"), r.PathValue("s"))
-		if err != nil {
-			return err
-		}
-		out = s.metaJSON(c)
-		return nil
-	})
-	if err != nil {
-		return result{}, err
-	}
-	return resolved(out), nil
+	return s.getConv(r, func(c *conversation) any { return s.metaJSON(c) })
 }
 
 var metaStrings = []string{"nickname", "email", "phone", "address", "subject", "avatar", "ip", "origin"}
@@ -992,19 +959,24 @@ func (s *Server) restPatchMeta(r *http.Request, body []byte) (result, error) {
 }
 
 func (s *Server) restGetState(r *http.Request, _ []byte) (result, error) {
-	var state string
+	return s.getConv(r, func(c *conversation) any { return map[string]any{"state": c.state} })
+}
+
+// getConv answers a GET route that reads one conversation: render runs under the read lock.
+func (s *Server) getConv(r *http.Request, render func(*conversation) any) (result, error) {
+	var out any
 	err := s.view(func() error {
 		c, err := s.conv(r.PathValue("w"), r.PathValue("s"))
 		if err != nil {
 			return err
 		}
-		state = c.state
+		out = render(c)
 		return nil
 	})
 	if err != nil {
 		return result{}, err
 	}
-	return resolved(map[string]any{"state": state}), nil
+	return resolved(out), nil
 }
 
 func (s *Server) restPatchState(r *http.Request, body []byte) (result, error) {
