@@ -163,14 +163,9 @@ func (p *Program) Run(cur Cursor, in Input, c Context) (Cursor, []Step) {
 	case Begin:
 		return r.from(0)
 	case Resume:
-		i, st := p.Locate(cur)
-		switch st {
-		case StateNotStarted:
-			return r.from(0)
-		case StateDone:
-			return Done, nil
-		case StateStale:
-			return r.restart(cur)
+		i, next, steps, waiting := r.enter(cur)
+		if !waiting {
+			return next, steps
 		}
 		return r.from(i)
 	case PickerChoice:
@@ -194,14 +189,9 @@ func (p *Program) Run(cur Cursor, in Input, c Context) (Cursor, []Step) {
 		}
 		return r.field(i, in.Value)
 	case VisitorText:
-		i, st := p.Locate(cur)
-		switch st {
-		case StateNotStarted:
-			return r.from(0)
-		case StateDone:
-			return Done, nil
-		case StateStale:
-			return r.restart(cur)
+		i, next, steps, waiting := r.enter(cur)
+		if !waiting {
+			return next, steps
 		}
 		b := &p.Blocks[i]
 		if b.Kind == KindField {
@@ -219,6 +209,23 @@ func (p *Program) Run(cur Cursor, in Input, c Context) (Cursor, []Step) {
 	}
 	r.add(Step{Kind: StepIgnored, Text: fmt.Sprintf("unknown input %T", in)})
 	return r.end(cur)
+}
+
+// enter resolves the stored cursor for an input that may start the steps: not started begins them,
+// done does nothing, stale restarts them. waiting reports that the cursor is at block i instead.
+func (r *runner) enter(cur Cursor) (i int, next Cursor, steps []Step, waiting bool) {
+	i, st := r.p.Locate(cur)
+	switch st {
+	case StateNotStarted:
+		next, steps = r.from(0)
+	case StateDone:
+		next = Done
+	case StateStale:
+		next, steps = r.restart(cur)
+	default:
+		return i, cur, nil, true
+	}
+	return i, next, steps, false
 }
 
 // runner is the state of one Run: the steps so far and what they changed, so that later blocks of
