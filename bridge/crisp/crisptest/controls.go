@@ -104,20 +104,7 @@ func (v *Visitor) SendMessage(typ string, content any) (int64, error) {
 // others unselected, and message:updated carries the full picker content. UNCONFIRMED: whether
 // Crisp also emits a visitor message:send for the click (it does not here).
 func (v *Visitor) Click(fp int64, value string) error {
-	err := v.s.update(func(e *emitter) error {
-		c, err := v.s.conv(v.website, v.session)
-		if err != nil {
-			return err
-		}
-		m := c.message(fp)
-		if m == nil {
-			return errNotFound("message not found")
-		}
-		obj, ok := m.Content.(map[string]any)
-		if m.Type != "picker" || !ok {
-			return errInvalid("message %d is a %s, not a picker", fp, m.Type)
-		}
-		next := copyMap(obj)
+	err := v.updateContent(fp, "picker", func(next map[string]any) error {
 		choices, _ := next["choices"].([]any)
 		found := false
 		for _, ch := range choices {
@@ -132,7 +119,6 @@ func (v *Visitor) Click(fp int64, value string) error {
 		if !found {
 			return errInvalid("picker %d has no choice %q", fp, value)
 		}
-		v.s.updateContent(e, c, m, next)
 		return nil
 	})
 	if err != nil {
@@ -141,10 +127,10 @@ func (v *Visitor) Click(fp int64, value string) error {
 	return nil
 }
 
-// Fill answers the field message fp: content.value is set and message:updated carries the full
-// field content.
-func (v *Visitor) Fill(fp int64, value string) error {
-	err := v.s.update(func(e *emitter) error {
+// updateContent changes a copy of the object content of message fp, which must be of type typ, and
+// emits message:updated with it.
+func (v *Visitor) updateContent(fp int64, typ string, change func(next map[string]any) error) error {
+	return v.s.update(func(e *emitter) error {
 		c, err := v.s.conv(v.website, v.session)
 		if err != nil {
 			return err
@@ -154,12 +140,23 @@ func (v *Visitor) Fill(fp int64, value string) error {
 			return errNotFound("message not found")
 		}
 		obj, ok := m.Content.(map[string]any)
-		if m.Type != "field" || !ok {
-			return errInvalid("message %d is a %s, not a field", fp, m.Type)
+		if m.Type != typ || !ok {
+			return errInvalid("message %d is a %s, not a %s", fp, m.Type, typ)
 		}
 		next := copyMap(obj)
-		next["value"] = value
+		if err := change(next); err != nil {
+			return err
+		}
 		v.s.updateContent(e, c, m, next)
+		return nil
+	})
+}
+
+// Fill answers the field message fp: content.value is set and message:updated carries the full
+// field content.
+func (v *Visitor) Fill(fp int64, value string) error {
+	err := v.updateContent(fp, "field", func(next map[string]any) error {
+		next["value"] = value
 		return nil
 	})
 	if err != nil {

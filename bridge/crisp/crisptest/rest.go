@@ -1006,24 +1006,14 @@ func (s *Server) restPatchState(r *http.Request, body []byte) (result, error) {
 // --- website availability and operators ---
 
 func (s *Server) restAvailabilityStatus(r *http.Request, _ []byte) (result, error) {
-	var out map[string]any
-	err := s.view(func() error {
-		w, err := s.site(r.PathValue("w"))
-		if err != nil {
-			return err
-		}
+	return s.getSite(r, resolved, func(w *website) any {
 		// UNCONFIRMED: "away" as the status when no operator is online.
 		status := "away"
 		if w.anyOnline() {
 			status = "online"
 		}
-		out = map[string]any{"status": status, "since": w.since}
-		return nil
+		return map[string]any{"status": status, "since": w.since}
 	})
-	if err != nil {
-		return result{}, err
-	}
-	return resolved(out), nil
 }
 
 func availabilityType(o *Operator) string {
@@ -1034,34 +1024,22 @@ func availabilityType(o *Operator) string {
 }
 
 func (s *Server) restAvailabilityOperators(r *http.Request, _ []byte) (result, error) {
-	out := []any{}
 	now := time.Now().UnixMilli()
-	err := s.view(func() error {
-		w, err := s.site(r.PathValue("w"))
-		if err != nil {
-			return err
-		}
+	return s.getSite(r, listed, func(w *website) any {
+		out := []any{}
 		for _, o := range w.operators {
 			out = append(out, map[string]any{
 				"user_id": o.UserID, "type": availabilityType(o),
 				"time": map[string]any{"for": (now - o.Since) / 1000, "since": o.Since},
 			})
 		}
-		return nil
+		return out
 	})
-	if err != nil {
-		return result{}, err
-	}
-	return listed(out), nil
 }
 
 func (s *Server) restOperatorsList(r *http.Request, _ []byte) (result, error) {
-	out := []any{}
-	err := s.view(func() error {
-		w, err := s.site(r.PathValue("w"))
-		if err != nil {
-			return err
-		}
+	return s.getSite(r, listed, func(w *website) any {
+		out := []any{}
 		for _, o := range w.operators {
 			first, last, _ := strings.Cut(o.Nickname, " ")
 			out = append(out, map[string]any{
@@ -1072,32 +1050,38 @@ func (s *Server) restOperatorsList(r *http.Request, _ []byte) (result, error) {
 				},
 			})
 		}
-		return nil
+		return out
 	})
-	if err != nil {
-		return result{}, err
-	}
-	return listed(out), nil
 }
 
 func (s *Server) restOperatorsActive(r *http.Request, _ []byte) (result, error) {
-	out := []any{}
-	err := s.view(func() error {
-		w, err := s.site(r.PathValue("w"))
-		if err != nil {
-			return err
-		}
+	return s.getSite(r, listed, func(w *website) any {
+		out := []any{}
 		ops := slices.Clone(w.operators)
 		slices.SortStableFunc(ops, func(a, b *Operator) int { return int(b.Since - a.Since) })
 		for _, o := range ops {
 			out = append(out, map[string]any{"user_id": o.UserID, "avatar": "", "nickname": o.Nickname, "timestamp": o.Since})
 		}
+		return out
+	})
+}
+
+// getSite answers a GET route that reads one website: render runs under the read lock and wrap
+// builds the envelope (resolved or listed).
+func (s *Server) getSite(r *http.Request, wrap func(any) result, render func(*website) any) (result, error) {
+	var out any
+	err := s.view(func() error {
+		w, err := s.site(r.PathValue("w"))
+		if err != nil {
+			return err
+		}
+		out = render(w)
 		return nil
 	})
 	if err != nil {
 		return result{}, err
 	}
-	return listed(out), nil
+	return wrap(out), nil
 }
 
 // --- plugin connect ---
