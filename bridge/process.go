@@ -68,8 +68,9 @@ type step struct {
 	meta    MetaUpdate   // written after the commit (email from a field, data from steps)
 	posts   []OutMessage // posted after the commit (guided steps)
 	dirty   bool
-	// dirtyData: conv.Data is this step's own copy.
-	dirtyData bool
+	// dirtyData: conv.Data is this step's own copy; ownDeliveries: likewise conv.Deliveries.
+	dirtyData     bool
+	ownDeliveries bool
 }
 
 func (b *Bridge) website(id string) *Website {
@@ -166,9 +167,13 @@ func (st *step) lateCopy(ev Event, name, value string) bool {
 	if len(c.Deliveries) >= maxDeliveries {
 		c.Deliveries = nil // forget old values rather than grow; only copies older than this slip through
 	}
-	c.Deliveries = maps.Clone(c.Deliveries)
-	if c.Deliveries == nil {
-		c.Deliveries = map[string]int{}
+	if !st.ownDeliveries || c.Deliveries == nil {
+		// The stored map may be shared with the loaded value: copy it once per step.
+		c.Deliveries = maps.Clone(c.Deliveries)
+		if c.Deliveries == nil {
+			c.Deliveries = map[string]int{}
+		}
+		st.ownDeliveries = true
 	}
 	st.dirty = true
 	stale := false
