@@ -111,3 +111,51 @@ type Platform interface {
 
 // Clock returns the current time; tests inject their own.
 type Clock func() time.Time
+
+// InboxEntry is one accepted event waiting to be processed: the durable intake. ID is unique per
+// accepted delivery; it doubles as the event's de-duplication id when the event has none of its own,
+// so re-processing an entry after a crash is harmless.
+type InboxEntry struct {
+	ID         string `json:"id"`
+	AcceptedAt int64  `json:"at"` // Unix ms
+	Event      Event  `json:"event"`
+}
+
+// Inbox keeps accepted events durably until they are processed. A hook is acknowledged (2xx), and an
+// RTM event processed, only after Accept returned. Implementations group the fsyncs of concurrent
+// Accept calls into one commit.
+type Inbox interface {
+	// Accept makes the entries durable; it returns once they are (or with an error, in which case
+	// none of them is acknowledged).
+	Accept(ctx context.Context, entries []InboxEntry) error
+	// Unprocessed returns up to limit accepted entries not yet removed, oldest first (at start-up,
+	// what a crash left).
+	Unprocessed(ctx context.Context, limit int) ([]InboxEntry, error)
+	// Remove forgets processed entries. It need not be durable at once: an entry processed again
+	// after a crash is skipped by its de-duplication id.
+	Remove(ctx context.Context, ids []string) error
+}
+
+// Cursors keeps small named positions durably, for example the time of the last event seen per
+// website, from which a catch-up after a gap starts.
+type Cursors interface {
+	// Cursor returns the stored value of name, 0 when none.
+	Cursor(ctx context.Context, name string) (int64, error)
+	// SetCursor stores v for name when it is greater than the stored value (cursors never go back).
+	SetCursor(ctx context.Context, name string, v int64) error
+}
+
+// Leases hands out per-name leases with fencing tokens, for several replicas sharing one store: one
+// replica at a time processes a conversation (name "conv:<website>/<session>") or runs a piece of
+// background work (name "sweep:resume"). A holder that stalls past its lease loses it; the fencing
+// token of a newer holder is greater, and writes made with an older token fail with ErrFenced.
+type Leases interface {
+	// Acquire takes or renews the lease of name for holder, for ttl. ok is false when another
+	// holder has it; token is the fencing token, greater than every token handed out before.
+	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (token int64, ok bool, err error)
+	// Release gives the lease up if holder still has it.
+	Release(ctx context.Context, name, holder string) error
+}
+
+// ErrFenced is returned by a write made under a lease that has since passed to another holder.
+var ErrFenced = errors.New("lease lost: fenced by a newer holder")
