@@ -75,6 +75,10 @@ type Vocabulary struct {
 	NonceSep     string // separator of the nonce-suffixed form: "#" -> "start_chatbot#k3v9"
 	ReasonKey    string // extra write-back key with the bare reason: "enum_reason"
 	AtKey        string // extra write-back key with the RFC 3339 time: "enum_at"
+	// StateKey is the extra write-back key with the assistant's current mode ("enum_state":
+	// active, waiting, paused or human), written with every write-back and whenever the assistant
+	// comes back after one, so a page or scenario can read the truth.
+	StateKey string
 }
 
 // Parsed is the reading of one signal value.

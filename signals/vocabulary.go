@@ -9,7 +9,7 @@ import (
 
 // DefaultVocabulary returns the signal contract users already build on: key "enum", values
 // "start_chatbot" / "pause_chatbot", picker buttons "enum:start_chatbot" / "enum:pause_chatbot",
-// write-back "chatbot_paused:<reason>" plus "enum_reason" and "enum_at".
+// write-back "chatbot_paused:<reason>" plus "enum_reason", "enum_at" and "enum_state".
 func DefaultVocabulary() Vocabulary {
 	return Vocabulary{
 		Key:          "enum",
@@ -21,6 +21,7 @@ func DefaultVocabulary() Vocabulary {
 		NonceSep:     "#",
 		ReasonKey:    "enum_reason",
 		AtKey:        "enum_at",
+		StateKey:     "enum_state",
 	}
 }
 
@@ -28,7 +29,7 @@ func DefaultVocabulary() Vocabulary {
 const writeBackSep = ":"
 
 // Validate reports the first problem of the vocabulary. Key, Start, Pause, PausedPrefix and NonceSep
-// are required; StartButton, PauseButton, ReasonKey and AtKey may be empty to disable them.
+// are required; StartButton, PauseButton, ReasonKey, AtKey and StateKey may be empty to disable them.
 func (v Vocabulary) Validate() error {
 	var errs []error
 	req := []struct{ name, val string }{
@@ -63,13 +64,19 @@ func (v Vocabulary) Validate() error {
 			}
 		}
 	}
-	for _, c := range []struct{ name, val string }{{"reason key", v.ReasonKey}, {"at key", v.AtKey}} {
-		if c.val != "" && c.val == v.Key {
+	extra := []struct{ name, val string }{{"reason key", v.ReasonKey}, {"at key", v.AtKey}, {"state key", v.StateKey}}
+	for i, c := range extra {
+		if c.val == "" {
+			continue
+		}
+		if c.val == v.Key {
 			errs = append(errs, fmt.Errorf("%s equals the signal key %q", c.name, v.Key))
 		}
-	}
-	if v.ReasonKey != "" && v.ReasonKey == v.AtKey {
-		errs = append(errs, fmt.Errorf("reason key and at key are both %q", v.ReasonKey))
+		for _, d := range extra[i+1:] {
+			if c.val == d.val {
+				errs = append(errs, fmt.Errorf("%s and %s are both %q", c.name, d.name, c.val))
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("signal vocabulary: %w", err)
@@ -131,10 +138,10 @@ func (v Vocabulary) ParseButton(choiceValue string) Command {
 }
 
 // WriteBack returns the session data we write when the assistant stops for reason r at Unix ms at:
-// {Key: "<PausedPrefix>:<r>", ReasonKey: "<r>", AtKey: at in RFC 3339 UTC}. ReasonKey and AtKey are
-// left out when empty.
+// {Key: "<PausedPrefix>:<r>", ReasonKey: "<r>", AtKey: at in RFC 3339 UTC, StateKey: the mode}.
+// ReasonKey, AtKey and StateKey are left out when empty.
 func (v Vocabulary) WriteBack(r Reason, at int64) map[string]string {
-	m := make(map[string]string, 3)
+	m := make(map[string]string, 4)
 	m[v.Key] = v.PausedPrefix + writeBackSep + string(r)
 	if v.ReasonKey != "" {
 		m[v.ReasonKey] = string(r)
@@ -142,5 +149,18 @@ func (v Vocabulary) WriteBack(r Reason, at int64) map[string]string {
 	if v.AtKey != "" {
 		m[v.AtKey] = time.UnixMilli(at).UTC().Format(time.RFC3339)
 	}
+	if v.StateKey != "" {
+		m[v.StateKey] = string(PausedMode(r))
+	}
 	return m
+}
+
+// PausedMode is the mode a stop for reason r leads to: ModeHuman for a handover (human, budget,
+// error), ModePaused otherwise.
+func PausedMode(r Reason) Mode {
+	switch r {
+	case ReasonHuman, ReasonBudget, ReasonError:
+		return ModeHuman
+	}
+	return ModePaused
 }

@@ -74,6 +74,7 @@ func TestWriteBack(t *testing.T) {
 		"enum":        "chatbot_paused:human",
 		"enum_reason": "human",
 		"enum_at":     "2023-11-14T22:13:20Z",
+		"enum_state":  "human",
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("WriteBack = %v, want %v", got, want)
@@ -83,9 +84,12 @@ func TestWriteBack(t *testing.T) {
 	}
 
 	bare := v
-	bare.ReasonKey, bare.AtKey = "", ""
+	bare.ReasonKey, bare.AtKey, bare.StateKey = "", "", ""
 	if got := bare.WriteBack(signals.ReasonOperator, 0); !maps.Equal(got, map[string]string{"enum": "chatbot_paused:operator"}) {
 		t.Errorf("WriteBack without extra keys = %v", got)
+	}
+	if got := v.WriteBack(signals.ReasonOperator, 0)["enum_state"]; got != "paused" {
+		t.Errorf("WriteBack(operator)[enum_state] = %q, want paused", got)
 	}
 }
 

@@ -276,6 +276,7 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		set(&v.PausedPrefix, w.Signals.PausedPrefix)
 		set(&v.ReasonKey, w.Signals.ReasonKey)
 		set(&v.AtKey, w.Signals.AtKey)
+		set(&v.StateKey, w.Signals.StateKey)
 		if w.StartMode != "" {
 			sc.StartMode = signals.StartMode(w.StartMode)
 		}

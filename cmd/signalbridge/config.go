@@ -97,6 +97,7 @@ type SignalsConfig struct {
 	PausedPrefix string `yaml:"paused_prefix"`
 	ReasonKey    string `yaml:"reason_key"`
 	AtKey        string `yaml:"at_key"`
+	StateKey     string `yaml:"state_key"`
 }
 
 // HandoverConfig is the handover policy.
@@ -192,7 +193,8 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 		d string
 	}{{&s.Key, ds.Key}, {&s.Start, ds.Start}, {&s.Pause, ds.Pause},
 		{&s.Handover, ds.Handover}, {&s.StartButton, ds.StartButton}, {&s.PauseButton, ds.PauseButton},
-		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey}} {
+		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey},
+		{&s.StateKey, ds.StateKey}} {
 		str(f.v, f.d)
 	}
 	h, dh := &w.Handover, d.Handover
