@@ -264,12 +264,17 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 }
 
 func (b *Bridge) enqueue(ctx context.Context, t task) error {
+	return b.enqueueOn(ctx, int(maphash.String(b.seed, t.key.String())%uint64(len(b.shards))), t)
+}
+
+// enqueueOn queues t on shard i.
+func (b *Bridge) enqueueOn(ctx context.Context, i int, t task) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.shardsClosed || b.closed && t.done == nil && !t.recover {
 		return ErrClosed
 	}
-	ch := b.shards[maphash.String(b.seed, t.key.String())%uint64(len(b.shards))]
+	ch := b.shards[i]
 	select {
 	case ch <- t:
 		return nil

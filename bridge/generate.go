@@ -185,7 +185,15 @@ func (b *Bridge) finishReply(key Key, d *replyDone) {
 	}
 	c := &st.conv
 	if c.Mode != signals.ModeActive {
-		return // paused or handed over while generating: nothing is posted
+		// Paused or handed over while generating: nothing is posted, and nothing is owed.
+		if c.ReplyDue != 0 {
+			c.ReplyDue = 0
+			st.dirty = true
+			if err := st.commit(ctx, ""); err != nil {
+				b.log.Error("persist outbox", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+			}
+		}
+		return
 	}
 	now := b.opts.Now().UnixMilli()
 	switch {
@@ -257,7 +265,7 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 		st.apply(signals.Input{Kind: signals.InputHandover, Source: src, Reason: signals.ReasonHuman, At: now, Detail: detail})
 	case a.Resolve:
 		n := len(st.actions)
-		st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceAssistant, At: now})
+		st.resolveRequest(signals.SourceAssistant, now)
 		if a.Text != "" {
 			// The answer just posted is the closing message: do not post the stock one too.
 			added := slices.DeleteFunc(slices.Clone(st.actions[n:]), func(x signals.Action) bool { return x.Kind == signals.ActNotify })

@@ -49,9 +49,7 @@ func (b *Bridge) perform(ctx context.Context, st *step) {
 		case signals.ActOfferHuman:
 			err = b.offerHuman(ctx, st)
 		case signals.ActRunScenario:
-			if st.site.Steps != nil && c.ScenarioIndex >= 0 {
-				b.enterSteps(ctx, st)
-			}
+			// Decided before the commit (step.apply enters the steps); never performed.
 		}
 		if err != nil {
 			log.Error("action failed", "action", a.Kind, "err", err)

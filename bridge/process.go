@@ -109,7 +109,17 @@ func (st *step) apply(in signals.Input) signals.Result {
 	res := st.site.Signals.Step(st.conv.State, in)
 	st.conv.State = res.State
 	st.dirty = true
-	st.actions = append(st.actions, res.Actions...)
+	enter := false
+	for _, a := range res.Actions {
+		if a.Kind == signals.ActRunScenario {
+			enter = true // decided here, below, so its messages commit with this step
+			continue
+		}
+		if a.Kind == signals.ActCancel {
+			st.conv.ReplyDue = 0 // a cancelled answer is never owed
+		}
+		st.actions = append(st.actions, a)
+	}
 	if t := res.Transition; t != nil {
 		st.audit = append(st.audit, AuditEntry{At: t.At, Source: t.Source, From: t.From, To: t.To,
 			Reason: t.Reason, Detail: t.Detail})
@@ -127,17 +137,31 @@ func (st *step) apply(in signals.Input) signals.Result {
 			st.conv.ReplyDue = 0 // the assistant stopped: nothing is owed any more
 		}
 		if t.To == signals.ModeActive || t.To == signals.ModeWaiting {
-			st.clearWriteBack(t.At)
+			st.clearWriteBack(t.At, t.To)
 		}
-		if t.To == signals.ModeActive && t.Reason != signals.ReasonResolved {
+		if t.To == signals.ModeActive && t.Reason != signals.ReasonResolved && !enter {
 			st.answerPending(t.At) // a resolution starts over: nothing is pending
 		}
+	}
+	if enter && st.site.Steps != nil && st.conv.ScenarioIndex >= 0 {
+		st.b.enterSteps(st)
 	}
 	if len(res.Unknown) > 0 {
 		st.b.log.Info("signal value is not a command", "website", st.conv.WebsiteID,
 			"session", st.conv.SessionID, "values", len(res.Unknown))
 	}
 	return res
+}
+
+// resolveRequest applies a request to resolve (the visitor's button or words, the model's tool, the
+// guided steps); when the machine accepts it, the conversation starts a fresh window at once.
+func (st *step) resolveRequest(src signals.Source, at int64) {
+	res := st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: src, At: at})
+	if slices.ContainsFunc(res.Actions, func(a signals.Action) bool {
+		return a.Kind == signals.ActSetState && a.State == signals.CrispResolved
+	}) {
+		st.freshWindow()
+	}
 }
 
 // maxDeliveries bounds the per-transport delivery counts kept per conversation.
@@ -232,25 +256,44 @@ func (st *step) keepData(data map[string]string) {
 	}
 }
 
-// clearWriteBack empties our chatbot_paused:<reason> write-back when the assistant is back, so a
-// Bot scenario (or the website snippet) branching on the key does not see a stale pause. A value the
-// scenario wrote itself (start_chatbot) is left alone.
-func (st *step) clearWriteBack(at int64) {
+// clearWriteBack makes the written-back keys tell the truth again when the assistant is back after
+// one of our write-backs (a pause or a handover): the reason is emptied, the time is now and the
+// state key says the new mode, so a Bot scenario or the website snippet branching on them never
+// sees a pause that is over. Our own chatbot_paused:<reason> value of the signal key is emptied
+// too, only if Crisp still holds it; a value the scenario or the page wrote (start_chatbot) is left
+// alone. One write, conditional on the signal key when it touches it.
+func (st *step) clearWriteBack(at int64, mode signals.Mode) {
 	v := st.site.Signals.Vocabulary
-	if !v.Parse(st.conv.Last[v.Key]).Ours {
-		return
+	if !v.Parse(st.conv.Written[v.Key]).Ours {
+		return // nothing of ours stands
 	}
-	data := map[string]string{v.Key: ""}
+	data := map[string]string{}
 	if v.ReasonKey != "" {
 		data[v.ReasonKey] = ""
 	}
 	if v.AtKey != "" {
 		data[v.AtKey] = time.UnixMilli(at).UTC().Format(time.RFC3339)
 	}
-	expect := map[string]string{v.Key: st.conv.Last[v.Key]}
-	last := maps.Clone(st.conv.Last)
-	last[v.Key] = "" // its echo is the same value: no edge
-	st.conv.Last = last
+	if v.StateKey != "" {
+		data[v.StateKey] = string(mode)
+	}
+	var expect map[string]string
+	if cur := st.conv.Last[v.Key]; v.Parse(cur).Ours {
+		data[v.Key] = ""
+		expect = map[string]string{v.Key: cur}
+		last := maps.Clone(st.conv.Last)
+		last[v.Key] = "" // its echo is the same value: no edge
+		st.conv.Last = last
+	}
+	written := maps.Clone(st.conv.Written)
+	for k, val := range data {
+		written[k] = val
+	}
+	written[v.Key] = "" // no write-back of ours stands any more
+	st.conv.Written = written
+	if len(data) == 0 {
+		return
+	}
 	st.actions = append(st.actions, signals.Action{Kind: signals.ActWriteBack, Data: data, Expect: expect, Reason: signals.ReasonStart})
 }
 
@@ -271,6 +314,16 @@ func (st *step) answerPending(at int64) {
 		}
 	}
 	st.actions = append(st.actions, signals.Action{Kind: signals.ActReply, Reason: signals.ReasonSignal, Source: signals.SourceVisitor})
+}
+
+// freshWindow starts a new topic after a resolution, whether or not the mode changed: the next
+// message is a new question, and the resolved one (its transcript and cited sources) must neither
+// be answered again nor fill a later handover note.
+func (st *step) freshWindow() {
+	if len(st.conv.Transcript) > 0 {
+		st.conv.Transcript = nil
+		st.dirty = true
+	}
 }
 
 func (st *step) addTurn(t Turn) {
@@ -421,11 +474,10 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		if st.lateCopy(ev, "\x00state", ev.State) {
 			return true // counted; a stale or copied state change is not applied again
 		}
-		res := st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
-		if ev.State == "resolved" && res.Transition != nil {
-			// Back to the bot with a fresh window: the next message is a new topic, and an old
-			// handover request in the history must not hand the conversation over again at once.
-			c.Transcript = nil
+		wasResolved := c.CrispState == signals.CrispResolved
+		st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
+		if ev.State == signals.CrispResolved && !wasResolved {
+			st.freshWindow()
 		}
 		return true
 
@@ -463,7 +515,7 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 			st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourceVisitor, Reason: signals.ReasonHuman, At: at, Detail: "visitor clicked talk to a human"})
 			return true
 		case ChoiceResolve:
-			st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceVisitor, At: at})
+			st.resolveRequest(signals.SourceVisitor, at)
 			return true
 		}
 		if st.site.Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 {
@@ -477,14 +529,20 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 	if f := m.Field; f != nil && f.Value != "" {
 		if f.ID == FieldEmail {
 			email := strings.TrimSpace(f.Value)
+			reply := "email_thanks"
 			if !validEmail(email) {
-				st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: "invalid_email", Source: signals.SourceVisitor})
-				return true
+				reply = "invalid_email"
+			} else {
+				c.Email = email
+				st.dirty = true
+				st.meta.Email = email
 			}
-			c.Email = email
-			st.dirty = true
-			st.meta.Email = email
-			st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: "email_thanks", Source: signals.SourceVisitor})
+			st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: reply, Source: signals.SourceVisitor})
+			if c.Mode == signals.ModeHuman {
+				// Our message turns a pending conversation unresolved in Crisp: keep it on top of the
+				// human inbox.
+				st.actions = append(st.actions, signals.Action{Kind: signals.ActSetState, State: signals.CrispPending, Source: signals.SourceVisitor, Reason: c.Reason})
+			}
 			return true
 		}
 		if st.site.Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 {

@@ -298,6 +298,9 @@ func (st *stepper) resolveRequest() {
 		return
 	}
 	src := st.source(SourceVisitor)
+	// An answer still being written is about the resolved question: it is not posted.
+	st.act(Action{Kind: ActCancel}, ReasonResolved, src)
+	st.act(Action{Kind: ActStopTyping}, ReasonResolved, src)
 	st.act(Action{Kind: ActNotify, Text: TextClosing}, ReasonResolved, src)
 	if st.c.ResolvedSegment != "" {
 		st.act(Action{Kind: ActAddSegment, Segment: st.c.ResolvedSegment}, ReasonResolved, src)

@@ -49,7 +49,7 @@ var (
 		signals.ActSetState, signals.ActAddSegment, signals.ActPostNote, signals.ActOfferHuman}
 	errorActs = []signals.ActionKind{signals.ActCancel, signals.ActStopTyping, signals.ActNotify, signals.ActWriteBack,
 		signals.ActSetState, signals.ActAddSegment, signals.ActPostNote, signals.ActOfferHuman}
-	resolveActs = []signals.ActionKind{signals.ActNotify, signals.ActAddSegment, signals.ActSetState}
+	resolveActs = []signals.ActionKind{signals.ActCancel, signals.ActStopTyping, signals.ActNotify, signals.ActAddSegment, signals.ActSetState}
 	cancelActs  = []signals.ActionKind{signals.ActCancel, signals.ActStopTyping}
 )
 
@@ -317,13 +317,15 @@ func TestStepDetails(t *testing.T) {
 			t.Errorf("actions %v, want no segment", actionKinds(res.Actions))
 		}
 		res = c.Step(stateIn(A), signals.Input{Kind: signals.InputResolveRequest, At: at})
-		if got := actionKinds(res.Actions); !slices.Equal(got, []signals.ActionKind{signals.ActNotify, signals.ActSetState}) {
-			t.Errorf("actions %v, want notify, set_state", got)
+		if got := actionKinds(res.Actions); !slices.Equal(got, []signals.ActionKind{signals.ActCancel, signals.ActStopTyping, signals.ActNotify, signals.ActSetState}) {
+			t.Errorf("actions %v, want cancel, stop_typing, notify, set_state", got)
 		}
 	})
 	t.Run("resolve request actions", func(t *testing.T) {
 		res := cfg.Step(stateIn(A), signals.Input{Kind: signals.InputResolveRequest, At: at})
 		want := []signals.Action{
+			{Kind: signals.ActCancel, Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
+			{Kind: signals.ActStopTyping, Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
 			{Kind: signals.ActNotify, Text: signals.TextClosing, Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
 			{Kind: signals.ActAddSegment, Segment: "ended-by-ai", Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
 			{Kind: signals.ActSetState, State: "resolved", Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
