@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,7 +64,9 @@ func (p *crispish) UpdateMeta(_ context.Context, _, s string, u bridge.MetaUpdat
 	return nil
 }
 
-func (p *crispish) Meta(context.Context, string, string) (bridge.Meta, error) { return bridge.Meta{}, nil }
+func (p *crispish) Meta(context.Context, string, string) (bridge.Meta, error) {
+	return bridge.Meta{}, nil
+}
 
 func (p *crispish) SetState(_ context.Context, _, s, st string) error {
 	p.mu.Lock()
@@ -268,7 +271,7 @@ func TestStartWithUnfinishedStepsPostsTheStepOnce(t *testing.T) {
 	}
 }
 
-// reopen closes nothing: it opens a new bridge on the store file of old (which it closes first).
+// reopen closes the store old and opens a new bridge on its file: a restart.
 func reopen(t *testing.T, p bridge.Platform, old *bolt.Store, a assistant.Replier, tweak func(*bridge.Website)) (*bridge.Bridge, *bolt.Store) {
 	t.Helper()
 	path := old.Path()
@@ -307,22 +310,11 @@ func TestResolutionWithoutModeChangeStartsAFreshWindow(t *testing.T) {
 			if len(c.Transcript) != 0 {
 				t.Fatalf("transcript after resolution = %+v, want a fresh window", c.Transcript)
 			}
-			if note := bridge.HandoverSummary(&c, signals.ReasonHuman); contains(note, "old order") {
+			if note := bridge.HandoverSummary(&c, signals.ReasonHuman); strings.Contains(note, "old order") {
 				t.Fatalf("handover note after resolution still cites the resolved question:\n%s", note)
 			}
 		})
 	}
-}
-
-func contains(s, sub string) bool { return len(sub) > 0 && len(s) >= len(sub) && indexOf(s, sub) >= 0 }
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 // Defect 3: a resolve while an answer is being written left the answer owed, and a restart posted
