@@ -84,6 +84,13 @@ type Options struct {
 	DrainTimeout time.Duration
 	// TranscriptLimit bounds the transcript window kept per conversation.
 	TranscriptLimit int
+	// CallTimeout bounds one Crisp call made while processing or performing (default 15 s).
+	CallTimeout time.Duration
+	// JournalDeadline is how long a failing write-back, state or segment change is retried before it
+	// is abandoned (default 1 hour); MessageDeadline likewise for messages and notes (default 10
+	// minutes: a notice that late is worse than none).
+	JournalDeadline time.Duration
+	MessageDeadline time.Duration
 }
 
 // Bridge processes events. Create it with Open, stop it with Close.
@@ -101,12 +108,15 @@ type Bridge struct {
 	sweepWG   sync.WaitGroup // the resume sweep
 	stopSweep chan struct{}
 	active    atomic.Int64 // generation goroutines running (until their result is queued)
+	passes    atomic.Int64 // journal passes running (until their result is handled)
+	journalWG sync.WaitGroup
 
 	mu           sync.Mutex
 	closed       bool // no more events or control calls
 	shardsClosed bool // shard queues are closed: nothing at all may be queued
 	idle         chan struct{}
 	gens         map[Key]*generation // in-flight generation per conversation
+	jobs         map[Key]*journalJob // journal work per conversation
 	genSeq       uint64
 }
 
@@ -118,6 +128,8 @@ type task struct {
 	done    *replyDone
 	ctrl    *control
 	barrier func() // called when the shard reaches it (Close)
+	kick    bool   // perform the conversation's journal entries that are due
+	journal *journalDone
 }
 
 // Open validates the options, starts the shard workers and returns the bridge.
@@ -167,6 +179,15 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.TranscriptLimit <= 0 {
 		opts.TranscriptLimit = 50
 	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 15 * time.Second
+	}
+	if opts.JournalDeadline <= 0 {
+		opts.JournalDeadline = time.Hour
+	}
+	if opts.MessageDeadline <= 0 {
+		opts.MessageDeadline = 10 * time.Minute
+	}
 	b := &Bridge{
 		opts:      opts,
 		log:       opts.Logger,
@@ -174,6 +195,7 @@ func Open(opts Options) (*Bridge, error) {
 		shards:    make([]chan task, opts.Shards),
 		sem:       make(chan struct{}, opts.Generations),
 		gens:      make(map[Key]*generation),
+		jobs:      make(map[Key]*journalJob),
 		idle:      make(chan struct{}, 1),
 		stopSweep: make(chan struct{}),
 	}
@@ -194,8 +216,9 @@ func Open(opts Options) (*Bridge, error) {
 }
 
 // Close shuts down without losing what was accepted: it stops accepting events, lets every shard
-// process what it queued, waits for in-flight answers to be posted (up to DrainTimeout, after which
-// they are cancelled and their typing indicators stopped), then stops the shards.
+// process what it queued, waits for in-flight answers to be posted and for the journal writes that
+// are due to be performed (up to DrainTimeout, after which answers are cancelled and their typing
+// indicators stopped; writes left are performed after the restart), then stops the shards.
 func (b *Bridge) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -217,7 +240,7 @@ func (b *Bridge) Close() error {
 
 	timer := time.NewTimer(b.opts.DrainTimeout)
 	defer timer.Stop()
-	for b.active.Load() > 0 {
+	for b.active.Load() > 0 || b.passes.Load() > 0 {
 		select {
 		case <-b.idle:
 		case <-timer.C:
@@ -234,6 +257,14 @@ func (b *Bridge) Close() error {
 		}
 	}
 	b.genWG.Wait()
+	b.mu.Lock()
+	for _, j := range b.jobs {
+		if j.timer != nil {
+			j.timer.Stop() // retries not yet due are performed after the restart
+		}
+	}
+	b.mu.Unlock()
+	b.journalWG.Wait() // each call is bounded by CallTimeout
 	b.mu.Lock()
 	b.shardsClosed = true
 	for _, ch := range b.shards {
@@ -271,7 +302,7 @@ func (b *Bridge) enqueue(ctx context.Context, t task) error {
 func (b *Bridge) enqueueOn(ctx context.Context, i int, t task) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.shardsClosed || b.closed && t.done == nil && !t.recover {
+	if b.shardsClosed || b.closed && (t.event != nil || t.ctrl != nil) {
 		return ErrClosed
 	}
 	ch := b.shards[i]
@@ -306,6 +337,10 @@ func (b *Bridge) work(ch chan task) {
 			t.ctrl.result <- b.processControl(t.key, t.ctrl)
 		case t.barrier != nil:
 			t.barrier()
+		case t.journal != nil:
+			b.finishJournal(t.key, t.journal)
+		case t.kick:
+			b.kickStored(t.key)
 		case t.recover:
 			b.recoverOne(t.key)
 		}

@@ -379,6 +379,7 @@ func TestStartAfterPauseClearsTheStaleWriteBack(t *testing.T) {
 	if _, err := b.Control(context.Background(), key, bridge.ControlHandover, "", ""); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, b, "s1")
 	if got := p.value("s1", "enum"); got != "chatbot_paused:human" {
 		t.Fatalf("enum after handover = %q", got)
 	}
@@ -408,6 +409,7 @@ func TestEmailAfterHandoverKeepsPending(t *testing.T) {
 	if _, err := b.Control(context.Background(), key, bridge.ControlHandover, "", ""); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, b, "s1")
 	if got := p.crispState("s1"); got != "pending" {
 		t.Fatalf("state after handover = %q, want pending", got)
 	}

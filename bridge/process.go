@@ -139,7 +139,7 @@ func (st *step) apply(in signals.Input) signals.Result {
 		if t.To == signals.ModeActive || t.To == signals.ModeWaiting {
 			st.clearWriteBack(t.At, t.To)
 		}
-		if t.To == signals.ModeActive && t.Reason != signals.ReasonResolved && !enter {
+		if t.To == signals.ModeActive && t.Reason != signals.ReasonResolved {
 			st.answerPending(t.At) // a resolution starts over: nothing is pending
 		}
 	}
@@ -334,8 +334,10 @@ func (st *step) addTurn(t Turn) {
 	st.dirty = true
 }
 
-// commit persists the conversation, its new audit entries and the processed event id atomically.
+// commit persists the conversation, its new audit entries, the Crisp writes it decided (its
+// journal) and the processed event id atomically.
 func (st *step) commit(ctx context.Context, eventID string) error {
+	st.journalize()
 	// The outbox: an answer about to be generated is owed until it is posted (or no longer due),
 	// so a restart in between answers it.
 	if st.conv.ReplyDue == 0 && slices.ContainsFunc(st.actions, func(a signals.Action) bool { return a.Kind == signals.ActReply }) {
@@ -556,6 +558,8 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 // later messages need no read at all.
 func (b *Bridge) loadMeta(ctx context.Context, st *step) {
 	c := &st.conv
+	ctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
+	defer cancel()
 	m, err := b.opts.Platform.Meta(ctx, c.WebsiteID, c.SessionID)
 	if err != nil {
 		b.log.Warn("read meta", "website", c.WebsiteID, "session", c.SessionID, "err", err)

@@ -55,7 +55,15 @@ type Conversation struct {
 	// ReplyDue is when an answer was owed to the visitor (Unix ms), 0 when none: the outbox. A
 	// restart answers what is still owed.
 	ReplyDue int64
+	// Journal holds the Crisp writes decided and not yet performed, oldest first; JournalSeq is the
+	// sequence number of the last entry added.
+	Journal    []JournalEntry
+	JournalSeq uint64
 }
+
+// Owes reports whether the conversation still owes work: an answer or a Crisp write. Stores index
+// such conversations so a restart finds them without a scan (Store.Outbox).
+func (c *Conversation) Owes() bool { return c.ReplyDue != 0 || len(c.Journal) > 0 }
 
 // AuditEntry is one transition of a conversation, kept in a bounded trail.
 type AuditEntry struct {
@@ -85,8 +93,8 @@ type Store interface {
 	AddUsage(ctx context.Context, websiteID, day string, tokens int64) (int64, error)
 	// Usage returns a website's token usage of one day.
 	Usage(ctx context.Context, websiteID, day string) (int64, error)
-	// Outbox returns up to limit conversations that owe the visitor an answer (ReplyDue != 0),
-	// without scanning the others.
+	// Outbox returns up to limit conversations that owe work (Conversation.Owes: an answer or a
+	// journal entry), without scanning the others.
 	Outbox(ctx context.Context, limit int) ([]Key, error)
 }
 

@@ -416,7 +416,7 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 	binary.BigEndian.PutUint64(expiry[:], uint64(s.opts.Now().Add(s.opts.ProcessedTTL).UnixMilli()))
 	mode := c.Mode
 	transitions := c.Transitions
-	owed := c.ReplyDue != 0
+	owed := c.Owes()
 
 	// The function may run more than once (bbolt retries a failed batch one by one): it only touches
 	// the transaction and the values computed above.
