@@ -22,6 +22,10 @@ import (
 // ErrClosed is returned by calls made after Close.
 var ErrClosed = errors.New("bridge closed")
 
+// ErrBusy is returned by HandleEvent when a conversation's shard and its overflow are full; a hook
+// answers 503 so Crisp retries.
+var ErrBusy = errors.New("bridge busy: queue and overflow full")
+
 // Website is the per-website policy the bridge applies.
 type Website struct {
 	ID        string
@@ -69,8 +73,12 @@ type Options struct {
 	Now           Clock
 	// Shards is the number of ordered workers; a conversation always maps to the same one.
 	Shards int
-	// QueueSize bounds each shard's queue; HandleEvent blocks (up to its ctx) when it is full.
+	// QueueSize is each shard's queue. HandleEvent never blocks on a full one: the event (already
+	// durable in the inbox when the store has one) waits in the shard's overflow.
 	QueueSize int
+	// MaxOverflow bounds the events waiting in one shard's overflow (default 10,000); past it
+	// HandleEvent returns ErrBusy.
+	MaxOverflow int
 	// Generations bounds concurrent assistant generations.
 	Generations int
 	// TypingDelay is how long a generation runs before the typing indicator is started; answers
@@ -97,13 +105,18 @@ type Options struct {
 type Bridge struct {
 	opts   Options
 	log    *slog.Logger
-	seed   maphash.Seed
-	shards []chan task
-	sem    chan struct{}
+	seed     maphash.Seed
+	shards   []chan task
+	overflow [][]task // per shard, under mu: tasks waiting for room in the shard's queue, in order
+	inbox    Inbox    // the store's durable intake, nil when it has none
+	inboxSeq atomic.Uint64
+	removals chan string // processed inbox entries, removed in batches
+	sem      chan struct{}
 
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // shard workers
+	removerWG sync.WaitGroup
 	genWG     sync.WaitGroup // generations
 	sweepWG   sync.WaitGroup // the resume sweep
 	stopSweep chan struct{}
@@ -130,6 +143,8 @@ type task struct {
 	barrier func() // called when the shard reaches it (Close)
 	kick    bool   // perform the conversation's journal entries that are due
 	journal *journalDone
+	inboxID string // the event's durable inbox entry, removed once processed
+	replay  bool   // the entry is replayed from the inbox after a restart
 }
 
 // Open validates the options, starts the shard workers and returns the bridge.
@@ -157,6 +172,9 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 128
+	}
+	if opts.MaxOverflow <= 0 {
+		opts.MaxOverflow = 10_000
 	}
 	if opts.Generations <= 0 {
 		opts.Generations = 256
@@ -193,6 +211,7 @@ func Open(opts Options) (*Bridge, error) {
 		log:       opts.Logger,
 		seed:      maphash.MakeSeed(),
 		shards:    make([]chan task, opts.Shards),
+		overflow:  make([][]task, opts.Shards),
 		sem:       make(chan struct{}, opts.Generations),
 		gens:      make(map[Key]*generation),
 		jobs:      make(map[Key]*journalJob),
@@ -200,11 +219,25 @@ func Open(opts Options) (*Bridge, error) {
 		stopSweep: make(chan struct{}),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.inbox, _ = opts.Store.(Inbox)
+	// Inbox ids sort in acceptance order across restarts: the start time, then a counter.
+	b.inboxSeq.Store(uint64(time.Now().UnixMicro()) << 12)
 	for i := range b.shards {
 		ch := make(chan task, opts.QueueSize)
 		b.shards[i] = ch
 		b.wg.Add(1)
-		go b.work(ch)
+		go b.work(i, ch)
+	}
+	if b.inbox != nil {
+		b.removals = make(chan string, 4096)
+		b.removerWG.Add(1)
+		go b.remover()
+		// What was accepted before a crash is processed first, in order, through the normal
+		// de-duplication, before any new event can overtake it.
+		if err := b.replayInbox(); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("open bridge: %w", err)
+		}
 	}
 	if opts.ResumeEnabled {
 		b.sweepWG.Add(1)
@@ -230,13 +263,11 @@ func (b *Bridge) Close() error {
 	close(b.stopSweep)
 	b.sweepWG.Wait()
 
-	// Every event queued before now is processed once the barrier passes its shard.
-	var barriers sync.WaitGroup
-	for _, ch := range b.shards {
-		barriers.Add(1)
-		ch <- task{barrier: barriers.Done}
+	// Every event queued before now (overflow included) is processed once the barrier passes its
+	// shard.
+	if err := b.barrier(context.Background()); err != nil {
+		b.log.Error("close: barrier", "err", err)
 	}
-	barriers.Wait()
 
 	timer := time.NewTimer(b.opts.DrainTimeout)
 	defer timer.Stop()
@@ -272,6 +303,10 @@ func (b *Bridge) Close() error {
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	if b.removals != nil {
+		close(b.removals)
+		b.removerWG.Wait()
+	}
 	b.cancel()
 	return nil
 }
@@ -291,7 +326,26 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.WebsiteID == "" || ev.SessionID == "" {
 		return fmt.Errorf("handle event %s: missing website or session", ev.Name)
 	}
-	return b.enqueue(ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev})
+	t := task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev}
+	if b.inbox != nil {
+		b.mu.Lock()
+		closed := b.closed
+		b.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
+		t.inboxID = fmt.Sprintf("%016x", b.inboxSeq.Add(1))
+		entry := InboxEntry{ID: t.inboxID, AcceptedAt: b.opts.Now().UnixMilli(), Event: ev}
+		if err := b.inbox.Accept(ctx, []InboxEntry{entry}); err != nil {
+			return fmt.Errorf("handle event %s: durable intake: %w", ev.Name, err)
+		}
+	}
+	if err := b.enqueue(ctx, t); err != nil {
+		// Durable already: a restart processes it. The caller is told so that a hook is retried
+		// (the retry is de-duplicated) rather than trusted.
+		return err
+	}
+	return nil
 }
 
 func (b *Bridge) enqueue(ctx context.Context, t task) error {
@@ -305,32 +359,57 @@ func (b *Bridge) enqueueOn(ctx context.Context, i int, t task) error {
 	if b.shardsClosed || b.closed && (t.event != nil || t.ctrl != nil) {
 		return ErrClosed
 	}
-	ch := b.shards[i]
-	select {
-	case ch <- t:
-		return nil
-	default:
+	if len(b.overflow[i]) == 0 {
+		select {
+		case b.shards[i] <- t:
+			return nil
+		default:
+		}
 	}
-	// The queue is full: wait without holding the lock so Close is not blocked by a slow shard.
-	// Close closes the shards only after every generation has handed its result back, so the
-	// channel cannot be closed under a result being queued here.
-	b.mu.Unlock()
-	defer b.mu.Lock()
-	select {
-	case ch <- t:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("enqueue %s: %w", t.key, ctx.Err())
+	// The queue is full: the task waits in the shard's overflow, in order, and the caller (an RTM
+	// reader, a hook) is not held up. Only events are bounded; internal results are never dropped.
+	if t.event != nil && !t.replay && len(b.overflow[i]) >= b.opts.MaxOverflow {
+		return fmt.Errorf("enqueue %s: %w", t.key, ErrBusy)
+	}
+	b.overflow[i] = append(b.overflow[i], t)
+	return nil
+}
+
+// refill moves waiting tasks of shard i from its overflow into its queue, as room allows.
+func (b *Bridge) refill(i int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shardsClosed {
+		return
+	}
+	q := b.overflow[i]
+	n := 0
+	for n < len(q) {
+		select {
+		case b.shards[i] <- q[n]:
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	if n > 0 {
+		clear(q[:n])
+		b.overflow[i] = q[n:]
+		if len(b.overflow[i]) == 0 {
+			b.overflow[i] = nil
+		}
 	}
 }
 
 // work runs one shard: tasks of a conversation are processed one at a time, in order.
-func (b *Bridge) work(ch chan task) {
+func (b *Bridge) work(i int, ch chan task) {
 	defer b.wg.Done()
 	for t := range ch {
+		b.refill(i)
 		switch {
 		case t.event != nil:
-			b.processEvent(*t.event)
+			b.processEvent(*t.event, t.inboxID, t.replay)
 		case t.done != nil:
 			b.finishReply(t.key, t.done)
 		case t.ctrl != nil:

@@ -355,15 +355,27 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 	return nil
 }
 
-// processEvent is the whole life of one event on its shard.
-func (b *Bridge) processEvent(ev Event) {
+// processEvent is the whole life of one event on its shard. inboxID is its durable intake entry
+// (removed once the event is processed); an event without a de-duplication id of its own is
+// de-duplicated by it, so replaying the entry after a crash is harmless.
+func (b *Bridge) processEvent(ev Event, inboxID string, replay bool) {
 	ctx := b.ctx
 	log := b.log.With("website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name)
 	id := EventID(ev)
+	processed := true // false: a failure left it for a replay
+	defer func() {
+		if processed {
+			b.removeInbox(inboxID)
+		}
+	}()
+	if id == "" && inboxID != "" && replay {
+		id = "inbox:" + inboxID
+	}
 	if id != "" {
 		dup, err := b.opts.Store.Processed(ctx, id)
 		if err != nil {
 			log.Error("check processed", "err", err)
+			processed = false
 			return
 		}
 		if dup {
@@ -375,14 +387,19 @@ func (b *Bridge) processEvent(ev Event) {
 	st, found, err := b.load(ctx, Key{ev.WebsiteID, ev.SessionID})
 	if err != nil {
 		log.Error("load conversation", "err", err)
+		processed = false
 		return
 	}
 	mattered := b.interpret(ctx, st, ev)
 	if !mattered && (!found || id == "" && !st.dirty) {
 		return // typing, segments, routing... of a conversation we keep nothing about
 	}
+	if id == "" && inboxID != "" {
+		id = "inbox:" + inboxID // committed with the state: a replay of this entry is a duplicate
+	}
 	if err := st.commit(ctx, id); err != nil {
 		log.Error("persist", "err", err)
+		processed = false
 		return
 	}
 	b.perform(ctx, st)
