@@ -103,8 +103,8 @@ type Options struct {
 
 // Bridge processes events. Create it with Open, stop it with Close.
 type Bridge struct {
-	opts   Options
-	log    *slog.Logger
+	opts     Options
+	log      *slog.Logger
 	seed     maphash.Seed
 	shards   []chan task
 	overflow [][]task // per shard, under mu: tasks waiting for room in the shard's queue, in order

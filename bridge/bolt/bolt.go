@@ -38,7 +38,7 @@ var (
 	bucketExpiry        = []byte("expiry")
 	bucketAudit         = []byte("audit")
 	bucketUsage         = []byte("usage")
-	bucketOutbox        = []byte("outbox") // conversation key -> nil, while it owes an answer or a Crisp write
+	bucketOutbox        = []byte("outbox")  // conversation key -> nil, while it owes an answer or a Crisp write
 	bucketInbox         = []byte("inbox")   // inbox entry id -> JSON entry, until processed
 	bucketCursors       = []byte("cursors") // name -> value, big-endian uint64
 	allBuckets          = [][]byte{bucketConversations, bucketModes, bucketProcessed, bucketExpiry, bucketAudit, bucketUsage,
