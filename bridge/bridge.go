@@ -99,6 +99,13 @@ type Options struct {
 	// minutes: a notice that late is worse than none).
 	JournalDeadline time.Duration
 	MessageDeadline time.Duration
+	// MaxTurnText clips the text of a stored transcript turn, in characters (default 2,000): enough
+	// context for the model and the handover note, bounded storage per conversation.
+	MaxTurnText int
+	// Retention erases conversations idle for longer (default 90 days; negative keeps them for
+	// ever), when the store can (Eraser); the sweep runs every RetentionSweep (default 1 hour).
+	Retention      time.Duration
+	RetentionSweep time.Duration
 }
 
 // Bridge processes events. Create it with Open, stop it with Close.
@@ -206,6 +213,15 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.MessageDeadline <= 0 {
 		opts.MessageDeadline = 10 * time.Minute
 	}
+	if opts.MaxTurnText <= 0 {
+		opts.MaxTurnText = 2000
+	}
+	if opts.Retention == 0 {
+		opts.Retention = 90 * 24 * time.Hour
+	}
+	if opts.RetentionSweep <= 0 {
+		opts.RetentionSweep = time.Hour
+	}
 	b := &Bridge{
 		opts:      opts,
 		log:       opts.Logger,
@@ -245,6 +261,10 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	b.sweepWG.Add(1)
 	go b.recoverOutbox()
+	if _, ok := opts.Store.(Eraser); ok && opts.Retention > 0 {
+		b.sweepWG.Add(1)
+		go b.retentionLoop()
+	}
 	return b, nil
 }
 

@@ -261,7 +261,7 @@ func (st *step) keepData(data map[string]string) {
 // state key says the new mode, so a Bot scenario or the website snippet branching on them never
 // sees a pause that is over. Our own chatbot_paused:<reason> value of the signal key is emptied
 // too, only if Crisp still holds it; a value the scenario or the page wrote (start_chatbot) is left
-// alone. One write, conditional on the signal key when it touches it.
+// alone. One write, conditional on the signal key.
 func (st *step) clearWriteBack(at int64, mode signals.Mode) {
 	v := st.site.Signals.Vocabulary
 	if !v.Parse(st.conv.Written[v.Key]).Ours {
@@ -277,10 +277,12 @@ func (st *step) clearWriteBack(at int64, mode signals.Mode) {
 	if v.StateKey != "" {
 		data[v.StateKey] = string(mode)
 	}
-	var expect map[string]string
-	if cur := st.conv.Last[v.Key]; v.Parse(cur).Ours {
+	// Conditional on the signal key in every case: the write carries the whole data map (Crisp may
+	// replace it), so a newer signal written meanwhile must win.
+	cur := st.conv.Last[v.Key]
+	expect := map[string]string{v.Key: cur}
+	if v.Parse(cur).Ours {
 		data[v.Key] = ""
-		expect = map[string]string{v.Key: cur}
 		last := maps.Clone(st.conv.Last)
 		last[v.Key] = "" // its echo is the same value: no edge
 		st.conv.Last = last
@@ -327,6 +329,9 @@ func (st *step) freshWindow() {
 }
 
 func (st *step) addTurn(t Turn) {
+	if r := []rune(t.Text); len(r) > st.b.opts.MaxTurnText {
+		t.Text = string(r[:st.b.opts.MaxTurnText-1]) + "…" // bounded storage; the start says what was asked
+	}
 	st.conv.Transcript = append(st.conv.Transcript, t)
 	if n := len(st.conv.Transcript) - st.b.opts.TranscriptLimit; n > 0 {
 		st.conv.Transcript = append([]Turn(nil), st.conv.Transcript[n:]...)

@@ -167,3 +167,21 @@ type Leases interface {
 
 // ErrFenced is returned by a write made under a lease that has since passed to another holder.
 var ErrFenced = errors.New("lease lost: fenced by a newer holder")
+
+// Pager is implemented by stores that list conversations page by page (the resume sweep reads every
+// due conversation, not only the first page).
+type Pager interface {
+	// ListAfter returns up to limit conversations in key order after after (from the start when it
+	// is the zero Key), filtered by mode when mode is not empty.
+	ListAfter(ctx context.Context, mode signals.Mode, after Key, limit int) ([]Conversation, error)
+}
+
+// Eraser is implemented by stores that erase conversations: on request (an erasure request for one
+// conversation) and by retention (conversations idle for too long).
+type Eraser interface {
+	// Delete erases a conversation's stored state: the conversation, its audit trail, its indexes.
+	Delete(ctx context.Context, key Key) error
+	// Expire erases up to limit conversations last changed before idleBefore (Unix ms; stores may
+	// round to the day) and returns their keys, reading only what is due.
+	Expire(ctx context.Context, idleBefore int64, limit int) ([]Key, error)
+}
