@@ -133,6 +133,15 @@ func (st *step) apply(in signals.Input) signals.Result {
 			st.answerPending(t.At) // a resolution starts over: nothing is pending
 		}
 	}
+	if r := res.Refused; r != nil {
+		// The store numbers audit entries by the Transitions counter: a refusal takes a number too.
+		st.conv.Transitions++
+		st.audit = append(st.audit, AuditEntry{At: r.At, Source: r.Source, From: r.From, To: r.From,
+			Reason: r.Reason, Detail: res.Note, Refused: true})
+		st.b.opts.Metrics.SignalRefused(r.Source)
+		st.b.log.Info("start refused", "website", st.conv.WebsiteID, "session", st.conv.SessionID,
+			"mode", r.From, "reason", st.conv.Reason, "source", r.Source)
+	}
 	if len(res.Unknown) > 0 {
 		st.b.log.Info("signal value is not a command", "website", st.conv.WebsiteID,
 			"session", st.conv.SessionID, "values", len(res.Unknown))
@@ -472,7 +481,7 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 			}
 		}
 		res := st.apply(signals.Input{Kind: signals.InputButton, Source: signals.SourceButton, Value: choice.Value, At: at})
-		return res.Transition != nil
+		return res.Transition != nil || res.Refused != nil
 	}
 	if f := m.Field; f != nil && f.Value != "" {
 		if f.ID == FieldEmail {

@@ -226,12 +226,33 @@ func (st *stepper) button() {
 }
 
 func (st *stepper) start(src Source) {
-	if st.r.State.Mode == ModeActive {
+	s := st.r.State
+	if s.Mode == ModeActive {
 		st.r.Note = "already active"
+		return
+	}
+	if HumanOwned(s) && Untrusted(src) && !st.c.UntrustedStartOverridesHuman {
+		st.r.Refused = &Transition{From: s.Mode, To: ModeActive, Reason: ReasonSignal, Source: src, At: st.in.At, Detail: st.in.Detail}
+		st.r.Note = fmt.Sprintf("start from %s refused: the conversation is %s (%s)", src, s.Mode, s.Reason)
 		return
 	}
 	st.transition(ModeActive, ReasonSignal, src)
 	st.act(Action{Kind: ActRunScenario}, ReasonSignal, src)
+}
+
+// HumanOwned reports whether a human owns the conversation: handed over, or paused by an operator.
+func HumanOwned(s State) bool {
+	return s.Mode == ModeHuman || s.Mode == ModePaused && s.Reason == ReasonOperator
+}
+
+// Untrusted reports whether src is writable by anyone on the page: session data, a page value, a
+// picker button.
+func Untrusted(src Source) bool {
+	switch src {
+	case SourceData, SourcePage, SourceButton:
+		return true
+	}
+	return false
 }
 
 func (st *stepper) pause(reason Reason, src Source) {

@@ -283,6 +283,9 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		if w.Handover.PauseOnOperator != nil {
 			sc.PauseOnOperator = *w.Handover.PauseOnOperator
 		}
+		if o := w.Signals.UntrustedStartOverridesHuman; o != nil {
+			sc.UntrustedStartOverridesHuman = *o
+		}
 		set(&sc.HandoverSegment, w.Handover.Segment)
 		set(&sc.ResolvedSegment, w.Handover.ResolvedSegment)
 		if err := sc.Validate(); err != nil {

@@ -98,6 +98,9 @@ type SignalsConfig struct {
 	ReasonKey    string `yaml:"reason_key"`
 	AtKey        string `yaml:"at_key"`
 	StateKey     string `yaml:"state_key"`
+	// UntrustedStartOverridesHuman lets session data, a page value or a button start the assistant
+	// in a conversation a human owns (handed over, or paused by an operator); off by default.
+	UntrustedStartOverridesHuman *bool `yaml:"untrusted_start_overrides_human"`
 }
 
 // HandoverConfig is the handover policy.
@@ -196,6 +199,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey},
 		{&s.StateKey, ds.StateKey}} {
 		str(f.v, f.d)
+	}
+	if s.UntrustedStartOverridesHuman == nil {
+		s.UntrustedStartOverridesHuman = ds.UntrustedStartOverridesHuman
 	}
 	h, dh := &w.Handover, d.Handover
 	str(&h.Segment, dh.Segment)
