@@ -416,7 +416,8 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			c.Language = lang
 			st.dirty = true
 		}
-		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at})
+		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at,
+			WebsiteID: c.WebsiteID, SessionID: c.SessionID})
 		if hv := st.site.HandoverValue; hv != "" {
 			for _, v := range res.Unknown {
 				if v == hv || strings.HasPrefix(v, hv+st.site.Signals.Vocabulary.NonceSep) {

@@ -102,6 +102,10 @@ type Config struct {
 	// default: anyone on the page can write those, so only the trusted paths (an operator's note,
 	// the admin API, a resolution, the resume timer) give such a conversation back.
 	UntrustedStartOverridesHuman bool
+	// StartSecret, when set, makes a start from session data or the page valid only in the signed
+	// form made by the website's backend (see SignStart); other starts from those sources are
+	// refused. Buttons and the trusted paths are not affected.
+	StartSecret []byte
 }
 
 // State is the durable per-conversation state the machine reads and writes. Times are Unix ms.
@@ -147,6 +151,8 @@ type Input struct {
 	Value  string            // InputButton: choice value; InputStateChanged: the new state
 	Reason Reason            // InputPause / InputHandover: why (defaults: signal / human)
 	Detail string            // free text for the audit trail (e.g. the model's handover reason)
+	// WebsiteID and SessionID name the conversation (InputData): signed starts are bound to them.
+	WebsiteID, SessionID string
 }
 
 // ActionKind is the kind of an action the bridge performs after persisting the new state.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"net/http"
 	"net/url"
 	"sync"
@@ -285,6 +286,13 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		}
 		if o := w.Signals.UntrustedStartOverridesHuman; o != nil {
 			sc.UntrustedStartOverridesHuman = *o
+		}
+		if name := w.Signals.StartSecretEnv; name != "" {
+			secret := os.Getenv(name)
+			if len(secret) < 16 {
+				return nil, fmt.Errorf("websites.%s.signals.start_secret_env: environment variable %s must hold at least 16 bytes", id, name)
+			}
+			sc.StartSecret = []byte(secret)
 		}
 		set(&sc.HandoverSegment, w.Handover.Segment)
 		set(&sc.ResolvedSegment, w.Handover.ResolvedSegment)

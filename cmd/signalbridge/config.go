@@ -101,6 +101,9 @@ type SignalsConfig struct {
 	// UntrustedStartOverridesHuman lets session data, a page value or a button start the assistant
 	// in a conversation a human owns (handed over, or paused by an operator); off by default.
 	UntrustedStartOverridesHuman *bool `yaml:"untrusted_start_overrides_human"`
+	// StartSecretEnv names the environment variable holding the website's start signing secret:
+	// when set, starts from session data or the page must be signed by the website's backend.
+	StartSecretEnv string `yaml:"start_secret_env"`
 }
 
 // HandoverConfig is the handover policy.
@@ -197,7 +200,7 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	}{{&s.Key, ds.Key}, {&s.Start, ds.Start}, {&s.Pause, ds.Pause},
 		{&s.Handover, ds.Handover}, {&s.StartButton, ds.StartButton}, {&s.PauseButton, ds.PauseButton},
 		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey},
-		{&s.StateKey, ds.StateKey}} {
+		{&s.StateKey, ds.StateKey}, {&s.StartSecretEnv, ds.StartSecretEnv}} {
 		str(f.v, f.d)
 	}
 	if s.UntrustedStartOverridesHuman == nil {
