@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
