@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,10 +42,10 @@ type app struct {
 
 // appOptions are the extras the demo and tests add.
 type appOptions struct {
-	corsOrigin string
-	fallback   http.Handler                        // extra pages (the demo)
-	completer  assistant.Completer                 // overrides the OpenAI client (tests)
-	kbs        map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
+	corsOrigins []string
+	fallback    http.Handler                        // extra pages (the demo)
+	completer   assistant.Completer                 // overrides the OpenAI client (tests)
+	kbs         map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
 }
 
 // openApp opens everything in order; on error, what was opened is closed again.
@@ -115,7 +116,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
 	a.web = &web.Server{Addr: cfg.Listen, Bridge: a.bridge, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
-		AdminToken: cfg.AdminToken, Ready: a.ready, CORSOrigin: opt.corsOrigin, Logger: log.With("component", "web")}
+		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken,
+		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
 	if err := a.web.Open(); err != nil {
 		return a, err

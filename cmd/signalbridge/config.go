@@ -21,8 +21,13 @@ type Config struct {
 	Listen     string `yaml:"listen"`      // SIGNALBRIDGE_ADDR
 	Data       string `yaml:"data"`        // SIGNALBRIDGE_DATA: bbolt file
 	AdminToken string `yaml:"admin_token"` // SIGNALBRIDGE_ADMIN_TOKEN (secret; prefer the environment)
-	LogLevel   string `yaml:"log_level"`   // debug, info, warn, error
-	LogFormat  string `yaml:"log_format"`  // json, text, auto (text on a terminal)
+	// AdminScenarioToken is the narrow token of POST /v1/control?token= (Crisp "Submit Web Hooks"):
+	// SIGNALBRIDGE_SCENARIO_TOKEN (secret). It can start, pause, hand over and resume only.
+	AdminScenarioToken string `yaml:"admin_scenario_token"`
+	// AdminCORSOrigins are the browser origins allowed to call /v1 from another origin.
+	AdminCORSOrigins []string `yaml:"admin_cors_origins"`
+	LogLevel         string   `yaml:"log_level"`  // debug, info, warn, error
+	LogFormat        string   `yaml:"log_format"` // json, text, auto (text on a terminal)
 
 	Crisp    CrispConfig              `yaml:"crisp"`
 	OpenAI   OpenAIConfig             `yaml:"openai"`
@@ -156,7 +161,8 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	}
 	env := map[string]*string{
 		"SIGNALBRIDGE_ADDR": &cfg.Listen, "SIGNALBRIDGE_DATA": &cfg.Data, "SIGNALBRIDGE_ADMIN_TOKEN": &cfg.AdminToken,
-		"CRISP_IDENTIFIER": &cfg.Crisp.Identifier, "CRISP_KEY": &cfg.Crisp.Key, "CRISP_TIER": &cfg.Crisp.Tier,
+		"SIGNALBRIDGE_SCENARIO_TOKEN": &cfg.AdminScenarioToken,
+		"CRISP_IDENTIFIER":            &cfg.Crisp.Identifier, "CRISP_KEY": &cfg.Crisp.Key, "CRISP_TIER": &cfg.Crisp.Tier,
 		"CRISP_API_URL": &cfg.Crisp.APIURL, "CRISP_RTM_URL": &cfg.Crisp.RTMURL, "CRISP_EVENTS": &cfg.Crisp.Events,
 		"CRISP_HOOKS_SECRET": &cfg.Crisp.HooksSecret, "CRISP_WEBSITE_HOOK_KEY": &cfg.Crisp.WebsiteHookKey,
 		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
@@ -276,6 +282,15 @@ func (c Config) Validate() error {
 	}
 	if c.Data == "" {
 		bad("data", "must be a file path")
+	}
+	if c.AdminScenarioToken != "" && c.AdminScenarioToken == c.AdminToken {
+		bad("admin_scenario_token", "must differ from admin_token: it is the narrow token a scenario may hold")
+	}
+	for _, o := range c.AdminCORSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.User != nil || o != u.Scheme+"://"+u.Host {
+			bad("admin_cors_origins", "%q must be an origin such as https://admin.example.com (no path, no trailing slash)", o)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -409,6 +424,7 @@ func (c Config) String() string {
 		}
 	}
 	redact(&r.AdminToken)
+	redact(&r.AdminScenarioToken)
 	redact(&r.Crisp.Key)
 	redact(&r.Crisp.HooksSecret)
 	redact(&r.Crisp.WebsiteHookKey)
