@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/web"
 	"github.com/signalbridge/signalbridge/js/jstest"
 )
@@ -155,5 +156,34 @@ func TestCORSFromBrowser(t *testing.T) {
 	}
 	if got := call(other); got["error"] == nil {
 		t.Errorf("from another origin: %v, want the browser to block it", got)
+	}
+}
+
+// releasing is a Hooks that records the bodies released.
+type releasing struct {
+	hooks
+	released []string
+}
+
+func (r *releasing) Release(body []byte) { r.released = append(r.released, string(body)) }
+
+// busy is a controller whose queue is full.
+type busy struct{ controller }
+
+func (*busy) HandleEvent(context.Context, bridge.Event) error { return bridge.ErrClosed }
+
+// TestHookReleasedWhenNotQueued: a verified hook that cannot be queued (503) is released from the
+// replay cache, so that Crisp's retry is accepted.
+func TestHookReleasedWhenNotQueued(t *testing.T) {
+	h := &releasing{}
+	srv := httptest.NewServer((&web.Server{Bridge: &busy{}, Hooks: h}).Handler())
+	defer srv.Close()
+	res, err := http.Post(srv.URL+"/webhooks/crisp", "application/json", strings.NewReader("ok-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || len(h.released) != 1 || h.released[0] != "ok-1" {
+		t.Fatalf("status %d released %v, want 503 and the body released", res.StatusCode, h.released)
 	}
 }

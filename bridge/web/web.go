@@ -38,6 +38,12 @@ type Hooks interface {
 	Status(err error) int
 }
 
+// HookReleaser is implemented by Hooks that remember accepted hooks to refuse replays: Release is
+// called with the body of a verified hook that could not be queued, so that its retry is accepted.
+type HookReleaser interface {
+	Release(body []byte)
+}
+
 // Controller is what the admin API drives; *bridge.Bridge implements it.
 type Controller interface {
 	HandleEvent(ctx context.Context, ev bridge.Event) error
@@ -231,6 +237,9 @@ func (s *Server) webhook(c *gin.Context) {
 	if err := s.Bridge.HandleEvent(ctx, ev); err != nil {
 		// Overloaded or shutting down: a 503 makes Crisp retry later; nothing is lost.
 		s.Logger.Warn("web hook not queued", "event", ev.Name, "err", err)
+		if r, ok := s.Hooks.(HookReleaser); ok {
+			r.Release(body)
+		}
 		s.hookAnswer(c, http.StatusServiceUnavailable, "busy")
 		return
 	}

@@ -105,7 +105,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		func() float64 { return float64(a.bridge.Generating()) })
 	var hooks web.Hooks
 	if cfg.Crisp.Events != "rtm" {
-		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge}}
+		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge},
+			replays: crisp.NewReplayCache(0)}
 	}
 	if cfg.Crisp.Events != "hooks" {
 		if err := a.openRTM(ctx); err != nil {
@@ -338,18 +339,43 @@ func resumeEnabled(cfg Config) bool {
 }
 
 // hookIntake verifies and decodes Crisp web hooks for bridge/web.
-type hookIntake struct{ v crisp.HookVerifier }
+type hookIntake struct {
+	v       crisp.HookVerifier
+	replays *crisp.ReplayCache // hook bodies accepted within the freshness window
+}
 
 func (h hookIntake) Decode(hd http.Header, q url.Values, body []byte) (bridge.Event, error) {
 	if err := h.v.Verify(hd, q, body); err != nil {
 		return bridge.Event{}, err
 	}
-	return crisp.DecodeHook(body)
+	ev, err := crisp.DecodeHook(body)
+	if err != nil {
+		return ev, err
+	}
+	if h.replays != nil {
+		// Remembered for the window on both sides of now (the window a request is fresh in).
+		w := h.v.Window()
+		if w == 0 {
+			w = crisp.DefaultHookMaxAge
+		}
+		now := time.Now()
+		if err := h.replays.Reserve(body, now, now.Add(2*w)); err != nil {
+			return bridge.Event{}, err
+		}
+	}
+	return ev, nil
+}
+
+// Release forgets a hook that could not be queued, so that Crisp's retry is accepted.
+func (h hookIntake) Release(body []byte) {
+	if h.replays != nil {
+		h.replays.Release(body)
+	}
 }
 
 func (hookIntake) Status(err error) int {
 	switch {
-	case errors.Is(err, crisp.ErrUnhandled):
+	case errors.Is(err, crisp.ErrUnhandled), errors.Is(err, crisp.ErrReplayed):
 		return http.StatusOK
 	case errors.Is(err, crisp.ErrMissingSignature):
 		return http.StatusUnauthorized
