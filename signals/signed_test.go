@@ -1,9 +1,15 @@
 package signals_test
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signalbridge/signalbridge/signals"
 )
@@ -111,5 +117,26 @@ func TestSignedStarts(t *testing.T) {
 	h := stateIn(H)
 	if res := step(h, signedIn("w", "s", "n3", at+60_000)); res.Refused == nil || res.State.Mode != H {
 		t.Errorf("signed start while human: refused %v mode %s, want refused", res.Refused, res.State.Mode)
+	}
+}
+
+// readmeSignStart is the README's Go signing recipe, verbatim: it must keep producing values the
+// bridge accepts.
+func readmeSignStart(secret []byte, websiteID, sessionID string) string {
+	nonce := rand.Text()[:16] // crypto/rand
+	exp := strconv.FormatInt(time.Now().Add(5*time.Minute).UnixMilli(), 10)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(websiteID + "|" + sessionID + "|" + nonce + "|" + exp))
+	return "start_chatbot#" + nonce + "." + exp + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func TestReadmeSigningRecipe(t *testing.T) {
+	v := readmeSignStart(secret, "w", "session_x")
+	p := signals.DefaultVocabulary().Parse(v)
+	if p.Command != signals.CmdStart {
+		t.Fatalf("%q is not a start", v)
+	}
+	if _, err := signals.VerifyStart(secret, "w", "session_x", p.Nonce, time.Now().UnixMilli(), 0); err != nil {
+		t.Fatalf("README recipe value %q: %v", v, err)
 	}
 }
