@@ -146,6 +146,15 @@ func (st *step) apply(in signals.Input) signals.Result {
 	if enter && st.site.Steps != nil && st.conv.ScenarioIndex >= 0 {
 		st.b.enterSteps(st)
 	}
+	if r := res.Refused; r != nil {
+		// The store numbers audit entries by the Transitions counter: a refusal takes a number too.
+		st.conv.Transitions++
+		st.audit = append(st.audit, AuditEntry{At: r.At, Source: r.Source, From: r.From, To: r.From,
+			Reason: r.Reason, Detail: res.Note, Refused: true})
+		st.b.opts.Metrics.SignalRefused(r.Source)
+		st.b.log.Info("start refused", "website", st.conv.WebsiteID, "session", st.conv.SessionID,
+			"mode", r.From, "reason", st.conv.Reason, "source", r.Source)
+	}
 	if len(res.Unknown) > 0 {
 		st.b.log.Info("signal value is not a command", "website", st.conv.WebsiteID,
 			"session", st.conv.SessionID, "values", len(res.Unknown))
@@ -484,7 +493,8 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			c.Language = lang
 			st.dirty = true
 		}
-		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at})
+		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at,
+			WebsiteID: c.WebsiteID, SessionID: c.SessionID})
 		if hv := st.site.HandoverValue; hv != "" {
 			for _, v := range res.Unknown {
 				if v == hv || strings.HasPrefix(v, hv+st.site.Signals.Vocabulary.NonceSep) {
@@ -548,7 +558,7 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 			}
 		}
 		res := st.apply(signals.Input{Kind: signals.InputButton, Source: signals.SourceButton, Value: choice.Value, At: at})
-		return res.Transition != nil
+		return res.Transition != nil || res.Refused != nil
 	}
 	if f := m.Field; f != nil && f.Value != "" {
 		if f.ID == FieldEmail {

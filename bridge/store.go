@@ -65,7 +65,8 @@ type Conversation struct {
 // such conversations so a restart finds them without a scan (Store.Outbox).
 func (c *Conversation) Owes() bool { return c.ReplyDue != 0 || len(c.Journal) > 0 }
 
-// AuditEntry is one transition of a conversation, kept in a bounded trail.
+// AuditEntry is one transition of a conversation, kept in a bounded trail. A refused start is also
+// recorded: Refused set, From and To both the unchanged mode.
 type AuditEntry struct {
 	At     int64          `json:"at"` // Unix ms
 	Source signals.Source `json:"source"`
@@ -73,6 +74,9 @@ type AuditEntry struct {
 	To     signals.Mode   `json:"to"`
 	Reason signals.Reason `json:"reason"`
 	Detail string         `json:"detail,omitempty"`
+	// Refused marks a start from an untrusted source (data, page, button) refused while a human
+	// owns the conversation.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Store keeps conversations, processed event ids and audit trails durably. Implementations must be

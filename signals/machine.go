@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 )
 
 // Crisp conversation states the machine reads.
@@ -207,10 +208,27 @@ func (st *stepper) data() {
 		src = SourceData
 	}
 	if p.Command == CmdStart {
+		if len(st.c.StartSecret) > 0 && Untrusted(src) && !st.signed(p, src) {
+			return
+		}
 		st.start(src)
 	} else {
 		st.pause(ReasonSignal, src)
 	}
+}
+
+// signed verifies a start from an untrusted source on a website that requires signed starts. A
+// valid one remembers its exp (replays are refused); anything else is a refused start.
+func (st *stepper) signed(p Parsed, src Source) bool {
+	ek := SignedExpKey(st.c.Vocabulary.Key)
+	last, _ := strconv.ParseInt(st.r.State.Last[ek], 10, 64)
+	exp, err := VerifyStart(st.c.StartSecret, st.in.WebsiteID, st.in.SessionID, p.Nonce, st.in.At, last)
+	if err != nil {
+		st.refuse(src, err.Error())
+		return false
+	}
+	st.setLast(ek, strconv.FormatInt(exp, 10))
+	return true
 }
 
 func (st *stepper) button() {
@@ -226,12 +244,39 @@ func (st *stepper) button() {
 }
 
 func (st *stepper) start(src Source) {
-	if st.r.State.Mode == ModeActive {
+	s := st.r.State
+	if s.Mode == ModeActive {
 		st.r.Note = "already active"
+		return
+	}
+	if HumanOwned(s) && Untrusted(src) && !st.c.UntrustedStartOverridesHuman {
+		st.refuse(src, fmt.Sprintf("the conversation is %s (%s)", s.Mode, s.Reason))
 		return
 	}
 	st.transition(ModeActive, ReasonSignal, src)
 	st.act(Action{Kind: ActRunScenario}, ReasonSignal, src)
+}
+
+// refuse records a start from src that is not applied, and why.
+func (st *stepper) refuse(src Source, why string) {
+	s := st.r.State
+	st.r.Refused = &Transition{From: s.Mode, To: ModeActive, Reason: ReasonSignal, Source: src, At: st.in.At, Detail: st.in.Detail}
+	st.r.Note = fmt.Sprintf("start from %s refused: %s", src, why)
+}
+
+// HumanOwned reports whether a human owns the conversation: handed over, or paused by an operator.
+func HumanOwned(s State) bool {
+	return s.Mode == ModeHuman || s.Mode == ModePaused && s.Reason == ReasonOperator
+}
+
+// Untrusted reports whether src is writable by anyone on the page: session data, a page value, a
+// picker button.
+func Untrusted(src Source) bool {
+	switch src {
+	case SourceData, SourcePage, SourceButton:
+		return true
+	}
+	return false
 }
 
 func (st *stepper) pause(reason Reason, src Source) {

@@ -18,6 +18,7 @@ type Metrics struct {
 	events      *prometheus.CounterVec
 	duplicates  *prometheus.CounterVec
 	signals     *prometheus.CounterVec
+	refused     *prometheus.CounterVec
 	transitions *prometheus.CounterVec
 	handovers   *prometheus.CounterVec
 	replies     *prometheus.CounterVec
@@ -40,6 +41,7 @@ func NewMetrics() *Metrics {
 		events:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_events_total", Help: "Crisp events received, by event name and transport."}, []string{"event", "via"}),
 		duplicates:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_duplicates_suppressed_total", Help: "Events dropped because they were already processed."}, []string{"event"}),
 		signals:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_signals_applied_total", Help: "Start/pause signals that changed a conversation, by source."}, []string{"source"}),
+		refused:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_signals_refused_total", Help: "Starts from session data, a page or a button refused while a human owns the conversation, by source."}, []string{"source"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_transitions_total", Help: "Mode transitions, by reason, source and new mode."}, []string{"reason", "source", "to"}),
 		handovers:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_handovers_total", Help: "Handovers to humans, by reason."}, []string{"reason"}),
 		replies:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_replies_total", Help: "Assistant answers posted, by mode (model or offline)."}, []string{"mode"}),
@@ -51,7 +53,7 @@ func NewMetrics() *Metrics {
 		crispTime:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "signalbridge_crisp_call_seconds", Help: "Crisp REST call latency.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10)}),
 		hooks:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_webhooks_total", Help: "Web-hook requests, by HTTP status answered."}, []string{"status"}),
 	}
-	r.MustRegister(m.events, m.duplicates, m.signals, m.transitions, m.handovers, m.replies, m.modelTime,
+	r.MustRegister(m.events, m.duplicates, m.signals, m.refused, m.transitions, m.handovers, m.replies, m.modelTime,
 		m.modelErrors, m.tokens, m.cost, m.crispCalls, m.crispTime, m.hooks,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
@@ -75,6 +77,9 @@ func (m *Metrics) Duplicate(name string) { m.duplicates.WithLabelValues(name).In
 
 // SignalApplied counts a signal that changed a conversation.
 func (m *Metrics) SignalApplied(s signals.Source) { m.signals.WithLabelValues(string(s)).Inc() }
+
+// SignalRefused counts a start refused while a human owns the conversation.
+func (m *Metrics) SignalRefused(s signals.Source) { m.refused.WithLabelValues(string(s)).Inc() }
 
 // Transition counts a mode transition.
 func (m *Metrics) Transition(r signals.Reason, s signals.Source, to signals.Mode) {

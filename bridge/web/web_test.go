@@ -105,7 +105,7 @@ func TestRoutes(t *testing.T) {
 		{"oversized hook", "POST", "/webhooks/crisp", "", "ok" + strings.Repeat("x", 100), 413},
 		{"no token", "GET", "/v1/conversations/w/s", "", "", 401},
 		{"wrong token", "GET", "/v1/conversations/w/s", "nope", "", 401},
-		{"token in the query", "GET", "/v1/conversations/w/s?token=tok", "", "", 200},
+		{"admin token in the query", "GET", "/v1/conversations/w/s?token=tok", "", "", 401},
 		{"conversation", "GET", "/v1/conversations/w/s", "tok", "", 200},
 		{"unknown conversation", "GET", "/v1/conversations/w/other", "tok", "", 404},
 		{"control", "POST", "/v1/conversations/w/s/pause", "tok", "", 200},

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,10 +42,10 @@ type app struct {
 
 // appOptions are the extras the demo and tests add.
 type appOptions struct {
-	corsOrigin string
-	fallback   http.Handler                        // extra pages (the demo)
-	completer  assistant.Completer                 // overrides the OpenAI client (tests)
-	kbs        map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
+	corsOrigins []string
+	fallback    http.Handler                        // extra pages (the demo)
+	completer   assistant.Completer                 // overrides the OpenAI client (tests)
+	kbs         map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
 }
 
 // openApp opens everything in order; on error, what was opened is closed again.
@@ -103,7 +105,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		func() float64 { return float64(a.bridge.Generating()) })
 	var hooks web.Hooks
 	if cfg.Crisp.Events != "rtm" {
-		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge}}
+		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge},
+			replays: crisp.NewReplayCache(0)}
 	}
 	if cfg.Crisp.Events != "hooks" {
 		if err := a.openRTM(ctx); err != nil {
@@ -114,7 +117,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
 	a.web = &web.Server{Addr: cfg.Listen, Bridge: a.bridge, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
-		AdminToken: cfg.AdminToken, Ready: a.ready, CORSOrigin: opt.corsOrigin, Logger: log.With("component", "web")}
+		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken,
+		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
 	if err := a.web.Open(); err != nil {
 		return a, err
@@ -283,6 +287,16 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		if w.Handover.PauseOnOperator != nil {
 			sc.PauseOnOperator = *w.Handover.PauseOnOperator
 		}
+		if o := w.Signals.UntrustedStartOverridesHuman; o != nil {
+			sc.UntrustedStartOverridesHuman = *o
+		}
+		if name := w.Signals.StartSecretEnv; name != "" {
+			secret := os.Getenv(name)
+			if len(secret) < 16 {
+				return nil, fmt.Errorf("websites.%s.signals.start_secret_env: environment variable %s must hold at least 16 bytes", id, name)
+			}
+			sc.StartSecret = []byte(secret)
+		}
 		set(&sc.HandoverSegment, w.Handover.Segment)
 		set(&sc.ResolvedSegment, w.Handover.ResolvedSegment)
 		if err := sc.Validate(); err != nil {
@@ -325,18 +339,43 @@ func resumeEnabled(cfg Config) bool {
 }
 
 // hookIntake verifies and decodes Crisp web hooks for bridge/web.
-type hookIntake struct{ v crisp.HookVerifier }
+type hookIntake struct {
+	v       crisp.HookVerifier
+	replays *crisp.ReplayCache // hook bodies accepted within the freshness window
+}
 
 func (h hookIntake) Decode(hd http.Header, q url.Values, body []byte) (bridge.Event, error) {
 	if err := h.v.Verify(hd, q, body); err != nil {
 		return bridge.Event{}, err
 	}
-	return crisp.DecodeHook(body)
+	ev, err := crisp.DecodeHook(body)
+	if err != nil {
+		return ev, err
+	}
+	if h.replays != nil {
+		// Remembered for the window on both sides of now (the window a request is fresh in).
+		w := h.v.Window()
+		if w == 0 {
+			w = crisp.DefaultHookMaxAge
+		}
+		now := time.Now()
+		if err := h.replays.Reserve(body, now, now.Add(2*w)); err != nil {
+			return bridge.Event{}, err
+		}
+	}
+	return ev, nil
+}
+
+// Release forgets a hook that could not be queued, so that Crisp's retry is accepted.
+func (h hookIntake) Release(body []byte) {
+	if h.replays != nil {
+		h.replays.Release(body)
+	}
 }
 
 func (hookIntake) Status(err error) int {
 	switch {
-	case errors.Is(err, crisp.ErrUnhandled):
+	case errors.Is(err, crisp.ErrUnhandled), errors.Is(err, crisp.ErrReplayed):
 		return http.StatusOK
 	case errors.Is(err, crisp.ErrMissingSignature):
 		return http.StatusUnauthorized

@@ -21,8 +21,13 @@ type Config struct {
 	Listen     string `yaml:"listen"`      // SIGNALBRIDGE_ADDR
 	Data       string `yaml:"data"`        // SIGNALBRIDGE_DATA: bbolt file
 	AdminToken string `yaml:"admin_token"` // SIGNALBRIDGE_ADMIN_TOKEN (secret; prefer the environment)
-	LogLevel   string `yaml:"log_level"`   // debug, info, warn, error
-	LogFormat  string `yaml:"log_format"`  // json, text, auto (text on a terminal)
+	// AdminScenarioToken is the narrow token of POST /v1/control?token= (Crisp "Submit Web Hooks"):
+	// SIGNALBRIDGE_SCENARIO_TOKEN (secret). It can start, pause, hand over and resume only.
+	AdminScenarioToken string `yaml:"admin_scenario_token"`
+	// AdminCORSOrigins are the browser origins allowed to call /v1 from another origin.
+	AdminCORSOrigins []string `yaml:"admin_cors_origins"`
+	LogLevel         string   `yaml:"log_level"`  // debug, info, warn, error
+	LogFormat        string   `yaml:"log_format"` // json, text, auto (text on a terminal)
 
 	Crisp    CrispConfig              `yaml:"crisp"`
 	OpenAI   OpenAIConfig             `yaml:"openai"`
@@ -98,6 +103,12 @@ type SignalsConfig struct {
 	ReasonKey    string `yaml:"reason_key"`
 	AtKey        string `yaml:"at_key"`
 	StateKey     string `yaml:"state_key"`
+	// UntrustedStartOverridesHuman lets session data, a page value or a button start the assistant
+	// in a conversation a human owns (handed over, or paused by an operator); off by default.
+	UntrustedStartOverridesHuman *bool `yaml:"untrusted_start_overrides_human"`
+	// StartSecretEnv names the environment variable holding the website's start signing secret:
+	// when set, starts from session data or the page must be signed by the website's backend.
+	StartSecretEnv string `yaml:"start_secret_env"`
 }
 
 // HandoverConfig is the handover policy.
@@ -150,7 +161,8 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	}
 	env := map[string]*string{
 		"SIGNALBRIDGE_ADDR": &cfg.Listen, "SIGNALBRIDGE_DATA": &cfg.Data, "SIGNALBRIDGE_ADMIN_TOKEN": &cfg.AdminToken,
-		"CRISP_IDENTIFIER": &cfg.Crisp.Identifier, "CRISP_KEY": &cfg.Crisp.Key, "CRISP_TIER": &cfg.Crisp.Tier,
+		"SIGNALBRIDGE_SCENARIO_TOKEN": &cfg.AdminScenarioToken,
+		"CRISP_IDENTIFIER":            &cfg.Crisp.Identifier, "CRISP_KEY": &cfg.Crisp.Key, "CRISP_TIER": &cfg.Crisp.Tier,
 		"CRISP_API_URL": &cfg.Crisp.APIURL, "CRISP_RTM_URL": &cfg.Crisp.RTMURL, "CRISP_EVENTS": &cfg.Crisp.Events,
 		"CRISP_HOOKS_SECRET": &cfg.Crisp.HooksSecret, "CRISP_WEBSITE_HOOK_KEY": &cfg.Crisp.WebsiteHookKey,
 		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
@@ -194,8 +206,11 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	}{{&s.Key, ds.Key}, {&s.Start, ds.Start}, {&s.Pause, ds.Pause},
 		{&s.Handover, ds.Handover}, {&s.StartButton, ds.StartButton}, {&s.PauseButton, ds.PauseButton},
 		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey},
-		{&s.StateKey, ds.StateKey}} {
+		{&s.StateKey, ds.StateKey}, {&s.StartSecretEnv, ds.StartSecretEnv}} {
 		str(f.v, f.d)
+	}
+	if s.UntrustedStartOverridesHuman == nil {
+		s.UntrustedStartOverridesHuman = ds.UntrustedStartOverridesHuman
 	}
 	h, dh := &w.Handover, d.Handover
 	str(&h.Segment, dh.Segment)
@@ -267,6 +282,15 @@ func (c Config) Validate() error {
 	}
 	if c.Data == "" {
 		bad("data", "must be a file path")
+	}
+	if c.AdminScenarioToken != "" && c.AdminScenarioToken == c.AdminToken {
+		bad("admin_scenario_token", "must differ from admin_token: it is the narrow token a scenario may hold")
+	}
+	for _, o := range c.AdminCORSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.User != nil || o != u.Scheme+"://"+u.Host {
+			bad("admin_cors_origins", "%q must be an origin such as https://admin.example.com (no path, no trailing slash)", o)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -400,6 +424,7 @@ func (c Config) String() string {
 		}
 	}
 	redact(&r.AdminToken)
+	redact(&r.AdminScenarioToken)
 	redact(&r.Crisp.Key)
 	redact(&r.Crisp.HooksSecret)
 	redact(&r.Crisp.WebsiteHookKey)
