@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/signalbridge/signalbridge/signals"
@@ -104,6 +105,9 @@ func (b *Bridge) deadline(kind string) time.Duration {
 func (st *step) addJournal(e JournalEntry) {
 	c := &st.conv
 	now := st.b.opts.Now().UnixMilli()
+	if e.Kind == JournalMeta && e.Meta != nil && len(e.Meta.Data) > 0 {
+		st.markEcho(e.Meta, now)
+	}
 	if e.Kind == JournalMeta && e.Meta != nil && len(e.Meta.Data) > 0 && len(c.Journal) > 0 {
 		last := &c.Journal[len(c.Journal)-1]
 		if last.Kind == JournalMeta && last.Meta != nil && last.Attempts == 0 && !st.b.inFlight(c.Key, last.Seq) &&
@@ -131,6 +135,30 @@ func (st *step) addJournal(e JournalEntry) {
 	if m, ok := st.b.opts.Metrics.(JournalMetrics); ok {
 		m.JournalQueued(1)
 	}
+}
+
+// markEcho prepares a data write that leaves the signal key alone: the platform may write the whole
+// data map back (Crisp may replace it), carrying the key's value as it is now. The write is made
+// conditional on that value, and the value is remembered so that the write's echo, should it arrive
+// after a newer signal, is recognised as ours rather than taken for a signal.
+func (st *step) markEcho(u *MetaUpdate, now int64) {
+	key := st.site.Signals.Vocabulary.Key
+	if _, sets := u.Data[key]; sets {
+		return // our own value: recognised by the machine as written by us
+	}
+	cur := st.conv.Last[key]
+	if u.Expect == nil {
+		u.Expect = map[string]string{key: cur}
+	}
+	if cur == "" {
+		return
+	}
+	written := maps.Clone(st.conv.Written)
+	if written == nil {
+		written = map[string]string{}
+	}
+	written[signals.EchoKey(cur)] = strconv.FormatInt(now, 10)
+	st.conv.Written = written
 }
 
 // journalize turns what the step decided into journal entries (in the order they are to be

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"time"
 )
 
 // Crisp conversation states the machine reads.
@@ -139,6 +140,22 @@ func (st *stepper) setLast(k, v string) {
 	st.r.State.Last[k] = v
 }
 
+// echoWindow bounds how long an echo marker is trusted: past it the write was skipped or its echo
+// lost, and the value is a signal again.
+const echoWindow = 2 * time.Minute
+
+// EchoKey is the key under which State.Written remembers a signal value one of our data writes
+// carries unchanged (value: Unix ms of the decision), so its echo is not taken for a new signal.
+func EchoKey(value string) string { return "\x00echo\x00" + value }
+
+func (st *stepper) deleteWritten(k string) {
+	if !st.writtenCopied {
+		st.r.State.Written = cloneMap(st.r.State.Written, 0)
+		st.writtenCopied = true
+	}
+	delete(st.r.State.Written, k)
+}
+
 func (st *stepper) setWritten(k, v string) {
 	if !st.writtenCopied {
 		st.r.State.Written = cloneMap(st.r.State.Written, 4)
@@ -184,6 +201,22 @@ func (st *stepper) data() {
 	if !ok {
 		st.r.Note = fmt.Sprintf("no %q in the data", key)
 		return
+	}
+	if at, ok := st.r.State.Written[EchoKey(v)]; ok {
+		// A data write of ours carried the signal key as it was when we decided (Crisp may replace
+		// the whole map): its echo is not a signal, even if a newer value arrived in between.
+		st.deleteWritten(EchoKey(v))
+		if n, err := strconv.ParseInt(at, 10, 64); err == nil && st.in.At-n <= echoWindow.Milliseconds() {
+			if last := st.r.State.Last[key]; last != v {
+				st.setLast(key, v)
+				st.r.Note = "late echo of our data write"
+				// Crisp now holds the old value again: tell the scenario the truth once more.
+				if m := st.r.State.Mode; m == ModePaused || m == ModeHuman {
+					st.writeBack(st.r.State.Reason, SourceAssistant)
+				}
+				return
+			}
+		}
 	}
 	if last, had := st.r.State.Last[key]; had && last == v {
 		st.r.Note = "same value"
