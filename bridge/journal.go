@@ -82,11 +82,11 @@ func permanent(err error) bool {
 
 // JournalMetrics is implemented by metrics that count journal work (optional).
 type JournalMetrics interface {
-	// JournalOutcome counts an entry's attempt: "done", "retried" or "abandoned".
+	// JournalOutcome counts an entry: "queued" when decided, then "done", "retried" (one failed
+	// attempt) or "abandoned" (failed at its deadline, or for good).
 	JournalOutcome(kind, outcome string)
-	// JournalQueued moves the number of entries waiting by delta.
-	JournalQueued(delta int)
-	// JournalOldest reports the age of the oldest entry the last pass saw waiting.
+	// JournalOldest reports the age of the oldest entry a conversation's journal holds, when a
+	// pass over it starts.
 	JournalOldest(age time.Duration)
 }
 
@@ -133,7 +133,7 @@ func (st *step) addJournal(e JournalEntry) {
 	c.Journal = append(slices.Clip(c.Journal), e)
 	st.dirty = true
 	if m, ok := st.b.opts.Metrics.(JournalMetrics); ok {
-		m.JournalQueued(1)
+		m.JournalOutcome(e.Kind, "queued")
 	}
 }
 
@@ -453,7 +453,6 @@ func (b *Bridge) finishJournal(key Key, d *journalDone) {
 		if r.err == nil {
 			if met != nil {
 				met.JournalOutcome(e.Kind, "done")
-				met.JournalQueued(-1)
 			}
 			journal = slices.Delete(journal, i, i+1)
 			continue
@@ -465,7 +464,6 @@ func (b *Bridge) finishJournal(key Key, d *journalDone) {
 				"kind", e.Kind, "attempts", e.Attempts, "err", r.err)
 			if met != nil {
 				met.JournalOutcome(e.Kind, "abandoned")
-				met.JournalQueued(-1)
 			}
 			journal = slices.Delete(journal, i, i+1)
 			continue

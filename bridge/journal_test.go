@@ -276,7 +276,7 @@ func TestJournalCoalescesWriteBacks(t *testing.T) {
 	f.mu.Lock()
 	f.blocked["s1"] = release // the first write is in flight and stuck
 	f.mu.Unlock()
-	mustHandle(t, b, visitorMessage("s1", 1))
+	mustHandle(t, b, f.dataEvent("s1", "plan", "pro")) // the conversation exists; nothing to write
 	if _, err := b.Control(context.Background(), key, bridge.ControlPause, "", ""); err != nil {
 		t.Fatal(err)
 	}

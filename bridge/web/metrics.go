@@ -29,9 +29,14 @@ type Metrics struct {
 	crispCalls  *prometheus.CounterVec
 	crispTime   prometheus.Histogram
 	hooks       *prometheus.CounterVec
+	journal     *prometheus.CounterVec
+	oldest      prometheus.Gauge
 }
 
-var _ bridge.Metrics = (*Metrics)(nil)
+var (
+	_ bridge.Metrics        = (*Metrics)(nil)
+	_ bridge.JournalMetrics = (*Metrics)(nil)
+)
 
 // NewMetrics registers every metric on a new registry (with Go and process collectors).
 func NewMetrics() *Metrics {
@@ -52,9 +57,11 @@ func NewMetrics() *Metrics {
 		crispCalls:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_crisp_calls_total", Help: "Crisp REST calls, by method, route and status."}, []string{"method", "route", "status"}),
 		crispTime:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "signalbridge_crisp_call_seconds", Help: "Crisp REST call latency.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10)}),
 		hooks:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_webhooks_total", Help: "Web-hook requests, by HTTP status answered."}, []string{"status"}),
+		journal:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_journal_entries_total", Help: "Crisp writes of the action journal, by kind and outcome (queued, done, retried, abandoned)."}, []string{"kind", "outcome"}),
+		oldest:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "signalbridge_journal_oldest_seconds", Help: "Age of the oldest waiting Crisp write, as last seen by a journal pass."}),
 	}
 	r.MustRegister(m.events, m.duplicates, m.signals, m.refused, m.transitions, m.handovers, m.replies, m.modelTime,
-		m.modelErrors, m.tokens, m.cost, m.crispCalls, m.crispTime, m.hooks,
+		m.modelErrors, m.tokens, m.cost, m.crispCalls, m.crispTime, m.hooks, m.journal, m.oldest,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,6 +75,12 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
+
+// JournalOutcome counts a journal entry's outcome.
+func (m *Metrics) JournalOutcome(kind, outcome string) { m.journal.WithLabelValues(kind, outcome).Inc() }
+
+// JournalOldest sets the age of the oldest waiting journal entry.
+func (m *Metrics) JournalOldest(age time.Duration) { m.oldest.Set(age.Seconds()) }
 
 // EventIn counts a received event.
 func (m *Metrics) EventIn(name, via string) { m.events.WithLabelValues(name, via).Inc() }

@@ -50,6 +50,8 @@ type Controller interface {
 	Control(ctx context.Context, key bridge.Key, command string, reason signals.Reason, detail string) (bridge.Conversation, error)
 	Conversation(ctx context.Context, key bridge.Key, auditLimit int) (bridge.Conversation, []bridge.AuditEntry, error)
 	List(ctx context.Context, mode signals.Mode, limit int) ([]bridge.Conversation, error)
+	// Erase deletes a conversation's stored state (an erasure request).
+	Erase(ctx context.Context, key bridge.Key) error
 }
 
 // Server is the HTTP server. Set the fields, then Open; Close shuts it down gracefully.
@@ -161,6 +163,7 @@ func (s *Server) Handler() *gin.Engine {
 	v1 := r.Group("/v1", s.cors())
 	v1.GET("/conversations", s.auth(), s.list)
 	v1.GET("/conversations/:website/:session", s.auth(), s.get)
+	v1.DELETE("/conversations/:website/:session", s.auth(), s.erase)
 	v1.POST("/conversations/:website/:session/:command", s.auth(), s.control)
 	v1.POST("/control", s.scenarioAuth(), s.controlBody)
 	if s.Fallback != nil {
@@ -352,14 +355,29 @@ type ConversationView struct {
 	TokensUsed int64               `json:"tokens_used"`
 	CostUSD    float64             `json:"cost_usd"`
 	UpdatedAt  int64               `json:"updated_at"`
-	Audit      []bridge.AuditEntry `json:"audit,omitempty"`
+	// ReplyDue is when an answer became owed (Unix ms), absent when none is.
+	ReplyDue int64 `json:"reply_due,omitempty"`
+	// Pending are the Crisp writes decided and not yet performed (the journal), oldest first.
+	Pending []bridge.JournalEntry `json:"pending,omitempty"`
+	Audit   []bridge.AuditEntry   `json:"audit,omitempty"`
 }
 
 func view(c bridge.Conversation, audit []bridge.AuditEntry) ConversationView {
 	return ConversationView{WebsiteID: c.WebsiteID, SessionID: c.SessionID, Mode: c.Mode, Reason: c.Reason,
 		Since: c.Since, Language: c.Language, Email: c.Email, Signals: c.Last, CrispState: c.CrispState,
 		Answers: c.Answers, Replies: c.Replies, TokensUsed: c.TokensUsed, CostUSD: c.CostUSD,
-		UpdatedAt: c.UpdatedAt, Audit: audit}
+		UpdatedAt: c.UpdatedAt, ReplyDue: c.ReplyDue, Pending: c.Journal, Audit: audit}
+}
+
+// erase deletes a conversation's stored state: 204 whether or not it was stored.
+func (s *Server) erase(c *gin.Context) {
+	key := bridge.Key{WebsiteID: c.Param("website"), SessionID: c.Param("session")}
+	if err := s.Bridge.Erase(c.Request.Context(), key); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.Logger.Info("conversation erased", "website", key.WebsiteID, "session", key.SessionID)
+	c.Status(http.StatusNoContent)
 }
 
 func (s *Server) list(c *gin.Context) {
