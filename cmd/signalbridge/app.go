@@ -96,6 +96,9 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 			return sites["default"]
 		},
 		Logger: log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
+		Generations: cfg.Bridge.Generations, ReplyTimeout: cfg.Bridge.ReplyTimeout, CallTimeout: cfg.Bridge.CallTimeout,
+		JournalDeadline: cfg.Bridge.WriteDeadline, MessageDeadline: cfg.Bridge.MessageDeadline,
+		MaxTurnText: cfg.Bridge.MaxTurnText, Retention: cfg.Bridge.Retention,
 	})
 	if err != nil {
 		return a, err

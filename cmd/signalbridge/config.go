@@ -32,6 +32,19 @@ type Config struct {
 	Crisp    CrispConfig              `yaml:"crisp"`
 	OpenAI   OpenAIConfig             `yaml:"openai"`
 	Websites map[string]WebsiteConfig `yaml:"websites"` // by website id; "default" for the rest
+	Bridge   BridgeConfig             `yaml:"bridge"`
+}
+
+// BridgeConfig tunes the core: answers in flight, timeouts, retries of Crisp writes, storage bounds.
+// Zero values take the defaults.
+type BridgeConfig struct {
+	Generations     int           `yaml:"generations"`      // answers generated at once (256)
+	ReplyTimeout    time.Duration `yaml:"reply_timeout"`    // one answer, model retries included, from when it starts (60s)
+	CallTimeout     time.Duration `yaml:"call_timeout"`     // one Crisp call made while processing (15s)
+	WriteDeadline   time.Duration `yaml:"write_deadline"`   // a failing write-back, state or segment is retried this long (1h)
+	MessageDeadline time.Duration `yaml:"message_deadline"` // a failing notice or note is retried this long (10m)
+	MaxTurnText     int           `yaml:"max_turn_text"`    // characters kept per transcript turn (2000)
+	Retention       time.Duration `yaml:"retention"`        // erase conversations idle this long (2160h = 90 days; -1 keeps them)
 }
 
 // CrispConfig is how we reach Crisp.
@@ -282,6 +295,22 @@ func (c Config) Validate() error {
 	}
 	if c.Data == "" {
 		bad("data", "must be a file path")
+	}
+	br := c.Bridge
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"bridge.reply_timeout", br.ReplyTimeout}, {"bridge.call_timeout", br.CallTimeout},
+		{"bridge.write_deadline", br.WriteDeadline}, {"bridge.message_deadline", br.MessageDeadline}} {
+		if d.v < 0 {
+			bad(d.name, "must not be negative, got %s", d.v)
+		}
+	}
+	if br.Generations < 0 || br.MaxTurnText < 0 {
+		bad("bridge", "generations and max_turn_text must not be negative")
+	}
+	if br.Retention > 0 && br.Retention < time.Hour {
+		bad("bridge.retention", "must be at least 1h (or -1 to keep conversations), got %s", br.Retention)
 	}
 	if c.AdminScenarioToken != "" && c.AdminScenarioToken == c.AdminToken {
 		bad("admin_scenario_token", "must differ from admin_token: it is the narrow token a scenario may hold")

@@ -2,13 +2,18 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/signalbridge/signalbridge/assistant/openai"
+	"github.com/signalbridge/signalbridge/assistant/openai/openaitest"
+	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+	"github.com/signalbridge/signalbridge/signals"
 )
 
 // TestDrillKill9AfterHookAck: 40 visitors write at once over signed hooks only; the bridge is
@@ -131,4 +136,108 @@ websites:
 	}
 	t.Logf("drill: %d hooks acknowledged in %v, %d answered before the kill, all answered %v after the restart",
 		n, acked.Round(time.Millisecond), answeredBefore, recovered.Round(time.Millisecond))
+}
+
+// TestDrillCrispOutageDuringHandover: Crisp answers 503 to every PATCH of the meta and the state
+// for a few seconds (the same point as the 30 s, shorter) while a conversation is handed
+// over. The write-back and pending are kept in the journal and land after the outage, once; the
+// operators' note and the visitor's notice are not held back by them.
+func TestDrillCrispOutageDuringHandover(t *testing.T) {
+	h := newDrill(t, harnessOptions{events: "rtm", startMode: "auto"}, nil)
+	v := h.visitor(crisptest.VisitorInfo{})
+	s := v.SessionID()
+	if n := h.roundTrip(v, drillQuestions[0]); n != 1 {
+		t.Fatalf("answers = %d, want 1", n)
+	}
+	const outage = 3 * time.Second
+	h.fake.FailNext(crisptest.RESTFault{Status: http.StatusServiceUnavailable, Count: 1 << 20, Method: http.MethodPatch, Path: "/meta"})
+	h.fake.FailNext(crisptest.RESTFault{Status: http.StatusServiceUnavailable, Count: 1 << 20, Method: http.MethodPatch, Path: "/state"})
+	start := time.Now()
+	if _, err := h.app.bridge.Control(h.ctx(), bridge.Key{WebsiteID: testSite, SessionID: s}, bridge.ControlHandover, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the note posted during the outage", func() bool { return len(h.ours(s, "note")) == 1 })
+	if c, _ := h.conv(s); len(c.Journal) == 0 {
+		t.Fatal("no Crisp write pending during the outage")
+	}
+	fc, _ := h.fake.Conversation(testSite, s)
+	if fc.Data["enum"] == "chatbot_paused:human" {
+		t.Fatal("the write-back landed during the outage")
+	}
+	waitUntil(t, start.Add(outage))
+	h.fake.ClearFaults()
+	failed := h.fake.CallCount(http.MethodPatch, "/conversation/"+s+"/meta")
+	h.eventually("write-back and pending after the outage", func() bool {
+		fc, _ := h.fake.Conversation(testSite, s)
+		return fc.Data["enum"] == "chatbot_paused:human" && fc.State == "pending" && len(journal(h, s)) == 0
+	})
+	landed := time.Since(start)
+	if n := len(h.ours(s, "note")); n != 1 {
+		t.Errorf("notes = %d, want 1", n)
+	}
+	fc, _ = h.fake.Conversation(testSite, s)
+	if got := fc.Data["enum_state"]; got != "human" {
+		t.Errorf("enum_state = %q, want human", got)
+	}
+	t.Logf("drill: %d failed PATCH meta attempts during a %v outage; every write landed %v after the handover",
+		failed, outage, landed.Round(time.Millisecond))
+}
+
+// TestDrillSlotsDoNotTimeOutAnswers: 30 visitors ask at once, with 2 generation slots, a model that
+// takes 200 ms and an answer timeout of 1 s. Waiting for a slot is not answering: all of them are
+// answered, none is handed over.
+func TestDrillSlotsDoNotTimeOutAnswers(t *testing.T) {
+	model := openaitest.MustStart(t)
+	model.SetLatency(200 * time.Millisecond)
+	oc, err := openai.New(openai.Config{BaseURL: model.URL(), APIKey: "sk-test", Model: "gpt-4o-mini", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newDrill(t, harnessOptions{events: "rtm", startMode: "auto", completer: oc, website: WebsiteConfig{Model: "gpt-4o-mini"}},
+		func(c *Config) {
+			c.Bridge.Generations = 2
+			c.Bridge.ReplyTimeout = time.Second
+		})
+	const n = 30
+	visitors := make([]*crisptest.Visitor, n)
+	for i := range visitors {
+		visitors[i] = h.visitor(crisptest.VisitorInfo{})
+	}
+	start := time.Now()
+	for i, v := range visitors {
+		mustSend(t, v, drillQuestions[i%len(drillQuestions)])
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, v := range visitors {
+		for len(h.answers(v.SessionID())) < 1 {
+			if c, _ := h.conv(v.SessionID()); c.Mode == signals.ModeHuman {
+				t.Fatalf("conversation %s handed over (%s) while waiting for a slot", v.SessionID(), c.Reason)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("conversation %s not answered in 30 s", v.SessionID())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	took := time.Since(start)
+	for _, v := range visitors {
+		if c, _ := h.conv(v.SessionID()); c.Mode != signals.ModeActive {
+			t.Errorf("conversation %s is %s, want active", v.SessionID(), c.Mode)
+		}
+	}
+	t.Logf("drill: %d conversations on 2 slots with a 200 ms model answered in %v, none handed over", n, took.Round(time.Millisecond))
+}
+
+// waitUntil waits until t (a bounded wait for a point in time, which is what an outage of a given
+// length is).
+func waitUntil(tb testing.TB, at time.Time) {
+	tb.Helper()
+	if d := time.Until(at); d > 0 {
+		<-time.After(d)
+	}
+}
+
+func journal(h *harness, session string) []bridge.JournalEntry {
+	c, _ := h.conv(session)
+	return c.Journal
 }
