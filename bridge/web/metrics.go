@@ -77,7 +77,9 @@ func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 }
 
 // JournalOutcome counts a journal entry's outcome.
-func (m *Metrics) JournalOutcome(kind, outcome string) { m.journal.WithLabelValues(kind, outcome).Inc() }
+func (m *Metrics) JournalOutcome(kind, outcome string) {
+	m.journal.WithLabelValues(kind, outcome).Inc()
+}
 
 // JournalOldest sets the age of the oldest waiting journal entry.
 func (m *Metrics) JournalOldest(age time.Duration) { m.oldest.Set(age.Seconds()) }

@@ -341,20 +341,20 @@ func (s *Server) scenarioAuth() gin.HandlerFunc {
 
 // ConversationView is the admin API's JSON view of a conversation.
 type ConversationView struct {
-	WebsiteID  string              `json:"website_id"`
-	SessionID  string              `json:"session_id"`
-	Mode       signals.Mode        `json:"mode"`
-	Reason     signals.Reason      `json:"reason"`
-	Since      int64               `json:"since"`
-	Language   string              `json:"language,omitempty"`
-	Email      string              `json:"email,omitempty"`
-	Signals    map[string]string   `json:"signals,omitempty"`
-	CrispState string              `json:"crisp_state,omitempty"`
-	Answers    int                 `json:"answers"`
-	Replies    int                 `json:"replies"`
-	TokensUsed int64               `json:"tokens_used"`
-	CostUSD    float64             `json:"cost_usd"`
-	UpdatedAt  int64               `json:"updated_at"`
+	WebsiteID  string            `json:"website_id"`
+	SessionID  string            `json:"session_id"`
+	Mode       signals.Mode      `json:"mode"`
+	Reason     signals.Reason    `json:"reason"`
+	Since      int64             `json:"since"`
+	Language   string            `json:"language,omitempty"`
+	Email      string            `json:"email,omitempty"`
+	Signals    map[string]string `json:"signals,omitempty"`
+	CrispState string            `json:"crisp_state,omitempty"`
+	Answers    int               `json:"answers"`
+	Replies    int               `json:"replies"`
+	TokensUsed int64             `json:"tokens_used"`
+	CostUSD    float64           `json:"cost_usd"`
+	UpdatedAt  int64             `json:"updated_at"`
 	// ReplyDue is when an answer became owed (Unix ms), absent when none is.
 	ReplyDue int64 `json:"reply_due,omitempty"`
 	// Pending are the Crisp writes decided and not yet performed (the journal), oldest first.
