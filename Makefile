@@ -25,8 +25,10 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
+# lint fails on unformatted code (gofmt -l), an untidy module (go mod tidy -diff) or a vet finding.
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: unformatted files:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum untidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 
 # Figures (printed, never asserted): the load generator and the package benchmarks.
