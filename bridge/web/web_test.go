@@ -108,6 +108,8 @@ func TestRoutes(t *testing.T) {
 		{"token in the query", "GET", "/v1/conversations/w/s?token=tok", "", "", 200},
 		{"conversation", "GET", "/v1/conversations/w/s", "tok", "", 200},
 		{"unknown conversation", "GET", "/v1/conversations/w/other", "tok", "", 404},
+		{"unknown conversation, optional", "GET", "/v1/conversations/w/other?optional=true", "tok", "", 204},
+		{"stored conversation, optional", "GET", "/v1/conversations/w/s?optional=true", "tok", "", 200},
 		{"control", "POST", "/v1/conversations/w/s/pause", "tok", "", 200},
 		{"unknown command", "POST", "/v1/conversations/w/s/explode", "tok", "", 404},
 		{"bad reason", "POST", "/v1/conversations/w/s/pause", "tok", `{"reason":"whim"}`, 400},

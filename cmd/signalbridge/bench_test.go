@@ -49,7 +49,7 @@ type benchEnv struct {
 	modelLatency time.Duration // SB_BENCH_MODEL_LATENCY: fake model latency in the reply phase (0)
 	typingDelay  time.Duration // SB_BENCH_TYPING_LATENCY: model latency of the typing phase (1s)
 	memConvs     int           // SB_BENCH_MEM_CONVS: stored conversations for the memory figure (100000)
-	startupConvs int           // SB_BENCH_STARTUP_CONVS: stored conversations for start-up (1000000)
+	startupConvs int           // SB_BENCH_STARTUP_CONVS: stored conversations for start-up (100000; the README figure uses 1000000)
 }
 
 func readBenchEnv(tb testing.TB) benchEnv {
@@ -81,7 +81,7 @@ func readBenchEnv(tb testing.TB) benchEnv {
 		signals: num("SB_BENCH_SIGNALS", 20000), signalConvs: num("SB_BENCH_SIGNAL_CONVS", 1000),
 		replyConvs: num("SB_BENCH_REPLY_CONVS", 200), modelLatency: dur("SB_BENCH_MODEL_LATENCY", 0),
 		typingDelay: dur("SB_BENCH_TYPING_LATENCY", time.Second),
-		memConvs:    num("SB_BENCH_MEM_CONVS", 100_000), startupConvs: num("SB_BENCH_STARTUP_CONVS", 1_000_000),
+		memConvs:    num("SB_BENCH_MEM_CONVS", 100_000), startupConvs: num("SB_BENCH_STARTUP_CONVS", 100_000),
 	}
 }
 
