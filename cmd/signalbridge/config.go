@@ -279,7 +279,7 @@ func (c Config) UsesModel() bool {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, &FieldProblem{Field: field, Line: c.lines[field], Msg: fmt.Sprintf(format, a...)})
+		errs = append(errs, c.fieldProblem(field, fmt.Sprintf(format, a...)))
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "must be host:port, got %q", c.Listen)

@@ -163,6 +163,12 @@ func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string) bool {
 		f.bad(n, path, "want %s, got %s", describeType(t), describeNode(n))
 		return false
 	}
+	isInt := t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 && t != durationType
+	if isInt && n.Tag == "!!float" {
+		// yaml.v3 would silently truncate 1.5 to 1.
+		f.bad(n, path, "want %s, got %q", describeType(t), n.Value)
+		return false
+	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
 		f.bad(n, path, "want %s, got %q", describeType(t), n.Value)
 		return false
@@ -260,6 +266,20 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// fieldProblem builds Validate's problem for field: with its line when the file sets it, or noted as
+// inherited when a website block takes the value from the default block.
+func (c Config) fieldProblem(field, msg string) *FieldProblem {
+	p := &FieldProblem{Field: field, Line: c.lines[field], Msg: msg}
+	if rest, ok := strings.CutPrefix(field, "websites."); ok && p.Line == 0 {
+		if id, sub, ok := strings.Cut(rest, "."); ok && id != "default" {
+			if l := c.lines["websites.default."+sub]; l > 0 {
+				p.Msg += fmt.Sprintf(" (inherited from websites.default.%s, line %d)", sub, l)
+			}
+		}
+	}
+	return p
 }
 
 // resolvePaths makes the file paths the configuration file sets (data, and each website's

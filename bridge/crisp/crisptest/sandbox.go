@@ -247,7 +247,7 @@ func (s *Server) sandboxLongPoll(w http.ResponseWriter, r *http.Request) {
 // sandboxStream serves the events as Server-Sent Events: first a "run" event whose data is
 // {"run": RunID, "last": N}, then one "data:" line per event (an Event object as JSON) with "id:"
 // its sequence number, starting after Last-Event-ID or ?after=N. A ": ping" comment every 15 s
-// keeps an idle stream alive.
+// keeps an idle stream alive; "retry: 1000" asks a browser to reconnect after a second.
 func (s *Server) sandboxStream(w http.ResponseWriter, r *http.Request) {
 	after, err := afterParam(r)
 	if err != nil {
@@ -262,7 +262,7 @@ func (s *Server) sandboxStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": crisptest events\n\nevent: run\ndata: %s\n\n", marshalJS(map[string]any{"run": s.runID, "last": s.LastSeq()}))
+	fmt.Fprintf(w, ": crisptest events\nretry: 1000\n\nevent: run\ndata: %s\n\n", marshalJS(map[string]any{"run": s.runID, "last": s.LastSeq()}))
 	flusher.Flush()
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()
