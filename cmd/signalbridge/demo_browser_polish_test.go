@@ -61,6 +61,25 @@ func (p *demoTab) poll(what, expr string) {
 	}
 }
 
+// pollAcrossReload is poll for a condition that holds after the page reloads itself: a poll that
+// the navigation interrupts is started again, until demoWait.
+func (p *demoTab) pollAcrossReload(what, expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(demoWait)
+	for {
+		err := chromedp.Do(p.ctx, chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		// A reload interrupts a poll with "Inspected target navigated or closed" or "Cannot find
+		// context with specified id"; a false condition ends at the deadline.
+		if time.Now().After(deadline) || p.ctx.Err() != nil {
+			p.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+	}
+}
+
 // operatorMessages returns the operator-side messages of the conversation in the fake Crisp.
 func operatorMessages(d *demo, k string, typ string) []string {
 	c, _ := d.fake.Conversation(DemoWebsiteID, k)
@@ -106,8 +125,11 @@ func TestDemoPageDetails(t *testing.T) {
 		}
 
 		// The composer starts in Reply mode; a command-looking reply is held with a warning on Enter.
+		if h := evalJS[int](p, `document.getElementById("operator-warn").offsetHeight`); h != 0 {
+			t.Fatalf("the command warning shows (%d px high) before any command", h)
+		}
 		p.do("type /ai off and Enter", chromedp.Click(chromedp.ID("operator-input")), chromedp.SendKeys(chromedp.ID("operator-input"), "/ai off\r"))
-		p.poll("command warning", `!document.getElementById("operator-warn").hidden &&
+		p.poll("command warning", `document.getElementById("operator-warn").offsetHeight > 0 &&
 			document.getElementById("operator-warn-text").textContent.indexOf("/ai off") >= 0`)
 		if got := operatorMessages(d, k.SessionID, "text"); len(got) != 0 {
 			t.Fatalf("the command went to the visitor before confirmation: %q", got)
@@ -119,7 +141,7 @@ func TestDemoPageDetails(t *testing.T) {
 			return len(n) == 1 && n[0] == "/ai off"
 		})
 		p.poll("note mode", `document.getElementById("compose-note").checked && document.getElementById("operator-form").classList.contains("note") &&
-			document.getElementById("operator-warn").hidden && document.getElementById("operator-input").value === ""`)
+			document.getElementById("operator-warn").offsetHeight === 0 && document.getElementById("operator-input").value === ""`)
 		p.wait("paused by the note command", `s.mode === "paused"`)
 		if got := operatorMessages(d, k.SessionID, "text"); len(got) != 0 {
 			t.Fatalf("replies in Crisp = %q, want none", got)
@@ -172,12 +194,13 @@ func TestDemoPageDetails(t *testing.T) {
 		p := openDemoPage(t, browser, d)
 		p.do("phone viewport", chromedp.EmulateViewport(375, 740))
 		defer chromedp.Do(context.WithoutCancel(p.ctx), chromedp.EmulateViewport(1400, 900))
-		p.visitorSays("How long does delivery take?")
 		// No horizontal scrolling, and every control a user needs fits the width.
 		type box struct {
 			Scroll  int      `json:"scroll"`
 			Width   int      `json:"width"`
 			Outside []string `json:"outside"`
+			Inner   int      `json:"inner"`
+			Send    float64  `json:"send"`
 		}
 		b := evalJS[box](p, `(function () {
 			var w = document.documentElement.clientWidth, out = [];
@@ -185,15 +208,23 @@ func TestDemoPageDetails(t *testing.T) {
 			 "operator-send", "compose-note", "operator-resolve", "conn-sandbox", "conn-bridge", "conn-snippet", "mode-value"].forEach(function (id) {
 				var e = document.getElementById(id);
 				if (id === "compose-note") { e = document.querySelector('label[for="compose-note"]'); }
+				e.scrollIntoView({ block: "center" });
 				var r = e.getBoundingClientRect();
+				var hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
 				if (r.width === 0 || r.left < 0 || r.right > w + 0.5) { out.push(id + " " + Math.round(r.left) + ".." + Math.round(r.right)); }
+				else if (!hit || !(hit === e || e.contains(hit))) { out.push(id + " covered by " + (hit ? hit.tagName + "#" + hit.id + "." + hit.className : "nothing")); }
 			});
-			return { scroll: document.documentElement.scrollWidth, width: w, outside: out };
+			return { scroll: document.documentElement.scrollWidth, width: w, outside: out, inner: window.innerWidth,
+				send: document.getElementById("visitor-send").getBoundingClientRect().right };
 		})()`)
 		if b.Scroll > b.Width || len(b.Outside) > 0 {
 			t.Fatalf("at 375 px: page %d px wide in a %d px viewport; controls outside: %v", b.Scroll, b.Width, b.Outside)
 		}
+		t.Logf("narrow layout: %+v", b)
 		p.screenshot("narrow")
+		// And a user can chat there: the controls are where a tap lands.
+		p.visitorSays("How long does delivery take?")
+		p.wait("answer", `s.visitor.some(function (m) { return m.bot; })`)
 	})
 
 	t.Run("restart_reloads_the_page", func(t *testing.T) {
@@ -213,7 +244,7 @@ func TestDemoPageDetails(t *testing.T) {
 		}
 		t.Cleanup(func() { d2.Close(context.Background()) })
 		p.d = d2
-		p.poll("reloaded on the new run", `window.__beforeRestart === undefined && document.getElementById("conn-sandbox").textContent === "sandbox live" &&
+		p.pollAcrossReload("reloaded on the new run", `window.__beforeRestart === undefined && document.getElementById("conn-sandbox").textContent === "sandbox live" &&
 			document.getElementById("restart-banner").hidden && document.querySelectorAll("#inbox-list li[data-session]").length === 0`)
 		p.visitorSays("Hello after the restart")
 		p.wait("the bridge answers with the new token", `s.mode === "active" && s.pills.indexOf("bridge live") >= 0`)

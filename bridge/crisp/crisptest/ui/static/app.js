@@ -20,6 +20,7 @@
     bridge: null, // the bridge's view of the current conversation
     lastSeq: 0,
     run: "", // the sandbox's run id: a new one means the demo restarted
+    live: false, // the event stream is open and of this run: the bridge is worth asking
     composeMode: "reply", // the operator composer: "reply" (to the visitor) or "note" (private)
     visitorInfo: { nickname: "", locales: navigator.languages ? Array.prototype.slice.call(navigator.languages, 0, 3) : [] }
   };
@@ -806,8 +807,8 @@
   var bridgeBusy = false;
 
   function pollBridge() {
-    if (bridgeBusy || !state.session || !state.website) {
-      return;
+    if (bridgeBusy || !state.session || !state.website || !state.live) {
+      return; // while the stream is down the demo may be restarting: an old token would be refused
     }
     if (!state.conv || !state.conv.messages.length) {
       // Nothing happened in this conversation yet: the bridge cannot know it, do not ask.
@@ -915,8 +916,8 @@
     }
     if (!state.run) {
       state.run = run;
-      return;
     }
+    state.live = run === state.run;
     if (run !== state.run && !restarted) {
       restarted = true;
       var b = $("restart-banner");
@@ -958,6 +959,7 @@
       pill("conn-sandbox", true, "sandbox live");
     };
     es.onerror = function () {
+      state.live = false;
       pill("conn-sandbox", false, "sandbox reconnecting");
     };
   }
