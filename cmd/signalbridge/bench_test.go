@@ -149,7 +149,7 @@ func openBench(b *testing.B, o benchOptions) *benchApp {
 	b.Helper()
 	secret := "914a657d8cc2efbc20593f1806f9bde2"
 	fake, err := crisptest.Start(crisptest.Options{Identifier: "test-ident", Key: "test-key", Websites: []string{testSite},
-		HookSecret: secret, HookRetryDelay: 5 * time.Millisecond, HookWorkers: 16, EventLog: 500_000, // retries and lanes: seconds, not a minute, of hook delivery
+		HookSecret: secret, HookRetryDelay: 5 * time.Millisecond, EventLog: 500_000, // short retry delay: hook delivery takes seconds, not a minute
 		Operators: []crisptest.Operator{{UserID: testOperator, Nickname: "Alex", Online: true}}})
 	if err != nil {
 		b.Fatal(err)
