@@ -214,7 +214,7 @@ func afterParam(r *http.Request) (int64, error) {
 	return n, nil
 }
 
-// sandboxLongPoll answers GET /_sandbox/events?after=N&timeout=MS with {"events": [...], "last": N}
+// sandboxLongPoll answers GET /_sandbox/events?after=N&timeout=MS with {"events": [...], "last": N, "run": RunID}
 // as soon as an event after N exists, or empty at the timeout.
 func (s *Server) sandboxLongPoll(w http.ResponseWriter, r *http.Request) {
 	after, err := afterParam(r)
