@@ -22,6 +22,7 @@ type ConfigError struct {
 	Problems []error // each a *FieldProblem
 }
 
+// Error lists the problems, one a line, under the file's name.
 func (e *ConfigError) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
@@ -40,6 +41,7 @@ type FieldProblem struct {
 	Msg   string
 }
 
+// Error is "line N: field: message" ("field: message" when the line is unknown).
 func (p *FieldProblem) Error() string {
 	if p.Line > 0 {
 		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Field, p.Msg)

@@ -57,7 +57,7 @@
     return ms ? new Date(ms).toTimeString().slice(0, 5) : "";
   }
 
-  var URL_RE = /https?:\/\/[^\s<>"']+/g;
+  var URL_RE = /https?:\/\/[^\s<>"'\u2026]+/g; // a truncated URL ("https://help.ni…") stops at the ellipsis
 
   // linked renders text with its http(s) URLs as links (new tab); the text content is unchanged.
   function linked(cls, text) {
