@@ -25,13 +25,16 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
+# lint fails on unformatted code (gofmt -l), an untidy module (go mod tidy -diff) or a vet finding.
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: unformatted files:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum untidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 
-# Figures (printed, never asserted): the load generator and the package benchmarks.
-# Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go).
-bench:
+# Figures (printed, never asserted): the load generator and the package benchmarks, in about two
+# minutes. Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go), e.g.
+# SB_BENCH_STARTUP_CONVS=1000000 for the README's start-up figure.
+bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./signals/ ./assistant/... ./bridge/crisp/...
 

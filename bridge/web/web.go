@@ -412,6 +412,10 @@ func (s *Server) list(c *gin.Context) {
 func (s *Server) get(c *gin.Context) {
 	key := bridge.Key{WebsiteID: c.Param("website"), SessionID: c.Param("session")}
 	conv, audit, err := s.Bridge.Conversation(c.Request.Context(), key, 200)
+	if errors.Is(err, bridge.ErrNotFound) && c.Query("optional") == "true" {
+		c.Status(http.StatusNoContent) // not stored yet, and the caller polls for it: not an error
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -118,6 +118,8 @@ func TestRoutes(t *testing.T) {
 		{"unknown conversation", "GET", "/v1/conversations/w/other", "tok", "", 404},
 		{"erase without a token", "DELETE", "/v1/conversations/w/gone", "", "", 401},
 		{"erase", "DELETE", "/v1/conversations/w/gone", "tok", "", 204},
+		{"unknown conversation, optional", "GET", "/v1/conversations/w/other?optional=true", "tok", "", 204},
+		{"stored conversation, optional", "GET", "/v1/conversations/w/s?optional=true", "tok", "", 200},
 		{"control", "POST", "/v1/conversations/w/s/pause", "tok", "", 200},
 		{"unknown command", "POST", "/v1/conversations/w/s/explode", "tok", "", 404},
 		{"bad reason", "POST", "/v1/conversations/w/s/pause", "tok", `{"reason":"whim"}`, 400},

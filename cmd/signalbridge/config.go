@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -33,6 +33,8 @@ type Config struct {
 	OpenAI   OpenAIConfig             `yaml:"openai"`
 	Websites map[string]WebsiteConfig `yaml:"websites"` // by website id; "default" for the rest
 	Bridge   BridgeConfig             `yaml:"bridge"`
+
+	lines map[string]int // line in the file of each field path it sets, for Validate's messages
 }
 
 // BridgeConfig tunes the core: answers in flight, timeouts, retries of Crisp writes, storage bounds.
@@ -151,7 +153,7 @@ func defaultConfig() Config {
 		LogFormat: "auto",
 		Crisp: CrispConfig{Tier: "plugin", APIURL: "https://api.crisp.chat/v1/", Events: "rtm", EIO: 4,
 			HookMaxAge: 5 * time.Minute, DailyQuota: 5000, Timeout: 10 * time.Second, BotNickname: "Assistant",
-			PluginURN: "urn:signalbridge:assistant:0"},
+			PluginURN: defaultPluginURN},
 		OpenAI: OpenAIConfig{BaseURL: defaultOpenAIURL, Model: "gpt-4o-mini", Timeout: 30 * time.Second,
 			Prices: map[string]PriceEntry{"gpt-4o-mini": {Prompt: 0.15, Completion: 0.60}, "gpt-4.1-mini": {Prompt: 0.40, Completion: 1.60}, "gpt-4o": {Prompt: 2.50, Completion: 10}}},
 		Websites: map[string]WebsiteConfig{},
@@ -159,17 +161,32 @@ func defaultConfig() Config {
 }
 
 // LoadConfig reads the YAML file (if path is not empty) over the defaults, then the environment.
+//
+// Relative file paths in the file (data, knowledge_base, scenario) are relative to the file's
+// folder. Unknown fields and values of the wrong type come back as one *ConfigError naming each
+// with its line; the returned Config then holds everything else, so Validate can report the rest.
 func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg := defaultConfig()
+	var fileErr error
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return cfg, fmt.Errorf("read config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
 			return cfg, fmt.Errorf("parse config %s: %w", path, err)
+		}
+		if len(doc.Content) > 0 {
+			f := checkYAML(&doc)
+			if err := doc.Decode(&cfg); err != nil && len(f.problems) == 0 {
+				return cfg, fmt.Errorf("parse config %s: %w", path, err)
+			}
+			cfg.lines = f.lines
+			cfg.resolvePaths(filepath.Dir(path), f.lines)
+			if len(f.problems) > 0 {
+				fileErr = &ConfigError{Path: path, Problems: f.problems}
+			}
 		}
 	}
 	env := map[string]*string{
@@ -195,7 +212,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 			cfg.Websites[id] = w.inherit(def)
 		}
 	}
-	return cfg, nil
+	return cfg, fileErr
 }
 
 // inherit fills the fields a website block leaves empty from the default block.
@@ -274,6 +291,10 @@ var (
 	langRe      = regexp.MustCompile(`^[a-z]{2,3}$`)
 )
 
+// defaultPluginURN is the plugin URN used when none is configured; it names no real plugin, so
+// `run` and `check` warn about it.
+const defaultPluginURN = "urn:signalbridge:assistant:0"
+
 // defaultOpenAIURL is OpenAI's own API root.
 const defaultOpenAIURL = "https://api.openai.com/v1"
 
@@ -288,7 +309,7 @@ func (c Config) UsesModel() bool {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+		errs = append(errs, c.fieldProblem(field, fmt.Sprintf(format, a...)))
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "must be host:port, got %q", c.Listen)
