@@ -1,0 +1,403 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// CatchupSource reads what a website's conversations received since a time (Unix ms), as ordinary
+// events (Via ViaCatchup), oldest first within each conversation. bridge/crisp implements it over
+// REST. On error it returns the events it read so far with the error.
+type CatchupSource interface {
+	Missed(ctx context.Context, websiteID string, since int64) ([]Event, error)
+}
+
+// EventHandler takes events into the bridge; *Bridge implements it.
+type EventHandler interface {
+	HandleEvent(ctx context.Context, ev Event) error
+}
+
+// Defaults of ReconcilerOptions.
+const (
+	DefaultLookBack        = 24 * time.Hour
+	DefaultCatchupOverlap  = 2 * time.Minute
+	DefaultCatchupTimeout  = 10 * time.Minute
+	DefaultCatchupRetry    = time.Minute
+	DefaultCursorFlush     = 10 * time.Second
+	cursorPrefix           = "catchup:"
+	maxRememberedWebsites  = 10_000
+	maxLiveDuringCatchup   = 100_000
+	catchupHandleEventWait = time.Minute
+)
+
+// ReconcilerOptions configure a Reconciler. Handler, Source and Cursors are required.
+type ReconcilerOptions struct {
+	Handler EventHandler  // the bridge
+	Source  CatchupSource // Crisp over REST
+	Cursors Cursors       // durable per-website cursors ("catchup:<website>")
+	// Websites returns the websites the bridge serves (configured, or the plugin's installed
+	// websites); websites seen in events are added. nil: only those.
+	Websites func(ctx context.Context) ([]string, error)
+	// LookBack bounds how far back a catch-up reads (default DefaultLookBack): what happened before
+	// now-LookBack is not caught up. Keep it below the store's processed-id retention, so a replayed
+	// message is still recognised.
+	LookBack time.Duration
+	// Overlap is read again before the cursor (default DefaultCatchupOverlap): it absorbs the clock
+	// difference between Crisp's timestamps and ours. Replays are de-duplicated.
+	Overlap time.Duration
+	// Timeout bounds one catch-up (default DefaultCatchupTimeout); RetryAfter is the pause before a
+	// failed one is tried again (default DefaultCatchupRetry).
+	Timeout, RetryAfter time.Duration
+	// FlushEvery is how often the cursors advanced by live events are written (default
+	// DefaultCursorFlush).
+	FlushEvery time.Duration
+	Now        Clock
+	Logger     *slog.Logger
+}
+
+// CatchupReport describes one catch-up.
+type CatchupReport struct {
+	Websites    int           // websites reconciled
+	First       int           // websites seen for the first time: nothing to catch up, cursor set
+	Truncated   []string      // websites whose gap was longer than the look-back
+	Read        int           // events read back
+	Fed         int           // events handed to the bridge (duplicates are skipped there)
+	SkippedLive int           // state and data events skipped: a live one for the conversation came meanwhile
+	Duration    time.Duration // wall time
+}
+
+// Reconciler catches up after a gap: after every RTM reconnect and at start-up (Trigger), it reads
+// through its CatchupSource what each website's conversations received since the last event seen
+// (a durable per-website cursor), within a bounded look-back, and feeds it to the bridge in timestamp
+// order. The bridge's de-duplication makes replayed messages harmless; state and data are
+// edge-triggered, and those read back for a conversation that got a live state or data event while
+// the catch-up ran are dropped (the live one is newer). Live events advance the cursors through
+// Observe, except while a gap is open: from a Trigger until the catch-up it asked for is done.
+type Reconciler struct {
+	opts ReconcilerOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	seen    map[string]int64 // website -> last live event time, not yet flushed when dirty
+	dirty   map[string]bool  // websites whose seen value is not flushed
+	gapGen  uint64           // incremented by every Trigger; a gap is open while > doneGen
+	doneGen uint64           // the last Trigger a finished catch-up covered
+	live    map[Key]struct{} // state/data events observed during the running catch-up; nil when none runs
+	runMu   sync.Mutex       // one catch-up at a time
+	trigger chan struct{}    // a catch-up is wanted
+	stop    chan struct{}    // Close
+	wg      sync.WaitGroup   // the loop
+	closed  bool             // Close was called
+	last    CatchupReport    // the last finished catch-up
+	lastErr error            // its error
+}
+
+// OpenReconciler validates the options, applies the defaults and starts the loop that runs the
+// catch-ups asked for with Trigger and flushes the cursors. A gap is open from the start: the first
+// Trigger's catch-up closes it.
+func OpenReconciler(opts ReconcilerOptions) (*Reconciler, error) {
+	if opts.Handler == nil || opts.Source == nil || opts.Cursors == nil {
+		return nil, errors.New("open reconciler: Handler, Source and Cursors are required")
+	}
+	if opts.LookBack < 0 || opts.Overlap < 0 || opts.Timeout < 0 || opts.RetryAfter < 0 || opts.FlushEvery < 0 {
+		return nil, errors.New("open reconciler: durations must not be negative")
+	}
+	if opts.LookBack == 0 {
+		opts.LookBack = DefaultLookBack
+	}
+	if opts.Overlap == 0 {
+		opts.Overlap = DefaultCatchupOverlap
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = DefaultCatchupTimeout
+	}
+	if opts.RetryAfter == 0 {
+		opts.RetryAfter = DefaultCatchupRetry
+	}
+	if opts.FlushEvery == 0 {
+		opts.FlushEvery = DefaultCursorFlush
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Reconciler{
+		opts: opts, log: opts.Logger,
+		seen: map[string]int64{}, dirty: map[string]bool{},
+		gapGen:  1, // start-up is a gap
+		trigger: make(chan struct{}, 1), stop: make(chan struct{}),
+	}
+	r.wg.Add(1)
+	go r.loop()
+	return r, nil
+}
+
+// Close stops the loop (a running catch-up is cancelled) and writes the cursors.
+func (r *Reconciler) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	close(r.stop)
+	r.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return r.Flush(ctx)
+}
+
+// Trigger asks for a catch-up (after a reconnect, at start-up) and opens a gap: live events stop
+// advancing the cursors until that catch-up is done. It never blocks; triggers made while a catch-up
+// is pending are coalesced, and one made while a catch-up runs makes another run after it.
+func (r *Reconciler) Trigger() {
+	r.mu.Lock()
+	r.gapGen++
+	r.mu.Unlock()
+	select {
+	case r.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Observe notes a live event (RTM or hook) accepted by the bridge: it advances its website's cursor
+// (to the event's Crisp timestamp, or now) unless a gap is open, and marks its conversation for the
+// running catch-up. Call it after HandleEvent accepted the event.
+func (r *Reconciler) Observe(ev Event) {
+	if ev.WebsiteID == "" {
+		return
+	}
+	at := ev.Timestamp
+	if at == 0 {
+		at = r.opts.Now().UnixMilli()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.seen[ev.WebsiteID]; !ok && len(r.seen) >= maxRememberedWebsites {
+		return
+	}
+	if r.gapGen <= r.doneGen && at > r.seen[ev.WebsiteID] {
+		r.seen[ev.WebsiteID] = at
+		r.dirty[ev.WebsiteID] = true
+	} else if _, ok := r.seen[ev.WebsiteID]; !ok {
+		r.seen[ev.WebsiteID] = 0 // remembered as served; its cursor is not advanced during a gap
+	}
+	if r.live != nil && ev.SessionID != "" && len(r.live) < maxLiveDuringCatchup &&
+		(ev.Name == EventSessionSetState || ev.Name == EventSessionSetData) {
+		r.live[Key{ev.WebsiteID, ev.SessionID}] = struct{}{}
+	}
+}
+
+// Flush writes the cursors advanced by live events.
+func (r *Reconciler) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	pending := make(map[string]int64, len(r.dirty))
+	for w := range r.dirty {
+		pending[w] = r.seen[w]
+	}
+	clear(r.dirty)
+	r.mu.Unlock()
+	var errs []error
+	for w, v := range pending {
+		if err := r.opts.Cursors.SetCursor(ctx, cursorPrefix+w, v); err != nil {
+			errs = append(errs, fmt.Errorf("flush cursor %s: %w", w, err))
+			r.mu.Lock()
+			r.dirty[w] = true
+			r.mu.Unlock()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Last returns the report and error of the last finished catch-up.
+func (r *Reconciler) Last() (CatchupReport, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last, r.lastErr
+}
+
+// GapOpen reports whether a catch-up is owed: a Trigger was not yet covered by a finished one.
+func (r *Reconciler) GapOpen() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gapGen > r.doneGen
+}
+
+func (r *Reconciler) loop() {
+	defer r.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-r.stop
+		cancel()
+	}()
+	flush := time.NewTicker(r.opts.FlushEvery)
+	defer flush.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-flush.C:
+			if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("catch-up cursors not written", "err", err)
+			}
+			continue
+		case <-r.trigger:
+		case <-retry.C:
+		}
+		rctx, rcancel := context.WithTimeout(ctx, r.opts.Timeout)
+		rep, err := r.CatchUp(rctx)
+		rcancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			r.log.Warn("catch-up failed; trying again", "err", err, "retry_in", r.opts.RetryAfter, "fed", rep.Fed)
+			retry.Reset(r.opts.RetryAfter)
+		default:
+			r.log.Info("catch-up done", "websites", rep.Websites, "read", rep.Read, "fed", rep.Fed,
+				"skipped_live", rep.SkippedLive, "truncated", len(rep.Truncated), "duration", rep.Duration)
+		}
+	}
+}
+
+// CatchUp runs one catch-up now, for every website served: it reads each website's events since its
+// cursor (less Overlap, no earlier than now-LookBack) and feeds them to the Handler in timestamp
+// order, then moves the cursor to the time the catch-up started. A website without a cursor is new:
+// nothing is read, its cursor is set. The gap opened by the Triggers made before it started closes
+// when it succeeds for every website. Catch-ups do not overlap: a second call waits for the first.
+func (r *Reconciler) CatchUp(ctx context.Context) (CatchupReport, error) {
+	r.runMu.Lock()
+	defer r.runMu.Unlock()
+	start := r.opts.Now()
+	r.mu.Lock()
+	gen := r.gapGen
+	r.live = map[Key]struct{}{}
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.live = nil
+		r.mu.Unlock()
+	}()
+
+	rep := CatchupReport{}
+	sites, err := r.sites(ctx)
+	if err != nil {
+		return r.finish(rep, start, gen, err)
+	}
+	var errs []error
+	for _, w := range sites {
+		if err := r.website(ctx, w, start, &rep); err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return r.finish(rep, start, gen, errors.Join(errs...))
+}
+
+func (r *Reconciler) finish(rep CatchupReport, start time.Time, gen uint64, err error) (CatchupReport, error) {
+	rep.Duration = r.opts.Now().Sub(start)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil && gen > r.doneGen {
+		r.doneGen = gen
+	}
+	r.last, r.lastErr = rep, err
+	return rep, err
+}
+
+// sites returns the websites to reconcile: those served plus those seen in events, sorted.
+func (r *Reconciler) sites(ctx context.Context) ([]string, error) {
+	var out []string
+	if r.opts.Websites != nil {
+		ws, err := r.opts.Websites(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("catch up: list websites: %w", err)
+		}
+		out = append(out, ws...)
+	}
+	r.mu.Lock()
+	for w := range r.seen {
+		out = append(out, w)
+	}
+	r.mu.Unlock()
+	slices.Sort(out)
+	out = slices.Compact(out)
+	return slices.DeleteFunc(out, func(w string) bool { return w == "" }), nil
+}
+
+// website catches up one website.
+func (r *Reconciler) website(ctx context.Context, w string, start time.Time, rep *CatchupReport) error {
+	rep.Websites++
+	name := cursorPrefix + w
+	cur, err := r.opts.Cursors.Cursor(ctx, name)
+	if err != nil {
+		return fmt.Errorf("catch up %s: read cursor: %w", w, err)
+	}
+	r.mu.Lock()
+	cur = max(cur, r.seen[w])
+	r.mu.Unlock()
+	if cur == 0 {
+		// Never served before: nothing was missed.
+		rep.First++
+		if err := r.opts.Cursors.SetCursor(ctx, name, start.UnixMilli()); err != nil {
+			return fmt.Errorf("catch up %s: set cursor: %w", w, err)
+		}
+		return nil
+	}
+	since := cur - r.opts.Overlap.Milliseconds()
+	if floor := start.Add(-r.opts.LookBack).UnixMilli(); since < floor {
+		r.log.Warn("catch-up: gap longer than the look-back; older events are not caught up", "website", w,
+			"last_seen", time.UnixMilli(cur).UTC(), "look_back", r.opts.LookBack)
+		rep.Truncated = append(rep.Truncated, w)
+		since = floor
+	}
+	evs, readErr := r.opts.Source.Missed(ctx, w, since)
+	rep.Read += len(evs)
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Timestamp < evs[j].Timestamp })
+	for _, ev := range evs {
+		if ev.WebsiteID != w {
+			continue
+		}
+		if (ev.Name == EventSessionSetState || ev.Name == EventSessionSetData) && r.liveSince(Key{ev.WebsiteID, ev.SessionID}) {
+			rep.SkippedLive++
+			continue
+		}
+		hctx, cancel := context.WithTimeout(ctx, catchupHandleEventWait)
+		err := r.opts.Handler.HandleEvent(hctx, ev)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("catch up %s: feed %s: %w", w, ev.Name, err)
+		}
+		rep.Fed++
+	}
+	if readErr != nil {
+		return fmt.Errorf("catch up %s: %w", w, readErr)
+	}
+	if err := r.opts.Cursors.SetCursor(ctx, name, start.UnixMilli()); err != nil {
+		return fmt.Errorf("catch up %s: set cursor: %w", w, err)
+	}
+	return nil
+}
+
+// liveSince reports whether the conversation got a live state or data event during this catch-up.
+func (r *Reconciler) liveSince(k Key) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.live[k]
+	return ok
+}
