@@ -1,6 +1,7 @@
 package crisp_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -308,5 +309,91 @@ func TestCatchupPaging(t *testing.T) {
 	}
 	if len(read) != 30 || read[long] {
 		t.Errorf("bounded catch-up read %d conversations (the long, older one: %v), want the 30 most recent", len(read), read[long])
+	}
+}
+
+// TestRTMOnConnectAndOutage: OnConnect runs once per authenticated connection, before its events,
+// with reconnect true after the first; a message written during an RTM outage never arrives over
+// RTM, and the REST catch-up finds it.
+func TestRTMOnConnectAndOutage(t *testing.T) {
+	s, _, c := startFake(t, crisptest.Options{})
+	type note struct {
+		connect   bool // an OnConnect call, else an event
+		reconnect bool
+		text      string
+	}
+	notes := make(chan note, 64)
+	rtm, err := crisp.NewRTM(crisp.RTMConfig{URL: s.RTMURL(), Identifier: testID, Key: testKey,
+		ReconnectMin: 5 * time.Millisecond, ReconnectMax: 20 * time.Millisecond,
+		OnConnect: func(_ context.Context, reconnect bool) { notes <- note{connect: true, reconnect: reconnect} },
+	}, func(_ context.Context, ev bridge.Event) {
+		if ev.Name == bridge.EventMessageSend {
+			notes <- note{text: ev.Message.Text}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	go func() { done <- rtm.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	next := func() note {
+		t.Helper()
+		select {
+		case n := <-notes:
+			return n
+		case <-time.After(5 * time.Second):
+			t.Fatal("nothing from the RTM client within 5 s")
+		}
+		return note{}
+	}
+	if n := next(); !n.connect || n.reconnect {
+		t.Fatalf("first note %+v, want OnConnect(reconnect=false)", n)
+	}
+	v := s.Visitor(testWebsite, "", crisptest.VisitorInfo{})
+	if _, err := v.Send("before"); err != nil {
+		t.Fatal(err)
+	}
+	if n := next(); n.text != "before" {
+		t.Fatalf("got %+v, want the message sent before the outage", n)
+	}
+	since := nextMillisecond(time.Now().UnixMilli()) // after "before"
+	s.SetRTMDown(true)
+	for rtm.Connected() || s.RTMRefused() == 0 { // wait until the client is down and refused at least once
+		select {
+		case <-time.After(time.Millisecond):
+		case <-ctxT(t).Done():
+			t.Fatal("client never refused")
+		}
+	}
+	if _, err := v.Send("during"); err != nil {
+		t.Fatal(err)
+	}
+	s.SetRTMDown(false)
+	if n := next(); !n.connect || !n.reconnect {
+		t.Fatalf("after the outage got %+v, want OnConnect(reconnect=true) first", n)
+	}
+	if _, err := v.Send("after"); err != nil {
+		t.Fatal(err)
+	}
+	if n := next(); n.text != "after" {
+		t.Fatalf("got %+v, want the message sent after the outage (the one during it is never delivered)", n)
+	}
+	evs, err := (&crisp.Catchup{Client: c}).Missed(ctxT(t), testWebsite, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, ev := range evs {
+		if ev.Name == bridge.EventMessageSend {
+			texts = append(texts, ev.Message.Text)
+		}
+	}
+	if !slices.Equal(texts, []string{"during", "after"}) {
+		t.Fatalf("catch-up found %q, want [during after]", texts)
 	}
 }
