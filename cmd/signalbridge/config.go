@@ -46,6 +46,8 @@ type CrispConfig struct {
 	Timeout        time.Duration `yaml:"timeout"`          // REST request timeout
 	BotNickname    string        `yaml:"bot_nickname"`
 	BotAvatar      string        `yaml:"bot_avatar"`
+	// CatchupLookBack bounds the REST catch-up after an RTM reconnect or a restart (0: 24h).
+	CatchupLookBack time.Duration `yaml:"catchup_look_back"`
 }
 
 // OpenAIConfig is the OpenAI-compatible model endpoint. No API key means the offline assistant.
@@ -324,6 +326,9 @@ func (c Config) Validate() error {
 	}
 	if cr.Timeout <= 0 {
 		bad("crisp.timeout", "must be > 0")
+	}
+	if cr.CatchupLookBack < 0 {
+		bad("crisp.catchup_look_back", "must be >= 0 (0 means 24h)")
 	}
 	if c.UsesModel() {
 		checkURL("openai.base_url", c.OpenAI.BaseURL, "http", "https")
