@@ -27,7 +27,7 @@ type EventHandler interface {
 const (
 	DefaultLookBack        = 24 * time.Hour
 	DefaultCatchupOverlap  = 2 * time.Minute
-	DefaultCatchupTimeout  = 10 * time.Minute
+	DefaultCatchupTimeout  = time.Hour
 	DefaultCatchupRetry    = time.Minute
 	DefaultCursorFlush     = 10 * time.Second
 	cursorPrefix           = "catchup:"
@@ -51,8 +51,9 @@ type ReconcilerOptions struct {
 	// Overlap is read again before the cursor (default DefaultCatchupOverlap): it absorbs the clock
 	// difference between Crisp's timestamps and ours. Replays are de-duplicated.
 	Overlap time.Duration
-	// Timeout bounds one catch-up (default DefaultCatchupTimeout); RetryAfter is the pause before a
-	// failed one is tried again (default DefaultCatchupRetry).
+	// Timeout bounds one catch-up (default DefaultCatchupTimeout: under Crisp's daily quota a large
+	// catch-up waits for tokens); RetryAfter is the pause before a failed one is tried again (default
+	// DefaultCatchupRetry).
 	Timeout, RetryAfter time.Duration
 	// FlushEvery is how often the cursors advanced by live events are written (default
 	// DefaultCursorFlush).

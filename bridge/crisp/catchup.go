@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,11 @@ type Catchup struct {
 	Logger           *slog.Logger
 
 	calls atomic.Int64
+	mu    sync.Mutex
+	// read remembers, per website, the conversations (session -> updated_at) whose events a Missed
+	// that then failed returned already: the next Missed of the website skips them while they have not
+	// changed, so a catch-up cut short (by the daily quota, say) resumes instead of starting over.
+	read map[string]map[string]int64
 }
 
 var _ bridge.CatchupSource = (*Catchup)(nil)
@@ -56,7 +62,8 @@ func (c *Catchup) Calls() int64 { return c.calls.Load() }
 // message:updated for pickers with a choice selected and fields with a value among them. When the
 // conversation changed after its last message (a state or data change came last) the state and data
 // come after the messages instead. Every event has Via bridge.ViaCatchup. On error, the events read
-// so far are returned with it.
+// so far are returned with it, and the next Missed of the website does not return them again while
+// their conversations have not changed (the caller is expected to have fed them).
 func (c *Catchup) Missed(ctx context.Context, websiteID string, since int64) ([]bridge.Event, error) {
 	if c.Client == nil {
 		return nil, errors.New("catch up: no client")
@@ -93,6 +100,9 @@ func (c *Catchup) Missed(ctx context.Context, websiteID string, since int64) ([]
 				continue
 			}
 			seen[conv.SessionID] = true
+			if c.wasRead(websiteID, conv) {
+				continue
+			}
 			evs, err := c.conversation(ctx, websiteID, conv, since)
 			if errors.Is(err, errGone) {
 				log.Debug("catch-up: conversation gone", "website", websiteID, "session", conv.SessionID)
@@ -102,6 +112,7 @@ func (c *Catchup) Missed(ctx context.Context, websiteID string, since int64) ([]
 				return out, fmt.Errorf("catch up %s: %w", websiteID, err)
 			}
 			out = append(out, evs...)
+			c.markRead(websiteID, conv)
 			if len(seen) >= limit {
 				log.Warn("catch-up: conversation bound reached, older updates skipped", "website", websiteID,
 					"max_conversations", limit)
@@ -112,7 +123,30 @@ func (c *Catchup) Missed(ctx context.Context, websiteID string, since int64) ([]
 			break
 		}
 	}
+	c.mu.Lock()
+	delete(c.read, websiteID)
+	c.mu.Unlock()
 	return out, nil
+}
+
+// wasRead reports whether a failed Missed already returned the conversation as it is now.
+func (c *Catchup) wasRead(websiteID string, conv Conversation) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.read[websiteID][conv.SessionID]
+	return ok && at == conv.UpdatedAt
+}
+
+func (c *Catchup) markRead(websiteID string, conv Conversation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read == nil {
+		c.read = map[string]map[string]int64{}
+	}
+	if c.read[websiteID] == nil {
+		c.read[websiteID] = map[string]int64{}
+	}
+	c.read[websiteID][conv.SessionID] = conv.UpdatedAt
 }
 
 // errGone marks a conversation removed between the list and the read.

@@ -397,3 +397,51 @@ func TestRTMOnConnectAndOutage(t *testing.T) {
 		t.Fatalf("catch-up found %q, want [during after]", texts)
 	}
 }
+
+// TestCatchupResumesAfterFailure: a catch-up cut short returns what it read with the error; the
+// next one skips the conversations already returned (unchanged since) and reads only the rest.
+func TestCatchupResumesAfterFailure(t *testing.T) {
+	s, _, c := startFake(t, crisptest.Options{})
+	ctx := ctxT(t)
+	since := time.Now().UnixMilli()
+	for i := range 60 {
+		if _, err := s.Visitor(testWebsite, "", crisptest.VisitorInfo{}).Send(fmt.Sprintf("q%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := &crisp.Catchup{Client: c}
+	s.FailNext(crisptest.RESTFault{Status: 503, Count: 3, Method: "GET", Path: "/conversations/2"}) // more than the client's retries
+	sessions := func(evs []bridge.Event) map[string]bool {
+		out := map[string]bool{}
+		for _, ev := range evs {
+			if ev.Name == bridge.EventMessageSend {
+				out[ev.SessionID] = true
+			}
+		}
+		return out
+	}
+	first, err := src.Missed(ctx, testWebsite, since)
+	if err == nil || len(sessions(first)) != 50 {
+		t.Fatalf("first catch-up: %d conversations, err %v; want the first page's 50 and the error", len(sessions(first)), err)
+	}
+	s.ResetCalls()
+	second, err := src.Missed(ctx, testWebsite, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sessions(second)
+	for sid := range sessions(first) {
+		if got[sid] {
+			t.Fatalf("resumed catch-up returned %s again", sid)
+		}
+	}
+	if len(got) != 10 || s.CallCount("GET", "/messages") != 10 || s.CallCount("GET", "/conversations/") != 2 {
+		t.Fatalf("resumed: %d conversations, %d messages calls, %d list calls; want 10, 10, 2", len(got),
+			s.CallCount("GET", "/messages"), s.CallCount("GET", "/conversations/"))
+	}
+	// Once a catch-up succeeded, the next one starts over.
+	third, err := src.Missed(ctx, testWebsite, since)
+	if err != nil || len(sessions(third)) != 60 {
+		t.Fatalf("after a success: %d conversations, err %v; want all 60", len(sessions(third)), err)
+	}
+}
