@@ -20,15 +20,22 @@ func (a *app) openCatchup() error {
 		a.log.Warn("catch-up cursors kept in memory: a restart will not catch up the downtime")
 		cursors = &memCursors{m: map[string]int64{}}
 	}
+	src := &crisp.Catchup{Client: a.client, Logger: a.log.With("component", "catchup")}
 	r, err := bridge.OpenReconciler(bridge.ReconcilerOptions{
-		Handler: a.bridge, Cursors: cursors, LookBack: a.cfg.Crisp.CatchupLookBack,
-		Source:   &crisp.Catchup{Client: a.client, Logger: a.log.With("component", "catchup")},
+		Handler: a.bridge, Cursors: cursors, LookBack: a.cfg.Crisp.CatchupLookBack, Source: src,
 		Websites: a.servedWebsites, Logger: a.log.With("component", "catchup"),
 	})
 	if err != nil {
 		return err
 	}
 	a.catchup = r
+	a.metrics.GaugeFunc("signalbridge_catchup_gap_open", "1 while a catch-up after a reconnect or start is owed or running.", func() float64 {
+		if r.GapOpen() {
+			return 1
+		}
+		return 0
+	})
+	a.metrics.CounterFunc("signalbridge_catchup_rest_calls_total", "REST calls made by catch-ups.", func() float64 { return float64(src.Calls()) })
 	return nil
 }
 
