@@ -30,7 +30,8 @@ const (
 	DefaultCatchupTimeout  = time.Hour
 	DefaultCatchupRetry    = time.Minute
 	DefaultCursorFlush     = 10 * time.Second
-	cursorPrefix           = "catchup:"
+	cursorPrefix           = "catchup:"          // + website id: covered up to there by a catch-up
+	cursorListening        = "catchup-listening" // every website: live intake was up until there
 	maxRememberedWebsites  = 10_000
 	maxLiveDuringCatchup   = 100_000
 	catchupHandleEventWait = time.Minute
@@ -49,13 +50,14 @@ type ReconcilerOptions struct {
 	// message is still recognised.
 	LookBack time.Duration
 	// Overlap is read again before the cursor (default DefaultCatchupOverlap): it absorbs the clock
-	// difference between Crisp's timestamps and ours. Replays are de-duplicated.
+	// difference between Crisp's timestamps and ours, and the time a dead socket takes to be noticed
+	// (Disconnected), which must stay below it. Replays are de-duplicated.
 	Overlap time.Duration
 	// Timeout bounds one catch-up (default DefaultCatchupTimeout: under Crisp's daily quota a large
 	// catch-up waits for tokens); RetryAfter is the pause before a failed one is tried again (default
 	// DefaultCatchupRetry).
 	Timeout, RetryAfter time.Duration
-	// FlushEvery is how often the cursors advanced by live events are written (default
+	// FlushEvery is how often the time up to which live intake was up is written (default
 	// DefaultCursorFlush).
 	FlushEvery time.Duration
 	Now        Clock
@@ -74,29 +76,34 @@ type CatchupReport struct {
 }
 
 // Reconciler catches up after a gap: after every RTM reconnect and at start-up (Trigger), it reads
-// through its CatchupSource what each website's conversations received since the last event seen
-// (a durable per-website cursor), within a bounded look-back, and feeds it to the bridge in timestamp
-// order. The bridge's de-duplication makes replayed messages harmless; state and data are
-// edge-triggered, and those read back for a conversation that got a live state or data event while
-// the catch-up ran are dropped (the live one is newer). Live events advance the cursors through
-// Observe, except while a gap is open: from a Trigger until the catch-up it asked for is done.
+// through its CatchupSource what each website's conversations received since intake was last known
+// to be up, within a bounded look-back, and feeds it to the bridge in timestamp order. The bridge's
+// de-duplication makes replayed messages harmless; state and data are edge-triggered, and those read
+// back for a conversation that got a live state or data event while the catch-up ran are dropped (the
+// live one is newer).
+//
+// Two kinds of durable cursors say where a website's catch-up starts: "catchup-listening", the time
+// up to which live intake was up (written every FlushEvery while no gap is open), and
+// "catchup:<website>", the start of the website's last successful catch-up. A gap opens at start-up,
+// on Disconnected and on Trigger, and closes when a catch-up started after it succeeds for every
+// website.
 type Reconciler struct {
 	opts ReconcilerOptions
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	seen    map[string]int64 // website -> last live event time, not yet flushed when dirty
-	dirty   map[string]bool  // websites whose seen value is not flushed
-	gapGen  uint64           // incremented by every Trigger; a gap is open while > doneGen
-	doneGen uint64           // the last Trigger a finished catch-up covered
-	live    map[Key]struct{} // state/data events observed during the running catch-up; nil when none runs
-	runMu   sync.Mutex       // one catch-up at a time
-	trigger chan struct{}    // a catch-up is wanted
-	stop    chan struct{}    // Close
-	wg      sync.WaitGroup   // the loop
-	closed  bool             // Close was called
-	last    CatchupReport    // the last finished catch-up
-	lastErr error            // its error
+	known   map[string]struct{} // websites served or seen in events
+	gapGen  uint64              // incremented when a gap opens; a gap is open while > doneGen
+	doneGen uint64              // the last gap a finished catch-up covered
+	down    bool                // live intake is down: from Disconnected to the next Trigger
+	live    map[Key]struct{}    // state/data events observed during the running catch-up; nil when none runs
+	runMu   sync.Mutex          // one catch-up at a time
+	trigger chan struct{}       // a catch-up is wanted
+	stop    chan struct{}       // Close
+	wg      sync.WaitGroup      // the loop
+	closed  bool                // Close was called
+	last    CatchupReport       // the last finished catch-up
+	lastErr error               // its error
 }
 
 // OpenReconciler validates the options, applies the defaults and starts the loop that runs the
@@ -132,7 +139,7 @@ func OpenReconciler(opts ReconcilerOptions) (*Reconciler, error) {
 	}
 	r := &Reconciler{
 		opts: opts, log: opts.Logger,
-		seen: map[string]int64{}, dirty: map[string]bool{},
+		known:   map[string]struct{}{},
 		gapGen:  1, // start-up is a gap
 		trigger: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
@@ -141,7 +148,7 @@ func OpenReconciler(opts ReconcilerOptions) (*Reconciler, error) {
 	return r, nil
 }
 
-// Close stops the loop (a running catch-up is cancelled) and writes the cursors.
+// Close stops the loop (a running catch-up is cancelled) and flushes the listening cursor.
 func (r *Reconciler) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -157,12 +164,13 @@ func (r *Reconciler) Close() error {
 	return r.Flush(ctx)
 }
 
-// Trigger asks for a catch-up (after a reconnect, at start-up) and opens a gap: live events stop
-// advancing the cursors until that catch-up is done. It never blocks; triggers made while a catch-up
-// is pending are coalesced, and one made while a catch-up runs makes another run after it.
+// Trigger asks for a catch-up (after a reconnect, at start-up) and opens a gap. It never blocks;
+// triggers made while a catch-up is pending are coalesced, and one made while a catch-up runs makes
+// another run after it.
 func (r *Reconciler) Trigger() {
 	r.mu.Lock()
 	r.gapGen++
+	r.down = false
 	r.mu.Unlock()
 	select {
 	case r.trigger <- struct{}{}:
@@ -170,27 +178,26 @@ func (r *Reconciler) Trigger() {
 	}
 }
 
-// Observe notes a live event (RTM or hook) accepted by the bridge: it advances its website's cursor
-// (to the event's Crisp timestamp, or now) unless a gap is open, and marks its conversation for the
-// running catch-up. Call it after HandleEvent accepted the event.
+// Disconnected opens a gap without asking for a catch-up yet: live intake is down (the RTM socket
+// was lost), so the time it was up until stops advancing, and no catch-up closes the gap before the
+// reconnection's Trigger.
+func (r *Reconciler) Disconnected() {
+	r.mu.Lock()
+	r.gapGen++
+	r.down = true
+	r.mu.Unlock()
+}
+
+// Observe notes a live event (RTM or hook) accepted by the bridge: its website is served, and its
+// conversation is marked for the running catch-up. Call it after HandleEvent accepted the event.
 func (r *Reconciler) Observe(ev Event) {
 	if ev.WebsiteID == "" {
 		return
 	}
-	at := ev.Timestamp
-	if at == 0 {
-		at = r.opts.Now().UnixMilli()
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.seen[ev.WebsiteID]; !ok && len(r.seen) >= maxRememberedWebsites {
-		return
-	}
-	if r.gapGen <= r.doneGen && at > r.seen[ev.WebsiteID] {
-		r.seen[ev.WebsiteID] = at
-		r.dirty[ev.WebsiteID] = true
-	} else if _, ok := r.seen[ev.WebsiteID]; !ok {
-		r.seen[ev.WebsiteID] = 0 // remembered as served; its cursor is not advanced during a gap
+	if _, ok := r.known[ev.WebsiteID]; !ok && len(r.known) < maxRememberedWebsites {
+		r.known[ev.WebsiteID] = struct{}{}
 	}
 	if r.live != nil && ev.SessionID != "" && len(r.live) < maxLiveDuringCatchup &&
 		(ev.Name == EventSessionSetState || ev.Name == EventSessionSetData) {
@@ -198,25 +205,15 @@ func (r *Reconciler) Observe(ev Event) {
 	}
 }
 
-// Flush writes the cursors advanced by live events.
+// Flush writes the time up to which live intake was up, now, unless a gap is open.
 func (r *Reconciler) Flush(ctx context.Context) error {
-	r.mu.Lock()
-	pending := make(map[string]int64, len(r.dirty))
-	for w := range r.dirty {
-		pending[w] = r.seen[w]
+	if r.GapOpen() {
+		return nil
 	}
-	clear(r.dirty)
-	r.mu.Unlock()
-	var errs []error
-	for w, v := range pending {
-		if err := r.opts.Cursors.SetCursor(ctx, cursorPrefix+w, v); err != nil {
-			errs = append(errs, fmt.Errorf("flush cursor %s: %w", w, err))
-			r.mu.Lock()
-			r.dirty[w] = true
-			r.mu.Unlock()
-		}
+	if err := r.opts.Cursors.SetCursor(ctx, cursorListening, r.opts.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("flush catch-up cursor: %w", err)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Last returns the report and error of the last finished catch-up.
@@ -226,11 +223,12 @@ func (r *Reconciler) Last() (CatchupReport, error) {
 	return r.last, r.lastErr
 }
 
-// GapOpen reports whether a catch-up is owed: a Trigger was not yet covered by a finished one.
+// GapOpen reports whether a catch-up is owed: live intake is down, or a gap opened since the last
+// successful catch-up started.
 func (r *Reconciler) GapOpen() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.gapGen > r.doneGen
+	return r.down || r.gapGen > r.doneGen
 }
 
 func (r *Reconciler) loop() {
@@ -274,11 +272,12 @@ func (r *Reconciler) loop() {
 	}
 }
 
-// CatchUp runs one catch-up now, for every website served: it reads each website's events since its
-// cursor (less Overlap, no earlier than now-LookBack) and feeds them to the Handler in timestamp
-// order, then moves the cursor to the time the catch-up started. A website without a cursor is new:
-// nothing is read, its cursor is set. The gap opened by the Triggers made before it started closes
-// when it succeeds for every website. Catch-ups do not overlap: a second call waits for the first.
+// CatchUp runs one catch-up now, for every website served: it reads each website's events since it
+// was last covered (its cursor or the listening cursor, whichever is later, less Overlap, no earlier
+// than now-LookBack) and feeds them to the Handler in timestamp order, then moves the website's cursor
+// to the time the catch-up started. A website without a cursor is new: nothing is read, its cursor is
+// set. The gaps opened before it started close when it succeeds for every website. Catch-ups do not
+// overlap: a second call waits for the first.
 func (r *Reconciler) CatchUp(ctx context.Context) (CatchupReport, error) {
 	r.runMu.Lock()
 	defer r.runMu.Unlock()
@@ -332,7 +331,12 @@ func (r *Reconciler) sites(ctx context.Context) ([]string, error) {
 		out = append(out, ws...)
 	}
 	r.mu.Lock()
-	for w := range r.seen {
+	for _, w := range out {
+		if len(r.known) < maxRememberedWebsites {
+			r.known[w] = struct{}{}
+		}
+	}
+	for w := range r.known {
 		out = append(out, w)
 	}
 	r.mu.Unlock()
@@ -349,9 +353,6 @@ func (r *Reconciler) website(ctx context.Context, w string, start time.Time, rep
 	if err != nil {
 		return fmt.Errorf("catch up %s: read cursor: %w", w, err)
 	}
-	r.mu.Lock()
-	cur = max(cur, r.seen[w])
-	r.mu.Unlock()
 	if cur == 0 {
 		// Never served before: nothing was missed.
 		rep.First++
@@ -360,10 +361,15 @@ func (r *Reconciler) website(ctx context.Context, w string, start time.Time, rep
 		}
 		return nil
 	}
+	listening, err := r.opts.Cursors.Cursor(ctx, cursorListening)
+	if err != nil {
+		return fmt.Errorf("catch up %s: read cursor: %w", w, err)
+	}
+	cur = max(cur, listening)
 	since := cur - r.opts.Overlap.Milliseconds()
 	if floor := start.Add(-r.opts.LookBack).UnixMilli(); since < floor {
 		r.log.Warn("catch-up: gap longer than the look-back; older events are not caught up", "website", w,
-			"last_seen", time.UnixMilli(cur).UTC(), "look_back", r.opts.LookBack)
+			"covered_until", time.UnixMilli(cur).UTC(), "look_back", r.opts.LookBack)
 		rep.Truncated = append(rep.Truncated, w)
 		since = floor
 	}

@@ -236,10 +236,10 @@ func TestReconcilerBounds(t *testing.T) {
 	}
 }
 
-// TestReconcilerGap: live events advance the cursor, except from a Trigger until its catch-up is
-// done; the cursor is written by Flush (and Close); a state or data event read back for a
-// conversation that got a live one during the catch-up is dropped; a failed catch-up keeps the gap
-// open and does not move the cursor.
+// TestReconcilerGap: the listening cursor advances (Flush) only while no gap is open; a gap opens at
+// start-up, on Disconnected and on Trigger, and closes when a catch-up succeeds; a state or data
+// event read back for a conversation that got a live one during the catch-up is dropped; a failed
+// catch-up keeps the gap open; the next one starts from the listening cursor.
 func TestReconcilerGap(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -256,14 +256,13 @@ func TestReconcilerGap(t *testing.T) {
 	if !r.GapOpen() {
 		t.Fatal("no gap at start-up")
 	}
-	at := clock().UnixMilli()
-	r.Observe(bridge.Event{Name: bridge.EventMessageSend, WebsiteID: "w", SessionID: "s", Timestamp: at})
+	r.Observe(bridge.Event{Name: bridge.EventMessageSend, WebsiteID: "w", SessionID: "s", Timestamp: clock().UnixMilli()})
 	r.Flush(ctx)
-	if got := cursors.get("catchup:w"); got != clock().Add(-time.Hour).UnixMilli() {
-		t.Fatalf("cursor moved to %d during the start-up gap", got)
+	if got := cursors.get("catchup-listening"); got != 0 {
+		t.Fatalf("listening cursor written (%d) during the start-up gap", got)
 	}
 
-	// The start-up catch-up; a live data event for s arrives while it reads.
+	// The start-up catch-up of w (known from the event); a live data event for s arrives while it reads.
 	src.events = map[string][]bridge.Event{"w": {
 		{Name: bridge.EventSessionSetData, Via: bridge.ViaCatchup, WebsiteID: "w", SessionID: "s", Data: map[string]string{"enum": "start_chatbot"}},
 		{Name: bridge.EventSessionSetData, Via: bridge.ViaCatchup, WebsiteID: "w", SessionID: "t", Data: map[string]string{"enum": "start_chatbot"}},
@@ -277,38 +276,72 @@ func TestReconcilerGap(t *testing.T) {
 	if err != nil || rep.SkippedLive != 1 || rep.Fed != 1 || h.events()[0].SessionID != "t" {
 		t.Fatalf("report %+v, %v, fed %+v: want s's read-back data dropped, t's fed", rep, err, h.events())
 	}
+	if a := src.asks(); len(a) != 1 || a[0].since != clock().Add(-time.Hour-bridge.DefaultCatchupOverlap).UnixMilli() {
+		t.Fatalf("asked %+v, want since the website cursor less the overlap", a)
+	}
 	if r.GapOpen() {
 		t.Fatal("gap still open after a successful catch-up")
 	}
-	started := clock().UnixMilli()
-	if got := cursors.get("catchup:w"); got != started {
-		t.Fatalf("cursor %d, want the catch-up time %d", got, started)
+	if got := cursors.get("catchup:w"); got != clock().UnixMilli() {
+		t.Fatalf("website cursor %d, want the catch-up time %d", got, clock().UnixMilli())
 	}
 
-	// No gap: live events move the cursor, written by Flush.
+	// No gap: Flush records that intake is up.
 	advance(time.Minute)
-	r.Observe(bridge.Event{Name: bridge.EventMessageSend, WebsiteID: "w", SessionID: "s", Timestamp: clock().UnixMilli()})
+	up := clock().UnixMilli()
 	if err := r.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := cursors.get("catchup:w"); got != clock().UnixMilli() {
-		t.Fatalf("cursor %d after a live event at %d", got, clock().UnixMilli())
+	if got := cursors.get("catchup-listening"); got != up {
+		t.Fatalf("listening cursor %d, want %d", got, up)
 	}
 
-	// A failing catch-up: the gap stays open, live events do not move the cursor, the cursor stays.
-	src.mu.Lock()
-	src.err, src.during = errors.New("crisp down"), nil
-	src.mu.Unlock()
-	seen := cursors.get("catchup:w")
-	r.Trigger()
+	// The socket is lost: the listening cursor stops.
+	r.Disconnected()
 	advance(time.Minute)
+	r.Flush(ctx)
+	if !r.GapOpen() || cursors.get("catchup-listening") != up {
+		t.Fatalf("after Disconnected: gap open %v, listening cursor %d (want %d)", r.GapOpen(), cursors.get("catchup-listening"), up)
+	}
+
+	// A catch-up while intake is still down (a retry) reads from where intake was last known up, and
+	// does not close the gap.
+	src.mu.Lock()
+	src.during, src.asked = nil, nil
+	src.mu.Unlock()
+	if _, err := r.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := src.asks(); len(a) != 1 || a[0].since != up-bridge.DefaultCatchupOverlap.Milliseconds() {
+		t.Fatalf("asked %+v, want since %d (the listening cursor less the overlap)", a, up-bridge.DefaultCatchupOverlap.Milliseconds())
+	}
+	covered := clock().UnixMilli()
+	r.Flush(ctx)
+	if !r.GapOpen() || cursors.get("catchup-listening") != up || cursors.get("catchup:w") != covered {
+		t.Fatalf("catch-up while down: gap open %v, listening cursor %d, website cursor %d (want %d)",
+			r.GapOpen(), cursors.get("catchup-listening"), cursors.get("catchup:w"), covered)
+	}
+
+	// A failing catch-up moves nothing.
+	advance(time.Minute)
+	src.mu.Lock()
+	src.err = errors.New("crisp down")
+	src.mu.Unlock()
 	if _, err := r.CatchUp(ctx); err == nil {
 		t.Fatal("catch-up did not fail")
 	}
-	r.Observe(bridge.Event{Name: bridge.EventMessageSend, WebsiteID: "w", SessionID: "s", Timestamp: clock().UnixMilli()})
-	r.Flush(ctx)
-	if !r.GapOpen() || cursors.get("catchup:w") != seen {
-		t.Fatalf("after a failed catch-up: gap open %v, cursor %d (was %d)", r.GapOpen(), cursors.get("catchup:w"), seen)
+	if !r.GapOpen() || cursors.get("catchup:w") != covered {
+		t.Fatalf("after a failed catch-up: gap open %v, website cursor %d", r.GapOpen(), cursors.get("catchup:w"))
+	}
+
+	// The reconnection: the loop's catch-up starts where the last successful one did, and closes the gap.
+	src.mu.Lock()
+	src.err, src.asked = nil, nil
+	src.mu.Unlock()
+	r.Trigger()
+	waitFor(t, "the gap to close", func() bool { return !r.GapOpen() })
+	if a := src.asks(); len(a) != 1 || a[0].since != covered-bridge.DefaultCatchupOverlap.Milliseconds() {
+		t.Fatalf("asked %+v, want since %d", a, covered-bridge.DefaultCatchupOverlap.Milliseconds())
 	}
 }
 

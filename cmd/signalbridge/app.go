@@ -137,6 +137,11 @@ func (a *app) openRTM(ctx context.Context) error {
 		Tier: a.cfg.Crisp.Tier, Identifier: a.cfg.Crisp.Identifier, Key: a.cfg.Crisp.Key,
 		Logger:    a.log.With("component", "rtm"),
 		OnConnect: func(context.Context, bool) { a.catchup.Trigger() }, // catch-up after every (re)connect
+		OnState: func(up bool) {
+			if !up {
+				a.catchup.Disconnected() // a gap opens: the catch-up cursor stops
+			}
+		},
 	}, func(ctx context.Context, ev bridge.Event) {
 		if err := a.bridge.HandleEvent(ctx, ev); err != nil {
 			if ctx.Err() == nil {
