@@ -159,6 +159,18 @@ func TestCatchupEventsAreTheRTMEvents(t *testing.T) {
 	if c, _ := updates[0].Message.Picker.Selected(); c.Value != bridge.ChoiceHuman {
 		t.Errorf("update choice = %+v", c)
 	}
+	// Its de-duplication id is the live click's: a click processed live is skipped when replayed.
+	for _, e := range s.Events(seq) {
+		if e.Name == bridge.EventMessageUpdated {
+			ev, err := crisp.DecodeEvent(e.Name, e.Data, bridge.ViaRTM, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bridge.EventID(ev) != bridge.EventID(updates[0]) {
+				t.Errorf("update id %q, live click id %q", bridge.EventID(updates[0]), bridge.EventID(ev))
+			}
+		}
+	}
 	// The data change came after the last message: the state and data come last, at updated_at.
 	conv, _ := s.Conversation(testWebsite, v.SessionID())
 	if len(meta) != 2 || got[len(got)-2].Name != bridge.EventSessionSetState || got[len(got)-1].Name != bridge.EventSessionSetData {
