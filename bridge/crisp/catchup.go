@@ -155,6 +155,9 @@ var errGone = errors.New("conversation gone")
 // conversation returns the events of one listed conversation since since.
 func (c *Catchup) conversation(ctx context.Context, websiteID string, conv Conversation, since int64) ([]bridge.Event, error) {
 	msgs, err := c.messagesSince(ctx, websiteID, conv.SessionID, since)
+	if err == nil {
+		err = c.completeMeta(ctx, websiteID, &conv)
+	}
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		return nil, errGone
@@ -211,6 +214,28 @@ func (c *Catchup) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return c.Logger
+}
+
+// completeMeta reads the state and the custom data of a listed conversation whose list item lacks
+// them (UNCONFIRMED that Crisp's list items always carry state and meta.data, as the fake's do).
+func (c *Catchup) completeMeta(ctx context.Context, websiteID string, conv *Conversation) error {
+	if conv.State == "" {
+		c.calls.Add(1)
+		st, err := c.Client.GetState(ctx, websiteID, conv.SessionID)
+		if err != nil {
+			return err
+		}
+		conv.State = st
+	}
+	if conv.Meta.Data == nil {
+		c.calls.Add(1)
+		m, err := c.Client.GetMeta(ctx, websiteID, conv.SessionID)
+		if err != nil {
+			return err
+		}
+		conv.Meta.Data = m.Data
+	}
+	return nil
 }
 
 // messagesSince reads a conversation's messages back from the newest until the oldest read is older

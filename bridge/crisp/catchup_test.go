@@ -2,8 +2,10 @@ package crisp_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -455,5 +457,64 @@ func TestCatchupResumesAfterFailure(t *testing.T) {
 	third, err := src.Missed(ctx, testWebsite, since)
 	if err != nil || len(sessions(third)) != 60 {
 		t.Fatalf("after a success: %d conversations, err %v; want all 60", len(sessions(third)), err)
+	}
+}
+
+// TestCatchupReadsMetaMissingFromTheList: when a list item lacks the state or meta.data, they are
+// read with GET …/state and GET …/meta.
+func TestCatchupReadsMetaMissingFromTheList(t *testing.T) {
+	s, _, _ := startFake(t, crisptest.Options{})
+	strip := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if strings.Contains(r.URL.Path, "/conversations/") {
+			var env map[string]any
+			if err := json.Unmarshal(body, &env); err != nil {
+				t.Error(err)
+			}
+			for _, it := range env["data"].([]any) {
+				item := it.(map[string]any)
+				delete(item, "state")
+				delete(item["meta"].(map[string]any), "data")
+			}
+			body, _ = json.Marshal(env)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	}))
+	t.Cleanup(strip.Close)
+	c, err := crisp.NewClient(crisp.ClientConfig{BaseURL: strip.URL + "/v1/", Identifier: testID, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().UnixMilli()
+	v := s.Visitor(testWebsite, "", crisptest.VisitorInfo{})
+	if err := v.SetData(map[string]any{"enum": "start_chatbot"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Send("hello"); err != nil {
+		t.Fatal(err)
+	}
+	src := &crisp.Catchup{Client: c}
+	evs, err := src.Missed(ctxT(t), testWebsite, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state, data string
+	for _, ev := range evs {
+		switch ev.Name {
+		case bridge.EventSessionSetState:
+			state = ev.State
+		case bridge.EventSessionSetData:
+			data = ev.Data["enum"]
+		}
+	}
+	if state != "pending" || data != "start_chatbot" {
+		t.Fatalf("state %q, data %q: want them read from the state and meta routes", state, data)
+	}
+	if s.CallCount("GET", "/state") != 1 || s.CallCount("GET", "/meta") != 1 || src.Calls() != 4 {
+		t.Fatalf("calls: %d state, %d meta, %d in all; want 1, 1, 4", s.CallCount("GET", "/state"), s.CallCount("GET", "/meta"), src.Calls())
 	}
 }
