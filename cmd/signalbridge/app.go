@@ -45,6 +45,7 @@ type appOptions struct {
 	fallback   http.Handler                        // extra pages (the demo)
 	completer  assistant.Completer                 // overrides the OpenAI client (tests)
 	kbs        map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
+	cursors    bridge.Cursors                      // catch-up cursors when the store keeps none (tests)
 }
 
 // openApp opens everything in order; on error, what was opened is closed again.
@@ -102,7 +103,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 
 	a.metrics.GaugeFunc("signalbridge_generations_in_flight", "Assistant answers being generated.",
 		func() float64 { return float64(a.bridge.Generating()) })
-	if err := a.openCatchup(); err != nil { // catch-up after a gap: catchup.go
+	if err := a.openCatchup(opt.cursors); err != nil { // catch-up after a gap: catchup.go
 		return a, err
 	}
 	var hooks web.Hooks
@@ -190,6 +191,9 @@ func (a *app) Close(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		errs = append(errs, a.web.Close(sctx))
 		cancel()
+	}
+	if a.catchup != nil {
+		errs = append(errs, a.catchup.Flush(ctx)) // intake is up until here: a restart catches up from now
 	}
 	if a.cancel != nil {
 		a.cancel()

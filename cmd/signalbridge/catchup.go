@@ -13,10 +13,15 @@ import (
 )
 
 // openCatchup opens the Reconciler over the REST client. Its cursors are the store's when the store
-// keeps them (bridge.Cursors), else they live in memory: reconnects are caught up, restarts are not.
-func (a *app) openCatchup() error {
+// keeps them (bridge.Cursors), else those given, else they live in memory: reconnects are caught up,
+// restarts are not.
+func (a *app) openCatchup(given bridge.Cursors) error {
 	cursors, ok := any(a.store).(bridge.Cursors)
-	if !ok {
+	switch {
+	case ok:
+	case given != nil:
+		cursors = given
+	default:
 		a.log.Warn("catch-up cursors kept in memory: a restart will not catch up the downtime")
 		cursors = &memCursors{m: map[string]int64{}}
 	}
