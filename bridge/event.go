@@ -21,7 +21,7 @@ const (
 	ViaRTM     = "rtm"
 	ViaHooks   = "hooks"
 	ViaAPI     = "api"
-	ViaCatchup = "catchup" // read back over REST after a gap (bridge.Reconciler); see lateCopy
+	ViaCatchup = "catchup" // read back over REST after a gap (Reconciler): lateCopy neither counts nor drops it
 )
 
 // Event is one Crisp event decoded from either transport. Only the fields of its Name are set.

@@ -327,8 +327,9 @@ func (c Config) Validate() error {
 	if cr.Timeout <= 0 {
 		bad("crisp.timeout", "must be > 0")
 	}
-	if cr.CatchupLookBack < 0 {
-		bad("crisp.catchup_look_back", "must be >= 0 (0 means 24h)")
+	if cr.CatchupLookBack < 0 || cr.CatchupLookBack > 72*time.Hour {
+		// Beyond the 72 h retention of processed event ids, a replayed message would be answered again.
+		bad("crisp.catchup_look_back", "must be between 0 (24h) and 72h, got %s", cr.CatchupLookBack)
 	}
 	if c.UsesModel() {
 		checkURL("openai.base_url", c.OpenAI.BaseURL, "http", "https")
