@@ -6,6 +6,7 @@ import (
 
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+	"github.com/signalbridge/signalbridge/signals"
 )
 
 // Catch-up drills: events emitted while the product has no RTM socket are never replayed by Crisp;
@@ -96,4 +97,47 @@ func TestDrillRestartCatchup(t *testing.T) {
 	rep, _ := h.app.catchup.Last()
 	t.Logf("restart: both messages written while the product was down answered %s after it started (catch-up read %d events, fed %d)",
 		answered.Round(time.Millisecond), rep.Read, rep.Fed)
+}
+
+// TestDrillRTMOutagePauseThenMessage: during an RTM outage a Bot scenario pauses the assistant and
+// then the visitor writes (for the human). The catch-up replays the pause before the message, so the
+// assistant does not answer what was meant for a human.
+func TestDrillRTMOutagePauseThenMessage(t *testing.T) {
+	h := newDrill(t, harnessOptions{events: "rtm", startMode: "auto"}, nil)
+	v := h.visitor(crisptest.VisitorInfo{})
+	s := v.SessionID()
+	h.roundTrip(v, drillQuestions[0])
+
+	h.fake.SetRTMDown(true)
+	h.eventually("rtm socket down", func() bool { return !h.app.rtm.Connected() && h.fake.RTMConnections() == 0 })
+	mustSetData(t, v, map[string]any{"enum": "pause_chatbot"})
+	mustSend(t, v, "I want to talk to Alex please")
+	h.eventually("a refused reconnection", func() bool { return h.fake.RTMRefused() >= 1 })
+	h.fake.SetRTMDown(false)
+
+	h.waitTurn(s, "visitor", "I want to talk to Alex please")
+	c := h.waitMode(s, signals.ModePaused)
+	if c.ReplyDue != 0 {
+		t.Fatalf("an answer is owed (ReplyDue %d) to a message written after the pause", c.ReplyDue)
+	}
+	if n := len(h.answers(s)); n != 1 {
+		t.Fatalf("%d answers, want only the one before the outage", n)
+	}
+	// The pause was applied before the message (at the catch-up's start), not after it as a late
+	// cancel of an answer in flight.
+	c, audit := h.conv(s)
+	var pausedAt, wroteAt int64
+	for _, a := range audit {
+		if a.To == signals.ModePaused {
+			pausedAt = a.At
+		}
+	}
+	for _, tr := range c.Transcript {
+		if tr.Text == "I want to talk to Alex please" {
+			wroteAt = tr.At
+		}
+	}
+	if pausedAt == 0 || wroteAt == 0 || pausedAt >= wroteAt {
+		t.Fatalf("pause at %d, message at %d: want the pause first", pausedAt, wroteAt)
+	}
 }
