@@ -13,7 +13,9 @@ import (
 
 // CatchupSource reads what a website's conversations received since a time (Unix ms), as ordinary
 // events (Via ViaCatchup), oldest first within each conversation. bridge/crisp implements it over
-// REST. On error it returns the events it read so far with the error.
+// REST. On error it returns the events it read so far with the error; the next call may leave those
+// out while their conversations are unchanged (a catch-up cut short resumes), unless the source is
+// told with Forget (when it has that method) that they were not all fed.
 type CatchupSource interface {
 	Missed(ctx context.Context, websiteID string, since int64) ([]Event, error)
 }
@@ -41,7 +43,7 @@ const (
 type ReconcilerOptions struct {
 	Handler EventHandler  // the bridge
 	Source  CatchupSource // Crisp over REST
-	Cursors Cursors       // durable per-website cursors ("catchup:<website>")
+	Cursors Cursors       // durable cursors: "catchup-listening" and "catchup:<website>"
 	// Websites returns the websites the bridge serves (configured, or the plugin's installed
 	// websites); websites seen in events are added. nil: only those.
 	Websites func(ctx context.Context) ([]string, error)
@@ -60,8 +62,8 @@ type ReconcilerOptions struct {
 	// FlushEvery is how often the time up to which live intake was up is written (default
 	// DefaultCursorFlush).
 	FlushEvery time.Duration
-	Now        Clock
-	Logger     *slog.Logger
+	Now        Clock        // default time.Now
+	Logger     *slog.Logger // default: discard
 }
 
 // CatchupReport describes one catch-up.
@@ -388,6 +390,9 @@ func (r *Reconciler) website(ctx context.Context, w string, start time.Time, rep
 		err := r.opts.Handler.HandleEvent(hctx, ev)
 		cancel()
 		if err != nil {
+			if f, ok := r.opts.Source.(interface{ Forget(websiteID string) }); ok {
+				f.Forget(w) // the rest was not fed: the next catch-up must read it again
+			}
 			return fmt.Errorf("catch up %s: feed %s: %w", w, ev.Name, err)
 		}
 		rep.Fed++

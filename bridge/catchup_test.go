@@ -46,6 +46,7 @@ type missed struct {
 	asked  []ask
 	during func() // called inside Missed (live events arriving meanwhile)
 	err    error
+	forgot []string // websites passed to Forget
 }
 
 type ask struct {
@@ -63,6 +64,12 @@ func (m *missed) Missed(_ context.Context, websiteID string, since int64) ([]bri
 		during()
 	}
 	return evs, err
+}
+
+func (m *missed) Forget(websiteID string) {
+	m.mu.Lock()
+	m.forgot = append(m.forgot, websiteID)
+	m.mu.Unlock()
 }
 
 func (m *missed) asks() []ask {
@@ -342,6 +349,29 @@ func TestReconcilerGap(t *testing.T) {
 	waitFor(t, "the gap to close", func() bool { return !r.GapOpen() })
 	if a := src.asks(); len(a) != 1 || a[0].since != covered-bridge.DefaultCatchupOverlap.Milliseconds() {
 		t.Fatalf("asked %+v, want since %d", a, covered-bridge.DefaultCatchupOverlap.Milliseconds())
+	}
+}
+
+// refuse is an EventHandler that fails, as a closed bridge does.
+type refuse struct{}
+
+func (refuse) HandleEvent(context.Context, bridge.Event) error { return bridge.ErrClosed }
+
+// TestReconcilerFeedFailure: when the bridge refuses an event, the catch-up fails, the cursor stays
+// and the source is told to forget what it returned (so the next catch-up reads it again).
+func TestReconcilerFeedFailure(t *testing.T) {
+	ctx := ctx10(t)
+	cursors := newMemCursors()
+	cursors.SetCursor(ctx, "catchup:w", 1000)
+	src := &missed{events: map[string][]bridge.Event{"w": {visitorMsg("s", 1, 2000, "hi")}}}
+	r := openReconciler(t, bridge.ReconcilerOptions{Handler: refuse{}, Source: src, Cursors: cursors,
+		Websites: func(context.Context) ([]string, error) { return []string{"w"}, nil }})
+	if _, err := r.CatchUp(ctx); !errors.Is(err, bridge.ErrClosed) {
+		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+	if !slices.Equal(src.forgot, []string{"w"}) || cursors.get("catchup:w") != 1000 || !r.GapOpen() {
+		t.Fatalf("forgot %v, cursor %d, gap open %v: want w forgotten, the cursor kept, the gap open",
+			src.forgot, cursors.get("catchup:w"), r.GapOpen())
 	}
 }
 

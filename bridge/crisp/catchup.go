@@ -123,10 +123,16 @@ func (c *Catchup) Missed(ctx context.Context, websiteID string, since int64) ([]
 			break
 		}
 	}
-	c.mu.Lock()
-	delete(c.read, websiteID)
-	c.mu.Unlock()
+	c.Forget(websiteID) // complete: the next catch-up starts over
 	return out, nil
+}
+
+// Forget makes the next Missed of the website read every conversation again, also those a failed
+// Missed returned: the caller could not feed them all.
+func (c *Catchup) Forget(websiteID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.read, websiteID)
 }
 
 // wasRead reports whether a failed Missed already returned the conversation as it is now.

@@ -458,6 +458,15 @@ func TestCatchupResumesAfterFailure(t *testing.T) {
 	if err != nil || len(sessions(third)) != 60 {
 		t.Fatalf("after a success: %d conversations, err %v; want all 60", len(sessions(third)), err)
 	}
+	// Forget (the caller could not feed what a failed catch-up returned) starts over too.
+	s.FailNext(crisptest.RESTFault{Status: 503, Count: 3, Method: "GET", Path: "/conversations/2"})
+	if _, err := src.Missed(ctx, testWebsite, since); err == nil {
+		t.Fatal("no error")
+	}
+	src.Forget(testWebsite)
+	if again, err := src.Missed(ctx, testWebsite, since); err != nil || len(sessions(again)) != 60 {
+		t.Fatalf("after Forget: %d conversations, err %v; want all 60", len(sessions(again)), err)
+	}
 }
 
 // TestCatchupReadsMetaMissingFromTheList: when a list item lacks the state or meta.data, they are
