@@ -31,8 +31,9 @@ const (
 // RTM and web-hook decoders produce: it implements bridge.CatchupSource. For a website it lists the
 // conversations updated since then (most recently updated first, 50 a page, until one is older or
 // the list ends), and for each one reads its messages back from the newest with timestamp_before
-// until they are older, plus its state and custom data (carried by the list items). The calls go
-// through the Client, so they take its retries and its daily quota.
+// until they are older, plus its state and custom data (carried by the list items, else read). The
+// calls go through the Client, so they take its retries and its daily quota (first come, first
+// served: the quota bucket has no priority).
 type Catchup struct {
 	Client *Client
 	// MaxConversations bounds the conversations read per website and catch-up (default
@@ -41,7 +42,7 @@ type Catchup struct {
 	// MessagesPageHint is the page size assumed for the messages list (default
 	// DefaultMessagesPageHint): paging back stops at a page shorter than it.
 	MessagesPageHint int
-	Logger           *slog.Logger
+	Logger           *slog.Logger // default: discard
 
 	calls atomic.Int64
 	mu    sync.Mutex
@@ -113,7 +114,7 @@ func (c *Catchup) Missed(ctx context.Context, websiteID string, since int64) ([]
 			}
 			out = append(out, evs...)
 			c.markRead(websiteID, conv)
-			if len(seen) >= limit {
+			if len(seen) >= limit && len(convs) == MaxConversationsPage {
 				log.Warn("catch-up: conversation bound reached, older updates skipped", "website", websiteID,
 					"max_conversations", limit)
 				break
