@@ -35,6 +35,7 @@ type app struct {
 	bridge   *bridge.Bridge
 	web      *web.Server
 	metrics  *web.Metrics
+	catchup  *bridge.Reconciler // REST catch-up after a gap (catchup.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -46,6 +47,7 @@ type appOptions struct {
 	fallback    http.Handler                        // extra pages (the demo)
 	completer   assistant.Completer                 // overrides the OpenAI client (tests)
 	kbs         map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
+	cursors     bridge.Cursors                      // catch-up cursors when the store keeps none (tests)
 }
 
 // openApp opens everything in order; on error, what was opened is closed again.
@@ -106,6 +108,9 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 
 	a.metrics.GaugeFunc("signalbridge_generations_in_flight", "Assistant answers being generated.",
 		func() float64 { return float64(a.bridge.Generating()) })
+	if err := a.openCatchup(opt.cursors); err != nil { // catch-up after a gap: catchup.go
+		return a, err
+	}
 	var hooks web.Hooks
 	if cfg.Crisp.Events != "rtm" {
 		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge},
@@ -119,12 +124,15 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if cfg.AdminToken == "" {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
-	a.web = &web.Server{Addr: cfg.Listen, Bridge: a.bridge, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
+	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
 		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken,
 		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
 	if err := a.web.Open(); err != nil {
 		return a, err
+	}
+	if a.rtm == nil {
+		a.catchup.Trigger() // hooks only: catch up what the downtime hid (with RTM, OnConnect does)
 	}
 	log.Info("signalbridge started", "version", Version, "listen", a.web.URL(), "events", cfg.Crisp.Events,
 		"offline_assistant", a.asst.Offline(), "data", cfg.Data)
@@ -135,11 +143,21 @@ func (a *app) openRTM(ctx context.Context) error {
 	rtm, err := crisp.NewRTM(crisp.RTMConfig{
 		URL: a.cfg.Crisp.RTMURL, Discover: a.client.Endpoints, EIO: a.cfg.Crisp.EIO,
 		Tier: a.cfg.Crisp.Tier, Identifier: a.cfg.Crisp.Identifier, Key: a.cfg.Crisp.Key,
-		Logger: a.log.With("component", "rtm"),
+		Logger:    a.log.With("component", "rtm"),
+		OnConnect: func(context.Context, bool) { a.catchup.Trigger() }, // catch-up after every (re)connect
+		OnState: func(up bool) {
+			if !up {
+				a.catchup.Disconnected() // a gap opens: the catch-up cursor stops
+			}
+		},
 	}, func(ctx context.Context, ev bridge.Event) {
-		if err := a.bridge.HandleEvent(ctx, ev); err != nil && ctx.Err() == nil {
-			a.log.Warn("rtm event not queued", "event", ev.Name, "err", err)
+		if err := a.bridge.HandleEvent(ctx, ev); err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("rtm event not queued", "event", ev.Name, "err", err)
+			}
+			return
 		}
+		a.catchup.Observe(ev)
 	})
 	if err != nil {
 		return fmt.Errorf("rtm: %w", err)
@@ -181,10 +199,16 @@ func (a *app) Close(ctx context.Context) error {
 		errs = append(errs, a.web.Close(sctx))
 		cancel()
 	}
+	if a.catchup != nil {
+		errs = append(errs, a.catchup.Flush(ctx)) // intake is up until here: a restart catches up from now
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.catchup != nil {
+		errs = append(errs, a.catchup.Close())
+	}
 	if a.bridge != nil {
 		errs = append(errs, a.bridge.Close())
 	}

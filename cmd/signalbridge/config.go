@@ -66,6 +66,8 @@ type CrispConfig struct {
 	Timeout        time.Duration `yaml:"timeout"`          // REST request timeout
 	BotNickname    string        `yaml:"bot_nickname"`
 	BotAvatar      string        `yaml:"bot_avatar"`
+	// CatchupLookBack bounds the REST catch-up after an RTM reconnect or a restart (0: 24h).
+	CatchupLookBack time.Duration `yaml:"catchup_look_back"`
 }
 
 // OpenAIConfig is the OpenAI-compatible model endpoint. No API key means the offline assistant.
@@ -400,6 +402,10 @@ func (c Config) Validate() error {
 	}
 	if cr.Timeout <= 0 {
 		bad("crisp.timeout", "must be > 0")
+	}
+	if cr.CatchupLookBack < 0 || cr.CatchupLookBack > 72*time.Hour {
+		// Beyond the 72 h retention of processed event ids, a replayed message would be answered again.
+		bad("crisp.catchup_look_back", "must be between 0 (24h) and 72h, got %s", cr.CatchupLookBack)
 	}
 	if c.UsesModel() {
 		checkURL("openai.base_url", c.OpenAI.BaseURL, "http", "https")
