@@ -115,18 +115,6 @@ func openJournal(t *testing.T, p bridge.Platform, path string, tweak func(*bridg
 	return b, st
 }
 
-// waitFor polls cond with a deadline (a bounded wait on observable state, not a sleep).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // A Crisp outage of the meta and state routes during a handover: the write-back and pending land
 // once Crisp is back, exactly once, and the note is not held back by them.
 func TestJournalRetriesThroughAnOutage(t *testing.T) {
