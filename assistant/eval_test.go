@@ -115,7 +115,7 @@ type evalMode struct {
 // evalStats accumulates figures for one (mode, group).
 type evalStats struct {
 	answerable, hits, secHits, refusable, refused, falseAnswers, wrongLang int
-	rr                                                                    float64
+	rr                                                                     float64
 }
 
 func (s *evalStats) add(q evalQuestion, o evalOutcome, articles map[string]evalArticle) {
