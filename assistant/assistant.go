@@ -139,7 +139,11 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		return Answer{Handover: true, HandoverReason: fmt.Sprintf("the visitor asked for a human (%q)", p)}, nil
 	}
 
-	hits := a.retrieve(q.WebsiteID, last, prev, w.Passages)
+	minMatch := w.MinPassageMatch
+	if a.c == nil {
+		minMatch = w.OfflineMinMatch
+	}
+	hits := a.retrieve(q.WebsiteID, Query{Text: last, Context: prev, Lang: q.Language, MinMatch: minMatch}, w.Passages)
 	if a.c == nil {
 		return offlineAnswer(w, q, hits), nil
 	}
@@ -153,20 +157,13 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 }
 
 // retrieve searches with the newest visitor message, helped by the previous one at a lower weight
-// (follow-ups such as "and to Canada?").
-func (a *Assistant) retrieve(websiteID, last, prev string, k int) []Passage {
+// (follow-ups such as "and to Canada?"), preferring passages in the conversation's language.
+func (a *Assistant) retrieve(websiteID string, q Query, k int) []Passage {
 	kb := a.knowledge(websiteID)
 	if kb == nil {
 		return nil
 	}
-	terms := map[string]float64{}
-	for _, t := range Terms(prev) {
-		terms[t] = 0.3
-	}
-	for _, t := range Terms(last) {
-		terms[t] = 1
-	}
-	return kb.search(terms, k)
+	return kb.Find(q, k)
 }
 
 func lastVisitorMessages(h []Turn) (last, prev string) {
@@ -184,7 +181,8 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 }
 
 // offlineAnswer answers with the best passage and its link when it matches well enough, and
-// otherwise says so (OffersHuman is then true).
+// otherwise says so (OffersHuman is then true). A passage in another language than the visitor's
+// is introduced by StrOtherLanguage.
 func offlineAnswer(w Website, q Question, hits []Passage) Answer {
 	lang := ResolveLanguage(q.Language, nil, w.DefaultLanguage, w.Languages)
 	last, _ := lastVisitorMessages(q.History)
@@ -196,6 +194,11 @@ func offlineAnswer(w Website, q Question, hits []Passage) Answer {
 	}
 	p := hits[0]
 	text := strings.TrimSpace(p.Text)
+	if p.Lang != "" && p.Lang != lang {
+		// Find ranked an article in the visitor's language first when one matched: this one is the
+		// best of another language, and the answer says so in the visitor's.
+		text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLanguage), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
+	}
 	if p.URL != "" {
 		text += "\n\n" + strings.ReplaceAll(w.Strings.Get(lang, StrReadMore), "{url}", p.URL)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -237,7 +238,11 @@ func evalPassageKey(p assistant.Passage) string { return filepath.Base(p.File) +
 // evalOffline answers through Assistant.Reply without a model, as the demo does.
 func evalOffline(t *testing.T, dir string, articles map[string]evalArticle) evalMode {
 	kb := MustLoadKB(t, dir)
-	a, err := assistant.New(assistant.Config{}, nil, kb)
+	cfg := assistant.Config{}
+	if v, err := strconv.ParseFloat(os.Getenv("SB_EVAL_THRESHOLD"), 64); err == nil {
+		cfg.Default.OfflineMinMatch = v
+	}
+	a, err := assistant.New(cfg, nil, kb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,11 +260,19 @@ func evalOffline(t *testing.T, dir string, articles map[string]evalArticle) eval
 		if err != nil {
 			t.Fatalf("reply %q: %v", q.text, err)
 		}
+		if os.Getenv("SB_EVAL_MATCH") != "" && q.split == "tune" {
+			if top := kb.Find(assistant.Query{Text: q.text, Lang: q.lang, MinMatch: 0.5}, 1); len(top) > 0 {
+				ok := strings.Contains(strings.Join(q.expected, "|")+"|", filepath.Base(top[0].File)+"#")
+				t.Logf("match %.2f %-5v refusable=%-5v [%s] %q -> %s", top[0].Match, ok, len(q.expected) == 0, q.lang, q.text, evalPassageKey(top[0]))
+			}
+		}
 		if len(ans.Sources) == 0 {
 			return o
 		}
 		o.answered = true
 		o.cited = evalCited(ans.Sources[0].URL, articles)
+		notice, _, _ := strings.Cut(assistant.DefaultStrings().Get(q.lang, assistant.StrOtherLanguage), "{")
+		o.noticed = strings.HasPrefix(ans.Text, notice)
 		return o
 	}}
 }

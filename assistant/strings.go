@@ -20,6 +20,9 @@ const (
 	StrLanguage     = "language"      // the language's own name, for language pickers
 	StrEmailThanks  = "email_thanks"  // the visitor left an email at handover
 	StrInvalidEmail = "invalid_email" // the email field's answer is not an email
+	// StrOtherLanguage heads an offline answer taken from an article in another language than the
+	// visitor's; "{language}" is replaced by that language's name in the visitor's language.
+	StrOtherLanguage = "other_language"
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -27,64 +30,68 @@ type StringTable map[string]map[string]string
 
 var defaultStrings = StringTable{
 	"en": {
-		StrApology:      "Sorry, I'm having trouble answering right now. I'm passing your conversation to our team.",
-		StrClosing:      "Glad I could help! Feel free to write again if you need anything else.",
-		StrNoAnswer:     "I couldn't find an answer to that in our help articles.",
-		StrOfferHuman:   "Would you like to talk to a person from our team?",
-		StrTalkToHuman:  "Talk to a human",
-		StrResolved:     "That answers my question",
-		StrNobodyOnline: "Nobody from our team is online right now, but we'll get back to you as soon as possible.",
-		StrAskEmail:     "Leave your email address and we'll reply there.",
-		StrHandoverAck:  "I'm passing you to someone from our team. They'll reply here shortly.",
-		StrReadMore:     "Read more: {url}",
-		StrLanguage:     "English",
-		StrEmailThanks:  "Thanks, we will reply to you by email.",
-		StrInvalidEmail: "That does not look like an email address. Could you check it?",
+		StrApology:       "Sorry, I'm having trouble answering right now. I'm passing your conversation to our team.",
+		StrClosing:       "Glad I could help! Feel free to write again if you need anything else.",
+		StrNoAnswer:      "I couldn't find an answer to that in our help articles.",
+		StrOfferHuman:    "Would you like to talk to a person from our team?",
+		StrTalkToHuman:   "Talk to a human",
+		StrResolved:      "That answers my question",
+		StrNobodyOnline:  "Nobody from our team is online right now, but we'll get back to you as soon as possible.",
+		StrAskEmail:      "Leave your email address and we'll reply there.",
+		StrHandoverAck:   "I'm passing you to someone from our team. They'll reply here shortly.",
+		StrReadMore:      "Read more: {url}",
+		StrLanguage:      "English",
+		StrEmailThanks:   "Thanks, we will reply to you by email.",
+		StrInvalidEmail:  "That does not look like an email address. Could you check it?",
+		StrOtherLanguage: "We only have this in {language}:",
 	},
 	"es": {
-		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
-		StrClosing:      "¡Me alegro de haber ayudado! Escríbenos de nuevo si necesitas algo más.",
-		StrNoAnswer:     "No he encontrado una respuesta a eso en nuestros artículos de ayuda.",
-		StrOfferHuman:   "¿Quieres hablar con una persona de nuestro equipo?",
-		StrTalkToHuman:  "Hablar con una persona",
-		StrResolved:     "Esto responde mi pregunta",
-		StrNobodyOnline: "Ahora mismo no hay nadie de nuestro equipo conectado, pero te responderemos lo antes posible.",
-		StrAskEmail:     "Déjanos tu correo electrónico y te responderemos allí.",
-		StrHandoverAck:  "Te paso con alguien de nuestro equipo. Te responderá aquí en breve.",
-		StrReadMore:     "Más información: {url}",
-		StrLanguage:     "Español",
-		StrEmailThanks:  "Gracias, te responderemos por correo electrónico.",
-		StrInvalidEmail: "Eso no parece una dirección de correo. ¿Puedes revisarla?",
+		StrApology:       "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
+		StrClosing:       "¡Me alegro de haber ayudado! Escríbenos de nuevo si necesitas algo más.",
+		StrNoAnswer:      "No he encontrado una respuesta a eso en nuestros artículos de ayuda.",
+		StrOfferHuman:    "¿Quieres hablar con una persona de nuestro equipo?",
+		StrTalkToHuman:   "Hablar con una persona",
+		StrResolved:      "Esto responde mi pregunta",
+		StrNobodyOnline:  "Ahora mismo no hay nadie de nuestro equipo conectado, pero te responderemos lo antes posible.",
+		StrAskEmail:      "Déjanos tu correo electrónico y te responderemos allí.",
+		StrHandoverAck:   "Te paso con alguien de nuestro equipo. Te responderá aquí en breve.",
+		StrReadMore:      "Más información: {url}",
+		StrLanguage:      "Español",
+		StrEmailThanks:   "Gracias, te responderemos por correo electrónico.",
+		StrInvalidEmail:  "Eso no parece una dirección de correo. ¿Puedes revisarla?",
+		StrOtherLanguage: "Solo tenemos esta información en {language}:",
 	},
 	"ca": {
-		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
-		StrClosing:      "M'alegro d'haver-te ajudat! Torna'ns a escriure si necessites res més.",
-		StrNoAnswer:     "No he trobat cap resposta a això als nostres articles d'ajuda.",
-		StrOfferHuman:   "Vols parlar amb una persona del nostre equip?",
-		StrTalkToHuman:  "Parlar amb una persona",
-		StrResolved:     "Això respon la meva pregunta",
-		StrNobodyOnline: "Ara mateix no hi ha ningú del nostre equip connectat, però et respondrem tan aviat com puguem.",
-		StrAskEmail:     "Deixa'ns el teu correu electrònic i et respondrem allà.",
-		StrHandoverAck:  "Et passo amb algú del nostre equip. Et respondrà aquí aviat.",
-		StrReadMore:     "Més informació: {url}",
-		StrLanguage:     "Català",
-		StrEmailThanks:  "Gràcies, et respondrem per correu electrònic.",
-		StrInvalidEmail: "Això no sembla una adreça de correu. La pots revisar?",
+		StrApology:       "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
+		StrClosing:       "M'alegro d'haver-te ajudat! Torna'ns a escriure si necessites res més.",
+		StrNoAnswer:      "No he trobat cap resposta a això als nostres articles d'ajuda.",
+		StrOfferHuman:    "Vols parlar amb una persona del nostre equip?",
+		StrTalkToHuman:   "Parlar amb una persona",
+		StrResolved:      "Això respon la meva pregunta",
+		StrNobodyOnline:  "Ara mateix no hi ha ningú del nostre equip connectat, però et respondrem tan aviat com puguem.",
+		StrAskEmail:      "Deixa'ns el teu correu electrònic i et respondrem allà.",
+		StrHandoverAck:   "Et passo amb algú del nostre equip. Et respondrà aquí aviat.",
+		StrReadMore:      "Més informació: {url}",
+		StrLanguage:      "Català",
+		StrEmailThanks:   "Gràcies, et respondrem per correu electrònic.",
+		StrInvalidEmail:  "Això no sembla una adreça de correu. La pots revisar?",
+		StrOtherLanguage: "Només tenim aquesta informació en {language}:",
 	},
 	"fr": {
-		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
-		StrClosing:      "Ravi d'avoir pu aider ! N'hésitez pas à nous écrire à nouveau si besoin.",
-		StrNoAnswer:     "Je n'ai pas trouvé de réponse à cela dans nos articles d'aide.",
-		StrOfferHuman:   "Voulez-vous parler à une personne de notre équipe ?",
-		StrTalkToHuman:  "Parler à un humain",
-		StrResolved:     "Cela répond à ma question",
-		StrNobodyOnline: "Personne de notre équipe n'est en ligne pour le moment, mais nous vous répondrons dès que possible.",
-		StrAskEmail:     "Laissez-nous votre adresse e-mail et nous vous répondrons.",
-		StrHandoverAck:  "Je vous mets en relation avec quelqu'un de notre équipe. Il vous répondra ici sous peu.",
-		StrReadMore:     "En savoir plus : {url}",
-		StrLanguage:     "Français",
-		StrEmailThanks:  "Merci, nous vous répondrons par e-mail.",
-		StrInvalidEmail: "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous la vérifier ?",
+		StrApology:       "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
+		StrClosing:       "Ravi d'avoir pu aider ! N'hésitez pas à nous écrire à nouveau si besoin.",
+		StrNoAnswer:      "Je n'ai pas trouvé de réponse à cela dans nos articles d'aide.",
+		StrOfferHuman:    "Voulez-vous parler à une personne de notre équipe ?",
+		StrTalkToHuman:   "Parler à un humain",
+		StrResolved:      "Cela répond à ma question",
+		StrNobodyOnline:  "Personne de notre équipe n'est en ligne pour le moment, mais nous vous répondrons dès que possible.",
+		StrAskEmail:      "Laissez-nous votre adresse e-mail et nous vous répondrons.",
+		StrHandoverAck:   "Je vous mets en relation avec quelqu'un de notre équipe. Il vous répondra ici sous peu.",
+		StrReadMore:      "En savoir plus : {url}",
+		StrLanguage:      "Français",
+		StrEmailThanks:   "Merci, nous vous répondrons par e-mail.",
+		StrInvalidEmail:  "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous la vérifier ?",
+		StrOtherLanguage: "Nous n'avons cette information qu'en {language} :",
 	},
 }
 
@@ -131,6 +138,23 @@ var languageNames = map[string]string{
 	"ro": "Romanian", "cs": "Czech", "el": "Greek", "tr": "Turkish", "ru": "Russian",
 	"uk": "Ukrainian", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "ja": "Japanese",
 	"ko": "Korean", "zh": "Chinese",
+}
+
+// languageNamesIn are language names in the languages of the built-in strings (visitor language ->
+// language -> name), for StrOtherLanguage; other pairs fall back to the English name.
+var languageNamesIn = map[string]map[string]string{
+	"es": {"en": "inglés", "es": "español", "ca": "catalán", "fr": "francés", "de": "alemán", "it": "italiano", "pt": "portugués"},
+	"ca": {"en": "anglès", "es": "castellà", "ca": "català", "fr": "francès", "de": "alemany", "it": "italià", "pt": "portuguès"},
+	"fr": {"en": "anglais", "es": "espagnol", "ca": "catalan", "fr": "français", "de": "allemand", "it": "italien", "pt": "portugais"},
+}
+
+// LanguageNameIn returns the name of language code as written in language in ("en" in "es" ->
+// "inglés"), falling back to the English name.
+func LanguageNameIn(in, code string) string {
+	if n, ok := languageNamesIn[primaryTag(in)][primaryTag(code)]; ok {
+		return n
+	}
+	return LanguageName(code)
 }
 
 // LanguageName returns the English name of a language code ("es" -> "Spanish"), or the code.
