@@ -193,7 +193,7 @@ var stopWordLists = map[string]string{
 		moi mon n ne ni nos notre nous on ou par pas peu peut peux plus pour pouvez puis puisqu qu que
 		quel quelle quelles quels qui quoi s sa sans se ses si son sont sur t ta te tes toi ton tu un
 		une vos votre vous y bonjour merci svp voudrais veux aimerais savoir est-ce comment combien
-		ete suis es sommes etes ont avons`,
+		ete suis es sommes etes ont avons serai sera serons serez quand seront serais serait aurai aura aurez auront aurais aurait`,
 	"ca": `a al als algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
 		el els em en ens es et ha han he hi i jo la les li lo ma mes meu meva meus meves molt no nos
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si

@@ -319,3 +319,40 @@ func TestFoldAndTerms(t *testing.T) {
 		t.Errorf("Terms(stop words) = %v, want none", got)
 	}
 }
+
+// TestReplyOfflineIssueQuestions answers the questions of issue 15 that the demo missed, in the
+// visitor's language: a Spanish visitor gets the Spanish article, a French one (no French article)
+// the English one introduced in French.
+func TestReplyOfflineIssueQuestions(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	a := MustNew(t, assistant.Config{}, nil, kb)
+	tests := []struct {
+		lang, q, wantURL, wantText string
+	}{
+		{"en", "How much is shipping?", "https://help.nimbus.example/en/shipping#shipping-costs", "Shipping is free"},
+		{"en", "Do you ship to the UK?", "https://help.nimbus.example/en/shipping#international-shipping", "United Kingdom"},
+		{"en", "Do you ship to Portugal?", "https://help.nimbus.example/en/shipping#international-shipping", "all EU countries"},
+		{"en", "My parcel never arrived", "https://help.nimbus.example/en/tracking#lost-or-late-parcel", "new parcel"},
+		{"es", "¿Cuánto cuesta el envío?", "https://help.nimbus.example/es/envios#gastos-de-envío", "El envío es gratuito"},
+		{"es", "¿Cuánto tarda el envío?", "https://help.nimbus.example/es/envios#plazos-de-entrega", "La entrega tarda"},
+		{"fr", "Combien coûte la livraison ?", "", "Nous n'avons cette information qu'en "},
+	}
+	for _, tc := range tests {
+		q := ask(tc.q)
+		q.Language = tc.lang
+		got, err := a.Reply(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Sources) != 1 || (tc.wantURL != "" && got.Sources[0].URL != tc.wantURL) {
+			t.Errorf("[%s] %q: sources %+v, want %s", tc.lang, tc.q, got.Sources, tc.wantURL)
+			continue
+		}
+		if !strings.Contains(got.Text, tc.wantText) {
+			t.Errorf("[%s] %q: text %q, want it to contain %q", tc.lang, tc.q, got.Text, tc.wantText)
+		}
+		if tc.lang == "es" && strings.Contains(got.Text, "Shipping") {
+			t.Errorf("[es] %q: text %q mixes in the English article", tc.q, got.Text)
+		}
+	}
+}

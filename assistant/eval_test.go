@@ -299,5 +299,28 @@ func evalModes(t *testing.T, dir string, articles map[string]evalArticle) []eval
 	return []evalMode{evalOffline(t, dir, articles)}
 }
 
-// evalFloors guards against regressions, well below the measured figures.
-func evalFloors(t *testing.T, get func(mode, split, lang string) *evalStats) {}
+// evalFloors guards against regressions, well below the measured figures (README, "Knowledge
+// base"): they catch a broken analyzer or lexicon, not a point of tuning.
+func evalFloors(t *testing.T, get func(mode, split, lang string) *evalStats) {
+	for _, mode := range []string{"offline", "hybrid"} {
+		all := get(mode, "all", "all")
+		if all.answerable == 0 {
+			continue
+		}
+		if r := float64(all.hits) / float64(all.answerable); r < 0.8 {
+			t.Errorf("%s hit@1 = %.2f, want >= 0.8 (measured 0.94 offline)", mode, r)
+		}
+		if r := float64(all.refused) / float64(all.refusable); r < 0.75 {
+			t.Errorf("%s refusals = %.2f, want >= 0.75", mode, r)
+		}
+		if all.wrongLang > 3 {
+			t.Errorf("%s wrong-language answers = %d, want <= 3", mode, all.wrongLang)
+		}
+		for _, lang := range []string{"en", "es", "fr", "ca"} {
+			s := get(mode, "all", lang)
+			if r := float64(s.hits) / float64(s.answerable); r < 0.7 {
+				t.Errorf("%s hit@1 in %s = %.2f, want >= 0.7", mode, lang, r)
+			}
+		}
+	}
+}

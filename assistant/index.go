@@ -27,6 +27,8 @@ const (
 	typoFactor = 0.8
 	// conceptFactor scales a lexicon concept against the word's own stem.
 	conceptFactor = 0.9
+	// sectionWeight counts a section heading's words this many times.
+	sectionWeight = 3
 )
 
 type posting struct {
@@ -169,7 +171,7 @@ func buildIndex(docs []Passage) *index {
 		}
 		// Title and section headings count as extra occurrences: they say what a chunk is about.
 		count(d.Title, 1)
-		count(d.Section, 1)
+		count(d.Section, sectionWeight)
 		n := count(d.Text, 1)
 		idx.lens[i] = n
 		total += float64(n)
