@@ -139,31 +139,32 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		return Answer{Handover: true, HandoverReason: fmt.Sprintf("the visitor asked for a human (%q)", p)}, nil
 	}
 
-	minMatch := w.MinPassageMatch
 	if a.c == nil {
-		minMatch = w.OfflineMinMatch
-	}
-	hits := a.retrieve(q.WebsiteID, Query{Text: last, Context: prev, Lang: q.Language, MinMatch: minMatch}, w.Passages)
-	if a.c == nil {
+		hits := a.knowledge(q.WebsiteID).Find(Query{Text: last, Context: prev, Lang: q.Language, MinMatch: w.OfflineMinMatch}, w.Passages)
 		return offlineAnswer(w, q, hits), nil
+	}
+	return a.complete(ctx, w, q, a.Passages(ctx, q.WebsiteID, q.Language, last, prev))
+}
+
+// Passages returns the knowledge-base passages the model gets for a question (last, helped by the
+// previous visitor message prev at a lower weight, for follow-ups such as "and to Canada?"): hybrid
+// retrieval when the knowledge base has embeddings, passages in the conversation's language first,
+// and only those reaching the website's MinPassageMatch or MinSimilarity. An embedding failure is
+// logged and the lexical passages are used.
+func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev string) []Passage {
+	w := a.site(websiteID).w
+	hits, err := a.knowledge(websiteID).Retrieve(ctx, Query{Text: last, Context: prev, Lang: lang,
+		MinMatch: w.MinPassageMatch, MinSimilarity: w.MinSimilarity}, w.Passages)
+	if err != nil {
+		a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
 	}
 	var passages []Passage
 	for _, p := range hits {
-		if p.Match >= w.MinPassageMatch {
+		if p.Match >= w.MinPassageMatch || (w.MinSimilarity > 0 && p.Similarity >= w.MinSimilarity) {
 			passages = append(passages, p)
 		}
 	}
-	return a.complete(ctx, w, q, passages)
-}
-
-// retrieve searches with the newest visitor message, helped by the previous one at a lower weight
-// (follow-ups such as "and to Canada?"), preferring passages in the conversation's language.
-func (a *Assistant) retrieve(websiteID string, q Query, k int) []Passage {
-	kb := a.knowledge(websiteID)
-	if kb == nil {
-		return nil
-	}
-	return kb.Find(q, k)
+	return passages
 }
 
 func lastVisitorMessages(h []Turn) (last, prev string) {

@@ -43,7 +43,8 @@ type index struct {
 	postings map[string][]posting
 	vocab    map[string][]string // folded word of the documents or the lexicon -> its terms
 	typos    *typoIndex
-	langs    []string // the documents' languages
+	langs    []string    // the documents' languages
+	vecs     [][]float32 // normalized embeddings of docs (WithEmbeddings), nil without
 }
 
 // group is what one word (or lexicon phrase) of a text contributes: its stem and its concepts.
@@ -247,6 +248,9 @@ type Query struct {
 	Context  string  // the previous visitor message, weighted lower ("and to Canada?"); may be ""
 	Lang     string  // the conversation's language; "" detects it from Text
 	MinMatch float64 // with Lang: passages in Lang with at least this Match rank first
+	// MinSimilarity (Retrieve with embeddings): passages in Lang with at least this embedding
+	// similarity also rank first.
+	MinSimilarity float64
 }
 
 // contextWeight is the weight of the previous message's words.
@@ -258,9 +262,9 @@ func (kb *KnowledgeBase) Search(query string, k int) []Passage {
 	return kb.Find(Query{Text: query}, k)
 }
 
-// Find returns the k passages that best match q, best first. With q.Lang set, passages in that
-// language whose Match reaches q.MinMatch come before the others, so that a visitor gets the
-// article in their language when one answers.
+// Find returns the k passages that best match q, lexically, best first. With q.Lang set, passages
+// in that language whose Match reaches q.MinMatch come before the others, so that a visitor gets
+// the article in their language when one answers.
 func (kb *KnowledgeBase) Find(q Query, k int) []Passage {
 	if kb == nil || k <= 0 {
 		return nil
@@ -268,7 +272,34 @@ func (kb *KnowledgeBase) Find(q Query, k int) []Passage {
 	kb.mu.RLock()
 	idx := kb.idx
 	kb.mu.RUnlock()
-	if idx == nil || len(idx.docs) == 0 {
+	if idx == nil {
+		return nil
+	}
+	hits := idx.find(q, k)
+	out := make([]Passage, len(hits))
+	for i, h := range hits {
+		out[i] = idx.passage(h)
+	}
+	return out
+}
+
+// scored is one lexical hit.
+type scored struct {
+	doc          int32
+	score, match float64
+	rank         float64
+	first        bool
+}
+
+func (idx *index) passage(h scored) Passage {
+	p := idx.docs[h.doc]
+	p.Score = h.score
+	p.Match = min(1, h.match)
+	return p
+}
+
+func (idx *index) find(q Query, k int) []scored {
+	if len(idx.docs) == 0 {
 		return nil
 	}
 	groups := idx.queryGroups(q.Text, q.Lang, 1)
@@ -320,32 +351,25 @@ func (kb *KnowledgeBase) Find(q Query, k int) []Passage {
 	for d := range scores {
 		bestMatch = max(bestMatch, matched[d]/mass)
 	}
-	hits := make([]hit, 0, len(scores))
+	hits := make([]scored, 0, len(scores))
 	for d, s := range scores {
 		m := matched[d] / mass
 		first := lang != "" && idx.docs[d].Lang == lang && m >= q.MinMatch && m >= langRatio*bestMatch
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a
 		// longer one repeating a single word (tuning split: hit@1 0.90 against 0.88 for BM25 alone).
-		hits = append(hits, hit{d, s * m, first})
+		hits = append(hits, scored{doc: d, score: s, match: m, rank: s * m, first: first})
 	}
 	sort.Slice(hits, func(i, j int) bool {
 		if hits[i].first != hits[j].first {
 			return hits[i].first
 		}
-		if hits[i].score != hits[j].score {
-			return hits[i].score > hits[j].score
+		if hits[i].rank != hits[j].rank {
+			return hits[i].rank > hits[j].rank
 		}
 		return hits[i].doc < hits[j].doc
 	})
 	if len(hits) > k {
 		hits = hits[:k]
 	}
-	out := make([]Passage, len(hits))
-	for i, h := range hits {
-		p := idx.docs[h.doc]
-		p.Score = scores[h.doc]
-		p.Match = min(1, matched[h.doc]/mass)
-		out[i] = p
-	}
-	return out
+	return hits
 }

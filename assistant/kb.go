@@ -2,6 +2,7 @@ package assistant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
@@ -27,6 +29,9 @@ type Passage struct {
 	// question weighing the rarity of its best known term (stem, concept or typo correction); a
 	// word the knowledge base never uses weighs a fixed small amount instead of the most.
 	Match float64
+	// Similarity is the cosine of the question's and the chunk's embeddings (Retrieve with
+	// embeddings), 0 otherwise.
+	Similarity float64
 }
 
 // KnowledgeBase is an in-memory BM25 index over the Markdown and text files of a directory. It is
@@ -38,6 +43,8 @@ type KnowledgeBase struct {
 	mu    sync.RWMutex
 	idx   *index
 	stamp string // file names, sizes and mtimes of the loaded version
+
+	embedCalls atomic.Int64
 }
 
 // KBOption configures LoadKnowledgeBase.
@@ -46,6 +53,8 @@ type KBOption func(*kbOptions)
 type kbOptions struct {
 	baseURL   string
 	chunkSize int
+	embedder  Embedder
+	cache     EmbeddingCache
 }
 
 // WithBaseURL links articles without a "url:" front-matter line to baseURL + their path without
@@ -71,7 +80,7 @@ func LoadKnowledgeBase(dir string, opts ...KBOption) (*KnowledgeBase, error) {
 	for _, o := range opts {
 		o(&kb.opts)
 	}
-	if _, err := kb.Reload(); err != nil {
+	if _, err := kb.Reload(); err != nil && !errors.Is(err, errEmbed) {
 		return nil, err
 	}
 	return kb, nil
@@ -93,9 +102,31 @@ func NewKnowledgeBase(files map[string]string, opts ...KBOption) *KnowledgeBase 
 	for _, n := range names {
 		chunks = append(chunks, parseArticle(n, files[n], kb.opts)...)
 	}
-	kb.idx = buildIndex(chunks)
+	kb.idx, _ = kb.build(chunks)
 	return kb
 }
+
+// build indexes chunks and, with embeddings, embeds them. An embedding failure leaves a lexical
+// index and an error wrapping errEmbed.
+func (kb *KnowledgeBase) build(chunks []Passage) (*index, error) {
+	idx := buildIndex(chunks)
+	if kb.opts.embedder == nil || len(chunks) == 0 {
+		return idx, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), embedTimeout)
+	defer cancel()
+	vecs, calls, err := embedDocs(ctx, kb.opts, chunks)
+	kb.embedCalls.Add(int64(calls))
+	if err != nil {
+		return idx, err
+	}
+	idx.vecs = vecs
+	return idx, nil
+}
+
+// EmbeddingCalls returns the number of embedding requests made for the knowledge base's chunks
+// (cached vectors cost none).
+func (kb *KnowledgeBase) EmbeddingCalls() int64 { return kb.embedCalls.Load() }
 
 // Len returns the number of indexed chunks.
 func (kb *KnowledgeBase) Len() int {
@@ -128,7 +159,14 @@ func (kb *KnowledgeBase) Reload() (bool, error) {
 		}
 		chunks = append(chunks, parseArticle(filepath.ToSlash(f), string(b), kb.opts)...)
 	}
-	idx := buildIndex(chunks)
+	idx, err := kb.build(chunks)
+	if err != nil {
+		// Lexical search works meanwhile; the stamp is not kept, so the next Reload embeds again.
+		kb.mu.Lock()
+		kb.idx = idx
+		kb.mu.Unlock()
+		return true, fmt.Errorf("load knowledge base: %w", err)
+	}
 	kb.mu.Lock()
 	kb.idx, kb.stamp = idx, stamp
 	kb.mu.Unlock()

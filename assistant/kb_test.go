@@ -2,6 +2,7 @@ package assistant_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,5 +195,47 @@ func writeFile(tb testing.TB, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// flakyEmbedder fails its first calls, then embeds every text as the same unit vector.
+type flakyEmbedder struct{ fails int }
+
+func (f *flakyEmbedder) EmbeddingModel() string { return "flaky" }
+
+func (f *flakyEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	if f.fails > 0 {
+		f.fails--
+		return nil, errors.New("endpoint down")
+	}
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = []float32{1, 0}
+	}
+	return out, nil
+}
+
+// TestKnowledgeBaseEmbeddingFailure: a load whose embeddings fail still searches lexically, and
+// the next Reload embeds again although no file changed.
+func TestKnowledgeBaseEmbeddingFailure(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.md"), "# Alpha\n\nThe alpha answer is apples.\n")
+	e := &flakyEmbedder{fails: 1}
+	kb := MustLoadKB(t, dir, assistant.WithEmbeddings(e, nil))
+	if got := kb.Search("apples", 1); len(got) != 1 {
+		t.Fatalf("Search after a failed embedding = %v, want the lexical hit", got)
+	}
+	if hits, err := kb.Retrieve(context.Background(), assistant.Query{Text: "apples"}, 1); err != nil || len(hits) != 1 || hits[0].Similarity != 0 {
+		t.Fatalf("Retrieve without vectors = %+v, %v; want the lexical hit", hits, err)
+	}
+	if changed, err := kb.Reload(); err != nil || !changed {
+		t.Fatalf("Reload after the failure = %v, %v; want true, nil", changed, err)
+	}
+	hits, err := kb.Retrieve(context.Background(), assistant.Query{Text: "apples"}, 1)
+	if err != nil || len(hits) != 1 || hits[0].Similarity < 0.99 {
+		t.Fatalf("Retrieve after re-embedding = %+v, %v; want a similarity of 1", hits, err)
+	}
+	if changed, err := kb.Reload(); err != nil || changed {
+		t.Fatalf("Reload unchanged = %v, %v; want false, nil", changed, err)
 	}
 }
