@@ -406,3 +406,40 @@ func slug(h string) string {
 	}
 	return b.String()
 }
+
+// Article is a knowledge-base article given by a source other than a folder (the Crisp
+// Helpdesk): Markdown content chunked by its headings like a file.
+type Article struct {
+	Name    string // unique key, also the File of its passages ("helpdesk/es/envios")
+	Title   string
+	Lang    string // language code; "" detects it
+	URL     string // link for "Read more"
+	Content string // Markdown
+}
+
+// SetArticles replaces the knowledge base's articles (a knowledge base made by NewKnowledgeBase,
+// fed by a source such as the Crisp Helpdesk). With embeddings, only chunks whose text changed are
+// embedded again (through the cache); an embedding failure keeps the new lexical index and is
+// returned.
+func (kb *KnowledgeBase) SetArticles(articles []Article) error {
+	var chunks []Passage
+	for _, a := range articles {
+		var fm strings.Builder
+		fm.WriteString("---\n")
+		for _, kv := range [][2]string{{"title", a.Title}, {"lang", a.Lang}, {"url", a.URL}} {
+			if v := strings.TrimSpace(strings.ReplaceAll(kv[1], "\n", " ")); v != "" {
+				fmt.Fprintf(&fm, "%s: %s\n", kv[0], v)
+			}
+		}
+		fm.WriteString("---\n")
+		chunks = append(chunks, parseArticle(a.Name, fm.String()+a.Content, kb.opts)...)
+	}
+	idx, err := kb.build(chunks)
+	kb.mu.Lock()
+	kb.idx = idx
+	kb.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("set articles: %w", err)
+	}
+	return nil
+}

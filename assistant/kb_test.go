@@ -239,3 +239,27 @@ func TestKnowledgeBaseEmbeddingFailure(t *testing.T) {
 		t.Fatalf("Reload unchanged = %v, %v; want false, nil", changed, err)
 	}
 }
+
+func TestSetArticles(t *testing.T) {
+	kb := assistant.NewKnowledgeBase(nil)
+	if got := kb.Search("parcel", 1); len(got) != 0 {
+		t.Fatalf("empty knowledge base found %v", got)
+	}
+	err := kb.SetArticles([]assistant.Article{
+		{Name: "helpdesk/es/envios", Title: "Envíos", Lang: "es", URL: "https://help.example/es/article/envios",
+			Content: "## Gastos de envío\nEl envío es gratuito a partir de 30 euros.\n"},
+		{Name: "helpdesk/en/shipping", Title: "Shipping", Lang: "en", URL: "https://help.example/en/article/shipping",
+			Content: "## Shipping costs\nShipping is free over 30 euros.\n"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := kb.Find(assistant.Query{Text: "¿Cuánto cuesta el envío?", Lang: "es", MinMatch: 0.5}, 1)
+	if len(got) != 1 || got[0].File != "helpdesk/es/envios" || got[0].Lang != "es" ||
+		got[0].URL != "https://help.example/es/article/envios#gastos-de-envío" {
+		t.Fatalf("Find = %+v, want the Spanish article's section", got)
+	}
+	if err := kb.SetArticles(nil); err != nil || kb.Len() != 0 {
+		t.Fatalf("SetArticles(nil) = %v, %d chunks; want an empty knowledge base", err, kb.Len())
+	}
+}

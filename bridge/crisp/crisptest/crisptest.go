@@ -107,9 +107,10 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex // guards the model: websites, conversations, fingerprints
-	websites map[string]*website
-	lastFP   int64
+	mu          sync.Mutex // guards the model: websites, conversations, fingerprints
+	websites    map[string]*website
+	lastFP      int64
+	helpdeskSeq int // last helpdesk article id number
 
 	emitMu sync.Mutex // held from the end of a model change until its events are published, so events keep order
 
