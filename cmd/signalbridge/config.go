@@ -50,13 +50,16 @@ type CrispConfig struct {
 
 // OpenAIConfig is the OpenAI-compatible model endpoint. No API key means the offline assistant.
 type OpenAIConfig struct {
-	APIKey       string                `yaml:"api_key"`  // OPENAI_API_KEY (secret)
-	BaseURL      string                `yaml:"base_url"` // OPENAI_BASE_URL
-	Model        string                `yaml:"model"`    // OPENAI_MODEL
-	Organization string                `yaml:"organization"`
-	Headers      map[string]string     `yaml:"headers"` // extra headers (proxies such as Helicone)
-	Timeout      time.Duration         `yaml:"timeout"`
-	Prices       map[string]PriceEntry `yaml:"prices"` // by model: USD per 1M tokens
+	APIKey  string `yaml:"api_key"`  // OPENAI_API_KEY (secret)
+	BaseURL string `yaml:"base_url"` // OPENAI_BASE_URL
+	Model   string `yaml:"model"`    // OPENAI_MODEL
+	// EmbeddingModel (OPENAI_EMBEDDING_MODEL) embeds the knowledge bases for hybrid retrieval when a
+	// model is configured (default text-embedding-3-small); "off" keeps retrieval lexical.
+	EmbeddingModel string                `yaml:"embedding_model"`
+	Organization   string                `yaml:"organization"`
+	Headers        map[string]string     `yaml:"headers"` // extra headers (proxies such as Helicone)
+	Timeout        time.Duration         `yaml:"timeout"`
+	Prices         map[string]PriceEntry `yaml:"prices"` // by model: USD per 1M tokens
 }
 
 // PriceEntry is a model's price in US dollars per million tokens.
@@ -64,6 +67,14 @@ type PriceEntry struct {
 	Prompt     float64 `yaml:"prompt"`
 	Completion float64 `yaml:"completion"`
 }
+
+// KBCrispHelpdesk as a website's knowledge_base reads the website's published Crisp Helpdesk
+// articles (optionally only helpdesk_locales) and re-syncs them every HelpdeskSyncInterval.
+const KBCrispHelpdesk = "crisp-helpdesk"
+
+// HelpdeskSyncInterval is how often a crisp-helpdesk knowledge base re-syncs (a few listing calls
+// per locale; articles are read again only when their updated_at changed).
+const HelpdeskSyncInterval = 5 * time.Minute
 
 // WebsiteConfig is one website's block.
 type WebsiteConfig struct {
@@ -77,10 +88,11 @@ type WebsiteConfig struct {
 	HistoryTokens   int                          `yaml:"history_tokens"`
 	Language        string                       `yaml:"language"`
 	Languages       []string                     `yaml:"languages"`
-	Strings         map[string]map[string]string `yaml:"strings"`       // lang -> key -> text
-	HumanPhrases    map[string][]string          `yaml:"human_phrases"` // lang -> phrases
-	KnowledgeBase   string                       `yaml:"knowledge_base"`
+	Strings         map[string]map[string]string `yaml:"strings"`        // lang -> key -> text
+	HumanPhrases    map[string][]string          `yaml:"human_phrases"`  // lang -> phrases
+	KnowledgeBase   string                       `yaml:"knowledge_base"` // a folder, or "crisp-helpdesk"
 	KBBaseURL       string                       `yaml:"knowledge_base_url"`
+	HelpdeskLocales []string                     `yaml:"helpdesk_locales"` // crisp-helpdesk: only these locales
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
@@ -154,6 +166,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 		"CRISP_HOOKS_SECRET": &cfg.Crisp.HooksSecret, "CRISP_WEBSITE_HOOK_KEY": &cfg.Crisp.WebsiteHookKey,
 		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
 		"OPENAI_BASE_URL": &cfg.OpenAI.BaseURL, "OPENAI_MODEL": &cfg.OpenAI.Model,
+		"OPENAI_EMBEDDING_MODEL": &cfg.OpenAI.EmbeddingModel,
 	}
 	for name, dst := range env {
 		if v := getenv(name); v != "" {
@@ -185,6 +198,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	str(&w.Language, d.Language)
 	str(&w.KnowledgeBase, d.KnowledgeBase)
 	str(&w.KBBaseURL, d.KBBaseURL)
+	if len(w.HelpdeskLocales) == 0 {
+		w.HelpdeskLocales = d.HelpdeskLocales
+	}
 	str(&w.Scenario, d.Scenario)
 	s, ds := &w.Signals, d.Signals
 	for _, f := range []struct {
@@ -242,6 +258,7 @@ var (
 	websiteIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	urnRe       = regexp.MustCompile(`^urn:[^:\s]+:[^:\s]+:\d+$`)
 	langRe      = regexp.MustCompile(`^[a-z]{2,3}$`)
+	localeRe    = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})?$`)
 )
 
 // defaultOpenAIURL is OpenAI's own API root.
@@ -352,9 +369,14 @@ func (c Config) Validate() error {
 		if w.Temperature != nil && (*w.Temperature < 0 || *w.Temperature > 2) {
 			bad(p+".temperature", "must be between 0 and 2")
 		}
-		if w.KnowledgeBase != "" {
+		if w.KnowledgeBase != "" && w.KnowledgeBase != KBCrispHelpdesk {
 			if fi, err := os.Stat(w.KnowledgeBase); err != nil || !fi.IsDir() {
-				bad(p+".knowledge_base", "must be a folder, got %q", w.KnowledgeBase)
+				bad(p+".knowledge_base", "must be a folder or %s, got %q", KBCrispHelpdesk, w.KnowledgeBase)
+			}
+		}
+		for i, l := range w.HelpdeskLocales {
+			if !localeRe.MatchString(strings.ToLower(l)) {
+				bad(fmt.Sprintf("%s.helpdesk_locales[%d]", p, i), "must be a helpdesk locale such as en or pt-br, got %q", l)
 			}
 		}
 		if _, err := loadSteps(w.Scenario, w.Languages); err != nil {
