@@ -30,12 +30,15 @@ func TestEmbed(t *testing.T) {
 		Model string   `json:"model"`
 		Input []string `json:"input"`
 	}
-	reqs := srv.Requests()
+	reqs := srv.EmbeddingRequests()
 	if len(reqs) != 1 || json.Unmarshal(reqs[0].Raw, &body) != nil {
 		t.Fatalf("requests = %d, want one decodable embeddings request", len(reqs))
 	}
 	if body.Model != openai.DefaultEmbeddingModel || !slices.Equal(body.Input, texts) || reqs[0].Path != "/v1/embeddings" {
 		t.Errorf("request = %s %+v, want model %s and the texts in order", reqs[0].Path, body, openai.DefaultEmbeddingModel)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("chat requests = %d, want embeddings recorded apart", n)
 	}
 	if c.EmbeddingModel() != openai.DefaultEmbeddingModel {
 		t.Errorf("EmbeddingModel() = %q, want the default", c.EmbeddingModel())

@@ -3,7 +3,8 @@
 // tool calls, usage, error statuses with Retry-After, slow answers that respect the request's
 // context), or, with no script, deterministically from the visitor's last message and the
 // knowledge-base passages found in the system prompt. Every request is recorded. POST
-// /v1/embeddings answers deterministic vectors (see Embedding) and counts as a request too.
+// /v1/embeddings answers deterministic vectors (see Embedding); those requests are recorded apart
+// (EmbeddingRequests), so that Requests stays the chat requests.
 package openaitest
 
 import (
@@ -98,6 +99,7 @@ type Server struct {
 	mu       sync.Mutex
 	script   []Step
 	requests []Request
+	embeds   []Request // embeddings requests, apart from the chat requests
 	latency  time.Duration
 	seq      int
 
@@ -187,6 +189,13 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
+}
+
+// EmbeddingRequests returns the recorded embeddings requests (Body is empty; Raw holds the JSON).
+func (s *Server) EmbeddingRequests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.embeds...)
 }
 
 // ServeHTTP serves the chat completions and embeddings endpoints.
@@ -478,7 +487,7 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw})
+	s.embeds = append(s.embeds, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw})
 	var step Step
 	if len(s.script) > 0 && s.script[0].Status != 0 && s.script[0].Status != http.StatusOK {
 		step, s.script = s.script[0], s.script[1:]

@@ -76,7 +76,7 @@ func TestServerEchoAndErrors(t *testing.T) {
 			}
 		})
 	}
-	if n := len(s.Requests()); n != len(tests)-3 { // bad json, unknown path and bad embeddings are not recorded
+	if n := len(s.Requests()); n != len(tests)-3 { // bad json, unknown path and embeddings are not chat requests
 		t.Errorf("recorded %d requests, want %d", n, len(tests)-3)
 	}
 }
