@@ -140,7 +140,8 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 	}
 
 	if a.c == nil {
-		hits := a.knowledge(q.WebsiteID).Find(Query{Text: last, Context: prev, Lang: q.Language, MinMatch: w.OfflineMinMatch}, w.Passages)
+		hits := a.knowledge(q.WebsiteID).Find(Query{Text: last, Context: prev, Lang: q.Language,
+			Fallback: w.DefaultLanguage, MinMatch: w.OfflineMinMatch}, w.Passages)
 		return offlineAnswer(w, q, hits), nil
 	}
 	return a.complete(ctx, w, q, a.Passages(ctx, q.WebsiteID, q.Language, last, prev))
@@ -154,7 +155,7 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev string) []Passage {
 	w := a.site(websiteID).w
 	hits, err := a.knowledge(websiteID).Retrieve(ctx, Query{Text: last, Context: prev, Lang: lang,
-		MinMatch: w.MinPassageMatch, MinSimilarity: w.MinSimilarity}, w.Passages)
+		Fallback: w.DefaultLanguage, MinMatch: w.MinPassageMatch, MinSimilarity: w.MinSimilarity}, w.Passages)
 	if err != nil {
 		a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
 	}

@@ -164,8 +164,8 @@ const hybridDepth = 20
 
 // Retrieve returns the k passages that best match q. With embeddings (WithEmbeddings) it fuses
 // the lexical ranking (Find) with the ranking by embedding similarity by reciprocal rank fusion,
-// fills Passage.Similarity, and ranks first the passages in q.Lang that reach q.MinMatch or
-// q.MinSimilarity; without, it is Find. An embedding failure of the question falls back to Find
+// fills Passage.Similarity, and ranks first the passages in q.Lang (then q.Fallback) that reach
+// q.MinMatch or q.MinSimilarity; without, it is Find. An embedding failure of the question falls back to Find
 // and is returned along with its passages.
 func (kb *KnowledgeBase) Retrieve(ctx context.Context, q Query, k int) ([]Passage, error) {
 	if kb == nil || k <= 0 {
@@ -194,11 +194,11 @@ func (kb *KnowledgeBase) Retrieve(ctx context.Context, q Query, k int) ([]Passag
 		doc   int
 		p     Passage
 		fused float64
-		first bool // in the conversation's language and matching well enough
+		tier  int // as scored.tier
 	}
 	byKey := map[int]*cand{}
 	for r, h := range lexical {
-		byKey[int(h.doc)] = &cand{doc: int(h.doc), p: idx.passage(h), fused: 1 / float64(rrfK+r+1), first: h.first}
+		byKey[int(h.doc)] = &cand{doc: int(h.doc), p: idx.passage(h), fused: 1 / float64(rrfK+r+1), tier: h.tier}
 	}
 	sims := make([]float64, len(idx.docs))
 	order := make([]int, len(idx.docs))
@@ -210,7 +210,7 @@ func (kb *KnowledgeBase) Retrieve(ctx context.Context, q Query, k int) ([]Passag
 	for r, i := range order[:min(hybridDepth, len(order))] {
 		c, ok := byKey[i]
 		if !ok {
-			c = &cand{doc: i, p: idx.docs[i]}
+			c = &cand{doc: i, p: idx.docs[i], tier: 2}
 			byKey[i] = c
 		}
 		c.fused += 1 / float64(rrfK+r+1)
@@ -220,20 +220,22 @@ func (kb *KnowledgeBase) Retrieve(ctx context.Context, q Query, k int) ([]Passag
 		c.p.Similarity = sims[i]
 		cands = append(cands, c)
 	}
-	lang := primaryTag(q.Lang)
+	lang, fallback := primaryTag(q.Lang), primaryTag(q.Fallback)
 	bestSim := sims[order[0]]
 	for _, c := range cands {
 		// As in Find: the visitor's language first when its passage matches nearly as well.
-		if lang != "" && c.p.Lang == lang && q.MinSimilarity > 0 && c.p.Similarity >= q.MinSimilarity &&
-			c.p.Similarity >= langRatio*bestSim {
-			c.first = true
+		if q.MinSimilarity <= 0 || c.p.Similarity < q.MinSimilarity || c.p.Similarity < langRatio*bestSim {
+			continue
+		}
+		if lang != "" && c.p.Lang == lang {
+			c.tier = 0
+		} else if fallback != "" && c.p.Lang == fallback {
+			c.tier = min(c.tier, 1)
 		}
 	}
-	first := func(c *cand) bool { return c.first }
 	sort.Slice(cands, func(a, b int) bool {
-		fa, fb := first(cands[a]), first(cands[b])
-		if fa != fb {
-			return fa
+		if cands[a].tier != cands[b].tier {
+			return cands[a].tier < cands[b].tier
 		}
 		if cands[a].fused != cands[b].fused {
 			return cands[a].fused > cands[b].fused
