@@ -334,7 +334,7 @@ func evalHybrid(t *testing.T, dir string) evalMode {
 		var o evalOutcome
 		w := a.Website("eval")
 		hits, err := kb.Retrieve(context.Background(), assistant.Query{Text: q.text, Lang: q.lang,
-			MinMatch: w.MinPassageMatch, MinSimilarity: w.MinSimilarity}, 10)
+			Fallback: w.DefaultLanguage, MinMatch: w.MinPassageMatch, MinSimilarity: w.MinSimilarity}, 10)
 		if err != nil {
 			t.Fatalf("retrieve %q: %v", q.text, err)
 		}
