@@ -263,3 +263,45 @@ func TestSetArticles(t *testing.T) {
 		t.Fatalf("SetArticles(nil) = %v, %d chunks; want an empty knowledge base", err, kb.Len())
 	}
 }
+
+func TestDetectLanguage(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"How do I return an order?", "en"},
+		{"¿Cómo devuelvo un pedido?", "es"},
+		{"Comment retourner un article ?", "fr"},
+		{"Com puc tornar una comanda?", "ca"},
+		{"Wie lange dauert die Lieferung?", "de"},
+		{"PayPal", ""},
+	}
+	for _, tc := range tests {
+		if got := assistant.DetectLanguage(tc.text); got != tc.want {
+			t.Errorf("DetectLanguage(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
+// TestSearchTyposSynonymsLanguages: one-edit typos, lexicon synonyms and questions in a language
+// the articles are not written in find the article; an article without front matter gets a
+// detected language.
+func TestSearchTyposSynonymsLanguages(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	tests := []struct{ lang, q, file, section string }{
+		{"en", "I forgot my pasword", "account.md", "Reset your password"},
+		{"en", "hwo do I retrun my order", "returns.md", "How to return an order"},
+		{"en", "what does postage cost", "shipping.md", "Shipping costs"},
+		{"en", "do you take amex", "payments.md", "Accepted payment methods"},
+		{"fr", "j'ai oublié mon mot de passe", "account.md", "Reset your password"},
+		{"de", "Ich habe mein Passwort vergessen", "account.md", "Reset your password"},
+		{"ca", "teniu descompte per a estudiants", "pricing.md", "Discounts"},
+	}
+	for _, tc := range tests {
+		got := kb.Find(assistant.Query{Text: tc.q, Lang: tc.lang, Fallback: "en", MinMatch: 0.5}, 1)
+		if len(got) != 1 || got[0].File != tc.file || got[0].Section != tc.section || got[0].Match < 0.5 {
+			t.Errorf("Find([%s] %q) = %+v, want %s#%s with a match >= 0.5", tc.lang, tc.q, got, tc.file, tc.section)
+		}
+	}
+	auto := assistant.NewKnowledgeBase(map[string]string{"envio.md": "# Envíos\n\nEl envío es gratuito para los pedidos de más de 30 euros.\n"})
+	if got := auto.Search("envío gratuito", 1); len(got) != 1 || got[0].Lang != "es" {
+		t.Errorf("article without lang: %+v, want its language detected as es", got)
+	}
+}
