@@ -101,8 +101,8 @@ var lexiconSource = []struct {
 		"pt": "entrar, iniciar sessão", "it": "accedere, accesso",
 	}},
 	{"forgot", map[string]string{
-		"en": "forgot, forgotten, forget, reset", "es": "olvidé, olvidado, olvidar, restablecer, recuperar",
-		"fr": "oublié, oublier, réinitialiser", "ca": "oblidat, oblidar, restablir, recuperar",
+		"en": "forgot, forgotten, forget, reset, lost my password, lost password", "es": "olvidé, olvidado, olvidar, restablecer, recuperar, perdí la contraseña, perdido la contraseña",
+		"fr": "oublié, oublier, réinitialiser, perdu mon mot de passe", "ca": "oblidat, oblidar, restablir, recuperar, perdut la contrasenya",
 		"de": "vergessen, zurücksetzen", "pt": "esqueci, esquecer, redefinir", "it": "dimenticato, reimpostare",
 	}},
 	{"account", map[string]string{
