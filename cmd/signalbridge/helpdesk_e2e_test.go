@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signalbridge/signalbridge/assistant/openai/openaitest"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
 )
 
@@ -92,6 +93,30 @@ func TestConfigHelpdeskKnowledgeBase(t *testing.T) {
 	for _, want := range []string{"websites.default.knowledge_base", "crisp-helpdesk", "websites.default.helpdesk_locales[0]"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v, want it to name %q", err, want)
+		}
+	}
+}
+
+func TestCheckCommandHelpdesk(t *testing.T) {
+	fake, err := crisptest.Start(crisptest.Options{Identifier: "ident", Key: "key", Websites: []string{testSite}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	if _, err := fake.SeedHelpdesk(testSite, demoKBFiles()); err != nil {
+		t.Fatal(err)
+	}
+	model := openaitest.MustStart(t)
+	env := envFunc(map[string]string{"CRISP_IDENTIFIER": "ident", "CRISP_KEY": "key", "CRISP_API_URL": fake.RESTURL(),
+		"OPENAI_API_KEY": "sk-fake", "OPENAI_BASE_URL": model.URL()})
+	path := writeConfig(t, "websites:\n  "+testSite+":\n    knowledge_base: crisp-helpdesk\n    helpdesk_locales: [es]\n")
+	var out, errb strings.Builder
+	if code := Main(context.Background(), []string{"check", "--config", path}, &out, &errb, env); code != 0 {
+		t.Fatalf("check exited %d:\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"ok   embeddings text-embedding-3-small answer", "knowledge_base: crisp-helpdesk, 6 passages from 2 articles"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}
 	}
 }
