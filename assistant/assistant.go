@@ -184,7 +184,7 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 
 // offlineAnswer answers with the best passage and its link when it matches well enough, and
 // otherwise says so (OffersHuman is then true). A passage in another language than the visitor's
-// is introduced by StrOtherLanguage.
+// is introduced by StrOtherLang.
 func offlineAnswer(w Website, q Question, hits []Passage) Answer {
 	lang := ResolveLanguage(q.Language, nil, w.DefaultLanguage, w.Languages)
 	last, _ := lastVisitorMessages(q.History)
@@ -199,7 +199,7 @@ func offlineAnswer(w Website, q Question, hits []Passage) Answer {
 	if p.Lang != "" && p.Lang != lang {
 		// Find ranked an article in the visitor's language first when one matched: this one is the
 		// best of another language, and the answer says so in the visitor's.
-		text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLanguage), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
+		text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLang), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
 	}
 	if p.URL != "" {
 		text += "\n\n" + strings.ReplaceAll(w.Strings.Get(lang, StrReadMore), "{url}", p.URL)

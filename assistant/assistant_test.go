@@ -243,7 +243,7 @@ func TestWebsiteInheritsDefault(t *testing.T) {
 func TestDefaultStringsComplete(t *testing.T) {
 	keys := []string{assistant.StrApology, assistant.StrClosing, assistant.StrNoAnswer, assistant.StrOfferHuman,
 		assistant.StrTalkToHuman, assistant.StrResolved, assistant.StrNobodyOnline, assistant.StrAskEmail,
-		assistant.StrHandoverAck, assistant.StrReadMore, assistant.StrLanguage, assistant.StrOtherLanguage}
+		assistant.StrHandoverAck, assistant.StrReadMore, assistant.StrLanguage, assistant.StrOtherLang}
 	table := assistant.DefaultStrings()
 	for _, lang := range []string{"en", "es", "ca", "fr"} {
 		for _, k := range keys {

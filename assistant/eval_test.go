@@ -274,7 +274,7 @@ func evalOffline(t *testing.T, dir string, articles map[string]evalArticle) eval
 		}
 		o.answered = true
 		o.cited = evalCited(ans.Sources[0].URL, articles)
-		notice, _, _ := strings.Cut(assistant.DefaultStrings().Get(q.lang, assistant.StrOtherLanguage), "{")
+		notice, _, _ := strings.Cut(assistant.DefaultStrings().Get(q.lang, assistant.StrOtherLang), "{")
 		o.noticed = strings.HasPrefix(ans.Text, notice)
 		return o
 	}}
