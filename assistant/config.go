@@ -33,14 +33,14 @@ type Website struct {
 	DailyTokenBudget        int64            `yaml:"daily_token_budget"`        // per website per day; 0: no limit
 	Prices                  map[string]Price `yaml:"prices"`                    // by model name or prefix
 
-	HistoryTokens   int     `yaml:"history_tokens"`    // estimated tokens of history in the prompt
-	Passages        int     `yaml:"passages"`          // knowledge-base passages in the prompt
-	MinPassageMatch float64 `yaml:"min_passage_match"` // passages below this Match stay out of the prompt
-	OfflineMinMatch float64 `yaml:"offline_min_match"` // offline answers need this Match
+	HistoryTokens   int           `yaml:"history_tokens"`    // estimated tokens of history in the prompt
+	Passages        int           `yaml:"passages"`          // knowledge-base passages in the prompt
+	MinPassageMatch float64       `yaml:"min_passage_match"` // passages below this Match stay out of the prompt
+	OfflineMinMatch float64       `yaml:"offline_min_match"` // offline answers need this Match
+	Timeout         time.Duration `yaml:"timeout"`           // per model attempt
 	// MinSimilarity admits a passage to the prompt on its embedding similarity alone (hybrid
 	// retrieval, when the knowledge base has embeddings); 0 disables that.
-	MinSimilarity float64       `yaml:"min_similarity"`
-	Timeout       time.Duration `yaml:"timeout"` // per model attempt
+	MinSimilarity float64 `yaml:"min_similarity"`
 }
 
 // Price is a model's price in US dollars per million tokens.

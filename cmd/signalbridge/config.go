@@ -50,16 +50,16 @@ type CrispConfig struct {
 
 // OpenAIConfig is the OpenAI-compatible model endpoint. No API key means the offline assistant.
 type OpenAIConfig struct {
-	APIKey  string `yaml:"api_key"`  // OPENAI_API_KEY (secret)
-	BaseURL string `yaml:"base_url"` // OPENAI_BASE_URL
-	Model   string `yaml:"model"`    // OPENAI_MODEL
+	APIKey       string                `yaml:"api_key"`  // OPENAI_API_KEY (secret)
+	BaseURL      string                `yaml:"base_url"` // OPENAI_BASE_URL
+	Model        string                `yaml:"model"`    // OPENAI_MODEL
+	Organization string                `yaml:"organization"`
+	Headers      map[string]string     `yaml:"headers"` // extra headers (proxies such as Helicone)
+	Timeout      time.Duration         `yaml:"timeout"`
+	Prices       map[string]PriceEntry `yaml:"prices"` // by model: USD per 1M tokens
 	// EmbeddingModel (OPENAI_EMBEDDING_MODEL) embeds the knowledge bases for hybrid retrieval when a
 	// model is configured (default text-embedding-3-small); "off" keeps retrieval lexical.
-	EmbeddingModel string                `yaml:"embedding_model"`
-	Organization   string                `yaml:"organization"`
-	Headers        map[string]string     `yaml:"headers"` // extra headers (proxies such as Helicone)
-	Timeout        time.Duration         `yaml:"timeout"`
-	Prices         map[string]PriceEntry `yaml:"prices"` // by model: USD per 1M tokens
+	EmbeddingModel string `yaml:"embedding_model"`
 }
 
 // PriceEntry is a model's price in US dollars per million tokens.
@@ -76,7 +76,8 @@ const KBCrispHelpdesk = "crisp-helpdesk"
 // per locale; articles are read again only when their updated_at changed).
 const HelpdeskSyncInterval = 5 * time.Minute
 
-// WebsiteConfig is one website's block.
+// WebsiteConfig is one website's block. KnowledgeBase is a folder or KBCrispHelpdesk, whose
+// HelpdeskLocales restrict it to some locales.
 type WebsiteConfig struct {
 	Name            string                       `yaml:"name"`
 	StartMode       string                       `yaml:"start_mode"` // auto or wait_for_signal
@@ -88,11 +89,11 @@ type WebsiteConfig struct {
 	HistoryTokens   int                          `yaml:"history_tokens"`
 	Language        string                       `yaml:"language"`
 	Languages       []string                     `yaml:"languages"`
-	Strings         map[string]map[string]string `yaml:"strings"`        // lang -> key -> text
-	HumanPhrases    map[string][]string          `yaml:"human_phrases"`  // lang -> phrases
-	KnowledgeBase   string                       `yaml:"knowledge_base"` // a folder, or "crisp-helpdesk"
+	Strings         map[string]map[string]string `yaml:"strings"`       // lang -> key -> text
+	HumanPhrases    map[string][]string          `yaml:"human_phrases"` // lang -> phrases
+	KnowledgeBase   string                       `yaml:"knowledge_base"`
 	KBBaseURL       string                       `yaml:"knowledge_base_url"`
-	HelpdeskLocales []string                     `yaml:"helpdesk_locales"` // crisp-helpdesk: only these locales
+	HelpdeskLocales []string                     `yaml:"helpdesk_locales"`
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
