@@ -3,7 +3,7 @@ GO      ?= go
 NODEDIR := bridge/crisp/testdata/node
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test deps lint bench demo fuzz clean
+.PHONY: all build test deps lint bench eval demo fuzz clean
 
 all: build
 
@@ -37,6 +37,11 @@ lint:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./signals/ ./assistant/... ./bridge/crisp/...
+
+# Retrieval figures on assistant/testdata/eval/questions.tsv (printed; floors only guard regressions).
+# SB_EVAL_MISSES=1 lists the tuning split's misses.
+eval:
+	$(GO) test -count=1 -run '^TestEval$$' -v ./assistant/
 
 # Short fuzzing of every fuzz target (their seed corpora run in `make test` too).
 fuzz:

@@ -224,6 +224,25 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 	kbs := map[string]*assistant.KnowledgeBase{}
 	var opts []assistant.Option
 	opts = append(opts, assistant.WithLogger(a.log.With("component", "assistant")))
+	var c assistant.Completer
+	var kbCommon []assistant.KBOption
+	switch {
+	case opt.completer != nil:
+		c = opt.completer
+	case cfg.UsesModel():
+		oc, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
+			Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, Model: cfg.OpenAI.Model,
+			EmbeddingModel: cfg.OpenAI.EmbeddingModel, Timeout: cfg.OpenAI.Timeout, Logger: a.log.With("component", "openai")})
+		if err != nil {
+			return nil, fmt.Errorf("openai: %w", err)
+		}
+		c = oc
+		if cfg.OpenAI.EmbeddingModel != "off" {
+			// Hybrid retrieval. The cache lives in memory: reloads re-embed only changed chunks, a
+			// restart embeds again (a store-backed assistant.EmbeddingCache would save that too).
+			kbCommon = append(kbCommon, assistant.WithEmbeddings(oc, assistant.NewMemoryEmbeddingCache()))
+		}
+	}
 	for id, w := range cfg.Websites {
 		aw := assistant.Website{SystemPrompt: w.Prompt, Model: w.Model, Temperature: w.Temperature,
 			MaxAnswerTokens: w.MaxAnswerTokens, DefaultLanguage: w.Language, Languages: w.Languages,
@@ -238,8 +257,12 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 		} else {
 			acfg.Websites[id] = aw
 		}
-		if w.KnowledgeBase != "" {
-			var kopts []assistant.KBOption
+		if w.KnowledgeBase == KBCrispHelpdesk {
+			if id != "default" {
+				kbs[id] = a.openHelpdesk(ctx, id, w.HelpdeskLocales, kbCommon)
+			}
+		} else if w.KnowledgeBase != "" {
+			kopts := slices.Clone(kbCommon)
 			if w.KBBaseURL != "" {
 				kopts = append(kopts, assistant.WithBaseURL(w.KBBaseURL))
 			}
@@ -268,24 +291,34 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
 		}
 	}
-	var c assistant.Completer
-	switch {
-	case opt.completer != nil:
-		c = opt.completer
-	case cfg.UsesModel():
-		oc, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
-			Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, Model: cfg.OpenAI.Model,
-			Timeout: cfg.OpenAI.Timeout, Logger: a.log.With("component", "openai")})
-		if err != nil {
-			return nil, fmt.Errorf("openai: %w", err)
-		}
-		c = oc
-	}
 	asst, err := assistant.New(acfg, c, defaultKB, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
 	return asst, nil
+}
+
+// openHelpdesk makes a website's knowledge base from its Crisp Helpdesk: a first sync (bounded,
+// logged on failure: the knowledge base starts empty and the periodic sync retries), then a re-sync
+// every HelpdeskSyncInterval until the app stops.
+func (a *app) openHelpdesk(ctx context.Context, websiteID string, locales []string, kopts []assistant.KBOption) *assistant.KnowledgeBase {
+	kb := assistant.NewKnowledgeBase(nil, kopts...)
+	h := crisp.NewHelpdeskSync(a.client, websiteID, locales, kb)
+	log := a.log.With("component", "helpdesk", "website", websiteID)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	if _, err := h.Sync(sctx); err != nil {
+		log.Warn("helpdesk sync failed, retrying later", "err", err)
+	} else {
+		log.Info("helpdesk synced", "chunks", kb.Len(), "articles_read", h.ArticleReads())
+	}
+	cancel()
+	a.kbs = append(a.kbs, kb)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		h.Run(ctx, HelpdeskSyncInterval, func(err error) { log.Warn("helpdesk sync", "err", err) })
+	}()
+	return kb
 }
 
 // websites builds the bridge's per-website policies from the config.

@@ -79,6 +79,9 @@ type OpenAIConfig struct {
 	Headers      map[string]string     `yaml:"headers"` // extra headers (proxies such as Helicone)
 	Timeout      time.Duration         `yaml:"timeout"`
 	Prices       map[string]PriceEntry `yaml:"prices"` // by model: USD per 1M tokens
+	// EmbeddingModel (OPENAI_EMBEDDING_MODEL) embeds the knowledge bases for hybrid retrieval when a
+	// model is configured (default text-embedding-3-small); "off" keeps retrieval lexical.
+	EmbeddingModel string `yaml:"embedding_model"`
 }
 
 // PriceEntry is a model's price in US dollars per million tokens.
@@ -87,7 +90,16 @@ type PriceEntry struct {
 	Completion float64 `yaml:"completion"`
 }
 
-// WebsiteConfig is one website's block.
+// KBCrispHelpdesk as a website's knowledge_base reads the website's published Crisp Helpdesk
+// articles (optionally only helpdesk_locales) and re-syncs them every HelpdeskSyncInterval.
+const KBCrispHelpdesk = "crisp-helpdesk"
+
+// HelpdeskSyncInterval is how often a crisp-helpdesk knowledge base re-syncs (a few listing calls
+// per locale; articles are read again only when their updated_at changed).
+const HelpdeskSyncInterval = 5 * time.Minute
+
+// WebsiteConfig is one website's block. KnowledgeBase is a folder or KBCrispHelpdesk, whose
+// HelpdeskLocales restrict it to some locales.
 type WebsiteConfig struct {
 	Name            string                       `yaml:"name"`
 	StartMode       string                       `yaml:"start_mode"` // auto or wait_for_signal
@@ -103,6 +115,7 @@ type WebsiteConfig struct {
 	HumanPhrases    map[string][]string          `yaml:"human_phrases"` // lang -> phrases
 	KnowledgeBase   string                       `yaml:"knowledge_base"`
 	KBBaseURL       string                       `yaml:"knowledge_base_url"`
+	HelpdeskLocales []string                     `yaml:"helpdesk_locales"`
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
@@ -199,6 +212,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 		"CRISP_HOOKS_SECRET": &cfg.Crisp.HooksSecret, "CRISP_WEBSITE_HOOK_KEY": &cfg.Crisp.WebsiteHookKey,
 		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
 		"OPENAI_BASE_URL": &cfg.OpenAI.BaseURL, "OPENAI_MODEL": &cfg.OpenAI.Model,
+		"OPENAI_EMBEDDING_MODEL": &cfg.OpenAI.EmbeddingModel,
 	}
 	for name, dst := range env {
 		if v := getenv(name); v != "" {
@@ -230,6 +244,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	str(&w.Language, d.Language)
 	str(&w.KnowledgeBase, d.KnowledgeBase)
 	str(&w.KBBaseURL, d.KBBaseURL)
+	if len(w.HelpdeskLocales) == 0 {
+		w.HelpdeskLocales = d.HelpdeskLocales
+	}
 	str(&w.Scenario, d.Scenario)
 	s, ds := &w.Signals, d.Signals
 	for _, f := range []struct {
@@ -291,6 +308,7 @@ var (
 	websiteIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	urnRe       = regexp.MustCompile(`^urn:[^:\s]+:[^:\s]+:\d+$`)
 	langRe      = regexp.MustCompile(`^[a-z]{2,3}$`)
+	localeRe    = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})?$`)
 )
 
 // defaultPluginURN is the plugin URN used when none is configured; it names no real plugin, so
@@ -434,9 +452,14 @@ func (c Config) Validate() error {
 		if w.Temperature != nil && (*w.Temperature < 0 || *w.Temperature > 2) {
 			bad(p+".temperature", "must be between 0 and 2")
 		}
-		if w.KnowledgeBase != "" {
+		if w.KnowledgeBase != "" && w.KnowledgeBase != KBCrispHelpdesk {
 			if fi, err := os.Stat(w.KnowledgeBase); err != nil || !fi.IsDir() {
-				bad(p+".knowledge_base", "must be a folder, got %q", w.KnowledgeBase)
+				bad(p+".knowledge_base", "must be a folder or %s, got %q", KBCrispHelpdesk, w.KnowledgeBase)
+			}
+		}
+		for i, l := range w.HelpdeskLocales {
+			if !localeRe.MatchString(strings.ToLower(l)) {
+				bad(fmt.Sprintf("%s.helpdesk_locales[%d]", p, i), "must be a helpdesk locale such as en or pt-br, got %q", l)
 			}
 		}
 		if _, err := loadSteps(w.Scenario, w.Languages); err != nil {

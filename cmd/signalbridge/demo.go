@@ -48,6 +48,7 @@ type demoOptions struct {
 	getenv    func(string) string
 	log       io.Writer
 	logLevel  string
+	kb        string // "embedded" (default) or "helpdesk": the sample articles served by the sandbox's Crisp Helpdesk
 }
 
 func randomHex(n int) string {
@@ -108,6 +109,23 @@ func startDemo(o demoOptions) (*demo, error) {
 		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
 		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
+	var kbs map[string]*assistant.KnowledgeBase
+	switch o.kb {
+	case "", "embedded":
+		kbs = map[string]*assistant.KnowledgeBase{"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))}
+	case "helpdesk":
+		// The sample articles are published in the sandbox's helpdesk and the website reads them
+		// through Crisp's REST API, as a Crisp customer's bridge would.
+		if _, err := fake.SeedHelpdesk(DemoWebsiteID, demoKBFiles()); err != nil {
+			d.Close(context.Background())
+			return nil, err
+		}
+		site := WebsiteConfig{KnowledgeBase: KBCrispHelpdesk}
+		cfg.Websites[DemoWebsiteID] = site.inherit(cfg.Websites["default"])
+	default:
+		d.Close(context.Background())
+		return nil, fmt.Errorf("demo: -kb must be embedded or helpdesk, got %q", o.kb)
+	}
 	if err := cfg.Validate(); err != nil {
 		d.Close(context.Background())
 		return nil, fmt.Errorf("demo config: %w", err)
@@ -117,9 +135,8 @@ func startDemo(o demoOptions) (*demo, error) {
 	proxy := httputil.NewSingleHostReverseProxy(sandbox)
 	proxy.FlushInterval = -1 // stream the sandbox's live events
 	page := ui.Handler(ui.Config{AdminToken: d.tok, WebsiteID: DemoWebsiteID})
-	kb := assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))
 	a, err := openApp(cfg, log, appOptions{
-		kbs:      map[string]*assistant.KnowledgeBase{"default": kb},
+		kbs:      kbs,
 		fallback: demoMux(d.streams, proxy, page),
 	})
 	if err != nil {
@@ -200,6 +217,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.StringVar(&o.scenario, "scenario", "", `guided steps before the assistant: "default" (ask email and language) or a YAML file`)
 	fs.StringVar(&o.events, "events", "both", "how the bridge receives Crisp events: rtm, hooks or both")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.kb, "kb", "embedded", "knowledge base: embedded (the sample articles) or helpdesk (the same articles served by the sandbox's Crisp Helpdesk)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

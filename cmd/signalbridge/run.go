@@ -124,9 +124,39 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		} else {
 			fmt.Fprintf(stdout, "ok   model %s answers\n", cfg.OpenAI.Model)
 		}
+		if cfg.OpenAI.EmbeddingModel != "off" {
+			ec, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
+				Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, EmbeddingModel: cfg.OpenAI.EmbeddingModel,
+				Timeout: cfg.OpenAI.Timeout, Retries: -1})
+			if err == nil {
+				_, err = ec.Embed(ctx, []string{"ping"})
+			}
+			if err != nil {
+				failed = true
+				fmt.Fprintf(stdout, "FAIL embeddings %s (openai.embedding_model; off disables): %v\n", ec.EmbeddingModel(), err)
+			} else {
+				fmt.Fprintf(stdout, "ok   embeddings %s answer\n", ec.EmbeddingModel())
+			}
+		}
 	}
 	for id, w := range cfg.Websites {
-		if w.KnowledgeBase == "" {
+		if w.KnowledgeBase == "" || (w.KnowledgeBase == KBCrispHelpdesk && id == "default") {
+			continue
+		}
+		if w.KnowledgeBase == KBCrispHelpdesk {
+			if client == nil {
+				failed = true
+				fmt.Fprintf(stdout, "FAIL websites.%s.knowledge_base: no Crisp client\n", id)
+				continue
+			}
+			kb := assistant.NewKnowledgeBase(nil)
+			h := crisp.NewHelpdeskSync(client, id, w.HelpdeskLocales, kb)
+			if _, err := h.Sync(ctx); err != nil {
+				failed = true
+				fmt.Fprintf(stdout, "FAIL websites.%s.knowledge_base: %s\n", id, plainCrisp(err))
+				continue
+			}
+			fmt.Fprintf(stdout, "ok   websites.%s.knowledge_base: crisp-helpdesk, %d passages from %d articles\n", id, kb.Len(), h.ArticleReads())
 			continue
 		}
 		kb, err := assistant.LoadKnowledgeBase(w.KnowledgeBase)

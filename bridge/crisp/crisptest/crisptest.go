@@ -109,9 +109,10 @@ type Server struct {
 	cancel context.CancelFunc
 	runID  string // random per server: a page sees from it that the sandbox restarted
 
-	mu       sync.Mutex // guards the model: websites, conversations, fingerprints
-	websites map[string]*website
-	lastFP   int64
+	mu          sync.Mutex // guards the model: websites, conversations, fingerprints
+	websites    map[string]*website
+	lastFP      int64
+	helpdeskSeq int // last helpdesk article id number
 
 	emitMu sync.Mutex // held from the end of a model change until its events are published, so events keep order
 

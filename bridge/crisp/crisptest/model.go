@@ -157,7 +157,8 @@ type website struct {
 	id        string
 	operators []*Operator
 	convs     map[string]*conversation
-	since     int64 // availability status since
+	since     int64                                  // availability status since
+	helpdesk  map[string]map[string]*HelpdeskArticle // locale -> article id -> article
 }
 
 func (w *website) operator(userID string) *Operator {
