@@ -42,7 +42,7 @@ var (
 	bucketInbox         = []byte("inbox")   // inbox entry id -> JSON entry, until processed
 	bucketCursors       = []byte("cursors") // name -> value, big-endian uint64
 	allBuckets          = [][]byte{bucketConversations, bucketModes, bucketProcessed, bucketExpiry, bucketAudit, bucketUsage,
-		bucketOutbox, bucketInbox, bucketCursors, bucketTouched, bucketIdle}
+		bucketOutbox, bucketInbox, bucketCursors, bucketTouched, bucketIdle, bucketEmbeddings}
 )
 
 const (

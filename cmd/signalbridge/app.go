@@ -238,9 +238,13 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 		}
 		c = oc
 		if cfg.OpenAI.EmbeddingModel != "off" {
-			// Hybrid retrieval. The cache lives in memory: reloads re-embed only changed chunks, a
-			// restart embeds again (a store-backed assistant.EmbeddingCache would save that too).
-			kbCommon = append(kbCommon, assistant.WithEmbeddings(oc, assistant.NewMemoryEmbeddingCache()))
+			// Hybrid retrieval. The cache is the store when it keeps embeddings (bbolt): a restart or
+			// an unchanged article costs no embedding call; else it lives in memory.
+			var cache assistant.EmbeddingCache = assistant.NewMemoryEmbeddingCache()
+			if ec, ok := any(a.store).(assistant.EmbeddingCache); ok {
+				cache = ec
+			}
+			kbCommon = append(kbCommon, assistant.WithEmbeddings(oc, cache))
 		}
 	}
 	for id, w := range cfg.Websites {
