@@ -294,7 +294,9 @@ func (c *Config) resolvePaths(dir string, set map[string]int) {
 	}
 	abs(&c.Data, "data")
 	for id, w := range c.Websites {
-		abs(&w.KnowledgeBase, "websites."+id+".knowledge_base")
+		if w.KnowledgeBase != KBCrispHelpdesk {
+			abs(&w.KnowledgeBase, "websites."+id+".knowledge_base")
+		}
 		if w.Scenario != "default" {
 			abs(&w.Scenario, "websites."+id+".scenario")
 		}
