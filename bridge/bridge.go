@@ -106,6 +106,13 @@ type Options struct {
 	// ever), when the store can (Eraser); the sweep runs every RetentionSweep (default 1 hour).
 	Retention      time.Duration
 	RetentionSweep time.Duration
+	// Shared runs the bridge as one of several replicas on one shared store, which must implement
+	// Leases (and should implement FencedCommitter): see replicas.go. Replica names this process
+	// (default random); LeaseTTL is how long a conversation's lease outlives a replica that died
+	// holding it (default 5 s).
+	Shared   bool
+	Replica  string
+	LeaseTTL time.Duration
 }
 
 // Bridge processes events. Create it with Open, stop it with Close.
@@ -137,6 +144,8 @@ type Bridge struct {
 	idle         chan struct{}
 	gens         map[Key]*generation // in-flight generation per conversation
 	jobs         map[Key]*journalJob // journal work per conversation
+	leases       Leases              // shared store's leases; nil when this is the only replica
+	tokens       map[Key]int64       // fencing token of the task running per conversation
 	genSeq       uint64
 }
 
@@ -222,6 +231,19 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.RetentionSweep <= 0 {
 		opts.RetentionSweep = time.Hour
 	}
+	if opts.Replica == "" {
+		opts.Replica = replicaID()
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 5 * time.Second
+	}
+	var leases Leases
+	if opts.Shared {
+		var ok bool
+		if leases, ok = opts.Store.(Leases); !ok {
+			return nil, errors.New("open bridge: Shared needs a store with leases (Redis)")
+		}
+	}
 	b := &Bridge{
 		opts:      opts,
 		log:       opts.Logger,
@@ -231,6 +253,8 @@ func Open(opts Options) (*Bridge, error) {
 		sem:       make(chan struct{}, opts.Generations),
 		gens:      make(map[Key]*generation),
 		jobs:      make(map[Key]*journalJob),
+		leases:    leases,
+		tokens:    make(map[Key]int64),
 		idle:      make(chan struct{}, 1),
 		stopSweep: make(chan struct{}),
 	}
@@ -261,6 +285,10 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	b.sweepWG.Add(1)
 	go b.recoverOutbox()
+	if b.shared() {
+		b.sweepWG.Add(1)
+		go b.takeoverLoop()
+	}
 	if _, ok := opts.Store.(Eraser); ok && opts.Retention > 0 {
 		b.sweepWG.Add(1)
 		go b.retentionLoop()
@@ -427,22 +455,52 @@ func (b *Bridge) work(i int, ch chan task) {
 	defer b.wg.Done()
 	for t := range ch {
 		b.refill(i)
-		switch {
-		case t.event != nil:
-			b.processEvent(*t.event, t.inboxID, t.replay)
-		case t.done != nil:
-			b.finishReply(t.key, t.done)
-		case t.ctrl != nil:
-			t.ctrl.result <- b.processControl(t.key, t.ctrl)
-		case t.barrier != nil:
+		if t.barrier != nil {
 			t.barrier()
-		case t.journal != nil:
-			b.finishJournal(t.key, t.journal)
-		case t.kick:
-			b.kickStored(t.key)
-		case t.recover:
-			b.recoverOne(t.key)
+			continue
 		}
+		ran := b.underLease(t.key, func() { b.run(t) })
+		if !ran {
+			b.dropTask(t)
+		}
+	}
+}
+
+// run performs one task of a conversation (under its lease when replicas share the store).
+func (b *Bridge) run(t task) {
+	switch {
+	case t.event != nil:
+		b.processEvent(*t.event, t.inboxID, t.replay)
+	case t.done != nil:
+		b.finishReply(t.key, t.done)
+	case t.ctrl != nil:
+		t.ctrl.result <- b.processControl(t.key, t.ctrl)
+	case t.journal != nil:
+		b.finishJournal(t.key, t.journal)
+	case t.kick:
+		b.kickStored(t.key)
+	case t.recover:
+		b.recoverOne(t.key)
+	}
+}
+
+// dropTask ends a task that could not run (no lease): what it owed stays in the store (the inbox,
+// the outbox, the journal) for the takeover sweep; the in-process accounting is settled.
+func (b *Bridge) dropTask(t task) {
+	switch {
+	case t.done != nil:
+		t.done.gen.stopTyping(b.ctx)
+		b.clearGeneration(t.done.gen)
+		b.generationOver()
+	case t.ctrl != nil:
+		t.ctrl.result <- controlResult{err: fmt.Errorf("control %s: another replica holds the conversation", t.key)}
+	case t.journal != nil:
+		b.mu.Lock()
+		if j := b.jobs[t.key]; j != nil {
+			j.running, j.inFlight = false, nil
+		}
+		b.mu.Unlock()
+		b.passOver()
 	}
 }
 

@@ -29,6 +29,7 @@ type generation struct {
 	typing   bool // the typing indicator was started
 	platform Platform
 	key      Key
+	due      int64 // the conversation's ReplyDue when it started: superseded once that changes
 	// typingTimeout bounds a typing-indicator call: it is worth little once late.
 	typingTimeout time.Duration
 }
@@ -53,7 +54,8 @@ func (b *Bridge) startGeneration(c *Conversation) {
 	old := b.gens[c.Key]
 	b.genSeq++
 	life, cancel := context.WithCancel(b.ctx)
-	g := &generation{id: b.genSeq, ctx: life, cancel: cancel, platform: b.opts.Platform, key: c.Key, typingTimeout: b.typingTimeout()}
+	g := &generation{id: b.genSeq, ctx: life, cancel: cancel, platform: b.opts.Platform, key: c.Key,
+		typingTimeout: b.typingTimeout(), due: c.ReplyDue}
 	b.gens[c.Key] = g
 	b.genWG.Add(1)
 	b.mu.Unlock()
@@ -69,6 +71,13 @@ func (b *Bridge) startGeneration(c *Conversation) {
 	go func() {
 		defer b.genWG.Done()
 		defer cancel()
+		if b.shared() {
+			// Other replicas see from this lease that the answer is being written.
+			stop := make(chan struct{})
+			held := make(chan struct{})
+			go func() { defer close(held); b.keepGenLease(g.key, stop) }()
+			defer func() { close(stop); <-held }()
+		}
 		// Waiting for a slot does not count against the answer's timeout: under load an answer
 		// that has not started yet is late, not failed.
 		select {
@@ -197,6 +206,9 @@ func (b *Bridge) finishReply(key Key, d *replyDone) {
 		return
 	}
 	c := &st.conv
+	if g.due != 0 && c.ReplyDue != g.due && c.ReplyDue != 0 {
+		return // a newer answer is owed (started here or on another replica): this one is superseded
+	}
 	if c.Mode != signals.ModeActive {
 		// Paused or handed over while generating: nothing is posted, and nothing is owed.
 		if c.ReplyDue != 0 {

@@ -353,16 +353,23 @@ func (st *step) addTurn(t Turn) {
 func (st *step) commit(ctx context.Context, eventID string) error {
 	st.journalize()
 	// The outbox: an answer about to be generated is owed until it is posted (or no longer due),
-	// so a restart in between answers it.
-	if st.conv.ReplyDue == 0 && slices.ContainsFunc(st.actions, func(a signals.Action) bool { return a.Kind == signals.ActReply }) {
-		st.conv.ReplyDue = st.b.opts.Now().UnixMilli()
+	// so a restart in between answers it. Each new answer marks its own time: an answer whose mark
+	// was replaced (a newer message, maybe on another replica) is superseded and never posted.
+	if slices.ContainsFunc(st.actions, func(a signals.Action) bool { return a.Kind == signals.ActReply }) {
+		st.conv.ReplyDue = max(st.b.opts.Now().UnixMilli(), st.conv.ReplyDue+1)
 		st.dirty = true
 	}
 	if !st.dirty && eventID == "" {
 		return nil
 	}
 	st.conv.UpdatedAt = st.b.opts.Now().UnixMilli()
-	if err := st.b.opts.Store.Commit(ctx, &st.conv, st.audit, eventID); err != nil {
+	var err error
+	if fc, ok := st.b.opts.Store.(FencedCommitter); ok && st.b.shared() {
+		err = fc.CommitFenced(ctx, convLease(st.conv.Key), st.b.fence(st.conv.Key), &st.conv, st.audit, eventID)
+	} else {
+		err = st.b.opts.Store.Commit(ctx, &st.conv, st.audit, eventID)
+	}
+	if err != nil {
 		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
 	}
 	st.audit, st.dirty = nil, false
@@ -382,8 +389,8 @@ func (b *Bridge) processEvent(ev Event, inboxID string, replay bool) {
 			b.removeInbox(inboxID)
 		}
 	}()
-	if id == "" && inboxID != "" && replay {
-		id = "inbox:" + inboxID
+	if id == "" && inboxID != "" && (replay || b.shared()) {
+		id = "inbox:" + inboxID // checked here when it may have been processed already
 	}
 	if id != "" {
 		dup, err := b.opts.Store.Processed(ctx, id)

@@ -16,6 +16,9 @@ func (b *Bridge) resumeLoop() {
 		case <-b.stopSweep:
 			return
 		case <-t.C:
+			if !b.sweepLease(b.ctx, "resume", b.opts.ResumeSweep) {
+				continue // another replica runs this pass
+			}
 			if n, err := b.SweepResume(b.ctx); err != nil {
 				b.log.Error("resume sweep", "err", err)
 			} else if n > 0 {

@@ -16,6 +16,9 @@ func (b *Bridge) retentionLoop() {
 		case <-b.stopSweep:
 			return
 		case <-t.C:
+			if !b.sweepLease(b.ctx, "retention", b.opts.RetentionSweep) {
+				continue // another replica runs this pass
+			}
 			if n, err := b.SweepRetention(b.ctx); err != nil {
 				b.log.Error("retention sweep", "err", err)
 			} else if n > 0 {
