@@ -234,6 +234,9 @@ func (s *Server) InfoField(section, field string) string {
 
 func ping(addr string, timeout time.Duration) error {
 	out, err := do(addr, timeout, "PING")
+	if err != nil && strings.Contains(err.Error(), "NOAUTH") {
+		return nil // a server with requirepass answers, just not to us
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,160 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/signalbridge/signalbridge/bridge"
+)
+
+// commitScript saves a conversation with everything that must change with it, atomically.
+//
+//	KEYS  1 conversation  2 all index  3 new mode index  4 outbox  5 audit trail  6 processed marker
+//	      7 lease (fenced commits)
+//	ARGV  1 value  2 mode  3 ck  4 owes "1"/"0"  5 has event id "1"/"0"  6 processed ttl ms
+//	      7 transitions  8 audit limit  9 fencing token ("" when not fenced)  10 mode index prefix
+//	      11.. audit entries (JSON)
+//
+// It returns 0 when fenced (nothing written), 1 when committed. Audit entry i of n gets sequence
+// number transitions-n+1+i, so a repeated commit rewrites the same entries (idempotent, like the
+// bbolt store); when the entries do not follow the transitions counter they are appended after the
+// last one, and skipped when the event id was already processed.
+var commitScript = goredis.NewScript(`
+if ARGV[9] ~= '' then
+  local l = redis.call('GET', KEYS[7])
+  if not l then return 0 end
+  local sp = string.find(l, ' ', 1, true)
+  if not sp or string.sub(l, 1, sp - 1) ~= ARGV[9] then return 0 end
+end
+local ck, mode = ARGV[3], ARGV[2]
+local head = redis.call('GETRANGE', KEYS[1], 0, 63)
+if head ~= '' then
+  local nl = string.find(head, '\n', 1, true)
+  if nl then
+    local old = string.sub(head, 1, nl - 1)
+    if old ~= mode then redis.call('ZREM', ARGV[10] .. old, ck) end
+  end
+end
+redis.call('ZADD', KEYS[3], 0, ck)
+redis.call('ZADD', KEYS[2], 0, ck)
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[4] == '1' then
+  redis.call('ZADD', KEYS[4], 0, ck)
+else
+  redis.call('ZREM', KEYS[4], ck)
+end
+local already = false
+if ARGV[5] == '1' then already = redis.call('EXISTS', KEYS[6]) == 1 end
+local n = #ARGV - 10
+if n > 0 then
+  local t = tonumber(ARGV[7])
+  local first = nil
+  if t >= n then
+    first = t - n + 1
+  elseif not already then
+    first = 1
+    local last = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
+    if #last == 2 then first = tonumber(last[2]) + 1 end
+  end
+  if first then
+    for i = 1, n do
+      local seq = first + i - 1
+      redis.call('ZREMRANGEBYSCORE', KEYS[5], seq, seq)
+      redis.call('ZADD', KEYS[5], seq, string.format('%.0f', seq) .. ' ' .. ARGV[10 + i])
+    end
+    local newest = first + n - 1
+    local limit = tonumber(ARGV[8])
+    if limit > 0 and newest > limit then
+      redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', newest - limit)
+    end
+  end
+end
+if ARGV[5] == '1' and not already then
+  redis.call('SET', KEYS[6], '1', 'PX', ARGV[6])
+end
+return 1
+`)
+
+// Commit trims c.Transcript to the last TranscriptLimit turns (in place), then atomically saves c,
+// appends audit to its trail (bounded to AuditLimit), updates the mode and outbox indexes and marks
+// eventID processed (for ProcessedTTL; a processed id already present keeps its first expiry), in one
+// Lua script. It is as durable when it returns as the server's appendfsync setting makes it.
+//
+// Commit is idempotent like the bbolt store's: committing the same conversation and audit twice
+// leaves one copy of each entry (see commitScript).
+func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []bridge.AuditEntry, eventID string) error {
+	return s.commit(ctx, "", 0, c, audit, eventID)
+}
+
+// CommitFenced is Commit under the lease name taken with Acquire: it writes nothing and fails with
+// bridge.ErrFenced unless the lease is still held with token (checked inside the same script, so a
+// holder that stalled past its lease cannot overwrite its successor's state).
+func (s *Store) CommitFenced(ctx context.Context, name string, token int64, c *bridge.Conversation, audit []bridge.AuditEntry, eventID string) error {
+	if err := checkID("lease name", name); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if token <= 0 {
+		return fmt.Errorf("commit: %w: fencing token %d", ErrInvalid, token)
+	}
+	return s.commit(ctx, name, token, c, audit, eventID)
+}
+
+func (s *Store) commit(ctx context.Context, lease string, token int64, c *bridge.Conversation, audit []bridge.AuditEntry, eventID string) error {
+	if c == nil {
+		return fmt.Errorf("commit: %w: nil conversation", ErrInvalid)
+	}
+	ck, err := convKey(c.Key)
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if len(eventID) > maxIDLen {
+		return fmt.Errorf("commit %s: %w: event id longer than %d bytes", c.Key, ErrInvalid, maxIDLen)
+	}
+	if err := checkMode(c.Mode); err != nil {
+		return fmt.Errorf("commit %s: %w", c.Key, err)
+	}
+	if n := len(c.Transcript) - s.opts.TranscriptLimit; n > 0 {
+		c.Transcript = append([]bridge.Turn(nil), c.Transcript[n:]...)
+	}
+	val, err := encodeConversation(c)
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", c.Key, err)
+	}
+	args := make([]any, 10, 10+len(audit))
+	args[0], args[1], args[2] = val, string(c.Mode), ck
+	args[3], args[4] = "0", "0"
+	if owes(c) {
+		args[3] = "1"
+	}
+	if eventID != "" {
+		args[4] = "1"
+	}
+	args[5] = s.opts.ProcessedTTL.Milliseconds()
+	args[6], args[7] = c.Transitions, s.opts.AuditLimit
+	args[8] = ""
+	if lease != "" {
+		args[8] = strconv.FormatInt(token, 10)
+	}
+	args[9] = s.p + keyMode
+	for i := range audit {
+		j, err := json.Marshal(&audit[i])
+		if err != nil {
+			return fmt.Errorf("commit %s: encode audit: %w", c.Key, err)
+		}
+		args = append(args, string(j))
+	}
+	keys := []string{s.p + keyConv + ck, s.p + keyAll, s.p + keyMode + string(c.Mode), s.p + keyOutbox,
+		s.p + keyAudit + ck, s.p + keyProc + eventID, s.p + keyLease + lease}
+	n, err := commitScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", c.Key, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("commit %s under %s: %w", c.Key, lease, bridge.ErrFenced)
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/redis"
+	"github.com/signalbridge/signalbridge/bridge/redis/redistest"
+	"github.com/signalbridge/signalbridge/bridge/storetest"
+)
+
+// prefixes gives each store of a test run its own key prefix on the shared server.
+var prefixes atomic.Int64
+
+func newPrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
+
+// mustOpen opens a store on srv and closes it when the test ends.
+func mustOpen(tb testing.TB, srv *redistest.Server, opts redis.Options) *redis.Store {
+	tb.Helper()
+	s, err := redis.Open(srv.URL(0), opts)
+	if err != nil {
+		tb.Fatalf("Open(%s) = %v", srv.URL(0), err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestStoreContract(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.Run(t,
+		func(t *testing.T) bridge.Store { return mustOpen(t, srv, redis.Options{Prefix: newPrefix()}) },
+		// Reopen restarts redis-server itself (same directory): what the test reads back came from the AOF.
+		func(t *testing.T, s bridge.Store) bridge.Store {
+			rs := s.(*redis.Store)
+			if err := rs.Close(); err != nil {
+				t.Fatalf("Close = %v", err)
+			}
+			srv.Restart()
+			return mustOpen(t, srv, redis.Options{Prefix: rs.Prefix()})
+		})
+}
+
+func TestInboxContract(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunInbox(t,
+		func(t *testing.T) bridge.Inbox { return mustOpen(t, srv, redis.Options{Prefix: newPrefix()}) },
+		func(t *testing.T, in bridge.Inbox) bridge.Inbox {
+			rs := in.(*redis.Store)
+			_ = rs.Close()
+			srv.Restart()
+			return mustOpen(t, srv, redis.Options{Prefix: rs.Prefix()})
+		})
+}
+
+func TestCursorsContract(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunCursors(t, func(t *testing.T) bridge.Cursors { return mustOpen(t, srv, redis.Options{Prefix: newPrefix()}) })
+}
+
+func TestLeasesContract(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunLeases(t, func(t *testing.T) bridge.Leases { return mustOpen(t, srv, redis.Options{Prefix: newPrefix()}) })
+}
+
+// TestPrefixIsolation: two deployments on one server and database do not see each other.
+func TestPrefixIsolation(t *testing.T) {
+	srv := redistest.Start(t)
+	a := mustOpen(t, srv, redis.Options{Prefix: "deploy-a:"})
+	b := mustOpen(t, srv, redis.Options{Prefix: "deploy-b:"})
+	ctx := context.Background()
+	c := storetest.Conversation("w1", "s1")
+	if err := a.Commit(ctx, &c, nil, "ev1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Load(ctx, c.Key); !errors.Is(err, bridge.ErrNotFound) {
+		t.Errorf("Load from the other prefix = %v, want ErrNotFound", err)
+	}
+	if ok, err := b.Processed(ctx, "ev1"); err != nil || ok {
+		t.Errorf("Processed from the other prefix = %v, %v", ok, err)
+	}
+	for _, k := range strings.Split(srv.Do("KEYS", "*"), "\n") {
+		if !strings.HasPrefix(k, "deploy-a:") {
+			t.Errorf("key %q outside the prefix", k)
+		}
+	}
+}
+
+// TestDatabaseFromURL: the database number comes from the URL.
+func TestDatabaseFromURL(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := redis.Open(srv.URL(3), redis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := storetest.Conversation("w1", "s1")
+	if err := s.Commit(context.Background(), &c, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Do("DBSIZE"); got != "0" {
+		t.Errorf("DBSIZE of db 0 = %s, want 0", got)
+	}
+	if got := srv.Do("EXISTS", "signalbridge:c:w1/s1"); got != "0" {
+		t.Errorf("conversation in db 0")
+	}
+}
+
+// TestPassword: a server with requirepass accepts the password of the URL and refuses a wrong one,
+// without the password appearing in the error.
+func TestPassword(t *testing.T) {
+	srv := redistest.Start(t, "--requirepass", "s3cret-pass")
+	host := srv.Addr()
+	s, err := redis.Open("redis://:s3cret-pass@"+host+"/0", redis.Options{})
+	if err != nil {
+		t.Fatalf("Open with the password = %v", err)
+	}
+	_ = s.Close()
+	_, err = redis.Open("redis://:wrong-pass@"+host+"/0", redis.Options{})
+	if err == nil {
+		t.Fatal("Open with a wrong password = nil error")
+	}
+	if strings.Contains(err.Error(), "wrong-pass") {
+		t.Errorf("error shows the password: %v", err)
+	}
+}
+
+func TestBadURL(t *testing.T) {
+	for _, u := range []string{"", "http://localhost:6379", "redis://:pw@host:6379/notadb", "redis://h:1/0?bogus_option=1"} {
+		_, err := redis.Open(u, redis.Options{})
+		if !errors.Is(err, redis.ErrInvalid) {
+			t.Errorf("Open(%q) = %v, want ErrInvalid", u, err)
+		}
+		if err != nil && strings.Contains(err.Error(), ":pw@") {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+}
+
+// TestProcessedTTL: processed ids expire by Redis TTL (no purge sweep), and a repeated commit keeps
+// the first expiry.
+func TestProcessedTTL(t *testing.T) {
+	srv := redistest.Start(t)
+	s := mustOpen(t, srv, redis.Options{Prefix: "ttl:", ProcessedTTL: 72 * time.Hour})
+	ctx := context.Background()
+	c := storetest.Conversation("w1", "s1")
+	if err := s.Commit(ctx, &c, nil, "ev1"); err != nil {
+		t.Fatal(err)
+	}
+	ttl := srv.Do("PTTL", "ttl:p:ev1")
+	var ms int64
+	fmt.Sscan(ttl, &ms)
+	if ms <= (72*time.Hour-time.Minute).Milliseconds() || ms > (72*time.Hour).Milliseconds() {
+		t.Errorf("PTTL of the processed id = %s ms, want about 72h", ttl)
+	}
+	srv.Do("PEXPIRE", "ttl:p:ev1", "1000000")
+	if err := s.Commit(ctx, &c, nil, "ev1"); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Sscan(srv.Do("PTTL", "ttl:p:ev1"), &ms)
+	if ms > 1_000_000 {
+		t.Errorf("a repeated commit reset the expiry: PTTL %d", ms)
+	}
+	short := mustOpen(t, srv, redis.Options{Prefix: "short:", ProcessedTTL: 50 * time.Millisecond})
+	if err := short.Commit(ctx, &c, nil, "ev2"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := short.Processed(ctx, "ev2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("processed id still there 5s after its 50ms ttl")
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+}
+
+// TestAuditLimit: the trail keeps the newest AuditLimit entries.
+func TestAuditLimit(t *testing.T) {
+	srv := redistest.Start(t)
+	s := mustOpen(t, srv, redis.Options{Prefix: "al:", AuditLimit: 3})
+	ctx := context.Background()
+	c := storetest.Conversation("w1", "s1")
+	c.Transitions = 0
+	for i := range 6 {
+		c.Transitions++
+		a := []bridge.AuditEntry{{At: int64(i), Detail: fmt.Sprintf("e%d", i)}}
+		if err := s.Commit(ctx, &c, a, fmt.Sprintf("ev%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Audit(ctx, c.Key, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for _, e := range got {
+		details = append(details, e.Detail)
+	}
+	if strings.Join(details, ",") != "e3,e4,e5" {
+		t.Errorf("Audit = %v, want e3,e4,e5", details)
+	}
+	// Entries beyond the transitions counter are appended, once.
+	c.Transitions = 1
+	extra := []bridge.AuditEntry{{Detail: "x1"}, {Detail: "x2"}}
+	for range 2 {
+		if err := s.Commit(ctx, &c, extra, "ev-extra"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ = s.Audit(ctx, c.Key, 0)
+	details = details[:0]
+	for _, e := range got {
+		details = append(details, e.Detail)
+	}
+	if strings.Join(details, ",") != "e5,x1,x2" {
+		t.Errorf("Audit after an appended commit twice = %v, want e5,x1,x2", details)
+	}
+}
+
+// TestUsageExpires: a day's usage has a TTL.
+func TestUsageExpires(t *testing.T) {
+	srv := redistest.Start(t)
+	s := mustOpen(t, srv, redis.Options{Prefix: "u:", UsageTTL: 48 * time.Hour})
+	if _, err := s.AddUsage(context.Background(), "w1", "2026-12-01", 5); err != nil {
+		t.Fatal(err)
+	}
+	var sec int64
+	fmt.Sscan(srv.Do("TTL", "u:u:2026-12-01:w1"), &sec)
+	if sec <= 47*3600 || sec > 48*3600 {
+		t.Errorf("TTL of the usage counter = %d s, want about 48h", sec)
+	}
+}
