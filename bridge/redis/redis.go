@@ -240,6 +240,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // Prefix returns the key prefix in use.
 func (s *Store) Prefix() string { return s.p }
 
+// Count returns how many conversations are stored under the prefix.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, s.p+keyAll).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	return n, nil
+}
+
 // owes reports whether c goes in the outbox index: it owes the visitor something that a restart (of
 // any replica) must finish.
 func owes(c *bridge.Conversation) bool {

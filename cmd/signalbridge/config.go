@@ -24,6 +24,7 @@ type Config struct {
 	LogLevel   string `yaml:"log_level"`   // debug, info, warn, error
 	LogFormat  string `yaml:"log_format"`  // json, text, auto (text on a terminal)
 
+	Redis    RedisConfig              `yaml:"redis"` // shared store for several replicas (store.go)
 	Crisp    CrispConfig              `yaml:"crisp"`
 	OpenAI   OpenAIConfig             `yaml:"openai"`
 	Websites map[string]WebsiteConfig `yaml:"websites"` // by website id; "default" for the rest
@@ -154,6 +155,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 		"CRISP_HOOKS_SECRET": &cfg.Crisp.HooksSecret, "CRISP_WEBSITE_HOOK_KEY": &cfg.Crisp.WebsiteHookKey,
 		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
 		"OPENAI_BASE_URL": &cfg.OpenAI.BaseURL, "OPENAI_MODEL": &cfg.OpenAI.Model,
+		"SIGNALBRIDGE_REDIS_URL": &cfg.Redis.URL,
 	}
 	for name, dst := range env {
 		if v := getenv(name); v != "" {
@@ -266,6 +268,7 @@ func (c Config) Validate() error {
 	if c.Data == "" {
 		bad("data", "must be a file path")
 	}
+	errs = append(errs, c.Redis.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -402,6 +405,7 @@ func (c Config) String() string {
 	redact(&r.Crisp.HooksSecret)
 	redact(&r.Crisp.WebsiteHookKey)
 	redact(&r.OpenAI.APIKey)
+	r.Redis.URL = redactURL(r.Redis.URL)
 	if len(r.OpenAI.Headers) > 0 {
 		h := make(map[string]string, len(r.OpenAI.Headers))
 		for k := range r.OpenAI.Headers {
