@@ -30,23 +30,29 @@ if ARGV[9] ~= '' then
   local sp = string.find(l, ' ', 1, true)
   if not sp or string.sub(l, 1, sp - 1) ~= ARGV[9] then return 0 end
 end
-local ck, mode = ARGV[3], ARGV[2]
+local ck, mode, owes = ARGV[3], ARGV[2], ARGV[4]
+local oldOwes, oldMode = nil, nil
 local head = redis.call('GETRANGE', KEYS[1], 0, 63)
 if head ~= '' then
   local nl = string.find(head, '\n', 1, true)
   if nl then
-    local old = string.sub(head, 1, nl - 1)
-    if old ~= mode then redis.call('ZREM', ARGV[10] .. old, ck) end
+    oldOwes, oldMode = string.sub(head, 1, 1), string.sub(head, 2, nl - 1)
   end
 end
-redis.call('ZADD', KEYS[3], 0, ck)
-redis.call('ZADD', KEYS[2], 0, ck)
-redis.call('SET', KEYS[1], ARGV[1])
-if ARGV[4] == '1' then
-  redis.call('ZADD', KEYS[4], 0, ck)
-else
-  redis.call('ZREM', KEYS[4], ck)
+-- Indexes change only when what they index changes: an unchanged conversation costs no index write.
+if oldMode ~= mode then
+  if oldMode then redis.call('ZREM', ARGV[10] .. oldMode, ck) end
+  redis.call('ZADD', KEYS[3], 0, ck)
 end
+if not oldMode then redis.call('ZADD', KEYS[2], 0, ck) end
+if owes ~= oldOwes then
+  if owes == '1' then
+    redis.call('ZADD', KEYS[4], 0, ck)
+  elseif oldOwes then
+    redis.call('ZREM', KEYS[4], ck)
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
 local already = false
 if ARGV[5] == '1' then already = redis.call('EXISTS', KEYS[6]) == 1 end
 local n = #ARGV - 10
@@ -61,12 +67,13 @@ if n > 0 then
     if #last == 2 then first = tonumber(last[2]) + 1 end
   end
   if first then
+    local newest = first + n - 1
+    -- Entries already stored under these numbers are replaced (a repeated commit).
+    redis.call('ZREMRANGEBYSCORE', KEYS[5], first, newest)
     for i = 1, n do
       local seq = first + i - 1
-      redis.call('ZREMRANGEBYSCORE', KEYS[5], seq, seq)
       redis.call('ZADD', KEYS[5], seq, string.format('%.0f', seq) .. ' ' .. ARGV[10 + i])
     end
-    local newest = first + n - 1
     local limit = tonumber(ARGV[8])
     if limit > 0 and newest > limit then
       redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', newest - limit)

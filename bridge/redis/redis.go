@@ -41,7 +41,7 @@ var (
 
 // Key layout under the prefix P (ck is "website/session"; a website id has no '/'):
 //
-//	P c:<ck>            string  mode "\n" JSON of bridge.Conversation
+//	P c:<ck>            string  owes "1"/"0", mode, "\n", JSON of bridge.Conversation
 //	P all               zset    every ck, score 0 (List without a mode, in key order)
 //	P m:<mode>          zset    ck of the conversations in mode, score 0
 //	P outbox            zset    ck of the conversations that owe something (owes), score 0
@@ -73,7 +73,7 @@ const (
 const (
 	// maxIDLen bounds website, session, event, cursor and lease ids so bad input cannot write huge keys.
 	maxIDLen = 1024
-	// maxModeLen bounds a mode, which is stored in the head of the conversation value.
+	// maxModeLen bounds a mode, which is stored in the head of the conversation value (GETRANGE 0 63).
 	maxModeLen = 32
 	// defaultListLimit is used when List or Outbox is called with limit <= 0.
 	defaultListLimit = 100
@@ -294,15 +294,21 @@ func checkMode(m signals.Mode) error {
 	return nil
 }
 
-// encodeConversation returns mode "\n" JSON. The mode in the head lets the commit script find the
-// old mode index entry with GETRANGE, without decoding the JSON.
+// encodeConversation returns the head, owes ("1" or "0") then mode then "\n", followed by the JSON
+// of the whole conversation. The head lets the commit script see which index entries the stored
+// version has with one GETRANGE, without decoding the JSON.
 func encodeConversation(c *bridge.Conversation) (string, error) {
 	j, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("encode conversation: %w", err)
 	}
 	var b strings.Builder
-	b.Grow(len(c.Mode) + 1 + len(j))
+	b.Grow(2 + len(c.Mode) + len(j))
+	if owes(c) {
+		b.WriteByte('1')
+	} else {
+		b.WriteByte('0')
+	}
 	b.WriteString(string(c.Mode))
 	b.WriteByte('\n')
 	b.Write(j)
