@@ -50,7 +50,7 @@ func BenchmarkCommit(b *testing.B) {
 				bc.par = max(1, 256/runtimeProcs())
 			}
 			b.Run(fmt.Sprintf("aof-%s/%s", fsync, bc.name), func(b *testing.B) {
-				s := mustOpen(b, srv, redis.Options{Prefix: newPrefix(), PoolSize: benchPool})
+				s := mustOpen(b, srv, redis.Options{Prefix: newPrefix(), PoolSize: benchPool, CommitBatch: benchBatch})
 				ctx := context.Background()
 				var next atomic.Int64
 				step := func(c *bridge.Conversation, i int64) {
@@ -162,10 +162,22 @@ func BenchmarkMemory100k(b *testing.B) {
 	b.ReportMetric(float64(after-before)/n, "bytes/conversation")
 	b.ReportMetric(float64(after-before)/(1<<20), "MiB/100k")
 	b.ReportMetric(n/el.Seconds(), "commits/s")
-	b.Logf("used_memory %d -> %d bytes for %d conversations (%s, %s)", before, after, n,
+	b.Logf("used_memory %d -> %d bytes for %d conversations (%s, fragmentation %s)", before, after, n,
 		srv.InfoField("memory", "used_memory_human"), srv.InfoField("memory", "mem_fragmentation_ratio"))
-	for b.Loop() {
+	// Where it goes, for one conversation and for the shared indexes.
+	ck := "website_bench/session_00000001-5b9c-4c5e-9a7e-3f2d1c0b0001"
+	b.Logf("MEMORY USAGE: conversation %s (value %s bytes), audit trail %s, processed id %s; mode index per conversation %d",
+		srv.Do("MEMORY", "USAGE", "sb:c:"+ck), srv.Do("STRLEN", "sb:c:"+ck), srv.Do("MEMORY", "USAGE", "sb:a:"+ck),
+		srv.Do("MEMORY", "USAGE", "sb:p:1700000000001-1"),
+		atoi(b, srv.Do("MEMORY", "USAGE", "sb:m:paused", "SAMPLES", "0"))/n)
+}
+
+func atoi(tb testing.TB, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	return n
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
@@ -194,5 +206,10 @@ func processCPU() time.Duration {
 
 var benchPool = func() int {
 	n, _ := strconv.Atoi(os.Getenv("SB_BENCH_REDIS_POOL"))
+	return n
+}()
+
+var benchBatch = func() int {
+	n, _ := strconv.Atoi(os.Getenv("SB_BENCH_REDIS_BATCH"))
 	return n
 }()

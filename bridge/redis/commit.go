@@ -13,16 +13,17 @@ import (
 
 // commitScript saves a conversation with everything that must change with it, atomically.
 //
-//	KEYS  1 conversation  2 all index  3 new mode index  4 outbox  5 audit trail  6 processed marker
-//	      7 lease (fenced commits)
+//	KEYS  1 conversation  2 set of mode names  3 new mode index  4 outbox  5 audit trail
+//	      6 processed marker  7 lease (fenced commits)
 //	ARGV  1 value  2 mode  3 ck  4 owes "1"/"0"  5 has event id "1"/"0"  6 processed ttl ms
 //	      7 transitions  8 audit limit  9 fencing token ("" when not fenced)  10 mode index prefix
 //	      11.. audit entries (JSON)
 //
-// It returns 0 when fenced (nothing written), 1 when committed. Audit entry i of n gets sequence
-// number transitions-n+1+i, so a repeated commit rewrites the same entries (idempotent, like the
-// bbolt store); when the entries do not follow the transitions counter they are appended after the
-// last one, and skipped when the event id was already processed.
+// It returns 0 when fenced (nothing written), 1 when committed. The audit trail is a list in
+// sequence order, each element "seq JSON". Audit entry i of n gets sequence number
+// transitions-n+1+i, so a repeated commit replaces the same entries (idempotent, like the bbolt
+// store); when the entries do not follow the transitions counter they are appended after the last
+// one, and skipped when the event id was already processed. The trail keeps the newest AuditLimit.
 var commitScript = goredis.NewScript(`
 if ARGV[9] ~= '' then
   local l = redis.call('GET', KEYS[7])
@@ -43,8 +44,8 @@ end
 if oldMode ~= mode then
   if oldMode then redis.call('ZREM', ARGV[10] .. oldMode, ck) end
   redis.call('ZADD', KEYS[3], 0, ck)
+  redis.call('SADD', KEYS[2], mode)
 end
-if not oldMode then redis.call('ZADD', KEYS[2], 0, ck) end
 if owes ~= oldOwes then
   if owes == '1' then
     redis.call('ZADD', KEYS[4], 0, ck)
@@ -57,26 +58,38 @@ local already = false
 if ARGV[5] == '1' then already = redis.call('EXISTS', KEYS[6]) == 1 end
 local n = #ARGV - 10
 if n > 0 then
+  local function seqOf(e) return tonumber(string.match(e, '^(%d+) ')) end
   local t = tonumber(ARGV[7])
+  local lastSeq = 0
+  local tail = redis.call('LINDEX', KEYS[5], -1)
+  if tail then lastSeq = seqOf(tail) end
   local first = nil
   if t >= n then
     first = t - n + 1
   elseif not already then
-    first = 1
-    local last = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
-    if #last == 2 then first = tonumber(last[2]) + 1 end
+    first = lastSeq + 1
   end
   if first then
     local newest = first + n - 1
-    -- Entries already stored under these numbers are replaced (a repeated commit).
-    redis.call('ZREMRANGEBYSCORE', KEYS[5], first, newest)
-    for i = 1, n do
-      local seq = first + i - 1
-      redis.call('ZADD', KEYS[5], seq, string.format('%.0f', seq) .. ' ' .. ARGV[10 + i])
+    -- A repeated (or replayed) commit: take the entries numbered from first off the tail, and put
+    -- back those after newest once the new ones are in.
+    local kept = {}
+    while lastSeq >= first do
+      local e = redis.call('RPOP', KEYS[5])
+      if lastSeq > newest then table.insert(kept, 1, e) end
+      local nt = redis.call('LINDEX', KEYS[5], -1)
+      if not nt then break end
+      lastSeq = seqOf(nt)
     end
+    local vals = {}
+    for i = 1, n do
+      vals[i] = string.format('%.0f', first + i - 1) .. ' ' .. ARGV[10 + i]
+    end
+    for _, e in ipairs(kept) do vals[#vals + 1] = e end
+    local len = redis.call('RPUSH', KEYS[5], unpack(vals))
     local limit = tonumber(ARGV[8])
-    if limit > 0 and newest > limit then
-      redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', newest - limit)
+    if limit > 0 and len > limit then
+      redis.call('LTRIM', KEYS[5], -limit, -1)
     end
   end
 end
@@ -154,9 +167,14 @@ func (s *Store) commit(ctx context.Context, lease string, token int64, c *bridge
 		}
 		args = append(args, string(j))
 	}
-	keys := []string{s.p + keyConv + ck, s.p + keyAll, s.p + keyMode + string(c.Mode), s.p + keyOutbox,
+	keys := []string{s.p + keyConv + ck, s.p + keyModes, s.p + keyMode + string(c.Mode), s.p + keyOutbox,
 		s.p + keyAudit + ck, s.p + keyProc + eventID, s.p + keyLease + lease}
-	n, err := commitScript.Run(ctx, s.rdb, keys, args...).Int()
+	var n int64
+	if s.group != nil {
+		n, err = s.group.call(ctx, keys, args)
+	} else {
+		n, err = commitScript.Run(ctx, s.rdb, keys, args...).Int64()
+	}
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", c.Key, err)
 	}

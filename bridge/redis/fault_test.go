@@ -177,3 +177,27 @@ func TestSurvivesKill9(t *testing.T) {
 		t.Errorf("Unprocessed after kill -9 = %d entries, %v", len(in), err)
 	}
 }
+
+// TestCommitAfterClose: the group committer refuses commits once the store is closed.
+func TestCommitAfterClose(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := redis.Open(srv.URL(0), redis.Options{Prefix: "closed:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.Conversation("w1", "s1")
+	if err := within(t, "Commit", func() error { return s.Commit(context.Background(), &c, nil, "") }); !errors.Is(err, redis.ErrClosed) {
+		t.Errorf("Commit after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestUngroupedCommits runs the store contract with every commit on its own round trip.
+func TestUngroupedCommits(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.Run(t, func(t *testing.T) bridge.Store {
+		return mustOpen(t, srv, redis.Options{Prefix: newPrefix(), CommitBatch: -1})
+	}, nil)
+}

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,10 +43,11 @@ var (
 // Key layout under the prefix P (ck is "website/session"; a website id has no '/'):
 //
 //	P c:<ck>            string  owes "1"/"0", mode, "\n", JSON of bridge.Conversation
-//	P all               zset    every ck, score 0 (List without a mode, in key order)
+//	P modes             set     the modes that have an index (List without a mode reads them all)
 //	P m:<mode>          zset    ck of the conversations in mode, score 0
 //	P outbox            zset    ck of the conversations that owe something (owes), score 0
-//	P a:<ck>            zset    audit trail: score seq, member seq " " JSON entry
+//	P a:<ck>            list    audit trail in sequence order: seq " " JSON entry (a list, not a
+//	                            zset: compact listpack encoding whatever the entry size)
 //	P p:<event id>      string  "1" with a TTL: the event was processed
 //	P u:<day>:<website> string  tokens used that day, with a TTL
 //	P i:seq             string  inbox acceptance counter
@@ -56,7 +58,7 @@ var (
 //	P l:token           string  fencing token counter
 const (
 	keyConv    = "c:"
-	keyAll     = "all"
+	keyModes   = "modes"
 	keyMode    = "m:"
 	keyOutbox  = "outbox"
 	keyAudit   = "a:"
@@ -107,6 +109,11 @@ type Options struct {
 	TranscriptLimit int
 	// UsageTTL is how long a day's token usage is kept after its last change (default 400 days).
 	UsageTTL time.Duration
+	// CommitBatch is the most commits sent in one pipeline by the group committer (default 64);
+	// < 0 sends each commit on its own round trip.
+	CommitBatch int
+	// CommitRunners is how many pipelines may be in flight at once (default 4).
+	CommitRunners int
 	// TLSConfig, when set, replaces the TLS settings of a rediss:// URL (for example a private CA).
 	TLSConfig *tls.Config
 	// Logger gets the store's warnings (default: discard). Secrets are never logged.
@@ -134,6 +141,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.UsageTTL == 0 {
 		o.UsageTTL = 400 * 24 * time.Hour
+	}
+	if o.CommitBatch == 0 {
+		o.CommitBatch = 64
+	}
+	if o.CommitRunners <= 0 {
+		o.CommitRunners = 4
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -166,9 +179,10 @@ func (o *Options) validate() error {
 // Store is a bridge.Store (and Inbox, Cursors, Leases) on one Redis server. It is safe for concurrent
 // use, by any number of processes sharing the server and prefix. Open it with Open, close it with Close.
 type Store struct {
-	rdb  *goredis.Client
-	opts Options
-	p    string // key prefix
+	rdb   *goredis.Client
+	opts  Options
+	p     string   // key prefix
+	group *grouper // nil when CommitBatch < 0
 }
 
 // Open connects to the server of rawURL: redis://[user:password@]host:port/db, or rediss:// for
@@ -209,6 +223,12 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		_ = s.rdb.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", ro.Addr, err)
 	}
+	if opts.CommitBatch > 0 {
+		s.group = newGrouper(s.rdb, opts.CommitRunners, opts.CommitBatch, func() (context.Context, context.CancelFunc) {
+			// A pipeline's budget: one timeout to write, one per read of the replies is go-redis's own.
+			return context.WithTimeout(context.Background(), 4*opts.Timeout)
+		})
+	}
 	return s, nil
 }
 
@@ -221,8 +241,11 @@ func redactErr(err error, rawURL string) error {
 	return errors.New(msg)
 }
 
-// Close closes the connections. Calls after Close fail.
+// Close stops the group committer and closes the connections. Calls after Close fail.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	if err := s.rdb.Close(); err != nil {
 		return fmt.Errorf("close redis store: %w", err)
 	}
@@ -242,11 +265,34 @@ func (s *Store) Prefix() string { return s.p }
 
 // Count returns how many conversations are stored under the prefix.
 func (s *Store) Count(ctx context.Context) (int64, error) {
-	n, err := s.rdb.ZCard(ctx, s.p+keyAll).Result()
+	modes, err := s.modes(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
+	cmds, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, m := range modes {
+			p.ZCard(ctx, s.p+keyMode+m)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.(*goredis.IntCmd).Val()
+	}
 	return n, nil
+}
+
+// modes returns the names of the modes that have an index, sorted.
+func (s *Store) modes(ctx context.Context) ([]string, error) {
+	modes, err := s.rdb.SMembers(ctx, s.p+keyModes).Result()
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(modes)
+	return modes, nil
 }
 
 // owes reports whether c goes in the outbox index: it owes the visitor something that a restart (of
@@ -388,7 +434,7 @@ func (s *Store) Audit(ctx context.Context, key bridge.Key, limit int) ([]bridge.
 	if limit > 0 {
 		start = -int64(limit)
 	}
-	members, err := s.rdb.ZRange(ctx, s.p+keyAudit+ck, start, -1).Result()
+	members, err := s.rdb.LRange(ctx, s.p+keyAudit+ck, start, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("audit %s: %w", key, err)
 	}
@@ -407,8 +453,9 @@ func (s *Store) Audit(ctx context.Context, key bridge.Key, limit int) ([]bridge.
 	return out, nil
 }
 
-// List returns up to limit conversations (100 when limit <= 0) in key order, only those in mode when
-// mode is not empty (read through the mode index, without a scan).
+// List returns up to limit conversations (100 when limit <= 0), only those in mode when mode is not
+// empty, read through the mode indexes without a scan: in key order within a mode, and modes in name
+// order when mode is empty.
 func (s *Store) List(ctx context.Context, mode signals.Mode, limit int) ([]bridge.Conversation, error) {
 	if limit <= 0 {
 		limit = defaultListLimit
@@ -416,13 +463,23 @@ func (s *Store) List(ctx context.Context, mode signals.Mode, limit int) ([]bridg
 	if err := checkMode(mode); err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
-	index := s.p + keyAll
-	if mode != "" {
-		index = s.p + keyMode + string(mode)
+	modes := []string{string(mode)}
+	if mode == "" {
+		var err error
+		if modes, err = s.modes(ctx); err != nil {
+			return nil, fmt.Errorf("list: %w", err)
+		}
 	}
-	cks, err := s.rdb.ZRange(ctx, index, 0, int64(limit)-1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("list: %w", err)
+	var cks []string
+	for _, m := range modes {
+		got, err := s.rdb.ZRange(ctx, s.p+keyMode+m, 0, int64(limit-len(cks))-1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("list: %w", err)
+		}
+		cks = append(cks, got...)
+		if len(cks) >= limit {
+			break
+		}
 	}
 	return s.loadMany(ctx, cks)
 }

@@ -242,3 +242,38 @@ func TestUsageExpires(t *testing.T) {
 		t.Errorf("TTL of the usage counter = %d s, want about 48h", sec)
 	}
 }
+
+// TestAuditReplay: an older commit replayed (transitions 4 of a trail at 5) replaces entries 3 and
+// 4 in place and keeps 5, as the bbolt store does.
+func TestAuditReplay(t *testing.T) {
+	srv := redistest.Start(t)
+	s := mustOpen(t, srv, redis.Options{Prefix: "replay:"})
+	ctx := context.Background()
+	c := storetest.Conversation("w1", "s1")
+	c.Transitions = 5
+	var five []bridge.AuditEntry
+	for i := 1; i <= 5; i++ {
+		five = append(five, bridge.AuditEntry{Detail: fmt.Sprintf("e%d", i)})
+	}
+	if err := s.Commit(ctx, &c, five, ""); err != nil {
+		t.Fatal(err)
+	}
+	c.Transitions = 4
+	if err := s.Commit(ctx, &c, []bridge.AuditEntry{{Detail: "r3"}, {Detail: "r4"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Audit(ctx, c.Key, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for _, e := range got {
+		details = append(details, e.Detail)
+	}
+	if strings.Join(details, ",") != "e1,e2,r3,r4,e5" {
+		t.Errorf("Audit after the replay = %v, want e1,e2,r3,r4,e5", details)
+	}
+	if got, _ := s.Audit(ctx, c.Key, 2); len(got) != 2 || got[1].Detail != "e5" {
+		t.Errorf("Audit(2) = %+v, want r4, e5", got)
+	}
+}
