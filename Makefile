@@ -39,7 +39,7 @@ lint:
 # Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./signals/ ./assistant/... ./bridge/crisp/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./bridge/redis/ ./signals/ ./assistant/... ./bridge/crisp/...
 
 # Short fuzzing of every fuzz target (their seed corpora run in `make test` too).
 fuzz:
