@@ -318,3 +318,14 @@ func (s *Server) AOFFiles() []string {
 
 // Ping sends PING to addr once and returns the reply, or the error (connection refused, timeout).
 func Ping(addr string) (string, error) { return do(addr, time.Second, "PING") }
+
+// FreePort returns a loopback port free at the time of the call (for a second listener such as
+// --tls-port).
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	p, err := freePort()
+	if err != nil {
+		tb.Fatalf("redistest: free port: %v", err)
+	}
+	return p
+}
