@@ -105,7 +105,9 @@ return 1
 // Lua script. It is as durable when it returns as the server's appendfsync setting makes it.
 //
 // Commit is idempotent like the bbolt store's: committing the same conversation and audit twice
-// leaves one copy of each entry (see commitScript).
+// leaves one copy of each entry (see commitScript). A Commit that failed on a timeout may still be
+// applied by the server afterwards; the caller should reload the conversation before committing it
+// again.
 func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []bridge.AuditEntry, eventID string) error {
 	return s.commit(ctx, "", 0, c, audit, eventID)
 }
@@ -171,7 +173,7 @@ func (s *Store) commit(ctx context.Context, lease string, token int64, c *bridge
 		s.p + keyAudit + ck, s.p + keyProc + eventID, s.p + keyLease + lease}
 	var n int64
 	if s.group != nil {
-		n, err = s.group.call(ctx, keys, args)
+		n, err = s.group.call(ctx, ck, keys, args)
 	} else {
 		n, err = commitScript.Run(ctx, s.rdb, keys, args...).Int64()
 	}

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"strings"
 	"sync"
 
@@ -28,31 +29,38 @@ type groupResult struct {
 // waiting call and every call already waiting (up to max), and sends them in one round trip. An idle
 // store therefore commits at once, and a busy one sends whatever arrived during the previous round
 // trip: fewer system calls on both sides, the Redis counterpart of the bbolt store's group commit.
-// Each script call stays atomic on its own; a pipeline is not a transaction.
+// Each script call stays atomic on its own; a pipeline is not a transaction. Commits of one
+// conversation always go through the same runner, one pipeline after the other, so they reach the
+// server in the order they were made.
 type grouper struct {
 	rdb     *goredis.Client
 	max     int
 	timeout func() (context.Context, context.CancelFunc)
-	calls   chan *groupCall // unbuffered: a send succeeds only when a runner takes it
+	calls   []chan *groupCall // one per runner, unbuffered: a send succeeds only when the runner takes it
 	done    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
 }
 
 func newGrouper(rdb *goredis.Client, runners, max int, timeout func() (context.Context, context.CancelFunc)) *grouper {
-	g := &grouper{rdb: rdb, max: max, timeout: timeout, calls: make(chan *groupCall), done: make(chan struct{})}
+	g := &grouper{rdb: rdb, max: max, timeout: timeout, done: make(chan struct{})}
 	for range runners {
-		g.wg.Go(g.run)
+		calls := make(chan *groupCall)
+		g.calls = append(g.calls, calls)
+		g.wg.Go(func() { g.run(calls) })
 	}
 	return g
 }
 
-// call runs the commit script through a pipeline and returns its reply. When ctx ends first, the
-// call may still be applied (as with any timed-out write); commits are idempotent, so a retry is safe.
-func (g *grouper) call(ctx context.Context, keys []string, args []any) (int64, error) {
+// call runs the commit script through a pipeline of the runner of shard (the conversation key) and
+// returns its reply. When ctx ends first, the call may still be applied (as with any timed-out
+// write); commits are idempotent, so a retry is safe.
+func (g *grouper) call(ctx context.Context, shard string, keys []string, args []any) (int64, error) {
 	c := &groupCall{keys: keys, args: args, done: make(chan groupResult, 1)}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(shard))
 	select {
-	case g.calls <- c:
+	case g.calls[h.Sum32()%uint32(len(g.calls))] <- c:
 	case <-g.done:
 		return 0, ErrClosed
 	case <-ctx.Done():
@@ -66,19 +74,19 @@ func (g *grouper) call(ctx context.Context, keys []string, args []any) (int64, e
 	}
 }
 
-func (g *grouper) run() {
+func (g *grouper) run(calls chan *groupCall) {
 	batch := make([]*groupCall, 0, g.max)
 	for {
 		select {
 		case <-g.done:
 			return
-		case c := <-g.calls:
+		case c := <-calls:
 			batch = append(batch[:0], c)
 		}
 	more:
 		for len(batch) < g.max {
 			select {
-			case c := <-g.calls:
+			case c := <-calls:
 				batch = append(batch, c)
 			default:
 				break more
