@@ -277,3 +277,59 @@ func TestAuditReplay(t *testing.T) {
 		t.Errorf("Audit(2) = %+v, want r4, e5", got)
 	}
 }
+
+// TestLeasesAcrossReplicas: two replicas (two clients) share leases through the server; a replica
+// that stalls past its lease is fenced, and fencing tokens keep growing across a restart of Redis
+// (the counter is in the AOF), so a token handed out before the restart never passes for a newer one.
+func TestLeasesAcrossReplicas(t *testing.T) {
+	srv := redistest.Start(t)
+	a := mustOpen(t, srv, redis.Options{Prefix: "rep:"})
+	b := mustOpen(t, srv, redis.Options{Prefix: "rep:"})
+	ctx := context.Background()
+	const name = "conv:w1/s1"
+	tokA, ok, err := a.Acquire(ctx, name, "replica-a", 300*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("a.Acquire = %d, %v, %v", tokA, ok, err)
+	}
+	c := storetest.Conversation("w1", "s1")
+	if err := a.CommitFenced(ctx, name, tokA, &c, nil, "ev1"); err != nil {
+		t.Fatal(err)
+	}
+	// replica-a stops renewing; replica-b polls until the lease is free.
+	var tokB int64
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tokB, ok, err = b.Acquire(ctx, name, "replica-b", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replica-b never got the lease")
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+	c.Replies = 42
+	if err := a.CommitFenced(ctx, name, tokA, &c, nil, "ev2"); !errors.Is(err, bridge.ErrFenced) {
+		t.Fatalf("stalled replica's commit = %v, want ErrFenced", err)
+	}
+	if ok, _ := b.Processed(ctx, "ev2"); ok {
+		t.Error("the fenced commit's event is marked processed")
+	}
+	srv.Restart()
+	waitUp(t, a)
+	waitUp(t, b)
+	// The lease survived the restart (AOF), and new tokens are still greater.
+	if _, ok, err := a.Acquire(ctx, name, "replica-a", time.Minute); err != nil || ok {
+		t.Errorf("a.Acquire after the Redis restart = %v, %v; want refused (b holds it)", ok, err)
+	}
+	tokC, ok, err := a.Acquire(ctx, "sweep:outbox", "replica-a", time.Minute)
+	if err != nil || !ok || tokC <= tokB {
+		t.Errorf("token after the Redis restart = %d, %v, %v; want > %d", tokC, ok, err, tokB)
+	}
+	if err := b.CommitFenced(ctx, name, tokB, &c, nil, "ev3"); err != nil {
+		t.Errorf("holder's commit after the Redis restart = %v", err)
+	}
+}

@@ -156,6 +156,14 @@ func TestRedisSelectsStore(t *testing.T) {
 	if err := pingStore(context.Background(), s); err != nil {
 		t.Errorf("pingStore = %v", err)
 	}
+	line, ok, err := checkRedis(cfg)
+	if err != nil || !ok || !strings.Contains(line, "answers") || strings.Contains(line, "pw-123") {
+		t.Errorf("checkRedis = %q, %v, %v; want an ok line without the password", line, ok, err)
+	}
+	srv.Stop()
+	if _, _, err := checkRedis(cfg); err == nil || strings.Contains(err.Error(), "pw-123") {
+		t.Errorf("checkRedis with Redis down = %v; want an error without the password", err)
+	}
 	bad := cfg
 	bad.Redis.URL = "http://x"
 	if err := bad.Redis.validate(); len(err) == 0 {

@@ -82,3 +82,21 @@ func pingStore(ctx context.Context, s bridge.Store) error {
 	_, err := s.Processed(ctx, "readyz")
 	return err
 }
+
+// checkRedis is `check`'s line for the Redis store: it connects and pings once. ok is false with
+// redis.url unset (nothing to check).
+func checkRedis(cfg Config) (line string, ok bool, err error) {
+	if cfg.Redis.URL == "" {
+		return "", false, nil
+	}
+	s, err := redis.Open(cfg.Redis.URL, redis.Options{Prefix: cfg.Redis.Prefix, Timeout: cfg.Redis.Timeout})
+	if err != nil {
+		return "", true, fmt.Errorf("redis %s: %w", redactURL(cfg.Redis.URL), err)
+	}
+	defer s.Close()
+	n, err := s.Count(context.Background())
+	if err != nil {
+		return "", true, fmt.Errorf("redis %s: %w", redactURL(cfg.Redis.URL), err)
+	}
+	return fmt.Sprintf("redis %s answers (prefix %q, %d conversations)", redactURL(cfg.Redis.URL), s.Prefix(), n), true, nil
+}
