@@ -54,8 +54,13 @@ func (s *Store) SetCursor(ctx context.Context, name string, v int64) error {
 	return nil
 }
 
-// acquireScript takes (SET NX PX, with a token from INCR) or renews (same holder: PEXPIRE, same
-// token) a lease. KEYS 1 lease 2 token counter; ARGV 1 holder 2 ttl ms. Returns {token, 1} or {"0", 0}.
+// acquireScript takes (SET NX PX, with a new token) or renews (same holder: PEXPIRE, same token) a
+// lease. KEYS 1 lease 2 token counter; ARGV 1 holder 2 ttl ms. Returns {token, 1} or {"0", 0}.
+//
+// A new token is max(counter + 1, the server's clock in microseconds): like INCR, but still greater
+// than every token handed out before when Redis lost its last second of writes (appendfsync
+// everysec and a crash of its machine), as long as the server's clock does not go back. A plain
+// counter would then hand the same token out twice.
 var acquireScript = goredis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -66,9 +71,12 @@ if v then
   end
   return {'0', 0}
 end
-local tok = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], tok .. ' ' .. ARGV[1], 'NX', 'PX', ARGV[2])
-return {tostring(tok), 1}
+local t = redis.call('TIME')
+local tok = math.max(tonumber(redis.call('GET', KEYS[2]) or '0') + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+local ts = string.format('%.0f', tok)
+redis.call('SET', KEYS[2], ts)
+redis.call('SET', KEYS[1], ts .. ' ' .. ARGV[1], 'NX', 'PX', ARGV[2])
+return {ts, 1}
 `)
 
 // releaseScript deletes the lease KEYS[1] only when holder ARGV[1] has it.
@@ -85,9 +93,9 @@ return 0
 `)
 
 // Acquire takes or renews the lease of name for holder, for ttl (at least 1ms), timed by the Redis
-// server's clock (replicas' clocks do not matter). A new lease gets a token from one counter, greater
-// than every token handed out before; a renewal keeps its token. When another holder has the lease,
-// ok is false and token 0.
+// server's clock (replicas' clocks do not matter). A new lease gets a token greater than every token
+// handed out before (see acquireScript); a renewal keeps its token. When another holder has the
+// lease, ok is false and token 0.
 func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (int64, bool, error) {
 	if err := checkID("lease name", name); err != nil {
 		return 0, false, fmt.Errorf("acquire: %w", err)

@@ -56,7 +56,7 @@ var (
 //	P i:data            hash    inbox entry id -> JSON entry
 //	P cursors           hash    cursor name -> value
 //	P l:<name>          string  lease: token " " holder, with a TTL
-//	P lease-token       string  fencing token counter (outside l:, so no lease name can clash)
+//	P lease-token       string  last fencing token (outside l:, so no lease name can clash)
 const (
 	keyConv    = "c:"
 	keyModes   = "modes"
