@@ -61,13 +61,18 @@ func Binary(tb testing.TB) string {
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, bin: Binary(tb), dir: tb.TempDir(), args: extra}
-	port, err := freePort()
-	if err != nil {
-		tb.Fatalf("redistest: free port: %v", err)
-	}
-	s.port = port
 	tb.Cleanup(func() { s.Stop() })
-	if err := s.start(); err != nil {
+	// Another process may take the free port before redis-server binds it: try a few.
+	var err error
+	for range 3 {
+		if s.port, err = freePort(); err != nil {
+			tb.Fatalf("redistest: free port: %v", err)
+		}
+		if err = s.start(); err == nil || !strings.Contains(err.Error(), "in use") {
+			break
+		}
+	}
+	if err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
 	return s
