@@ -11,7 +11,8 @@ build:
 	$(GO) build -ldflags "-X main.Version=$(VERSION)" -o bin/signalbridge ./cmd/signalbridge
 
 # deps installs what the tests need beyond Go modules, skipping what is there: the Node Socket.IO
-# peers (npm ci) and Debian's chromium for the browser tests (apt-get; needs root).
+# peers (npm ci), Debian's chromium for the browser tests and redis-server for the Redis store tests
+# (apt-get; needs root).
 deps:
 	@test -d $(NODEDIR)/node_modules || npm ci --prefix $(NODEDIR) --no-audit --no-fund --loglevel=error
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -19,6 +20,11 @@ deps:
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
 		else echo "chromium missing: sudo apt-get install chromium (or run as root)"; exit 1; fi; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+		else echo "redis-server missing: sudo apt-get install redis-server (or run as root)"; exit 1; fi; }
 
 # The test command of the README and of .ci/run.
 test: deps
@@ -36,7 +42,7 @@ lint:
 # SB_BENCH_STARTUP_CONVS=1000000 for the README's start-up figure.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./signals/ ./assistant/... ./bridge/crisp/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./bridge/redis/ ./signals/ ./assistant/... ./bridge/crisp/...
 
 # Retrieval figures on assistant/testdata/eval/questions.tsv (printed; floors only guard regressions).
 # SB_EVAL_MISSES=1 lists the tuning split's misses.

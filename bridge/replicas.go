@@ -27,12 +27,6 @@ import (
 //     entries accepted but not processed in time. The resume and retention sweeps also run on one
 //     replica at a time.
 
-// FencedCommitter is implemented by shared stores: Commit under a lease, failing with ErrFenced when
-// the lease has passed to another holder since token was handed out.
-type FencedCommitter interface {
-	CommitFenced(ctx context.Context, name string, token int64, c *Conversation, audit []AuditEntry, eventID string) error
-}
-
 // Grace periods of the takeover sweep: work is taken over only when it is this overdue, so the
 // replica doing it has every chance to finish first.
 const (

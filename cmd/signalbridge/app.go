@@ -15,7 +15,6 @@ import (
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/assistant/openai"
 	"github.com/signalbridge/signalbridge/bridge"
-	"github.com/signalbridge/signalbridge/bridge/bolt"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/web"
 	"github.com/signalbridge/signalbridge/js"
@@ -26,7 +25,7 @@ import (
 type app struct {
 	cfg      Config
 	log      *slog.Logger
-	store    *bolt.Store
+	store    appStore // bbolt or Redis (store.go)
 	client   *crisp.Client
 	platform *crisp.Platform
 	rtm      *crisp.RTM
@@ -61,9 +60,11 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 
-	a.store, err = bolt.Open(cfg.Data, bolt.Options{Logger: log.With("component", "store")})
+	// Store: Redis when redis.url is set (several replicas), else the bbolt file (store.go).
+	var storeName string
+	a.store, storeName, err = openStore(cfg, log)
 	if err != nil {
-		return a, fmt.Errorf("open store %s: %w", cfg.Data, err)
+		return a, err
 	}
 
 	a.client, err = crisp.NewClient(crisp.ClientConfig{
@@ -135,7 +136,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		a.catchup.Trigger() // hooks only: catch up what the downtime hid (with RTM, OnConnect does)
 	}
 	log.Info("signalbridge started", "version", Version, "listen", a.web.URL(), "events", cfg.Crisp.Events,
-		"offline_assistant", a.asst.Offline(), "data", cfg.Data)
+		"offline_assistant", a.asst.Offline(), "store", storeName)
 	return a, nil
 }
 
@@ -182,7 +183,7 @@ func (a *app) openRTM(ctx context.Context) error {
 
 // ready is /readyz: the store answers and, when RTM is on, it is connected.
 func (a *app) ready() error {
-	if _, err := a.store.Processed(context.Background(), "readyz"); err != nil {
+	if err := pingStore(context.Background(), a.store); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	if a.rtm != nil && !a.rtm.Connected() {

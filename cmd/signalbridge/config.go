@@ -29,6 +29,7 @@ type Config struct {
 	LogLevel         string   `yaml:"log_level"`  // debug, info, warn, error
 	LogFormat        string   `yaml:"log_format"` // json, text, auto (text on a terminal)
 
+	Redis    RedisConfig              `yaml:"redis"` // shared store for several replicas (store.go)
 	Crisp    CrispConfig              `yaml:"crisp"`
 	OpenAI   OpenAIConfig             `yaml:"openai"`
 	Websites map[string]WebsiteConfig `yaml:"websites"` // by website id; "default" for the rest
@@ -213,6 +214,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
 		"OPENAI_BASE_URL": &cfg.OpenAI.BaseURL, "OPENAI_MODEL": &cfg.OpenAI.Model,
 		"OPENAI_EMBEDDING_MODEL": &cfg.OpenAI.EmbeddingModel,
+		"SIGNALBRIDGE_REDIS_URL": &cfg.Redis.URL,
 	}
 	for name, dst := range env {
 		if v := getenv(name); v != "" {
@@ -362,6 +364,7 @@ func (c Config) Validate() error {
 			bad("admin_cors_origins", "%q must be an origin such as https://admin.example.com (no path, no trailing slash)", o)
 		}
 	}
+	errs = append(errs, c.Redis.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -508,6 +511,7 @@ func (c Config) String() string {
 	redact(&r.Crisp.HooksSecret)
 	redact(&r.Crisp.WebsiteHookKey)
 	redact(&r.OpenAI.APIKey)
+	r.Redis.URL = redactURL(r.Redis.URL)
 	if len(r.OpenAI.Headers) > 0 {
 		h := make(map[string]string, len(r.OpenAI.Headers))
 		for k := range r.OpenAI.Headers {

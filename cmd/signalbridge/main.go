@@ -4,6 +4,7 @@
 //	signalbridge run     production: connects to Crisp (RTM and/or web hooks) with the YAML config
 //	signalbridge demo    embedded default: a local Crisp sandbox, no account, no key
 //	signalbridge check   validates the config and reaches Crisp and the model once each
+//	signalbridge migrate copies a bbolt data file to Redis, for several replicas
 //	signalbridge version
 package main
 
@@ -95,6 +96,7 @@ Usage:
   signalbridge run     [--config FILE]   run against Crisp (production)
   signalbridge demo    [--addr ADDR]     run the local Crisp sandbox demo (no account, no key)
   signalbridge check   [--config FILE]   validate the config and reach Crisp and the model once
+  signalbridge migrate --from FILE --to redis://...   copy a bbolt data file to Redis (migrate.go)
   signalbridge version                   print the version (and VCS revision)
 
 Run "signalbridge COMMAND --help" for a command's flags. The config file may also be given with
@@ -115,6 +117,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		err = cmdDemo(ctx, args[1:], stdout, stderr, getenv)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr, getenv)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		err = cmdVersion(args[1:], stdout, stderr)
 	case "help", "--help", "-h":

@@ -108,6 +108,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stdout, "FAIL crisp: %s\n", plainCrisp(err))
 	}
 
+	// The shared store, when redis.url is set (store.go).
+	if line, ok, err := checkRedis(cfg); err != nil {
+		failed = true
+		fmt.Fprintf(stdout, "FAIL %v\n", err)
+	} else if ok {
+		fmt.Fprintf(stdout, "ok   %s\n", line)
+	}
+
 	if !cfg.UsesModel() {
 		fmt.Fprintln(stdout, "ok   model: no OPENAI_API_KEY nor OPENAI_BASE_URL, the offline assistant answers from the knowledge base")
 	} else {
