@@ -102,6 +102,9 @@ func (b *Bridge) fence(key Key) int64 {
 	return b.tokens[key]
 }
 
+// Replica returns the name this process holds leases under.
+func (b *Bridge) Replica() string { return b.opts.Replica }
+
 // shared reports whether the bridge runs as one of several replicas.
 func (b *Bridge) shared() bool { return b.leases != nil }
 

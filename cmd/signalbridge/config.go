@@ -48,6 +48,7 @@ type BridgeConfig struct {
 	MessageDeadline time.Duration `yaml:"message_deadline"` // a failing notice or note is retried this long (10m)
 	MaxTurnText     int           `yaml:"max_turn_text"`    // characters kept per transcript turn (2000)
 	Retention       time.Duration `yaml:"retention"`        // erase conversations idle this long (2160h = 90 days; -1 keeps them)
+	LeaseTTL        time.Duration `yaml:"lease_ttl"`        // with Redis: a dead replica's conversations wait this long (5s)
 }
 
 // CrispConfig is how we reach Crisp.
@@ -344,7 +345,8 @@ func (c Config) Validate() error {
 		name string
 		v    time.Duration
 	}{{"bridge.reply_timeout", br.ReplyTimeout}, {"bridge.call_timeout", br.CallTimeout},
-		{"bridge.write_deadline", br.WriteDeadline}, {"bridge.message_deadline", br.MessageDeadline}} {
+		{"bridge.write_deadline", br.WriteDeadline}, {"bridge.message_deadline", br.MessageDeadline},
+		{"bridge.lease_ttl", br.LeaseTTL}} {
 		if d.v < 0 {
 			bad(d.name, "must not be negative, got %s", d.v)
 		}
