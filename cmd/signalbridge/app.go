@@ -200,7 +200,7 @@ func (a *app) openRTM(ctx context.Context) error {
 func (a *app) runRTMLeader(ctx context.Context, leases bridge.Leases) {
 	ttl := a.cfg.Bridge.LeaseTTL
 	if ttl <= 0 {
-		ttl = 5 * time.Second
+		ttl = 3 * time.Second
 	}
 	holder := a.bridge.Replica()
 	tick := time.NewTicker(ttl / 3)

@@ -48,7 +48,7 @@ type BridgeConfig struct {
 	MessageDeadline time.Duration `yaml:"message_deadline"` // a failing notice or note is retried this long (10m)
 	MaxTurnText     int           `yaml:"max_turn_text"`    // characters kept per transcript turn (2000)
 	Retention       time.Duration `yaml:"retention"`        // erase conversations idle this long (2160h = 90 days; -1 keeps them)
-	LeaseTTL        time.Duration `yaml:"lease_ttl"`        // with Redis: a dead replica's conversations wait this long (5s)
+	LeaseTTL        time.Duration `yaml:"lease_ttl"`        // with Redis: a dead replica's conversations wait about 1.5x this long (3s)
 }
 
 // CrispConfig is how we reach Crisp.

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/assistant/openai/openaitest"
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
 	"github.com/signalbridge/signalbridge/bridge/redis/redistest"
@@ -231,4 +233,140 @@ func TestReplicasAnswerOnce(t *testing.T) {
 	}
 	t.Logf("replicas: %d conversations x %d turns answered once each over RTM and %d balanced hook requests; rtm failover %v",
 		convs, turns, rs.sent.Load(), failover.Round(time.Millisecond))
+}
+
+// TestDrillKill9Replica: two replica processes on one real Redis, hooks balanced between them, a
+// slow model. One replica is SIGKILLed while answers it started are being written: the other
+// finishes its conversations (the owed answers, the events it had accepted), none is answered twice,
+// and the failover time is printed.
+func TestDrillKill9Replica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	srv := redistest.Start(t)
+	const secret = "drill-hook-secret"
+	fake, err := crisptest.Start(crisptest.Options{Identifier: "test-ident", Key: "test-key", Websites: []string{testSite},
+		HookSecret: secret, HookRetryDelay: 20 * time.Millisecond,
+		Operators: []crisptest.Operator{{UserID: testOperator, Nickname: "Alex", Online: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	model := openaitest.MustStart(t)
+	cfgPath := filepath.Join(dir, "signalbridge.yaml")
+	cfg := `log_level: warn
+log_format: text
+crisp:
+  tier: plugin
+  events: hooks
+openai:
+  model: gpt-4o-mini
+  timeout: 1m
+  embedding_model: "off"
+bridge:
+  lease_ttl: 1s
+websites:
+  default:
+    start_mode: auto
+    language: en
+    model: gpt-4o-mini
+`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"SIGNALBRIDGE_ADDR=127.0.0.1:0", "SIGNALBRIDGE_REDIS_URL=" + srv.URL(0), "SIGNALBRIDGE_ADMIN_TOKEN=admin-secret-token",
+		"CRISP_IDENTIFIER=test-ident", "CRISP_KEY=test-key", "CRISP_API_URL=" + fake.RESTURL(),
+		"CRISP_RTM_URL=" + fake.RTMURL(), "CRISP_PLUGIN_URN=" + testURN, "CRISP_HOOKS_SECRET=" + secret,
+		"OPENAI_API_KEY=sk-test", "OPENAI_BASE_URL=" + model.URL(),
+	}
+	procs := []*proc{startProc(t, bin, cfgPath, env), startProc(t, bin, cfgPath, env)}
+	for _, p := range procs {
+		poll(t, "readyz", func() bool { return p.get("/readyz", nil) })
+	}
+	var mu sync.Mutex
+	alive := []bool{true, true}
+	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		var up []*proc
+		for i, p := range procs {
+			if alive[i] {
+				up = append(up, p)
+			}
+		}
+		mu.Unlock()
+		p := up[rand.N(len(up))]
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, p.url+r.URL.RequestURI(), r.Body)
+		req.Header = r.Header.Clone()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		w.WriteHeader(res.StatusCode)
+		io.Copy(w, res.Body)
+	}))
+	t.Cleanup(lb.Close)
+	fake.SetHookURL(lb.URL + "/webhooks/crisp")
+	answers := func(session string) int {
+		c, _ := fake.Conversation(testSite, session)
+		n := 0
+		for _, m := range c.Messages {
+			if m.Origin == testURN && (m.Type == "text" || m.Type == "picker") {
+				n++
+			}
+		}
+		return n
+	}
+
+	model.SetLatency(2 * time.Second) // answers are being written when the replica dies
+	const n = 20
+	visitors := make([]*crisptest.Visitor, n)
+	for i := range visitors {
+		visitors[i] = fake.Visitor(testSite, "", crisptest.VisitorInfo{})
+		mustSend(t, visitors[i], drillQuestions[i%len(drillQuestions)])
+	}
+	poll(t, "answers being written", func() bool { return len(model.Requests()) >= n/2 })
+	mu.Lock()
+	alive[0] = false
+	mu.Unlock()
+	if err := procs[0].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-procs[0].done
+	killed := time.Now()
+	model.SetLatency(0)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, v := range visitors {
+		for answers(v.SessionID()) < 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("conversation %s not answered 30 s after the kill", v.SessionID())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	failover := time.Since(killed)
+	// A barrier per conversation: one more message each through the survivor.
+	for i, v := range visitors {
+		mustSend(t, v, drillQuestions[(i+1)%len(drillQuestions)])
+	}
+	poll(t, "barrier answers", func() bool {
+		for _, v := range visitors {
+			if answers(v.SessionID()) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, v := range visitors {
+		if got := answers(v.SessionID()); got != 2 {
+			t.Errorf("conversation %d: %d answers, want 2 (exactly once per message)", i, got)
+		}
+	}
+	t.Logf("drill: replica killed with answers in flight; every conversation answered %v after the kill (lease 1s), none twice",
+		failover.Round(time.Millisecond))
 }
