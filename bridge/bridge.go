@@ -289,7 +289,7 @@ func Open(opts Options) (*Bridge, error) {
 		b.sweepWG.Add(1)
 		go b.takeoverLoop()
 	}
-	if _, ok := opts.Store.(Eraser); ok && opts.Retention > 0 {
+	if _, ok := opts.Store.(Expirer); ok && opts.Retention > 0 {
 		b.sweepWG.Add(1)
 		go b.retentionLoop()
 	}

@@ -369,3 +369,9 @@ func TestCursorsContract(t *testing.T) {
 		return MustOpen(t, filepath.Join(t.TempDir(), "signalbridge.db"), bolt.Options{})
 	})
 }
+
+func TestEraserContract(t *testing.T) {
+	storetest.RunEraser(t, func(t *testing.T) storetest.EraserStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "signalbridge.db"), bolt.Options{})
+	})
+}
