@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	_ bridge.Pager  = (*Store)(nil)
+	_ bridge.Pager   = (*Store)(nil)
 	_ bridge.Eraser  = (*Store)(nil)
 	_ bridge.Expirer = (*Store)(nil)
 )
