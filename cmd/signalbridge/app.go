@@ -80,7 +80,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if err != nil {
 		return a, fmt.Errorf("crisp client: %w", err)
 	}
-	a.platform = crisp.NewPlatform(a.client, crisp.PlatformOptions{Logger: log.With("component", "crisp")})
+	a.platform = crisp.NewPlatform(a.client, crisp.PlatformOptions{Logger: log.With("component", "crisp"), MergeMeta: cfg.Crisp.MergeMeta})
 	a.metrics.GaugeFunc("signalbridge_crisp_quota_left", "Crisp REST calls left in the client-side daily quota.",
 		func() float64 { return float64(a.client.QuotaLeft()) })
 

@@ -64,10 +64,13 @@ type CrispConfig struct {
 	WebsiteHookKey string        `yaml:"website_hook_key"` // CRISP_WEBSITE_HOOK_KEY (secret): ?key= of website hooks
 	HookMaxAge     time.Duration `yaml:"hook_max_age"`     // freshness window of signed hooks
 	PluginURN      string        `yaml:"plugin_urn"`       // CRISP_PLUGIN_URN: origin of our messages
-	DailyQuota     int           `yaml:"daily_quota"`      // client-side REST quota per day (0 = unlimited)
-	Timeout        time.Duration `yaml:"timeout"`          // REST request timeout
-	BotNickname    string        `yaml:"bot_nickname"`
-	BotAvatar      string        `yaml:"bot_avatar"`
+	// MergeMeta: Crisp merges PATCH meta data and segments (UNCONFIRMED), so a write-back is one
+	// PATCH of our keys only, without the read first.
+	MergeMeta   bool          `yaml:"merge_meta"`
+	DailyQuota  int           `yaml:"daily_quota"` // client-side REST quota per day (0 = unlimited)
+	Timeout     time.Duration `yaml:"timeout"`     // REST request timeout
+	BotNickname string        `yaml:"bot_nickname"`
+	BotAvatar   string        `yaml:"bot_avatar"`
 	// CatchupLookBack bounds the REST catch-up after an RTM reconnect or a restart (0: 24h).
 	CatchupLookBack time.Duration `yaml:"catchup_look_back"`
 }
