@@ -18,10 +18,13 @@ import (
 //
 // Adding a field to bridge.Conversation, signals.State or bridge.Turn needs a new format here;
 // TestCodecKnowsEveryField fails until then.
-const formatBinary = 4
+const formatBinary = 5
 
-// formatV3 is the previous format: the same without the journal (read, never written).
-const formatV3 = 3
+// Earlier formats, read and never written: 3 had no journal, 4 kept it as JSON.
+const (
+	formatV3 = 3
+	formatV4 = 4
+)
 
 var errShort = errors.New("decode conversation: truncated value")
 
@@ -125,23 +128,14 @@ func encodeConversation(c *bridge.Conversation) ([]byte, error) {
 	e.strs(c.Segments)
 	e.intMap(c.Deliveries)
 	e.int(c.ReplyDue)
-	// The journal is rare and short-lived: JSON keeps its nested shapes simple to evolve.
 	e.int(int64(min(c.JournalSeq, math.MaxInt64)))
-	if len(c.Journal) == 0 {
-		e.str("")
-	} else {
-		j, err := json.Marshal(c.Journal)
-		if err != nil {
-			return nil, fmt.Errorf("encode journal: %w", err)
-		}
-		e.str(string(j))
-	}
+	e.journal(c.Journal)
 	return e.b, nil
 }
 
 // splitConversation returns the mode and body of a stored value.
 func splitConversation(v []byte) (signals.Mode, []byte, error) {
-	if len(v) < 2 || (v[0] != formatBinary && v[0] != formatV3) || len(v) < 2+int(v[1]) {
+	if len(v) < 2 || (v[0] != formatBinary && v[0] != formatV3 && v[0] != formatV4) || len(v) < 2+int(v[1]) {
 		return "", nil, errors.New("decode conversation: unknown format")
 	}
 	n := int(v[1])
@@ -319,7 +313,11 @@ func decodeConversation(v []byte, c *bridge.Conversation) error {
 	c.Deliveries = d.intMap()
 	c.ReplyDue = d.int()
 	c.Journal, c.JournalSeq = nil, 0
-	if v[0] == formatBinary {
+	switch v[0] {
+	case formatBinary:
+		c.JournalSeq = uint64(d.int())
+		c.Journal = d.journal()
+	case formatV4:
 		c.JournalSeq = uint64(d.int())
 		if j := d.str(); j != "" && d.err == nil {
 			if err := json.Unmarshal([]byte(j), &c.Journal); err != nil {

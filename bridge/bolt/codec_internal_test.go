@@ -20,6 +20,13 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		{reflect.TypeFor[bridge.Key](), 2},
 		{reflect.TypeFor[signals.State](), 9},
 		{reflect.TypeFor[bridge.Turn](), 5},
+		{reflect.TypeFor[bridge.JournalEntry](), 12},
+		{reflect.TypeFor[bridge.MetaUpdate](), 5},
+		{reflect.TypeFor[bridge.OutMessage](), 5},
+		{reflect.TypeFor[bridge.Offer](), 3},
+		{reflect.TypeFor[bridge.Picker](), 3},
+		{reflect.TypeFor[bridge.Choice](), 3},
+		{reflect.TypeFor[bridge.Field](), 4},
 	} {
 		if got := tt.typ.NumField(); got != tt.want {
 			t.Errorf("%s has %d fields, the codec knows %d: update codec.go (new format) and this test", tt.typ, got, tt.want)
@@ -36,7 +43,19 @@ func TestCodecRoundTrip(t *testing.T) {
 	emptyCollections.Transcript = []bridge.Turn{{Sources: []string{}}}
 	negative := full
 	negative.ScenarioIndex, negative.Since, negative.CostUSD = -1, -5, -0.5
-	for name, c := range map[string]bridge.Conversation{"full": full, "zero": empty, "empty collections": emptyCollections, "negative": negative} {
+	journal := full
+	journal.Journal = []bridge.JournalEntry{
+		{Seq: 1, Kind: bridge.JournalOffer, Reason: signals.ReasonHuman, Created: 5, Deadline: 6,
+			Offer: &bridge.Offer{Online: "on", Offline: "off", AskEmail: &bridge.Field{ID: "sb-email", Text: "Email?", Explain: "you@example.com"}}},
+		{Seq: 2, Kind: bridge.JournalMessage, Attempts: 3, NextAt: 9, LastError: "503",
+			Message: &bridge.OutMessage{Type: "picker", Text: "t", Mentions: []string{"op1"},
+				Picker: &bridge.Picker{ID: "p", Text: "Pick", Choices: []bridge.Choice{{Value: "a", Label: "A", Selected: true}, {Value: "b", Label: "B"}}}}},
+		{Seq: 3, Kind: bridge.JournalMessage, Message: &bridge.OutMessage{Type: "field", Field: &bridge.Field{ID: "f", Text: "F", Value: "v"}}},
+		{Seq: 4, Kind: bridge.JournalState, State: "pending"},
+		{Seq: 5, Kind: bridge.JournalMeta, Meta: &bridge.MetaUpdate{Email: "a@b.c", Nickname: "N", Segments: []string{"s"}}},
+	}
+	for name, c := range map[string]bridge.Conversation{"full": full, "zero": empty, "empty collections": emptyCollections,
+		"negative": negative, "journal": journal} {
 		v, err := encodeConversation(&c)
 		if err != nil {
 			t.Fatalf("%s: encode = %v", name, err)
