@@ -1,0 +1,192 @@
+package bridge_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// modelChecks is the number of cases TestModelBridge runs in `make test` unless -rapid.checks or
+// RAPID_CHECKS says otherwise (`make soak` runs 20,000).
+const modelChecks = 40
+
+// TestModelBridge is the model-based test of issue 12: random interleavings of every input over
+// two websites and up to four conversations (both start modes, with and without guided steps and
+// resume_after, one or both transports), checked after every input and at quiescence against a
+// reference model (see model_harness_test.go for the invariants).
+func TestModelBridge(t *testing.T) {
+	setFlagDefault(t, "rapid.checks", "RAPID_CHECKS", fmt.Sprint(modelChecks))
+	setFlagDefault(t, "rapid.steps", "RAPID_STEPS", "40")
+	setFlagDefault(t, "rapid.nofailfile", "RAPID_NOFAILFILE", "true")
+	var cases, steps atomic.Int64
+	start := time.Now()
+	rapid.Check(t, func(rt *rapid.T) {
+		cases.Add(1)
+		specs := make([]siteSpec, 2)
+		for i := range specs {
+			specs[i] = drawSite(rt, fmt.Sprintf("w%d", i))
+		}
+		sessions := rapid.IntRange(1, 2).Draw(rt, "sessions")
+		dir, err := os.MkdirTemp("", "sb-model-")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		h := newHarness(rt, dir, specs, sessions)
+		closed := false
+		defer func() {
+			if !closed && !h.stuck {
+				_ = h.b.Close()
+				_ = h.store.Close()
+			}
+		}()
+		rt.Repeat(modelActions(h))
+		h.final()
+		steps.Add(int64(h.nsteps))
+		closed = true
+		h.close()
+	})
+	t.Logf("model: %d cases, %d inputs, in %s", cases.Load(), steps.Load(), time.Since(start).Round(time.Millisecond))
+	if os.Getenv("SB_MODEL_REPORT") != "" {
+		fmt.Printf("model-based test: ran %d cases (%d inputs) in %s\n", cases.Load(), steps.Load(), time.Since(start).Round(time.Second))
+	}
+}
+
+// setFlagDefault sets a rapid flag unless the command line or its environment variable set it.
+func setFlagDefault(t *testing.T, name, env, value string) {
+	if _, ok := os.LookupEnv(env); ok {
+		return
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	if set {
+		return
+	}
+	old := flag.Lookup(name).Value.String()
+	if err := flag.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = flag.Set(name, old) })
+}
+
+func drawSite(t *rapid.T, id string) siteSpec {
+	return siteSpec{
+		ID:            id,
+		Start:         rapid.SampledFrom([]signals.StartMode{signals.StartAuto, signals.StartWaitForSignal}).Draw(t, id+".start"),
+		Steps:         rapid.Bool().Draw(t, id+".steps"),
+		ResumeAfter:   rapid.SampledFrom([]time.Duration{0, 10 * time.Minute}).Draw(t, id+".resume_after"),
+		Via:           rapid.SampledFrom([]string{"rtm", "hooks", "both"}).Draw(t, id+".via"),
+		OfferHuman:    rapid.SampledFrom([]int{0, 1, 2}).Draw(t, id+".offer_human"),
+		AskEmail:      rapid.Bool().Draw(t, id+".ask_email"),
+		NoteCommands:  rapid.Bool().Draw(t, id+".notes"),
+		HandoverValue: rapid.SampledFrom([]string{"", "human_please"}).Draw(t, id+".handover_value"),
+	}
+}
+
+// modelActions are the inputs the test draws from.
+func modelActions(h *harness) map[string]func(*rapid.T) {
+	conv := func(t *rapid.T) bridge.Key { return rapid.SampledFrom(h.keys).Draw(t, "conv") }
+	n := 0
+	uniq := func() int { n++; return n }
+	return map[string]func(*rapid.T){
+		"visitor_text": func(t *rapid.T) {
+			k := conv(t)
+			text := rapid.SampledFrom([]string{"question", "question", "email", "bad_email", "language"}).Draw(t, "text")
+			switch text {
+			case "question":
+				text = fmt.Sprintf("q%04d", uniq())
+			case "email":
+				text = fmt.Sprintf("v%04d@example.com", uniq())
+			case "bad_email":
+				text = fmt.Sprintf("not-an-email-%04d", uniq())
+			case "language":
+				text = rapid.SampledFrom([]string{"es", "English"}).Draw(t, "lang")
+			}
+			h.visitorText(k, text)
+		},
+		"data": func(t *rapid.T) {
+			k := conv(t)
+			v := rapid.SampledFrom([]string{"start_chatbot", "pause_chatbot", "start#", "pause#", "", "0", "hello",
+				"chatbot_paused:human", "human_please", "human_please#"}).Draw(t, "value")
+			switch v {
+			case "start#":
+				v = fmt.Sprintf("start_chatbot#n%d", uniq())
+			case "pause#":
+				v = fmt.Sprintf("pause_chatbot#n%d", uniq())
+			case "human_please#":
+				v = fmt.Sprintf("human_please#n%d", uniq())
+			}
+			data := map[string]string{"enum": v}
+			if rapid.Bool().Draw(t, "with_other_key") {
+				data["plan"] = rapid.SampledFrom([]string{"pro", "free"}).Draw(t, "plan")
+			}
+			h.dataWrite(k, data, rapid.Bool().Draw(t, "whole"), rapid.Bool().Draw(t, "hooks_first"))
+		},
+		"data_other": func(t *rapid.T) {
+			k := conv(t)
+			h.dataWrite(k, map[string]string{"language": rapid.SampledFrom([]string{"es", "fr"}).Draw(t, "language")},
+				rapid.Bool().Draw(t, "whole"), rapid.Bool().Draw(t, "hooks_first"))
+		},
+		"echo_data": func(t *rapid.T) { h.echoData(conv(t), rapid.Bool().Draw(t, "hooks_first")) },
+		"click": func(t *rapid.T) {
+			k := conv(t)
+			switch rapid.SampledFrom([]string{"human", "resolved", "bot_start", "bot_pause", "step_language"}).Draw(t, "button") {
+			case "human":
+				h.click(k, bridge.PickerAnswer, bridge.ChoiceHuman)
+			case "resolved":
+				h.click(k, bridge.PickerAnswer, bridge.ChoiceResolve)
+			case "bot_start":
+				h.click(k, "bot-picker", "enum:start_chatbot")
+			case "bot_pause":
+				h.click(k, "bot-picker", "enum:pause_chatbot")
+			case "step_language":
+				h.click(k, stepLanguagePicker, rapid.SampledFrom([]string{"en", "es"}).Draw(t, "lang"))
+			}
+		},
+		"field": func(t *rapid.T) {
+			k := conv(t)
+			id := rapid.SampledFrom([]string{bridge.FieldEmail, stepEmailField}).Draw(t, "field")
+			v := rapid.SampledFrom([]string{"good", "bad"}).Draw(t, "email")
+			if v == "good" {
+				v = fmt.Sprintf("f%04d@example.com", uniq())
+			} else {
+				v = "nope"
+			}
+			h.field(k, id, v)
+		},
+		"operator_text": func(t *rapid.T) { h.operatorText(conv(t), fmt.Sprintf("o%04d", uniq())) },
+		"operator_note": func(t *rapid.T) {
+			h.operatorNote(conv(t), rapid.SampledFrom([]string{"/ai on", "/ai off", "call them back"}).Draw(t, "note"))
+		},
+		"state": func(t *rapid.T) {
+			h.setState(conv(t), rapid.SampledFrom([]string{"resolved", "pending", "unresolved"}).Draw(t, "state"))
+		},
+		"echo_state":   func(t *rapid.T) { h.echoState(conv(t)) },
+		"availability": func(t *rapid.T) { h.availability(rapid.Bool().Draw(t, "online")) },
+		"control": func(t *rapid.T) {
+			h.control(conv(t), rapid.SampledFrom([]string{bridge.ControlStart, bridge.ControlPause, bridge.ControlHandover, bridge.ControlResume}).Draw(t, "command"))
+		},
+		"sweep": func(t *rapid.T) { h.sweep() },
+		"advance": func(t *rapid.T) {
+			h.advance(rapid.SampledFrom([]time.Duration{2 * time.Minute, 11 * time.Minute, 20 * time.Minute}).Draw(t, "by"))
+		},
+		"release": func(t *rapid.T) {
+			live := h.asst.live()
+			if len(live) == 0 {
+				t.Skip("no generation pending")
+			}
+			g := rapid.SampledFrom(live).Draw(t, "generation")
+			h.release(g, rapid.SampledFrom([]string{"answer", "answer", "answer", "answer+handover", "answer+resolve", "handover", "error", "budget"}).Draw(t, "outcome"))
+		},
+		"restart":   func(t *rapid.T) { h.restart() },
+		"redeliver": func(t *rapid.T) { h.redeliver(conv(t)) },
+	}
+}
