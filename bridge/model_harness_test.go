@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,22 +73,23 @@ type convModel struct {
 
 // harness is one case: the bridge, its parts and the reference model.
 type harness struct {
-	t      rapid.TB
-	path   string
-	specs  map[string]siteSpec
-	sites  map[string]*bridge.Website
-	keys   []bridge.Key
-	store  *bolt.Store
-	b      *bridge.Bridge
-	plat   *modelPlatform
-	asst   *gatedAssistant
-	clock  atomic.Int64 // Unix ms
-	model  map[bridge.Key]*convModel
-	seq    int
-	nsteps int
-	leaks  goleak.Option
-	lastEv map[bridge.Key][]bridge.Event // the last input's deliveries, for hook retries
-	stuck  bool                          // the bridge cannot be closed (wedged by the flood guard, or stuck)
+	t       rapid.TB
+	path    string
+	specs   map[string]siteSpec
+	sites   map[string]*bridge.Website
+	keys    []bridge.Key
+	store   *bolt.Store
+	b       *bridge.Bridge
+	plat    *modelPlatform
+	asst    *gatedAssistant
+	clock   atomic.Int64 // Unix ms
+	model   map[bridge.Key]*convModel
+	seq     int
+	nsteps  int
+	leaks   goleak.Option
+	lastEv  map[bridge.Key][]bridge.Event // the last input's deliveries, for hook retries
+	stuck   bool                          // the bridge cannot be closed (wedged by the flood guard, or stuck)
+	cancels []context.CancelFunc
 }
 
 func newHarness(t rapid.TB, dir string, specs []siteSpec, sessions int) *harness {
@@ -167,14 +170,40 @@ func (h *harness) close() {
 	h.t.Helper()
 	h.shut()
 	if err := goleak.Find(h.leaks); err != nil {
-		h.t.Fatalf("goroutines left after Close: %v", err)
+		h.fail("leak", "goroutines left after Close: %v", err)
 	}
+}
+
+// callCtx bounds a call into the bridge: it ends when the flood guard wedges the bridge (a call
+// waiting for a wedged shard would never return) or after 20s. The context is released by the
+// harness at the end of the input.
+func (h *harness) callCtx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	h.cancels = append(h.cancels, cancel)
+	go func() {
+		select {
+		case <-h.plat.wedged:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx
 }
 
 func (h *harness) now() int64 { return h.clock.Load() }
 
 // tick advances the clock by a millisecond per input, as real inputs take time.
 func (h *harness) tick() int64 { return h.clock.Add(1) }
+
+// wedgedFatal fails the case, with the flood guard's report when it wedged the bridge.
+func (h *harness) wedgedFatal(format string, args ...any) {
+	h.t.Helper()
+	if w, why := h.plat.isWedged(); w {
+		h.stuck = true
+		h.t.Fatalf("[flood] after step %d: %s", h.nsteps, why)
+	}
+	h.t.Fatalf(format, args...)
+}
 
 // settle waits for quiescence: every shard has processed what was queued and every generation
 // still running is blocked at the assistant's gate.
@@ -193,7 +222,7 @@ func (h *harness) settle() {
 		h.t.Helper()
 		if w, why := h.plat.isWedged(); w {
 			h.stuck = true
-			h.t.Fatalf("after step %d: %s", h.nsteps, why)
+			h.t.Fatalf("[flood] after step %d: %s", h.nsteps, why)
 		}
 		h.t.Fatalf(format, args...)
 	}
@@ -261,12 +290,16 @@ func (h *harness) step(in input) {
 	before := h.snapshot()
 	auditBefore := map[bridge.Key]int{}
 	for k := range before {
-		auditBefore[k] = len(h.audit(k))
+		auditBefore[k] = len(slices.DeleteFunc(h.audit(k), func(e bridge.AuditEntry) bool { return e.From == e.To }))
 	}
 	n0 := h.plat.ncalls()
 	h.plat.beginInput()
 	in.run()
 	h.settle()
+	for _, c := range h.cancels {
+		c()
+	}
+	h.cancels = nil
 	after := h.snapshot()
 	calls := h.plat.callsFrom(n0)
 	for _, c := range calls {
@@ -288,17 +321,17 @@ var stopReasons = []string{string(signals.ReasonHuman), string(signals.ReasonSig
 
 func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversation, auditBefore map[bridge.Key]int, calls []platCall) {
 	h.t.Helper()
-	fail := func(format string, args ...any) {
+	fail := func(tag, format string, args ...any) {
 		h.t.Helper()
-		h.t.Fatalf("after step %d (%s): %s", h.nsteps, in.desc, fmt.Sprintf(format, args...))
+		h.fail(tag, "after step %d (%s): %s", h.nsteps, in.desc, fmt.Sprintf(format, args...))
 	}
 	sends := map[bridge.Key]int{}
 	for _, c := range calls {
 		if in.quiet {
-			fail("a copy or retry made the bridge call the platform: %s", c)
+			fail("quiet", "a copy or retry made the bridge call the platform: %s", c)
 		}
 		if in.key != nil && c.Key != *in.key {
-			fail("an input of %s acted on %s: %s", in.key.SessionID, c.Key.SessionID, c)
+			fail("cross", "an input of %s acted on %s: %s", in.key.SessionID, c.Key.SessionID, c)
 		}
 		if c.Kind != "send" {
 			continue
@@ -307,29 +340,41 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 		m := h.model[c.Key]
 		switch {
 		case h.plat.isAnswer(c.Msg):
+			countStat("answers")
+		case c.Msg.Type == "note":
+			countStat("notes")
+		case c.Msg.Type == "field":
+			countStat("fields")
+		default:
+			countStat("other messages")
+		}
+		switch {
+		case h.plat.isAnswer(c.Msg):
 			text := c.Msg.Text
 			if c.Msg.Picker != nil {
 				text = c.Msg.Picker.Text
 			}
 			if c.Mode != signals.ModeActive {
-				fail("the assistant posted %q while the mode was %s", text, c.Mode)
+				fail("answer-mode", "the assistant posted %q while the mode was %s", text, c.Mode)
 			}
 			q := answeredQuestion(text)
 			switch lq := m.lastQ; {
 			case lq == nil || lq.text != q:
-				fail("answer %q does not answer the visitor's latest question (%v)", text, lq)
+				fail("answer", "answer %q does not answer the visitor's latest question (%v)", text, lq)
 			case lq.answered:
-				fail("question %q answered twice (%q)", q, text)
+				fail("answer", "question %q answered twice (%q)", q, text)
 			case lq.cancelled:
-				fail("answer %q posted for a question that a pause, handover or resolution cancelled", text)
+				fail("answer", "answer %q posted for a question that a pause, handover or resolution cancelled", text)
 			}
-			m.lastQ.answered = true
+			if m.lastQ != nil {
+				m.lastQ.answered = true
+			}
 		case c.Msg.Type == "note":
 			if _, wants, ok := strings.Cut(c.Msg.Text, "Visitor wants: "); ok {
 				wants, _, _ = strings.Cut(wants, "\n")
 				for _, w := range strings.Split(wants, " / ") {
 					if e, ok := m.qEpoch[w]; ok && e < m.epoch {
-						fail("the handover note cites %q, asked before the conversation was resolved:\n%s", w, c.Msg.Text)
+						fail("note-topic", "the handover note cites %q, asked before the conversation was resolved:\n%s", w, c.Msg.Text)
 					}
 				}
 			}
@@ -337,7 +382,7 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 	}
 	for k, n := range sends {
 		if n > maxSendsPerInput {
-			fail("%d messages posted in %s for one input (at most %d)", n, k.SessionID, maxSendsPerInput)
+			fail("flood", "%d messages posted in %s for one input (at most %d)", n, k.SessionID, maxSendsPerInput)
 		}
 	}
 	live := h.asst.live()
@@ -350,7 +395,7 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 		m := h.model[k]
 		if a == nil {
 			if before[k] != nil {
-				fail("%s disappeared from the store", k.SessionID)
+				fail("store", "%s disappeared from the store", k.SessionID)
 			}
 			continue
 		}
@@ -362,67 +407,119 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 			}
 		}
 		if !slices.Contains(allowed, a.Mode) {
-			fail("%s: mode %s -> %s (%s), the model allows %v", k.SessionID, b.Mode, a.Mode, a.Reason, allowed)
+			fail("mode", "%s: mode %s -> %s (%s), the model allows %v", k.SessionID, b.Mode, a.Mode, a.Reason, allowed)
 		}
 		if in.quiet && (a.Mode != b.Mode || a.Transitions != b.Transitions) {
-			fail("%s: a copy or retry changed the mode %s -> %s", k.SessionID, b.Mode, a.Mode)
+			fail("quiet", "%s: a copy or retry changed the mode %s -> %s", k.SessionID, b.Mode, a.Mode)
 		}
 		// Audit trail: every transition, chained, with its source.
-		trail := h.audit(k)
+		// Entries with From == To record something that changed no mode (a refused start).
+		trail := slices.DeleteFunc(h.audit(k), func(e bridge.AuditEntry) bool { return e.From == e.To })
 		if a.Transitions < 200 && len(trail) != a.Transitions {
-			fail("%s: %d transitions but %d audit entries", k.SessionID, a.Transitions, len(trail))
+			fail("audit", "%s: %d transitions but %d audit entries", k.SessionID, a.Transitions, len(trail))
 		}
 		prev := h.sites[k.WebsiteID].Signals.Initial(0).Mode
 		for i, e := range trail {
 			if e.Source == "" || e.From != prev {
-				fail("%s: audit entry %d %+v does not follow %s or has no source", k.SessionID, i, e, prev)
+				fail("audit", "%s: audit entry %d %+v does not follow %s or has no source", k.SessionID, i, e, prev)
 			}
 			prev = e.To
 		}
 		if len(trail) > 0 && prev != a.Mode {
-			fail("%s: the audit trail ends in %s, the mode is %s", k.SessionID, prev, a.Mode)
+			fail("audit", "%s: the audit trail ends in %s, the mode is %s", k.SessionID, prev, a.Mode)
+		}
+		if len(allowed) == 2 && slices.Contains(allowed, signals.ModeActive) && b.Mode != signals.ModeActive && a.Mode == b.Mode {
+			// A start the trust model refused changes nothing but the audit trail.
+			for _, c := range calls {
+				if c.Key == k {
+					fail("trust", "%s: a refused start acted: %s", k.SessionID, c)
+				}
+			}
 		}
 		if n := len(trail) - auditBefore[k]; n != a.Transitions-b.Transitions && a.Transitions < 200 {
-			fail("%s: %d new audit entries for %d transitions", k.SessionID, n, a.Transitions-b.Transitions)
+			fail("audit", "%s: %d new audit entries for %d transitions", k.SessionID, n, a.Transitions-b.Transitions)
 		} else if a.Mode != b.Mode && n < 1 {
-			fail("%s: mode changed %s -> %s without an audit entry", k.SessionID, b.Mode, a.Mode)
+			fail("audit", "%s: mode changed %s -> %s without an audit entry", k.SessionID, b.Mode, a.Mode)
 		}
 		if in.sources != nil {
 			for _, e := range trail[auditBefore[k]:] {
 				if !slices.Contains(in.sources, e.Source) {
-					fail("%s: transition %s -> %s has source %s, want one of %v", k.SessionID, e.From, e.To, e.Source, in.sources)
+					fail("audit", "%s: transition %s -> %s has source %s, want one of %v", k.SessionID, e.From, e.To, e.Source, in.sources)
 				}
 			}
+		}
+		if a.Mode != b.Mode {
+			countStat("transitions to " + string(a.Mode))
 		}
 		h.follow(k, in, b, a)
 		// Nothing owed without an answer being written; typing only while one is.
 		running := slices.ContainsFunc(live, func(g *pendingGen) bool { return g.key == k })
 		if a.ReplyDue != 0 && !running {
-			fail("%s: an answer is owed (ReplyDue %d, mode %s, crisp state %q) but none is being written", k.SessionID, a.ReplyDue, a.Mode, a.CrispState)
+			fail("owed", "%s: an answer is owed (ReplyDue %d, mode %s, crisp state %q) but none is being written", k.SessionID, a.ReplyDue, a.Mode, a.CrispState)
 		}
 		if a.ReplyDue != 0 && a.Mode != signals.ModeActive {
-			fail("%s: an answer is owed in mode %s", k.SessionID, a.Mode)
+			fail("owed", "%s: an answer is owed in mode %s", k.SessionID, a.Mode)
 		}
 		cr := h.plat.crisp(k)
 		if cr.typing && !running {
-			fail("%s: the typing indicator is on and no answer is being written", k.SessionID)
+			fail("typing", "%s: the typing indicator is on and no answer is being written", k.SessionID)
 		}
 		// Written-back keys tell the current mode.
 		if s := cr.data["enum_state"]; s != "" && s != string(a.Mode) {
-			fail("%s: enum_state=%q but the mode is %s", k.SessionID, s, a.Mode)
+			fail("writeback", "%s: enum_state=%q but the mode is %s", k.SessionID, s, a.Mode)
 		}
 		if a.Mode == signals.ModeActive || a.Mode == signals.ModeWaiting {
 			if r := cr.data["enum_reason"]; slices.Contains(stopReasons, r) {
-				fail("%s: mode %s but enum_reason still says %q (enum=%q enum_at=%q)", k.SessionID, a.Mode, r, cr.data["enum"], cr.data["enum_at"])
+				fail("writeback", "%s: mode %s but enum_reason still says %q (enum=%q enum_at=%q)", k.SessionID, a.Mode, r, cr.data["enum"], cr.data["enum_at"])
 			}
 			if v := cr.data["enum"]; strings.HasPrefix(v, "chatbot_paused:") && h.plat.wroteLast(k, "enum") {
-				fail("%s: mode %s but our write-back enum=%q stays", k.SessionID, a.Mode, v)
+				fail("writeback", "%s: mode %s but our write-back enum=%q stays", k.SessionID, a.Mode, v)
 			}
 		}
 		if m.expectPending && a.Mode == signals.ModeHuman && cr.state != "pending" {
-			fail("%s: handed over but the Crisp state is %q, not pending (off the top of the human inbox)", k.SessionID, cr.state)
+			fail("pending", "%s: handed over but the Crisp state is %q, not pending (off the top of the human inbox)", k.SessionID, cr.state)
 		}
 	}
+}
+
+// ignored lists the invariants (by tag) that only log instead of failing: SB_MODEL_IGNORE=writeback,pending
+// lets the test look past known defects for the next ones.
+var ignored = strings.Split(os.Getenv("SB_MODEL_IGNORE"), ",")
+
+// fail reports a broken invariant, tagged: flood, mode, answer-mode, answer, note-topic, owed, typing,
+// writeback, pending, audit, cross, quiet, unanswered, leak.
+func (h *harness) fail(tag, format string, args ...any) {
+	h.t.Helper()
+	msg := fmt.Sprintf("[%s] ", tag) + fmt.Sprintf(format, args...)
+	if slices.Contains(ignored, tag) {
+		countStat("ignored " + tag)
+		h.t.Logf("ignored: %s", msg)
+		return
+	}
+	h.t.Fatalf("%s", msg)
+}
+
+// stats counts what the cases exercised, so a run shows that its invariants were not vacuous.
+var stats = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+func countStat(name string) {
+	stats.Lock()
+	stats.n[name]++
+	stats.Unlock()
+}
+
+// statsLine returns the counts, sorted by name.
+func statsLine() string {
+	stats.Lock()
+	defer stats.Unlock()
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(stats.n)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, stats.n[k]))
+	}
+	return strings.Join(parts, " ")
 }
 
 // follow updates the reference model with what the step did to conversation k.
@@ -500,13 +597,13 @@ func (h *harness) final() {
 			continue
 		}
 		if a.ReplyDue != 0 {
-			h.t.Fatalf("at quiescence %s still owes an answer (mode %s)", k.SessionID, a.Mode)
+			h.fail("owed", "at quiescence %s still owes an answer (mode %s)", k.SessionID, a.Mode)
 		}
 		if h.plat.crisp(k).typing {
-			h.t.Fatalf("at quiescence the typing indicator of %s is on", k.SessionID)
+			h.fail("typing", "at quiescence the typing indicator of %s is on", k.SessionID)
 		}
 		if q := h.model[k].lastQ; q != nil && q.due && !q.answered && !q.cancelled {
-			h.t.Fatalf("at quiescence %s: the question %q received in active mode was never answered nor handed over (mode %s)",
+			h.fail("unanswered", "at quiescence %s: the question %q received in active mode was never answered nor handed over (mode %s)",
 				k.SessionID, q.text, a.Mode)
 		}
 	}
@@ -534,8 +631,8 @@ func (h *harness) deliver(k bridge.Key, ev bridge.Event, hooksFirst bool) {
 		evs = []bridge.Event{a, b}
 	}
 	for _, e := range evs {
-		if err := h.b.HandleEvent(context.Background(), e); err != nil {
-			h.t.Fatalf("handle %s: %v", e.Name, err)
+		if err := h.b.HandleEvent(h.callCtx(), e); err != nil {
+			h.wedgedFatal("handle %s: %v", e.Name, err)
 		}
 	}
 	h.lastEv[k] = evs
@@ -752,7 +849,7 @@ func (h *harness) echoState(k bridge.Key) {
 func (h *harness) availability(online bool) {
 	h.step(input{desc: fmt.Sprintf("operators available: %v", online), quiet: true,
 		run: func() {
-			if err := h.b.HandleEvent(context.Background(), bridge.Event{Name: bridge.EventUsersAvailable, Via: bridge.ViaRTM,
+			if err := h.b.HandleEvent(h.callCtx(), bridge.Event{Name: bridge.EventUsersAvailable, Via: bridge.ViaRTM,
 				WebsiteID: h.keys[0].WebsiteID, Available: &online}); err != nil {
 				h.t.Fatalf("availability: %v", err)
 			}
@@ -774,9 +871,9 @@ func (h *harness) control(k bridge.Key, cmd string) {
 		sources: []signals.Source{signals.SourceAPI},
 		run: func() {
 			h.tick()
-			_, err := h.b.Control(context.Background(), k, cmd, "", "test")
+			_, err := h.b.Control(h.callCtx(), k, cmd, "", "test")
 			if err != nil && !errors.Is(err, bridge.ErrNotFound) {
-				h.t.Fatalf("control: %v", err)
+				h.wedgedFatal("control: %v", err)
 			}
 		}})
 }
@@ -805,8 +902,8 @@ func (h *harness) sweep() {
 		},
 		sources: []signals.Source{signals.SourceTimer},
 		run: func() {
-			if _, err := h.b.SweepResume(context.Background()); err != nil {
-				h.t.Fatalf("sweep: %v", err)
+			if _, err := h.b.SweepResume(h.callCtx()); err != nil {
+				h.wedgedFatal("sweep: %v", err)
 			}
 		}})
 }
@@ -848,6 +945,7 @@ func (h *harness) release(g *pendingGen, how string) {
 		},
 		sources: []signals.Source{signals.SourceAssistant},
 		run: func() {
+			countStat("model " + how)
 			if !h.asst.release(g, o) {
 				h.t.Fatalf("generation %d was no longer pending", g.id)
 			}
@@ -857,6 +955,10 @@ func (h *harness) release(g *pendingGen, how string) {
 // restart closes the bridge and the store and opens both again on the same file.
 func (h *harness) restart() {
 	h.step(input{desc: "restart (Close, reopen on the same bbolt file)", run: func() {
+		countStat("restarts")
+		if h.asst.blocked() > 0 {
+			countStat("restarts with answers being written")
+		}
 		h.shut()
 		h.open()
 	}})
@@ -870,7 +972,7 @@ func (h *harness) redeliver(k bridge.Key) {
 	}
 	ev := evs[len(evs)-1]
 	h.step(input{desc: fmt.Sprintf("%s: hook retry of %s", k.SessionID, ev.Name), key: &k, quiet: true, run: func() {
-		if err := h.b.HandleEvent(context.Background(), ev); err != nil {
+		if err := h.b.HandleEvent(h.callCtx(), ev); err != nil {
 			h.t.Fatalf("redeliver: %v", err)
 		}
 	}})

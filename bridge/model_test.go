@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,7 +56,7 @@ func TestModelBridge(t *testing.T) {
 		closed = true
 		h.close()
 	})
-	t.Logf("model: %d cases, %d inputs, in %s", cases.Load(), steps.Load(), time.Since(start).Round(time.Millisecond))
+	t.Logf("model: %d cases, %d inputs, in %s; %s", cases.Load(), steps.Load(), time.Since(start).Round(time.Millisecond), statsLine())
 	if os.Getenv("SB_MODEL_REPORT") != "" {
 		fmt.Printf("model-based test: ran %d cases (%d inputs) in %s\n", cases.Load(), steps.Load(), time.Since(start).Round(time.Second))
 	}
@@ -94,9 +96,16 @@ func drawSite(t *rapid.T, id string) siteSpec {
 // modelActions are the inputs the test draws from.
 func modelActions(h *harness) map[string]func(*rapid.T) {
 	conv := func(t *rapid.T) bridge.Key { return rapid.SampledFrom(h.keys).Draw(t, "conv") }
+	// With SB_MODEL_IGNORE=flood, starts that would run unfinished guided steps are not drawn
+	// (defect 1 loops forever there), so the test can look for the next failures.
+	startable := func(t *rapid.T, k bridge.Key) {
+		if slices.Contains(ignored, "flood") && h.sites[k.WebsiteID].Steps != nil {
+			t.Skip("a start on a website with guided steps (flood ignored)")
+		}
+	}
 	n := 0
 	uniq := func() int { n++; return n }
-	return map[string]func(*rapid.T){
+	actions := map[string]func(*rapid.T){
 		"visitor_text": func(t *rapid.T) {
 			k := conv(t)
 			text := rapid.SampledFrom([]string{"question", "question", "email", "bad_email", "language"}).Draw(t, "text")
@@ -124,6 +133,9 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 			case "human_please#":
 				v = fmt.Sprintf("human_please#n%d", uniq())
 			}
+			if strings.HasPrefix(v, "start") {
+				startable(t, k)
+			}
 			data := map[string]string{"enum": v}
 			if rapid.Bool().Draw(t, "with_other_key") {
 				data["plan"] = rapid.SampledFrom([]string{"pro", "free"}).Draw(t, "plan")
@@ -144,6 +156,7 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 			case "resolved":
 				h.click(k, bridge.PickerAnswer, bridge.ChoiceResolve)
 			case "bot_start":
+				startable(t, k)
 				h.click(k, "bot-picker", "enum:start_chatbot")
 			case "bot_pause":
 				h.click(k, "bot-picker", "enum:pause_chatbot")
@@ -164,7 +177,12 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 		},
 		"operator_text": func(t *rapid.T) { h.operatorText(conv(t), fmt.Sprintf("o%04d", uniq())) },
 		"operator_note": func(t *rapid.T) {
-			h.operatorNote(conv(t), rapid.SampledFrom([]string{"/ai on", "/ai off", "call them back"}).Draw(t, "note"))
+			k := conv(t)
+			note := rapid.SampledFrom([]string{"/ai on", "/ai off", "call them back"}).Draw(t, "note")
+			if note == "/ai on" {
+				startable(t, k)
+			}
+			h.operatorNote(k, note)
 		},
 		"state": func(t *rapid.T) {
 			h.setState(conv(t), rapid.SampledFrom([]string{"resolved", "pending", "unresolved"}).Draw(t, "state"))
@@ -172,9 +190,19 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 		"echo_state":   func(t *rapid.T) { h.echoState(conv(t)) },
 		"availability": func(t *rapid.T) { h.availability(rapid.Bool().Draw(t, "online")) },
 		"control": func(t *rapid.T) {
-			h.control(conv(t), rapid.SampledFrom([]string{bridge.ControlStart, bridge.ControlPause, bridge.ControlHandover, bridge.ControlResume}).Draw(t, "command"))
+			k := conv(t)
+			cmd := rapid.SampledFrom([]string{bridge.ControlStart, bridge.ControlPause, bridge.ControlHandover, bridge.ControlResume}).Draw(t, "command")
+			if cmd == bridge.ControlStart || cmd == bridge.ControlResume {
+				startable(t, k)
+			}
+			h.control(k, cmd)
 		},
-		"sweep": func(t *rapid.T) { h.sweep() },
+		"sweep": func(t *rapid.T) {
+			for _, k := range h.keys {
+				startable(t, k)
+			}
+			h.sweep()
+		},
 		"advance": func(t *rapid.T) {
 			h.advance(rapid.SampledFrom([]time.Duration{2 * time.Minute, 11 * time.Minute, 20 * time.Minute}).Draw(t, "by"))
 		},
@@ -189,4 +217,9 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 		"restart":   func(t *rapid.T) { h.restart() },
 		"redeliver": func(t *rapid.T) { h.redeliver(conv(t)) },
 	}
+	// Weights: rapid draws actions uniformly, so the frequent ones appear under several names.
+	actions["visitor_text_2"] = actions["visitor_text"]
+	actions["release_2"] = actions["release"]
+	actions["release_3"] = actions["release"]
+	return actions
 }
