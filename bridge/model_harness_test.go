@@ -90,6 +90,7 @@ type harness struct {
 	lastEv  map[bridge.Key][]bridge.Event // the last input's deliveries, for hook retries
 	stuck   bool                          // the bridge cannot be closed (wedged by the flood guard, or stuck)
 	cancels []context.CancelFunc
+	closed  bool
 }
 
 func newHarness(t rapid.TB, dir string, specs []siteSpec, sessions int) *harness {
@@ -168,6 +169,7 @@ func (h *harness) shut() {
 // close ends the case: bridge and store closed, no goroutine left behind.
 func (h *harness) close() {
 	h.t.Helper()
+	h.closed = true
 	h.shut()
 	if err := goleak.Find(h.leaks); err != nil {
 		h.fail("leak", "goroutines left after Close: %v", err)

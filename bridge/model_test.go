@@ -18,7 +18,7 @@ import (
 
 // modelChecks is the number of cases TestModelBridge runs in `make test` unless -rapid.checks or
 // RAPID_CHECKS says otherwise (`make soak` runs 20,000).
-const modelChecks = 40
+const modelChecks = 100
 
 // TestModelBridge is the model-based test of issue 12: random interleavings of every input over
 // two websites and up to four conversations (both start modes, with and without guided steps and
@@ -57,9 +57,6 @@ func TestModelBridge(t *testing.T) {
 		h.close()
 	})
 	t.Logf("model: %d cases, %d inputs, in %s; %s", cases.Load(), steps.Load(), time.Since(start).Round(time.Millisecond), statsLine())
-	if os.Getenv("SB_MODEL_REPORT") != "" {
-		fmt.Printf("model-based test: ran %d cases (%d inputs) in %s\n", cases.Load(), steps.Load(), time.Since(start).Round(time.Second))
-	}
 }
 
 // setFlagDefault sets a rapid flag unless the command line or its environment variable set it.
