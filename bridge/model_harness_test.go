@@ -234,18 +234,18 @@ func (h *harness) settle() {
 		if err := h.b.Quiesce(ctx); err != nil {
 			fatal("quiesce: %v", err)
 		}
-		if h.b.Generating() == h.asst.blocked() {
+		if h.b.Generating() == len(h.asst.live()) {
 			if err := h.b.Quiesce(ctx); err != nil {
 				fatal("quiesce: %v", err)
 			}
-			if h.b.Generating() == h.asst.blocked() {
+			if h.b.Generating() == len(h.asst.live()) {
 				return
 			}
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			fatal("no quiescence: %d generations running, %d blocked at the assistant", h.b.Generating(), h.asst.blocked())
+			fatal("no quiescence: %d generations running, %d blocked at the assistant", h.b.Generating(), len(h.asst.live()))
 		}
 	}
 }
@@ -603,6 +603,12 @@ func (h *harness) final() {
 		}
 		if h.plat.crisp(k).typing {
 			h.fail("typing", "at quiescence the typing indicator of %s is on", k.SessionID)
+		}
+		if q := h.model[k].lastQ; q != nil && q.due {
+			countStat("due questions")
+			if q.answered {
+				countStat("due questions answered")
+			}
 		}
 		if q := h.model[k].lastQ; q != nil && q.due && !q.answered && !q.cancelled {
 			h.fail("unanswered", "at quiescence %s: the question %q received in active mode was never answered nor handed over (mode %s)",
