@@ -3,7 +3,7 @@ GO      ?= go
 NODEDIR := bridge/crisp/testdata/node
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test deps lint bench demo fuzz soak clean
+.PHONY: all build test deps lint bench eval demo fuzz soak clean
 
 all: build
 
@@ -11,7 +11,8 @@ build:
 	$(GO) build -ldflags "-X main.Version=$(VERSION)" -o bin/signalbridge ./cmd/signalbridge
 
 # deps installs what the tests need beyond Go modules, skipping what is there: the Node Socket.IO
-# peers (npm ci) and Debian's chromium for the browser tests (apt-get; needs root).
+# peers (npm ci), Debian's chromium for the browser tests and redis-server for the Redis store tests
+# (apt-get; needs root).
 deps:
 	@test -d $(NODEDIR)/node_modules || npm ci --prefix $(NODEDIR) --no-audit --no-fund --loglevel=error
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -19,21 +20,34 @@ deps:
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
 		else echo "chromium missing: sudo apt-get install chromium (or run as root)"; exit 1; fi; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+		else echo "redis-server missing: sudo apt-get install redis-server (or run as root)"; exit 1; fi; }
 
 # The test command of the README and of .ci/run.
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
 
+# lint fails on unformatted code (gofmt -l), an untidy module (go mod tidy -diff) or a vet finding.
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: unformatted files:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum untidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 
-# Figures (printed, never asserted): the load generator and the package benchmarks.
-# Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go).
-bench:
+# Figures (printed, never asserted): the load generator and the package benchmarks, in about two
+# minutes. Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go), e.g.
+# SB_BENCH_STARTUP_CONVS=1000000 for the README's start-up figure.
+bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./signals/ ./assistant/... ./bridge/crisp/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./bridge/redis/ ./signals/ ./assistant/... ./bridge/crisp/...
+
+# Retrieval figures on assistant/testdata/eval/questions.tsv (printed; floors only guard regressions).
+# SB_EVAL_MISSES=1 lists the tuning split's misses.
+eval:
+	$(GO) test -count=1 -run '^TestEval$$' -v ./assistant/
 
 # Short fuzzing of every fuzz target (their seed corpora run in `make test` too).
 fuzz:

@@ -139,34 +139,33 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		return Answer{Handover: true, HandoverReason: fmt.Sprintf("the visitor asked for a human (%q)", p)}, nil
 	}
 
-	hits := a.retrieve(q.WebsiteID, last, prev, w.Passages)
 	if a.c == nil {
+		hits := a.knowledge(q.WebsiteID).Find(Query{Text: last, Context: prev, Lang: q.Language,
+			Fallback: w.DefaultLanguage, MinMatch: w.OfflineMinMatch}, w.Passages)
 		return offlineAnswer(w, q, hits), nil
+	}
+	return a.complete(ctx, w, q, a.Passages(ctx, q.WebsiteID, q.Language, last, prev))
+}
+
+// Passages returns the knowledge-base passages the model gets for a question (last, helped by the
+// previous visitor message prev at a lower weight, for follow-ups such as "and to Canada?"): hybrid
+// retrieval when the knowledge base has embeddings, passages in the conversation's language first,
+// and only those reaching the website's MinPassageMatch or MinSimilarity. An embedding failure is
+// logged and the lexical passages are used.
+func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev string) []Passage {
+	w := a.site(websiteID).w
+	hits, err := a.knowledge(websiteID).Retrieve(ctx, Query{Text: last, Context: prev, Lang: lang,
+		Fallback: w.DefaultLanguage, MinMatch: w.MinPassageMatch, MinSimilarity: w.MinSimilarity}, w.Passages)
+	if err != nil {
+		a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
 	}
 	var passages []Passage
 	for _, p := range hits {
-		if p.Match >= w.MinPassageMatch {
+		if p.Match >= w.MinPassageMatch || (w.MinSimilarity > 0 && p.Similarity >= w.MinSimilarity) {
 			passages = append(passages, p)
 		}
 	}
-	return a.complete(ctx, w, q, passages)
-}
-
-// retrieve searches with the newest visitor message, helped by the previous one at a lower weight
-// (follow-ups such as "and to Canada?").
-func (a *Assistant) retrieve(websiteID, last, prev string, k int) []Passage {
-	kb := a.knowledge(websiteID)
-	if kb == nil {
-		return nil
-	}
-	terms := map[string]float64{}
-	for _, t := range Terms(prev) {
-		terms[t] = 0.3
-	}
-	for _, t := range Terms(last) {
-		terms[t] = 1
-	}
-	return kb.search(terms, k)
+	return passages
 }
 
 func lastVisitorMessages(h []Turn) (last, prev string) {
@@ -184,7 +183,8 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 }
 
 // offlineAnswer answers with the best passage and its link when it matches well enough, and
-// otherwise says so (OffersHuman is then true).
+// otherwise says so (OffersHuman is then true). A passage in another language than the visitor's
+// is introduced by StrOtherLang.
 func offlineAnswer(w Website, q Question, hits []Passage) Answer {
 	lang := ResolveLanguage(q.Language, nil, w.DefaultLanguage, w.Languages)
 	last, _ := lastVisitorMessages(q.History)
@@ -196,6 +196,11 @@ func offlineAnswer(w Website, q Question, hits []Passage) Answer {
 	}
 	p := hits[0]
 	text := strings.TrimSpace(p.Text)
+	if p.Lang != "" && p.Lang != lang {
+		// Find ranked an article in the visitor's language first when one matched: this one is the
+		// best of another language, and the answer says so in the visitor's.
+		text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLang), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
+	}
 	if p.URL != "" {
 		text += "\n\n" + strings.ReplaceAll(w.Strings.Get(lang, StrReadMore), "{url}", p.URL)
 	}

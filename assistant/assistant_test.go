@@ -243,7 +243,7 @@ func TestWebsiteInheritsDefault(t *testing.T) {
 func TestDefaultStringsComplete(t *testing.T) {
 	keys := []string{assistant.StrApology, assistant.StrClosing, assistant.StrNoAnswer, assistant.StrOfferHuman,
 		assistant.StrTalkToHuman, assistant.StrResolved, assistant.StrNobodyOnline, assistant.StrAskEmail,
-		assistant.StrHandoverAck, assistant.StrReadMore, assistant.StrLanguage}
+		assistant.StrHandoverAck, assistant.StrReadMore, assistant.StrLanguage, assistant.StrOtherLang}
 	table := assistant.DefaultStrings()
 	for _, lang := range []string{"en", "es", "ca", "fr"} {
 		for _, k := range keys {
@@ -296,17 +296,63 @@ func TestFoldAndTerms(t *testing.T) {
 			t.Errorf("Fold(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-	same := [][2]string{
-		{"deliveries", "delivery"}, {"returned", "returns"}, {"envíos", "envio"}, {"devuelvo", "devolver"},
-		{"suscripción", "suscripciones"}, {"aceptáis", "aceptamos"}, {"passwords", "password"},
+	same := [][3]string{
+		{"en", "deliveries", "delivery"}, {"en", "returned", "returns"}, {"es", "envíos", "envio"},
+		{"es", "suscripción", "suscripciones"}, {"es", "aceptáis", "aceptamos"}, {"en", "passwords", "password"},
+		{"fr", "livraisons", "livraison"}, {"de", "Lieferungen", "Lieferung"}, {"pt", "devoluções", "devolução"},
+		{"it", "spedizioni", "spedizione"}, {"ca", "devolucions", "devolució"},
 	}
 	for _, p := range same {
-		a, b := assistant.Terms(p[0]), assistant.Terms(p[1])
+		a, b := assistant.TermsIn(p[0], p[1]), assistant.TermsIn(p[0], p[2])
 		if len(a) != 1 || len(b) != 1 || a[0] != b[0] {
-			t.Errorf("Terms(%q) = %v, Terms(%q) = %v; want the same single term", p[0], a, p[1], b)
+			t.Errorf("TermsIn(%s, %q) = %v, TermsIn(%s, %q) = %v; want the same single term", p[0], p[1], a, p[0], p[2], b)
 		}
+	}
+	// The Spanish stemmer keeps "paquete" and "tuesday" whole where the old suffix stripper mangled them.
+	if got := assistant.TermsIn("es", "paquete"); len(got) != 1 || got[0] != "paquet" {
+		t.Errorf(`TermsIn(es, "paquete") = %v, want [paquet]`, got)
+	}
+	if got := assistant.TermsIn("en", "tuesday"); len(got) != 1 || got[0] != "tuesday" {
+		t.Errorf(`TermsIn(en, "tuesday") = %v, want [tuesday]`, got)
 	}
 	if got := assistant.Terms("how do I get the"); len(got) != 0 {
 		t.Errorf("Terms(stop words) = %v, want none", got)
+	}
+}
+
+// TestReplyOfflineIssueQuestions answers the questions of issue 15 that the demo missed, in the
+// visitor's language: a Spanish visitor gets the Spanish article, a French one (no French article)
+// the English one introduced in French.
+func TestReplyOfflineIssueQuestions(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	a := MustNew(t, assistant.Config{}, nil, kb)
+	tests := []struct {
+		lang, q, wantURL, wantText string
+	}{
+		{"en", "How much is shipping?", "https://help.nimbus.example/en/shipping#shipping-costs", "Shipping is free"},
+		{"en", "Do you ship to the UK?", "https://help.nimbus.example/en/shipping#international-shipping", "United Kingdom"},
+		{"en", "Do you ship to Portugal?", "https://help.nimbus.example/en/shipping#international-shipping", "all EU countries"},
+		{"en", "My parcel never arrived", "https://help.nimbus.example/en/tracking#lost-or-late-parcel", "new parcel"},
+		{"es", "¿Cuánto cuesta el envío?", "https://help.nimbus.example/es/envios#gastos-de-envío", "El envío es gratuito"},
+		{"es", "¿Cuánto tarda el envío?", "https://help.nimbus.example/es/envios#plazos-de-entrega", "La entrega tarda"},
+		{"fr", "Combien coûte la livraison ?", "", "Nous n'avons cette information qu'en "},
+	}
+	for _, tc := range tests {
+		q := ask(tc.q)
+		q.Language = tc.lang
+		got, err := a.Reply(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Sources) != 1 || (tc.wantURL != "" && got.Sources[0].URL != tc.wantURL) {
+			t.Errorf("[%s] %q: sources %+v, want %s", tc.lang, tc.q, got.Sources, tc.wantURL)
+			continue
+		}
+		if !strings.Contains(got.Text, tc.wantText) {
+			t.Errorf("[%s] %q: text %q, want it to contain %q", tc.lang, tc.q, got.Text, tc.wantText)
+		}
+		if tc.lang == "es" && strings.Contains(got.Text, "Shipping") {
+			t.Errorf("[es] %q: text %q mixes in the English article", tc.q, got.Text)
+		}
 	}
 }

@@ -38,6 +38,9 @@ type Website struct {
 	MinPassageMatch float64       `yaml:"min_passage_match"` // passages below this Match stay out of the prompt
 	OfflineMinMatch float64       `yaml:"offline_min_match"` // offline answers need this Match
 	Timeout         time.Duration `yaml:"timeout"`           // per model attempt
+	// MinSimilarity admits a passage to the prompt on its embedding similarity alone (hybrid
+	// retrieval, when the knowledge base has embeddings); 0 disables that.
+	MinSimilarity float64 `yaml:"min_similarity"`
 }
 
 // Price is a model's price in US dollars per million tokens.
@@ -74,8 +77,9 @@ var builtinWebsite = Website{
 	MaxAnswerTokens: 400,
 	HistoryTokens:   1500,
 	Passages:        3,
-	MinPassageMatch: 0.25,
+	MinPassageMatch: 0.45,
 	OfflineMinMatch: 0.5,
+	MinSimilarity:   0.5,
 	Timeout:         30 * time.Second,
 }
 
@@ -101,7 +105,7 @@ func (c Config) Validate() error {
 		for _, m := range []struct {
 			field string
 			v     float64
-		}{{"min_passage_match", w.MinPassageMatch}, {"offline_min_match", w.OfflineMinMatch}} {
+		}{{"min_passage_match", w.MinPassageMatch}, {"offline_min_match", w.OfflineMinMatch}, {"min_similarity", w.MinSimilarity}} {
 			if m.v < 0 || m.v > 1 {
 				errs = append(errs, fmt.Errorf("%s: %s %v not in [0, 1]", name, m.field, m.v))
 			}
@@ -187,6 +191,7 @@ func merge(base, over Website) Website {
 	w.Passages = int(num(int64(base.Passages), int64(over.Passages)))
 	w.MinPassageMatch = flt(base.MinPassageMatch, over.MinPassageMatch)
 	w.OfflineMinMatch = flt(base.OfflineMinMatch, over.OfflineMinMatch)
+	w.MinSimilarity = flt(base.MinSimilarity, over.MinSimilarity)
 	w.Timeout = time.Duration(num(int64(base.Timeout), int64(over.Timeout)))
 	return w
 }

@@ -2,15 +2,16 @@ package assistant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
@@ -21,10 +22,16 @@ type Passage struct {
 	Section string  // heading of the section the chunk belongs to, "" for the article's top
 	URL     string  // link to the article (or its section anchor)
 	Text    string  // the chunk: one or a few paragraphs, at most the chunk size cap
-	Lang    string  // front matter "lang", "" when unknown
+	Lang    string  // primary language subtag: front matter "lang", else detected; "" when unknown
 	File    string  // path relative to the knowledge-base directory
 	Score   float64 // BM25 score
-	Match   float64 // 0..1: share of the query's IDF mass found in the chunk (normalised relevance)
+	// Match is 0..1: the share of the question's weight found in the chunk, each content word of the
+	// question weighing the rarity of its best known term (stem, concept or typo correction); a
+	// word the knowledge base never uses weighs a fixed small amount instead of the most.
+	Match float64
+	// Similarity is the cosine of the question's and the chunk's embeddings (Retrieve with
+	// embeddings), 0 otherwise.
+	Similarity float64
 }
 
 // KnowledgeBase is an in-memory BM25 index over the Markdown and text files of a directory. It is
@@ -36,6 +43,8 @@ type KnowledgeBase struct {
 	mu    sync.RWMutex
 	idx   *index
 	stamp string // file names, sizes and mtimes of the loaded version
+
+	embedCalls atomic.Int64
 }
 
 // KBOption configures LoadKnowledgeBase.
@@ -44,6 +53,8 @@ type KBOption func(*kbOptions)
 type kbOptions struct {
 	baseURL   string
 	chunkSize int
+	embedder  Embedder
+	cache     EmbeddingCache
 }
 
 // WithBaseURL links articles without a "url:" front-matter line to baseURL + their path without
@@ -69,7 +80,7 @@ func LoadKnowledgeBase(dir string, opts ...KBOption) (*KnowledgeBase, error) {
 	for _, o := range opts {
 		o(&kb.opts)
 	}
-	if _, err := kb.Reload(); err != nil {
+	if _, err := kb.Reload(); err != nil && !errors.Is(err, errEmbed) {
 		return nil, err
 	}
 	return kb, nil
@@ -91,9 +102,31 @@ func NewKnowledgeBase(files map[string]string, opts ...KBOption) *KnowledgeBase 
 	for _, n := range names {
 		chunks = append(chunks, parseArticle(n, files[n], kb.opts)...)
 	}
-	kb.idx = buildIndex(chunks)
+	kb.idx, _ = kb.build(chunks)
 	return kb
 }
+
+// build indexes chunks and, with embeddings, embeds them. An embedding failure leaves a lexical
+// index and an error wrapping errEmbed.
+func (kb *KnowledgeBase) build(chunks []Passage) (*index, error) {
+	idx := buildIndex(chunks)
+	if kb.opts.embedder == nil || len(chunks) == 0 {
+		return idx, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), embedTimeout)
+	defer cancel()
+	vecs, calls, err := embedDocs(ctx, kb.opts, chunks)
+	kb.embedCalls.Add(int64(calls))
+	if err != nil {
+		return idx, err
+	}
+	idx.vecs = vecs
+	return idx, nil
+}
+
+// EmbeddingCalls returns the number of embedding requests made for the knowledge base's chunks
+// (cached vectors cost none).
+func (kb *KnowledgeBase) EmbeddingCalls() int64 { return kb.embedCalls.Load() }
 
 // Len returns the number of indexed chunks.
 func (kb *KnowledgeBase) Len() int {
@@ -126,7 +159,14 @@ func (kb *KnowledgeBase) Reload() (bool, error) {
 		}
 		chunks = append(chunks, parseArticle(filepath.ToSlash(f), string(b), kb.opts)...)
 	}
-	idx := buildIndex(chunks)
+	idx, err := kb.build(chunks)
+	if err != nil {
+		// Lexical search works meanwhile; the stamp is not kept, so the next Reload embeds again.
+		kb.mu.Lock()
+		kb.idx = idx
+		kb.mu.Unlock()
+		return true, fmt.Errorf("load knowledge base: %w", err)
+	}
 	kb.mu.Lock()
 	kb.idx, kb.stamp = idx, stamp
 	kb.mu.Unlock()
@@ -204,6 +244,10 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	if title == "" {
 		title = strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	}
+	lang := primaryTag(meta["lang"])
+	if lang == "" {
+		lang = DetectLanguage(title + "\n" + body)
+	}
 	url := meta["url"]
 	if url == "" && o.baseURL != "" {
 		url = o.baseURL + "/" + strings.TrimSuffix(name, filepath.Ext(name))
@@ -222,7 +266,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	flushSection := func() {
 		flushPara()
 		for _, text := range packParagraphs(paras, o.chunkSize) {
-			p := Passage{Title: title, Section: section, URL: url, Text: text, Lang: meta["lang"], File: name}
+			p := Passage{Title: title, Section: section, URL: url, Text: text, Lang: lang, File: name}
 			if section != "" && url != "" && !strings.Contains(url, "#") {
 				p.URL = url + "#" + slug(section)
 			}
@@ -363,118 +407,39 @@ func slug(h string) string {
 	return b.String()
 }
 
-// BM25 parameters.
-const (
-	bm25K1 = 1.2
-	bm25B  = 0.75
-)
-
-type posting struct {
-	doc int32
-	tf  float32
+// Article is a knowledge-base article given by a source other than a folder (the Crisp
+// Helpdesk): Markdown content chunked by its headings like a file.
+type Article struct {
+	Name    string // unique key, also the File of its passages ("helpdesk/es/envios")
+	Title   string
+	Lang    string // language code; "" detects it
+	URL     string // link for "Read more"
+	Content string // Markdown
 }
 
-type index struct {
-	docs     []Passage
-	lens     []float32
-	avgLen   float64
-	postings map[string][]posting
-}
-
-func buildIndex(docs []Passage) *index {
-	idx := &index{docs: docs, lens: make([]float32, len(docs)), postings: map[string][]posting{}}
-	var total float64
-	for i, d := range docs {
-		tf := map[string]float32{}
-		// Title and section headings count as extra occurrences: they say what a chunk is about.
-		for _, t := range Terms(d.Title) {
-			tf[t] += 1
+// SetArticles replaces the knowledge base's articles (a knowledge base made by NewKnowledgeBase,
+// fed by a source such as the Crisp Helpdesk). With embeddings, only chunks whose text changed are
+// embedded again (through the cache); an embedding failure keeps the new lexical index and is
+// returned.
+func (kb *KnowledgeBase) SetArticles(articles []Article) error {
+	var chunks []Passage
+	for _, a := range articles {
+		var fm strings.Builder
+		fm.WriteString("---\n")
+		for _, kv := range [][2]string{{"title", a.Title}, {"lang", a.Lang}, {"url", a.URL}} {
+			if v := strings.TrimSpace(strings.ReplaceAll(kv[1], "\n", " ")); v != "" {
+				fmt.Fprintf(&fm, "%s: %s\n", kv[0], v)
+			}
 		}
-		for _, t := range Terms(d.Section) {
-			tf[t] += 1
-		}
-		n := float32(0)
-		for _, t := range Terms(d.Text) {
-			tf[t]++
-			n++
-		}
-		idx.lens[i] = n
-		total += float64(n)
-		for t, f := range tf {
-			idx.postings[t] = append(idx.postings[t], posting{doc: int32(i), tf: f})
-		}
+		fm.WriteString("---\n")
+		chunks = append(chunks, parseArticle(a.Name, fm.String()+a.Content, kb.opts)...)
 	}
-	if len(docs) > 0 {
-		idx.avgLen = total / float64(len(docs))
+	idx, err := kb.build(chunks)
+	kb.mu.Lock()
+	kb.idx = idx
+	kb.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("set articles: %w", err)
 	}
-	return idx
-}
-
-func (idx *index) idf(t string) float64 {
-	n := float64(len(idx.postings[t]))
-	N := float64(len(idx.docs))
-	return math.Log(1 + (N-n+0.5)/(n+0.5))
-}
-
-// Search returns the k passages that best match query, best first, with their BM25 score and
-// normalised Match. Passages that share no term with the query are never returned.
-func (kb *KnowledgeBase) Search(query string, k int) []Passage {
-	q := map[string]float64{}
-	for _, t := range Terms(query) {
-		q[t] = 1
-	}
-	return kb.search(q, k)
-}
-
-// search scores weighted query terms (weight 1 for the visitor's message, less for context).
-func (kb *KnowledgeBase) search(q map[string]float64, k int) []Passage {
-	if kb == nil || k <= 0 || len(q) == 0 {
-		return nil
-	}
-	kb.mu.RLock()
-	idx := kb.idx
-	kb.mu.RUnlock()
-	if idx == nil || len(idx.docs) == 0 {
-		return nil
-	}
-	scores := make(map[int32]float64)
-	matched := make(map[int32]float64)
-	var mass float64
-	for t, w := range q {
-		idf := idx.idf(t)
-		mass += w * idf
-		for _, p := range idx.postings[t] {
-			tf := float64(p.tf)
-			norm := bm25K1 * (1 - bm25B + bm25B*float64(idx.lens[p.doc])/idx.avgLen)
-			scores[p.doc] += w * idf * tf * (bm25K1 + 1) / (tf + norm)
-			matched[p.doc] += w * idf
-		}
-	}
-	type hit struct {
-		doc   int32
-		score float64
-	}
-	hits := make([]hit, 0, len(scores))
-	for d, s := range scores {
-		hits = append(hits, hit{d, s})
-	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].score != hits[j].score {
-			return hits[i].score > hits[j].score
-		}
-		return hits[i].doc < hits[j].doc
-	})
-	if len(hits) > k {
-		hits = hits[:k]
-	}
-	out := make([]Passage, len(hits))
-	for i, h := range hits {
-		p := idx.docs[h.doc]
-		p.Score = h.score
-		if mass > 0 {
-			p.Match = matched[h.doc] / mass
-		}
-		out[i] = p
-	}
-	return out
+	return nil
 }

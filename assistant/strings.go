@@ -20,6 +20,9 @@ const (
 	StrLanguage     = "language"      // the language's own name, for language pickers
 	StrEmailThanks  = "email_thanks"  // the visitor left an email at handover
 	StrInvalidEmail = "invalid_email" // the email field's answer is not an email
+	// StrOtherLang heads an offline answer taken from an article in another language than the
+	// visitor's; "{language}" is replaced by that language's name in the visitor's language.
+	StrOtherLang = "other_language"
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -40,6 +43,7 @@ var defaultStrings = StringTable{
 		StrLanguage:     "English",
 		StrEmailThanks:  "Thanks, we will reply to you by email.",
 		StrInvalidEmail: "That does not look like an email address. Could you check it?",
+		StrOtherLang:    "We only have this in {language}:",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -55,6 +59,7 @@ var defaultStrings = StringTable{
 		StrLanguage:     "Español",
 		StrEmailThanks:  "Gracias, te responderemos por correo electrónico.",
 		StrInvalidEmail: "Eso no parece una dirección de correo. ¿Puedes revisarla?",
+		StrOtherLang:    "Solo tenemos esta información en {language}:",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -70,6 +75,7 @@ var defaultStrings = StringTable{
 		StrLanguage:     "Català",
 		StrEmailThanks:  "Gràcies, et respondrem per correu electrònic.",
 		StrInvalidEmail: "Això no sembla una adreça de correu. La pots revisar?",
+		StrOtherLang:    "Només tenim aquesta informació en {language}:",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -85,6 +91,7 @@ var defaultStrings = StringTable{
 		StrLanguage:     "Français",
 		StrEmailThanks:  "Merci, nous vous répondrons par e-mail.",
 		StrInvalidEmail: "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous la vérifier ?",
+		StrOtherLang:    "Nous n'avons cette information qu'en {language} :",
 	},
 }
 
@@ -131,6 +138,23 @@ var languageNames = map[string]string{
 	"ro": "Romanian", "cs": "Czech", "el": "Greek", "tr": "Turkish", "ru": "Russian",
 	"uk": "Ukrainian", "ar": "Arabic", "he": "Hebrew", "hi": "Hindi", "ja": "Japanese",
 	"ko": "Korean", "zh": "Chinese",
+}
+
+// languageNamesIn are language names in the languages of the built-in strings (visitor language ->
+// language -> name), for StrOtherLang; other pairs fall back to the English name.
+var languageNamesIn = map[string]map[string]string{
+	"es": {"en": "inglés", "es": "español", "ca": "catalán", "fr": "francés", "de": "alemán", "it": "italiano", "pt": "portugués"},
+	"ca": {"en": "anglès", "es": "castellà", "ca": "català", "fr": "francès", "de": "alemany", "it": "italià", "pt": "portuguès"},
+	"fr": {"en": "anglais", "es": "espagnol", "ca": "catalan", "fr": "français", "de": "allemand", "it": "italien", "pt": "portugais"},
+}
+
+// LanguageNameIn returns the name of language code as written in language in ("en" in "es" ->
+// "inglés"), falling back to the English name.
+func LanguageNameIn(in, code string) string {
+	if n, ok := languageNamesIn[primaryTag(in)][primaryTag(code)]; ok {
+		return n
+	}
+	return LanguageName(code)
 }
 
 // LanguageName returns the English name of a language code ("es" -> "Spanish"), or the code.

@@ -22,6 +22,10 @@ import (
 // ErrClosed is returned by calls made after Close.
 var ErrClosed = errors.New("bridge closed")
 
+// ErrBusy is returned by HandleEvent when a conversation's shard and its overflow are full; a hook
+// answers 503 so Crisp retries.
+var ErrBusy = errors.New("bridge busy: queue and overflow full")
+
 // Website is the per-website policy the bridge applies.
 type Website struct {
 	ID        string
@@ -69,8 +73,12 @@ type Options struct {
 	Now           Clock
 	// Shards is the number of ordered workers; a conversation always maps to the same one.
 	Shards int
-	// QueueSize bounds each shard's queue; HandleEvent blocks (up to its ctx) when it is full.
+	// QueueSize is each shard's queue. HandleEvent never blocks on a full one: the event (already
+	// durable in the inbox when the store has one) waits in the shard's overflow.
 	QueueSize int
+	// MaxOverflow bounds the events waiting in one shard's overflow (default 10,000); past it
+	// HandleEvent returns ErrBusy.
+	MaxOverflow int
 	// Generations bounds concurrent assistant generations.
 	Generations int
 	// TypingDelay is how long a generation runs before the typing indicator is started; answers
@@ -84,29 +92,60 @@ type Options struct {
 	DrainTimeout time.Duration
 	// TranscriptLimit bounds the transcript window kept per conversation.
 	TranscriptLimit int
+	// CallTimeout bounds one Crisp call made while processing or performing (default 15 s).
+	CallTimeout time.Duration
+	// JournalDeadline is how long a failing write-back, state or segment change is retried before it
+	// is abandoned (default 1 hour); MessageDeadline likewise for messages and notes (default 10
+	// minutes: a notice that late is worse than none).
+	JournalDeadline time.Duration
+	MessageDeadline time.Duration
+	// MaxTurnText clips the text of a stored transcript turn, in characters (default 2,000): enough
+	// context for the model and the handover note, bounded storage per conversation.
+	MaxTurnText int
+	// Retention erases conversations idle for longer (default 90 days; negative keeps them for
+	// ever), when the store can (Eraser); the sweep runs every RetentionSweep (default 1 hour).
+	Retention      time.Duration
+	RetentionSweep time.Duration
+	// Shared runs the bridge as one of several replicas on one shared store, which must implement
+	// Leases (and should implement FencedCommitter): see replicas.go. Replica names this process
+	// (default random); LeaseTTL is how long a conversation's lease outlives a replica that died
+	// holding it (default 5 s).
+	Shared   bool
+	Replica  string
+	LeaseTTL time.Duration
 }
 
 // Bridge processes events. Create it with Open, stop it with Close.
 type Bridge struct {
-	opts   Options
-	log    *slog.Logger
-	seed   maphash.Seed
-	shards []chan task
-	sem    chan struct{}
+	opts     Options
+	log      *slog.Logger
+	seed     maphash.Seed
+	shards   []chan task
+	overflow [][]task // per shard, under mu: tasks waiting for room in the shard's queue, in order
+	inbox    Inbox    // the store's durable intake, nil when it has none
+	inboxSeq atomic.Uint64
+	removals chan string // processed inbox entries, removed in batches
+	sem      chan struct{}
 
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // shard workers
+	removerWG sync.WaitGroup
 	genWG     sync.WaitGroup // generations
 	sweepWG   sync.WaitGroup // the resume sweep
 	stopSweep chan struct{}
 	active    atomic.Int64 // generation goroutines running (until their result is queued)
+	passes    atomic.Int64 // journal passes running (until their result is handled)
+	journalWG sync.WaitGroup
 
 	mu           sync.Mutex
 	closed       bool // no more events or control calls
 	shardsClosed bool // shard queues are closed: nothing at all may be queued
 	idle         chan struct{}
 	gens         map[Key]*generation // in-flight generation per conversation
+	jobs         map[Key]*journalJob // journal work per conversation
+	leases       Leases              // shared store's leases; nil when this is the only replica
+	tokens       map[Key]int64       // fencing token of the task running per conversation
 	genSeq       uint64
 }
 
@@ -118,6 +157,10 @@ type task struct {
 	done    *replyDone
 	ctrl    *control
 	barrier func() // called when the shard reaches it (Close)
+	kick    bool   // perform the conversation's journal entries that are due
+	journal *journalDone
+	inboxID string // the event's durable inbox entry, removed once processed
+	replay  bool   // the entry is replayed from the inbox after a restart
 }
 
 // Open validates the options, starts the shard workers and returns the bridge.
@@ -146,6 +189,9 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 128
 	}
+	if opts.MaxOverflow <= 0 {
+		opts.MaxOverflow = 10_000
+	}
 	if opts.Generations <= 0 {
 		opts.Generations = 256
 	}
@@ -167,22 +213,71 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.TranscriptLimit <= 0 {
 		opts.TranscriptLimit = 50
 	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 15 * time.Second
+	}
+	if opts.JournalDeadline <= 0 {
+		opts.JournalDeadline = time.Hour
+	}
+	if opts.MessageDeadline <= 0 {
+		opts.MessageDeadline = 10 * time.Minute
+	}
+	if opts.MaxTurnText <= 0 {
+		opts.MaxTurnText = 2000
+	}
+	if opts.Retention == 0 {
+		opts.Retention = 90 * 24 * time.Hour
+	}
+	if opts.RetentionSweep <= 0 {
+		opts.RetentionSweep = time.Hour
+	}
+	if opts.Replica == "" {
+		opts.Replica = replicaID()
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 5 * time.Second
+	}
+	var leases Leases
+	if opts.Shared {
+		var ok bool
+		if leases, ok = opts.Store.(Leases); !ok {
+			return nil, errors.New("open bridge: Shared needs a store with leases (Redis)")
+		}
+	}
 	b := &Bridge{
 		opts:      opts,
 		log:       opts.Logger,
 		seed:      maphash.MakeSeed(),
 		shards:    make([]chan task, opts.Shards),
+		overflow:  make([][]task, opts.Shards),
 		sem:       make(chan struct{}, opts.Generations),
 		gens:      make(map[Key]*generation),
+		jobs:      make(map[Key]*journalJob),
+		leases:    leases,
+		tokens:    make(map[Key]int64),
 		idle:      make(chan struct{}, 1),
 		stopSweep: make(chan struct{}),
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.inbox, _ = opts.Store.(Inbox)
+	// Inbox ids sort in acceptance order across restarts: the start time, then a counter.
+	b.inboxSeq.Store(uint64(time.Now().UnixMicro()) << 12)
 	for i := range b.shards {
 		ch := make(chan task, opts.QueueSize)
 		b.shards[i] = ch
 		b.wg.Add(1)
-		go b.work(ch)
+		go b.work(i, ch)
+	}
+	if b.inbox != nil {
+		b.removals = make(chan string, 4096)
+		b.removerWG.Add(1)
+		go b.remover()
+		// What was accepted before a crash is processed first, in order, through the normal
+		// de-duplication, before any new event can overtake it.
+		if err := b.replayInbox(); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("open bridge: %w", err)
+		}
 	}
 	if opts.ResumeEnabled {
 		b.sweepWG.Add(1)
@@ -190,12 +285,21 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	b.sweepWG.Add(1)
 	go b.recoverOutbox()
+	if b.shared() {
+		b.sweepWG.Add(1)
+		go b.takeoverLoop()
+	}
+	if _, ok := opts.Store.(Eraser); ok && opts.Retention > 0 {
+		b.sweepWG.Add(1)
+		go b.retentionLoop()
+	}
 	return b, nil
 }
 
 // Close shuts down without losing what was accepted: it stops accepting events, lets every shard
-// process what it queued, waits for in-flight answers to be posted (up to DrainTimeout, after which
-// they are cancelled and their typing indicators stopped), then stops the shards.
+// process what it queued, waits for in-flight answers to be posted and for the journal writes that
+// are due to be performed (up to DrainTimeout, after which answers are cancelled and their typing
+// indicators stopped; writes left are performed after the restart), then stops the shards.
 func (b *Bridge) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -207,17 +311,15 @@ func (b *Bridge) Close() error {
 	close(b.stopSweep)
 	b.sweepWG.Wait()
 
-	// Every event queued before now is processed once the barrier passes its shard.
-	var barriers sync.WaitGroup
-	for _, ch := range b.shards {
-		barriers.Add(1)
-		ch <- task{barrier: barriers.Done}
+	// Every event queued before now (overflow included) is processed once the barrier passes its
+	// shard.
+	if err := b.barrier(context.Background()); err != nil {
+		b.log.Error("close: barrier", "err", err)
 	}
-	barriers.Wait()
 
 	timer := time.NewTimer(b.opts.DrainTimeout)
 	defer timer.Stop()
-	for b.active.Load() > 0 {
+	for b.active.Load() > 0 || b.passes.Load() > 0 {
 		select {
 		case <-b.idle:
 		case <-timer.C:
@@ -235,12 +337,24 @@ func (b *Bridge) Close() error {
 	}
 	b.genWG.Wait()
 	b.mu.Lock()
+	for _, j := range b.jobs {
+		if j.timer != nil {
+			j.timer.Stop() // retries not yet due are performed after the restart
+		}
+	}
+	b.mu.Unlock()
+	b.journalWG.Wait() // each call is bounded by CallTimeout
+	b.mu.Lock()
 	b.shardsClosed = true
 	for _, ch := range b.shards {
 		close(ch)
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	if b.removals != nil {
+		close(b.removals)
+		b.removerWG.Wait()
+	}
 	b.cancel()
 	return nil
 }
@@ -260,50 +374,133 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.WebsiteID == "" || ev.SessionID == "" {
 		return fmt.Errorf("handle event %s: missing website or session", ev.Name)
 	}
-	return b.enqueue(ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev})
+	t := task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev}
+	if b.inbox != nil {
+		b.mu.Lock()
+		closed := b.closed
+		b.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
+		t.inboxID = fmt.Sprintf("%016x", b.inboxSeq.Add(1))
+		entry := InboxEntry{ID: t.inboxID, AcceptedAt: b.opts.Now().UnixMilli(), Event: ev}
+		if err := b.inbox.Accept(ctx, []InboxEntry{entry}); err != nil {
+			return fmt.Errorf("handle event %s: durable intake: %w", ev.Name, err)
+		}
+	}
+	if err := b.enqueue(ctx, t); err != nil {
+		// Durable already: a restart processes it. The caller is told so that a hook is retried
+		// (the retry is de-duplicated) rather than trusted.
+		return err
+	}
+	return nil
 }
 
 func (b *Bridge) enqueue(ctx context.Context, t task) error {
+	return b.enqueueOn(ctx, int(maphash.String(b.seed, t.key.String())%uint64(len(b.shards))), t)
+}
+
+// enqueueOn queues t on shard i.
+func (b *Bridge) enqueueOn(ctx context.Context, i int, t task) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.shardsClosed || b.closed && t.done == nil && !t.recover {
+	if b.shardsClosed || b.closed && (t.event != nil || t.ctrl != nil) {
 		return ErrClosed
 	}
-	ch := b.shards[maphash.String(b.seed, t.key.String())%uint64(len(b.shards))]
-	select {
-	case ch <- t:
-		return nil
-	default:
+	if len(b.overflow[i]) == 0 {
+		select {
+		case b.shards[i] <- t:
+			return nil
+		default:
+		}
 	}
-	// The queue is full: wait without holding the lock so Close is not blocked by a slow shard.
-	// Close closes the shards only after every generation has handed its result back, so the
-	// channel cannot be closed under a result being queued here.
-	b.mu.Unlock()
-	defer b.mu.Lock()
-	select {
-	case ch <- t:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("enqueue %s: %w", t.key, ctx.Err())
+	// The queue is full: the task waits in the shard's overflow, in order, and the caller (an RTM
+	// reader, a hook) is not held up. Only events are bounded; internal results are never dropped.
+	if t.event != nil && !t.replay && len(b.overflow[i]) >= b.opts.MaxOverflow {
+		return fmt.Errorf("enqueue %s: %w", t.key, ErrBusy)
+	}
+	b.overflow[i] = append(b.overflow[i], t)
+	return nil
+}
+
+// refill moves waiting tasks of shard i from its overflow into its queue, as room allows.
+func (b *Bridge) refill(i int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.shardsClosed {
+		return
+	}
+	q := b.overflow[i]
+	n := 0
+	for n < len(q) {
+		select {
+		case b.shards[i] <- q[n]:
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	if n > 0 {
+		clear(q[:n])
+		b.overflow[i] = q[n:]
+		if len(b.overflow[i]) == 0 {
+			b.overflow[i] = nil
+		}
 	}
 }
 
 // work runs one shard: tasks of a conversation are processed one at a time, in order.
-func (b *Bridge) work(ch chan task) {
+func (b *Bridge) work(i int, ch chan task) {
 	defer b.wg.Done()
 	for t := range ch {
-		switch {
-		case t.event != nil:
-			b.processEvent(*t.event)
-		case t.done != nil:
-			b.finishReply(t.key, t.done)
-		case t.ctrl != nil:
-			t.ctrl.result <- b.processControl(t.key, t.ctrl)
-		case t.barrier != nil:
+		b.refill(i)
+		if t.barrier != nil {
 			t.barrier()
-		case t.recover:
-			b.recoverOne(t.key)
+			continue
 		}
+		ran := b.underLease(t.key, func() { b.run(t) })
+		if !ran {
+			b.dropTask(t)
+		}
+	}
+}
+
+// run performs one task of a conversation (under its lease when replicas share the store).
+func (b *Bridge) run(t task) {
+	switch {
+	case t.event != nil:
+		b.processEvent(*t.event, t.inboxID, t.replay)
+	case t.done != nil:
+		b.finishReply(t.key, t.done)
+	case t.ctrl != nil:
+		t.ctrl.result <- b.processControl(t.key, t.ctrl)
+	case t.journal != nil:
+		b.finishJournal(t.key, t.journal)
+	case t.kick:
+		b.kickStored(t.key)
+	case t.recover:
+		b.recoverOne(t.key)
+	}
+}
+
+// dropTask ends a task that could not run (no lease): what it owed stays in the store (the inbox,
+// the outbox, the journal) for the takeover sweep; the in-process accounting is settled.
+func (b *Bridge) dropTask(t task) {
+	switch {
+	case t.done != nil:
+		t.done.gen.stopTyping(b.ctx)
+		b.clearGeneration(t.done.gen)
+		b.generationOver()
+	case t.ctrl != nil:
+		t.ctrl.result <- controlResult{err: fmt.Errorf("control %s: another replica holds the conversation", t.key)}
+	case t.journal != nil:
+		b.mu.Lock()
+		if j := b.jobs[t.key]; j != nil {
+			j.running, j.inFlight = false, nil
+		}
+		b.mu.Unlock()
+		b.passOver()
 	}
 }
 

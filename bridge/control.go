@@ -19,7 +19,11 @@ const (
 // ErrUnknownControl is returned for a control command that does not exist.
 var ErrUnknownControl = errors.New("unknown control command")
 
+// controlErase is the internal command of Erase.
+const controlErase = "erase"
+
 type control struct {
+	erase   func() // controlErase: runs on the shard
 	source  signals.Source
 	command string
 	reason  signals.Reason
@@ -58,12 +62,20 @@ func (b *Bridge) control(ctx context.Context, key Key, c *control) (Conversation
 
 func (b *Bridge) processControl(key Key, c *control) controlResult {
 	ctx := b.ctx
+	if c.erase != nil {
+		c.erase()
+		return controlResult{}
+	}
 	st, found, err := b.load(ctx, key)
 	if err != nil {
 		return controlResult{err: err}
 	}
 	if !found {
 		return controlResult{err: fmt.Errorf("conversation %s: %w", key, ErrNotFound)}
+	}
+	if c.source == signals.SourceTimer && !b.resumeDue(&st.conv, b.opts.Now().UnixMilli()) {
+		// Checked again in order with the conversation's events: a human wrote since the sweep.
+		return controlResult{conv: st.conv}
 	}
 	in := signals.Input{Source: c.source, Reason: c.reason, Detail: c.detail}
 	if in.Source == "" {
@@ -109,3 +121,5 @@ func (b *Bridge) Conversation(ctx context.Context, key Key, auditLimit int) (Con
 func (b *Bridge) List(ctx context.Context, mode signals.Mode, limit int) ([]Conversation, error) {
 	return b.opts.Store.List(ctx, mode, limit)
 }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -18,9 +18,10 @@ const (
 
 // Transport names where an event came from.
 const (
-	ViaRTM   = "rtm"
-	ViaHooks = "hooks"
-	ViaAPI   = "api"
+	ViaRTM     = "rtm"
+	ViaHooks   = "hooks"
+	ViaAPI     = "api"
+	ViaCatchup = "catchup" // read back over REST after a gap (Reconciler): lateCopy neither counts nor drops it
 )
 
 // Event is one Crisp event decoded from either transport. Only the fields of its Name are set.

@@ -29,6 +29,9 @@ type generation struct {
 	typing   bool // the typing indicator was started
 	platform Platform
 	key      Key
+	due      int64 // the conversation's ReplyDue when it started: superseded once that changes
+	// typingTimeout bounds a typing-indicator call: it is worth little once late.
+	typingTimeout time.Duration
 }
 
 // replyDone is a finished generation handed back to the conversation's shard.
@@ -48,31 +51,45 @@ func (b *Bridge) startGeneration(c *Conversation) {
 		b.mu.Unlock()
 		return
 	}
-	if old := b.gens[c.Key]; old != nil {
-		// A newer visitor message supersedes the answer being written: answer both at once.
-		old.stopTyping(b.ctx)
-		old.cancel()
-	}
+	old := b.gens[c.Key]
 	b.genSeq++
-	ctx, cancel := context.WithTimeout(b.ctx, b.opts.ReplyTimeout)
-	g := &generation{id: b.genSeq, ctx: ctx, cancel: cancel, platform: b.opts.Platform, key: c.Key}
+	life, cancel := context.WithCancel(b.ctx)
+	g := &generation{id: b.genSeq, ctx: life, cancel: cancel, platform: b.opts.Platform, key: c.Key,
+		typingTimeout: b.typingTimeout(), due: c.ReplyDue}
 	b.gens[c.Key] = g
 	b.genWG.Add(1)
 	b.mu.Unlock()
+	if old != nil {
+		// A newer visitor message supersedes the answer being written: answer both at once. The
+		// indicator is stopped outside the bridge lock (a Crisp call must never hold up intake).
+		old.stopTyping(b.ctx)
+		old.cancel()
+	}
 
 	q := b.question(c)
 	b.active.Add(1)
 	go func() {
 		defer b.genWG.Done()
 		defer cancel()
-		start := b.opts.Now()
+		if b.shared() {
+			// Other replicas see from this lease that the answer is being written.
+			stop := make(chan struct{})
+			held := make(chan struct{})
+			go func() { defer close(held); b.keepGenLease(g.key, stop) }()
+			defer func() { close(stop); <-held }()
+		}
+		// Waiting for a slot does not count against the answer's timeout: under load an answer
+		// that has not started yet is late, not failed.
 		select {
 		case b.sem <- struct{}{}:
-		case <-ctx.Done():
-			b.handBack(g, replyDone{gen: g, err: ctx.Err()})
+		case <-life.Done():
+			b.handBack(g, replyDone{gen: g, err: life.Err()})
 			return
 		}
 		defer func() { <-b.sem }()
+		ctx, stop := context.WithTimeout(life, b.opts.ReplyTimeout)
+		defer stop()
+		start := b.opts.Now()
 		var timer *time.Timer
 		if b.opts.TypingDelay > 0 {
 			timer = time.AfterFunc(b.opts.TypingDelay, func() { g.startTyping(ctx) })
@@ -88,6 +105,9 @@ func (b *Bridge) startGeneration(c *Conversation) {
 		b.handBack(g, replyDone{gen: g, answer: ans, err: err, took: took})
 	}()
 }
+
+// typingTimeout bounds a typing-indicator call: the shorter of 3 s and CallTimeout.
+func (b *Bridge) typingTimeout() time.Duration { return min(3*time.Second, b.opts.CallTimeout) }
 
 // handBack queues the finished generation on its conversation's shard.
 func (b *Bridge) handBack(g *generation, d replyDone) {
@@ -114,6 +134,8 @@ func (g *generation) startTyping(ctx context.Context) {
 	if g.stopped || g.typing || ctx.Err() != nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, g.typingTimeout)
+	defer cancel()
 	if err := g.platform.Compose(ctx, g.key.WebsiteID, g.key.SessionID, true); err == nil {
 		g.typing = true
 	}
@@ -126,7 +148,7 @@ func (g *generation) stopTyping(ctx context.Context) {
 	g.stopped = true
 	if g.typing {
 		g.typing = false
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.typingTimeout)
 		defer cancel()
 		_ = g.platform.Compose(ctx, g.key.WebsiteID, g.key.SessionID, false)
 	}
@@ -184,14 +206,27 @@ func (b *Bridge) finishReply(key Key, d *replyDone) {
 		return
 	}
 	c := &st.conv
+	if g.due != 0 && c.ReplyDue != g.due && c.ReplyDue != 0 {
+		return // a newer answer is owed (started here or on another replica): this one is superseded
+	}
 	if c.Mode != signals.ModeActive {
-		return // paused or handed over while generating: nothing is posted
+		// Paused or handed over while generating: nothing is posted, and nothing is owed.
+		if c.ReplyDue != 0 {
+			c.ReplyDue = 0
+			st.dirty = true
+			if err := st.commit(ctx, ""); err != nil {
+				b.log.Error("persist outbox", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+			}
+		}
+		return
 	}
 	now := b.opts.Now().UnixMilli()
 	switch {
 	case errors.Is(d.err, assistant.ErrBudgetExhausted):
+		b.charge(ctx, st, d.answer.Usage)
 		st.apply(signals.Input{Kind: signals.InputBudgetExhausted, Source: signals.SourceAssistant, Reason: signals.ReasonBudget, At: now})
 	case d.err != nil:
+		b.charge(ctx, st, d.answer.Usage) // failed attempts cost tokens too
 		b.log.Warn("assistant failed", "website", key.WebsiteID, "session", key.SessionID, "err", d.err)
 		st.apply(signals.Input{Kind: signals.InputModelFailed, Source: signals.SourceAssistant, Reason: signals.ReasonError, At: now, Detail: "model failed"})
 	default:
@@ -206,20 +241,27 @@ func (b *Bridge) finishReply(key Key, d *replyDone) {
 	b.perform(ctx, st)
 }
 
+// charge adds what a model call spent, answered or failed, to the conversation's and the website's
+// budgets.
+func (b *Bridge) charge(ctx context.Context, st *step, u assistant.Usage) {
+	c := &st.conv
+	c.TokensUsed += u.Total()
+	c.CostUSD += u.CostUSD
+	if t := u.Total(); t > 0 {
+		if _, err := b.opts.Store.AddUsage(ctx, c.WebsiteID, b.opts.Now().UTC().Format("2006-01-02"), t); err != nil {
+			b.log.Error("add usage", "website", c.WebsiteID, "err", err)
+		}
+	}
+	st.dirty = true
+}
+
 // postAnswer posts the answer (as a picker offering a human when the policy says so), records usage
 // and then applies the model's tool decisions. The answer text is posted before a handover or resolve
 // so the visitor never loses the assistant's last words.
 func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 	c := &st.conv
 	now := b.opts.Now().UnixMilli()
-	c.TokensUsed += a.Usage.Total()
-	c.CostUSD += a.Usage.CostUSD
-	if t := a.Usage.Total(); t > 0 {
-		if _, err := b.opts.Store.AddUsage(ctx, c.WebsiteID, b.opts.Now().UTC().Format("2006-01-02"), t); err != nil {
-			b.log.Error("add usage", "website", c.WebsiteID, "err", err)
-		}
-	}
-	st.dirty = true
+	b.charge(ctx, st, a.Usage)
 	if a.Text != "" {
 		m := OutMessage{Type: "text", Text: a.Text}
 		offer := st.site.OfferHuman
@@ -229,7 +271,10 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 				{Value: ChoiceHuman, Label: b.text(st, "talk_to_human")},
 			}}}
 		}
-		if _, err := b.opts.Platform.Send(ctx, c.WebsiteID, c.SessionID, m); err != nil {
+		sctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
+		_, err := b.opts.Platform.Send(sctx, c.WebsiteID, c.SessionID, m)
+		cancel()
+		if err != nil {
 			b.log.Error("post answer", "website", c.WebsiteID, "session", c.SessionID, "err", err)
 			st.apply(signals.Input{Kind: signals.InputModelFailed, Source: signals.SourceAssistant, Reason: signals.ReasonError, At: now, Detail: "posting the answer failed"})
 			return
@@ -257,7 +302,7 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 		st.apply(signals.Input{Kind: signals.InputHandover, Source: src, Reason: signals.ReasonHuman, At: now, Detail: detail})
 	case a.Resolve:
 		n := len(st.actions)
-		st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceAssistant, At: now})
+		st.resolveRequest(signals.SourceAssistant, now)
 		if a.Text != "" {
 			// The answer just posted is the closing message: do not post the stock one too.
 			added := slices.DeleteFunc(slices.Clone(st.actions[n:]), func(x signals.Action) bool { return x.Kind == signals.ActNotify })

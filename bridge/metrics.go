@@ -12,6 +12,9 @@ type Metrics interface {
 	EventIn(name, via string)
 	Duplicate(name string)
 	SignalApplied(source signals.Source)
+	// SignalRefused counts a start from an untrusted source refused while a human owns the
+	// conversation.
+	SignalRefused(source signals.Source)
 	Transition(reason signals.Reason, source signals.Source, to signals.Mode)
 	Handover(reason signals.Reason)
 	Reply(offline bool)
@@ -24,6 +27,7 @@ type NopMetrics struct{}
 func (NopMetrics) EventIn(string, string)                                  {}
 func (NopMetrics) Duplicate(string)                                        {}
 func (NopMetrics) SignalApplied(signals.Source)                            {}
+func (NopMetrics) SignalRefused(signals.Source)                            {}
 func (NopMetrics) Transition(signals.Reason, signals.Source, signals.Mode) {}
 func (NopMetrics) Handover(signals.Reason)                                 {}
 func (NopMetrics) Reply(bool)                                              {}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,6 +92,12 @@ type harness struct {
 	stuck   bool                          // the bridge cannot be closed (wedged by the flood guard, or stuck)
 	cancels []context.CancelFunc
 	closed  bool
+	// autoEcho: Crisp's echo of every data write of ours is delivered within the same input
+	// (otherwise echoes are lost unless the test draws them).
+	autoEcho bool
+	// recovering: conversations the outbox recovery of the last Open has not reached yet.
+	recovering  []bridge.Key
+	recoverFrom int
 }
 
 func newHarness(t rapid.TB, dir string, specs []siteSpec, sessions int) *harness {
@@ -129,6 +136,13 @@ func (h *harness) open() {
 		h.t.Fatalf("open store: %v", err)
 	}
 	h.store = st
+	// The outbox recovery of Open runs in the background; settle waits until it has reached every
+	// conversation that owed an answer (its first act there is to stop a typing indicator).
+	owed, err := st.Outbox(context.Background(), 1000)
+	if err != nil {
+		h.t.Fatalf("outbox: %v", err)
+	}
+	h.recovering, h.recoverFrom = owed, h.plat.ncalls()
 	b, err := bridge.Open(bridge.Options{Store: st, Platform: h.plat, Assistant: h.asst, PluginURN: "urn:test:model:0",
 		Websites: func(id string) *bridge.Website { return h.sites[id] },
 		Now:      func() time.Time { return time.UnixMilli(h.clock.Load()) },
@@ -207,8 +221,9 @@ func (h *harness) wedgedFatal(format string, args ...any) {
 	h.t.Fatalf(format, args...)
 }
 
-// settle waits for quiescence: every shard has processed what was queued and every generation
-// still running is blocked at the assistant's gate.
+// settle waits for quiescence: the outbox recovery after a restart has reached every conversation
+// that owed an answer, every shard has processed what was queued (Bridge.Settle: journal passes
+// included), and every generation still running is blocked at the assistant's gate.
 func (h *harness) settle() {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -230,13 +245,27 @@ func (h *harness) settle() {
 	}
 	tick := time.NewTicker(100 * time.Microsecond) // polls a condition, bounded by ctx
 	defer tick.Stop()
+	for len(h.recovering) > 0 {
+		calls := h.plat.callsFrom(h.recoverFrom)
+		h.recovering = slices.DeleteFunc(h.recovering, func(k bridge.Key) bool {
+			return slices.ContainsFunc(calls, func(c platCall) bool { return c.Kind == "compose" && c.Key == k && !c.Typing })
+		})
+		if len(h.recovering) == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			fatal("the outbox recovery did not reach %v", h.recovering)
+		}
+	}
 	for {
-		if err := h.b.Quiesce(ctx); err != nil {
-			fatal("quiesce: %v", err)
+		if err := h.b.Settle(ctx); err != nil {
+			fatal("settle: %v", err)
 		}
 		if h.b.Generating() == len(h.asst.live()) {
-			if err := h.b.Quiesce(ctx); err != nil {
-				fatal("quiesce: %v", err)
+			if err := h.b.Settle(ctx); err != nil {
+				fatal("settle: %v", err)
 			}
 			if h.b.Generating() == len(h.asst.live()) {
 				return
@@ -281,6 +310,9 @@ type input struct {
 	sources []signals.Source
 	// quiet: the input must change nothing at all (a copy, a retry, an availability change).
 	quiet bool
+	// resolves: the input asks to resolve the conversation (the visitor's button, the model's
+	// resolve): in active mode it is a resolution, with a fresh window and nothing owed.
+	resolves bool
 	run   func()
 }
 
@@ -292,12 +324,32 @@ func (h *harness) step(in input) {
 	before := h.snapshot()
 	auditBefore := map[bridge.Key]int{}
 	for k := range before {
-		auditBefore[k] = len(slices.DeleteFunc(h.audit(k), func(e bridge.AuditEntry) bool { return e.From == e.To }))
+		auditBefore[k] = len(h.audit(k))
 	}
 	n0 := h.plat.ncalls()
 	h.plat.beginInput()
 	in.run()
 	h.settle()
+	if h.autoEcho {
+		// Crisp echoes every data write of ours as session:set_data with the whole map.
+		from := n0
+		for range 3 {
+			var echo []bridge.Key
+			for _, c := range h.plat.callsFrom(from) {
+				if c.Kind == "meta" && len(c.Meta.Data) > 0 && !c.Skipped && !slices.Contains(echo, c.Key) {
+					echo = append(echo, c.Key)
+				}
+			}
+			if len(echo) == 0 {
+				break
+			}
+			from = h.plat.ncalls()
+			for _, k := range echo {
+				h.deliver(k, bridge.Event{Name: bridge.EventSessionSetData, Data: h.plat.crisp(k).data}, false)
+			}
+			h.settle()
+		}
+	}
 	for _, c := range h.cancels {
 		c()
 	}
@@ -415,36 +467,55 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 			fail("quiet", "%s: a copy or retry changed the mode %s -> %s", k.SessionID, b.Mode, a.Mode)
 		}
 		// Audit trail: every transition, chained, with its source.
-		// Entries with From == To record something that changed no mode (a refused start).
-		trail := slices.DeleteFunc(h.audit(k), func(e bridge.AuditEntry) bool { return e.From == e.To })
-		if a.Transitions < 200 && len(trail) != a.Transitions {
-			fail("audit", "%s: %d transitions but %d audit entries", k.SessionID, a.Transitions, len(trail))
+		// Every transition and every refused start has an entry (the store numbers them by the
+		// Transitions counter); the transitions chain from the initial mode to the current one.
+		all := h.audit(k)
+		if a.Transitions < 200 && len(all) != a.Transitions {
+			fail("audit", "%s: %d transitions and refusals but %d audit entries", k.SessionID, a.Transitions, len(all))
 		}
 		prev := h.sites[k.WebsiteID].Signals.Initial(0).Mode
-		for i, e := range trail {
-			if e.Source == "" || e.From != prev {
-				fail("audit", "%s: audit entry %d %+v does not follow %s or has no source", k.SessionID, i, e, prev)
+		for i, e := range all {
+			if e.Source == "" {
+				fail("audit", "%s: audit entry %d %+v has no source", k.SessionID, i, e)
+			}
+			if e.Refused {
+				if e.From != prev || e.To != prev {
+					fail("audit", "%s: refusal %d %+v does not record the unchanged mode %s", k.SessionID, i, e, prev)
+				}
+				continue
+			}
+			if e.From != prev || e.To == e.From {
+				fail("audit", "%s: audit entry %d %+v does not follow %s", k.SessionID, i, e, prev)
 			}
 			prev = e.To
 		}
-		if len(trail) > 0 && prev != a.Mode {
+		if len(all) > 0 && prev != a.Mode {
 			fail("audit", "%s: the audit trail ends in %s, the mode is %s", k.SessionID, prev, a.Mode)
 		}
+		var fresh []bridge.AuditEntry
+		if auditBefore[k] <= len(all) {
+			fresh = all[auditBefore[k]:]
+		}
 		if len(allowed) == 2 && slices.Contains(allowed, signals.ModeActive) && b.Mode != signals.ModeActive && a.Mode == b.Mode {
-			// A start the trust model refused changes nothing but the audit trail.
+			// A refused start changes nothing but the audit trail, which records it with its source.
 			for _, c := range calls {
 				if c.Key == k {
 					fail("trust", "%s: a refused start acted: %s", k.SessionID, c)
 				}
 			}
+			if !slices.ContainsFunc(fresh, func(e bridge.AuditEntry) bool {
+				return e.Refused && (in.sources == nil || slices.Contains(in.sources, e.Source))
+			}) {
+				fail("trust", "%s: a start left the mode %s but no refusal is in the audit trail (%+v)", k.SessionID, a.Mode, fresh)
+			}
 		}
-		if n := len(trail) - auditBefore[k]; n != a.Transitions-b.Transitions && a.Transitions < 200 {
-			fail("audit", "%s: %d new audit entries for %d transitions", k.SessionID, n, a.Transitions-b.Transitions)
-		} else if a.Mode != b.Mode && n < 1 {
+		if n := len(fresh); n != a.Transitions-b.Transitions && a.Transitions < 200 {
+			fail("audit", "%s: %d new audit entries for %d new transitions and refusals", k.SessionID, n, a.Transitions-b.Transitions)
+		} else if a.Mode != b.Mode && !slices.ContainsFunc(fresh, func(e bridge.AuditEntry) bool { return !e.Refused }) {
 			fail("audit", "%s: mode changed %s -> %s without an audit entry", k.SessionID, b.Mode, a.Mode)
 		}
 		if in.sources != nil {
-			for _, e := range trail[auditBefore[k]:] {
+			for _, e := range fresh {
 				if !slices.Contains(in.sources, e.Source) {
 					fail("audit", "%s: transition %s -> %s has source %s, want one of %v", k.SessionID, e.From, e.To, e.Source, in.sources)
 				}
@@ -528,7 +599,8 @@ func statsLine() string {
 func (h *harness) follow(k bridge.Key, in input, b, a *bridge.Conversation) {
 	m := h.model[k]
 	site := h.specs[k.WebsiteID]
-	if b.CrispState != signals.CrispResolved && a.CrispState == signals.CrispResolved {
+	if b.CrispState != signals.CrispResolved && a.CrispState == signals.CrispResolved ||
+		in.resolves && (in.key == nil || *in.key == k) && b.Mode == signals.ModeActive {
 		m.epoch++ // a resolution: a new topic from now on
 		if m.lastQ != nil {
 			m.lastQ.cancelled = true
@@ -545,7 +617,7 @@ func (h *harness) follow(k bridge.Key, in input, b, a *bridge.Conversation) {
 	}
 	// Answers the bridge now owes.
 	q := m.lastQ
-	if q == nil || q.answered || q.cancelled || q.due {
+	if q == nil || q.answered {
 		return
 	}
 	lastIsQ := func(c *bridge.Conversation) bool {
@@ -554,9 +626,11 @@ func (h *harness) follow(k bridge.Key, in input, b, a *bridge.Conversation) {
 	}
 	switch {
 	case b.Mode != signals.ModeActive && a.Mode == signals.ModeActive && a.Reason == signals.ReasonSignal &&
-		lastIsQ(b) && h.now()-q.at <= 15*time.Minute.Milliseconds() && (!site.Steps || b.ScenarioIndex < 0):
-		q.due = true // switched on just after the visitor wrote
-	case site.Steps && b.ScenarioIndex >= 0 && a.ScenarioIndex < 0 && a.Mode == signals.ModeActive && lastIsQ(a):
+		q.epoch == m.epoch && lastIsQ(b) && h.now()-q.at <= 15*time.Minute.Milliseconds() && (!site.Steps || b.ScenarioIndex < 0):
+		// Switched on again shortly after the visitor wrote (a pause in between included): the
+		// question is answered after all.
+		q.due, q.cancelled = true, false
+	case !q.cancelled && !q.due && site.Steps && b.ScenarioIndex >= 0 && a.ScenarioIndex < 0 && a.Mode == signals.ModeActive && lastIsQ(a):
 		q.due = true // the guided steps handed over to the assistant
 	}
 }
@@ -675,6 +749,15 @@ func (h *harness) dataRule(k bridge.Key, data map[string]string) func(bridge.Key
 		if !ok {
 			return nil
 		}
+		if at, ok := c.Written[signals.EchoKey(v)]; ok && c.Last[voc.Key] != v {
+			// One of our data writes carried this value (Crisp may write the whole map back): for two
+			// minutes the value arriving again is taken for that write's echo, not for a signal. A
+			// genuine start or pause of the same value in that window is lost when the echo was.
+			if n, err := strconv.ParseInt(at, 10, 64); err == nil && h.now()-n <= (2*time.Minute).Milliseconds() {
+				countStat("values taken for the echo of our write")
+				return nil
+			}
+		}
 		if last, had := c.Last[voc.Key]; had && last == v {
 			return nil
 		}
@@ -746,6 +829,7 @@ func (h *harness) echoData(k bridge.Key, hooksFirst bool) {
 func (h *harness) click(k bridge.Key, pickerID, value string) {
 	voc := h.sites[k.WebsiteID].Signals.Vocabulary
 	h.step(input{desc: fmt.Sprintf("%s: visitor clicks %s on picker %s", k.SessionID, value, pickerID), key: &k,
+		resolves: value == bridge.ChoiceResolve,
 		modes: func(_ bridge.Key, c *bridge.Conversation) []signals.Mode {
 			switch value {
 			case bridge.ChoiceHuman:
@@ -941,6 +1025,7 @@ func (h *harness) release(g *pendingGen, how string) {
 		o.err = fmt.Errorf("test: %w", assistant.ErrBudgetExhausted)
 	}
 	h.step(input{desc: fmt.Sprintf("%s: the model ends generation %d (%q) with %s", k.SessionID, g.id, g.question, how), key: &k,
+		resolves: how == "answer+resolve",
 		modes: func(_ bridge.Key, c *bridge.Conversation) []signals.Mode {
 			if c.Mode != signals.ModeActive {
 				return nil

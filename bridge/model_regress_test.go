@@ -195,3 +195,20 @@ func TestHandoverStaysPendingAfterTheEmail(t *testing.T) {
 	h.final()
 	h.close()
 }
+
+// Defect 4, found again after the first fixes: a resolution that moves the conversation to
+// waiting (start mode wait_for_signal) after the assistant came back leaves enum_state=active,
+// because the write-back on a return to the assistant only runs while a pause of ours stands.
+// Shrunk case: an operator message (paused, operator), the resume timer, the conversation resolved.
+func TestResolutionToWaitingWritesTheMode(t *testing.T) {
+	h, k := regress(t, siteSpec{ID: "w", Start: signals.StartWaitForSignal, Via: "rtm", ResumeAfter: 10 * time.Minute})
+	h.operatorText(k, "o0001")
+	h.advance(11 * time.Minute)
+	h.sweep()
+	h.setState(k, "resolved") // the harness checks enum_state against the mode (waiting)
+	if got := h.plat.crisp(k).data["enum_state"]; got != "" && got != string(signals.ModeWaiting) {
+		t.Fatalf("enum_state=%q after the resolution, want waiting", got)
+	}
+	h.final()
+	h.close()
+}

@@ -43,6 +43,7 @@ func TestModelBridge(t *testing.T) {
 		}
 		defer os.RemoveAll(dir)
 		h := newHarness(rt, dir, specs, sessions)
+		h.autoEcho = rapid.Bool().Draw(rt, "crisp_echoes_our_writes")
 		closed := false
 		defer func() {
 			if !closed && !h.stuck {

@@ -8,56 +8,21 @@ import (
 	"github.com/signalbridge/signalbridge/signals"
 )
 
-// perform executes what a committed step decided, in order, outside any store transaction. Failures
-// are logged and counted; each action is independent so one failure does not stop the rest.
-func (b *Bridge) perform(ctx context.Context, st *step) {
+// perform acts on what a committed step decided. The Crisp writes are in the conversation's
+// journal (committed with the decision) and are performed by the journal worker; what is left here
+// acts in this process: cancelling the answer being written and starting a new one.
+func (b *Bridge) perform(_ context.Context, st *step) {
 	c := &st.conv
-	log := b.log.With("website", c.WebsiteID, "session", c.SessionID)
-	p := b.opts.Platform
-	if len(st.meta.Data) > 0 || len(st.meta.Segments) > 0 || st.meta.Email != "" || st.meta.Nickname != "" {
-		if err := p.UpdateMeta(ctx, c.WebsiteID, c.SessionID, st.meta); err != nil {
-			log.Error("update meta", "err", err)
-		}
-	}
-	for _, m := range st.posts {
-		if _, err := p.Send(ctx, c.WebsiteID, c.SessionID, m); err != nil {
-			log.Error("post step message", "err", err)
-		}
-	}
 	for _, a := range st.actions {
-		var err error
 		switch a.Kind {
 		case signals.ActCancel:
 			b.cancelGeneration(c.Key)
-		case signals.ActStopTyping:
-			// cancelGeneration stops the typing indicator of the generation it cancels; nothing else
-			// ever starts it, so there is nothing more to stop here.
 		case signals.ActReply:
 			b.startGeneration(c)
-		case signals.ActWriteBack:
-			err = p.UpdateMeta(ctx, c.WebsiteID, c.SessionID, MetaUpdate{Data: a.Data, Expect: a.Expect})
-		case signals.ActSetState:
-			err = p.SetState(ctx, c.WebsiteID, c.SessionID, a.State)
-		case signals.ActAddSegment:
-			if a.Segment != "" {
-				err = p.UpdateMeta(ctx, c.WebsiteID, c.SessionID, MetaUpdate{Segments: []string{a.Segment}})
-			}
-		case signals.ActNotify:
-			err = b.say(ctx, st, a.Text)
-		case signals.ActPostNote:
-			err = b.postHandoverNote(ctx, st, a)
-		case signals.ActOfferHuman:
-			err = b.offerHuman(ctx, st)
-		case signals.ActRunScenario:
-			if st.site.Steps != nil && c.ScenarioIndex >= 0 {
-				b.enterSteps(ctx, st)
-			}
-		}
-		if err != nil {
-			log.Error("action failed", "action", a.Kind, "err", err)
 		}
 	}
-	st.actions, st.posts, st.meta = nil, nil, MetaUpdate{}
+	st.actions = nil
+	b.kickJournal(c)
 }
 
 // text returns a localized string for the conversation.
@@ -81,31 +46,6 @@ var defaultText = map[string]string{
 	"talk_to_human": "Talk to a human",
 	"resolved":      "My question is resolved",
 	"handover_ack":  "I'm passing you to a member of our team.",
-}
-
-func (b *Bridge) say(ctx context.Context, st *step, key string) error {
-	_, err := b.opts.Platform.Send(ctx, st.conv.WebsiteID, st.conv.SessionID, OutMessage{Type: "text", Text: b.text(st, key)})
-	if err != nil {
-		return fmt.Errorf("say %s: %w", key, err)
-	}
-	return nil
-}
-
-// postHandoverNote posts the private note operators see: why, who the visitor is, what they want and
-// what the assistant already answered with which sources; it mentions the operators online.
-func (b *Bridge) postHandoverNote(ctx context.Context, st *step, a signals.Action) error {
-	c := &st.conv
-	var mentions []string
-	if av, err := b.opts.Platform.Availability(ctx, c.WebsiteID); err == nil {
-		mentions = av.Operators
-	} else {
-		b.log.Warn("availability for note", "website", c.WebsiteID, "err", err)
-	}
-	note := HandoverSummary(c, a.Reason)
-	if _, err := b.opts.Platform.Send(ctx, c.WebsiteID, c.SessionID, OutMessage{Type: "note", Text: note, Mentions: mentions}); err != nil {
-		return fmt.Errorf("post handover note: %w", err)
-	}
-	return nil
 }
 
 // HandoverSummary is the operators' note for a handover: reason, language, email, the visitor's
@@ -163,36 +103,4 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
-}
-
-// offerHuman checks availability; when nobody is online it tells the visitor and asks for the email
-// (if unknown) so a human can answer by email.
-func (b *Bridge) offerHuman(ctx context.Context, st *step) error {
-	c := &st.conv
-	av, err := b.opts.Platform.Availability(ctx, c.WebsiteID)
-	if err != nil {
-		return fmt.Errorf("availability: %w", err)
-	}
-	if av.Online {
-		if err := b.say(ctx, st, "handover_ack"); err != nil {
-			return err
-		}
-	} else {
-		if err := b.say(ctx, st, "nobody_online"); err != nil {
-			return err
-		}
-		if c.Email == "" && st.site.AskEmailOffline {
-			_, err := b.opts.Platform.Send(ctx, c.WebsiteID, c.SessionID, OutMessage{Type: "field",
-				Field: &Field{ID: FieldEmail, Text: b.text(st, "ask_email"), Explain: "you@example.com"}})
-			if err != nil {
-				return fmt.Errorf("ask email: %w", err)
-			}
-		}
-	}
-	// A message to the visitor turns a pending conversation unresolved in Crisp: put it back on top
-	// of the human inbox.
-	if err := b.opts.Platform.SetState(ctx, c.WebsiteID, c.SessionID, "pending"); err != nil {
-		return fmt.Errorf("set pending after handover messages: %w", err)
-	}
-	return nil
 }

@@ -109,7 +109,17 @@ func (st *step) apply(in signals.Input) signals.Result {
 	res := st.site.Signals.Step(st.conv.State, in)
 	st.conv.State = res.State
 	st.dirty = true
-	st.actions = append(st.actions, res.Actions...)
+	enter := false
+	for _, a := range res.Actions {
+		if a.Kind == signals.ActRunScenario {
+			enter = true // decided here, below, so its messages commit with this step
+			continue
+		}
+		if a.Kind == signals.ActCancel {
+			st.conv.ReplyDue = 0 // a cancelled answer is never owed
+		}
+		st.actions = append(st.actions, a)
+	}
 	if t := res.Transition; t != nil {
 		st.audit = append(st.audit, AuditEntry{At: t.At, Source: t.Source, From: t.From, To: t.To,
 			Reason: t.Reason, Detail: t.Detail})
@@ -127,17 +137,40 @@ func (st *step) apply(in signals.Input) signals.Result {
 			st.conv.ReplyDue = 0 // the assistant stopped: nothing is owed any more
 		}
 		if t.To == signals.ModeActive || t.To == signals.ModeWaiting {
-			st.clearWriteBack(t.At)
+			st.clearWriteBack(t.At, t.To)
 		}
 		if t.To == signals.ModeActive && t.Reason != signals.ReasonResolved {
 			st.answerPending(t.At) // a resolution starts over: nothing is pending
 		}
+	}
+	if enter && st.site.Steps != nil && st.conv.ScenarioIndex >= 0 {
+		st.b.enterSteps(st)
+	}
+	if r := res.Refused; r != nil {
+		// The store numbers audit entries by the Transitions counter: a refusal takes a number too.
+		st.conv.Transitions++
+		st.audit = append(st.audit, AuditEntry{At: r.At, Source: r.Source, From: r.From, To: r.From,
+			Reason: r.Reason, Detail: res.Note, Refused: true})
+		st.b.opts.Metrics.SignalRefused(r.Source)
+		st.b.log.Info("start refused", "website", st.conv.WebsiteID, "session", st.conv.SessionID,
+			"mode", r.From, "reason", st.conv.Reason, "source", r.Source)
 	}
 	if len(res.Unknown) > 0 {
 		st.b.log.Info("signal value is not a command", "website", st.conv.WebsiteID,
 			"session", st.conv.SessionID, "values", len(res.Unknown))
 	}
 	return res
+}
+
+// resolveRequest applies a request to resolve (the visitor's button or words, the model's tool, the
+// guided steps); when the machine accepts it, the conversation starts a fresh window at once.
+func (st *step) resolveRequest(src signals.Source, at int64) {
+	res := st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: src, At: at})
+	if slices.ContainsFunc(res.Actions, func(a signals.Action) bool {
+		return a.Kind == signals.ActSetState && a.State == signals.CrispResolved
+	}) {
+		st.freshWindow()
+	}
 }
 
 // maxDeliveries bounds the per-transport delivery counts kept per conversation.
@@ -232,25 +265,46 @@ func (st *step) keepData(data map[string]string) {
 	}
 }
 
-// clearWriteBack empties our chatbot_paused:<reason> write-back when the assistant is back, so a
-// Bot scenario (or the website snippet) branching on the key does not see a stale pause. A value the
-// scenario wrote itself (start_chatbot) is left alone.
-func (st *step) clearWriteBack(at int64) {
+// clearWriteBack makes the written-back keys tell the truth again when the assistant is back after
+// one of our write-backs (a pause or a handover): the reason is emptied, the time is now and the
+// state key says the new mode, so a Bot scenario or the website snippet branching on them never
+// sees a pause that is over. Our own chatbot_paused:<reason> value of the signal key is emptied
+// too, only if Crisp still holds it; a value the scenario or the page wrote (start_chatbot) is left
+// alone. One write, conditional on the signal key.
+func (st *step) clearWriteBack(at int64, mode signals.Mode) {
 	v := st.site.Signals.Vocabulary
-	if !v.Parse(st.conv.Last[v.Key]).Ours {
-		return
+	if !v.Parse(st.conv.Written[v.Key]).Ours {
+		return // nothing of ours stands
 	}
-	data := map[string]string{v.Key: ""}
+	data := map[string]string{}
 	if v.ReasonKey != "" {
 		data[v.ReasonKey] = ""
 	}
 	if v.AtKey != "" {
 		data[v.AtKey] = time.UnixMilli(at).UTC().Format(time.RFC3339)
 	}
-	expect := map[string]string{v.Key: st.conv.Last[v.Key]}
-	last := maps.Clone(st.conv.Last)
-	last[v.Key] = "" // its echo is the same value: no edge
-	st.conv.Last = last
+	if v.StateKey != "" {
+		data[v.StateKey] = string(mode)
+	}
+	// Conditional on the signal key in every case: the write carries the whole data map (Crisp may
+	// replace it), so a newer signal written meanwhile must win.
+	cur := st.conv.Last[v.Key]
+	expect := map[string]string{v.Key: cur}
+	if v.Parse(cur).Ours {
+		data[v.Key] = ""
+		last := maps.Clone(st.conv.Last)
+		last[v.Key] = "" // its echo is the same value: no edge
+		st.conv.Last = last
+	}
+	written := maps.Clone(st.conv.Written)
+	for k, val := range data {
+		written[k] = val
+	}
+	written[v.Key] = "" // no write-back of ours stands any more
+	st.conv.Written = written
+	if len(data) == 0 {
+		return
+	}
 	st.actions = append(st.actions, signals.Action{Kind: signals.ActWriteBack, Data: data, Expect: expect, Reason: signals.ReasonStart})
 }
 
@@ -273,7 +327,20 @@ func (st *step) answerPending(at int64) {
 	st.actions = append(st.actions, signals.Action{Kind: signals.ActReply, Reason: signals.ReasonSignal, Source: signals.SourceVisitor})
 }
 
+// freshWindow starts a new topic after a resolution, whether or not the mode changed: the next
+// message is a new question, and the resolved one (its transcript and cited sources) must neither
+// be answered again nor fill a later handover note.
+func (st *step) freshWindow() {
+	if len(st.conv.Transcript) > 0 {
+		st.conv.Transcript = nil
+		st.dirty = true
+	}
+}
+
 func (st *step) addTurn(t Turn) {
+	if r := []rune(t.Text); len(r) > st.b.opts.MaxTurnText {
+		t.Text = string(r[:st.b.opts.MaxTurnText-1]) + "…" // bounded storage; the start says what was asked
+	}
 	st.conv.Transcript = append(st.conv.Transcript, t)
 	if n := len(st.conv.Transcript) - st.b.opts.TranscriptLimit; n > 0 {
 		st.conv.Transcript = append([]Turn(nil), st.conv.Transcript[n:]...)
@@ -281,34 +348,55 @@ func (st *step) addTurn(t Turn) {
 	st.dirty = true
 }
 
-// commit persists the conversation, its new audit entries and the processed event id atomically.
+// commit persists the conversation, its new audit entries, the Crisp writes it decided (its
+// journal) and the processed event id atomically.
 func (st *step) commit(ctx context.Context, eventID string) error {
+	st.journalize()
 	// The outbox: an answer about to be generated is owed until it is posted (or no longer due),
-	// so a restart in between answers it.
-	if st.conv.ReplyDue == 0 && slices.ContainsFunc(st.actions, func(a signals.Action) bool { return a.Kind == signals.ActReply }) {
-		st.conv.ReplyDue = st.b.opts.Now().UnixMilli()
+	// so a restart in between answers it. Each new answer marks its own time: an answer whose mark
+	// was replaced (a newer message, maybe on another replica) is superseded and never posted.
+	if slices.ContainsFunc(st.actions, func(a signals.Action) bool { return a.Kind == signals.ActReply }) {
+		st.conv.ReplyDue = max(st.b.opts.Now().UnixMilli(), st.conv.ReplyDue+1)
 		st.dirty = true
 	}
 	if !st.dirty && eventID == "" {
 		return nil
 	}
 	st.conv.UpdatedAt = st.b.opts.Now().UnixMilli()
-	if err := st.b.opts.Store.Commit(ctx, &st.conv, st.audit, eventID); err != nil {
+	var err error
+	if fc, ok := st.b.opts.Store.(FencedCommitter); ok && st.b.shared() {
+		err = fc.CommitFenced(ctx, convLease(st.conv.Key), st.b.fence(st.conv.Key), &st.conv, st.audit, eventID)
+	} else {
+		err = st.b.opts.Store.Commit(ctx, &st.conv, st.audit, eventID)
+	}
+	if err != nil {
 		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
 	}
 	st.audit, st.dirty = nil, false
 	return nil
 }
 
-// processEvent is the whole life of one event on its shard.
-func (b *Bridge) processEvent(ev Event) {
+// processEvent is the whole life of one event on its shard. inboxID is its durable intake entry
+// (removed once the event is processed); an event without a de-duplication id of its own is
+// de-duplicated by it, so replaying the entry after a crash is harmless.
+func (b *Bridge) processEvent(ev Event, inboxID string, replay bool) {
 	ctx := b.ctx
 	log := b.log.With("website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name)
 	id := EventID(ev)
+	processed := true // false: a failure left it for a replay
+	defer func() {
+		if processed {
+			b.removeInbox(inboxID)
+		}
+	}()
+	if id == "" && inboxID != "" && (replay || b.shared()) {
+		id = "inbox:" + inboxID // checked here when it may have been processed already
+	}
 	if id != "" {
 		dup, err := b.opts.Store.Processed(ctx, id)
 		if err != nil {
 			log.Error("check processed", "err", err)
+			processed = false
 			return
 		}
 		if dup {
@@ -320,14 +408,19 @@ func (b *Bridge) processEvent(ev Event) {
 	st, found, err := b.load(ctx, Key{ev.WebsiteID, ev.SessionID})
 	if err != nil {
 		log.Error("load conversation", "err", err)
+		processed = false
 		return
 	}
 	mattered := b.interpret(ctx, st, ev)
 	if !mattered && (!found || id == "" && !st.dirty) {
 		return // typing, segments, routing... of a conversation we keep nothing about
 	}
+	if id == "" && inboxID != "" {
+		id = "inbox:" + inboxID // committed with the state: a replay of this entry is a duplicate
+	}
 	if err := st.commit(ctx, id); err != nil {
 		log.Error("persist", "err", err)
+		processed = false
 		return
 	}
 	b.perform(ctx, st)
@@ -407,7 +500,8 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			c.Language = lang
 			st.dirty = true
 		}
-		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at})
+		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at,
+			WebsiteID: c.WebsiteID, SessionID: c.SessionID})
 		if hv := st.site.HandoverValue; hv != "" {
 			for _, v := range res.Unknown {
 				if v == hv || strings.HasPrefix(v, hv+st.site.Signals.Vocabulary.NonceSep) {
@@ -421,11 +515,10 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		if st.lateCopy(ev, "\x00state", ev.State) {
 			return true // counted; a stale or copied state change is not applied again
 		}
-		res := st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
-		if ev.State == "resolved" && res.Transition != nil {
-			// Back to the bot with a fresh window: the next message is a new topic, and an old
-			// handover request in the history must not hand the conversation over again at once.
-			c.Transcript = nil
+		wasResolved := c.CrispState == signals.CrispResolved
+		st.apply(signals.Input{Kind: signals.InputStateChanged, Source: signals.SourceResolution, Value: ev.State, At: at})
+		if ev.State == signals.CrispResolved && !wasResolved {
+			st.freshWindow()
 		}
 		return true
 
@@ -463,7 +556,7 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 			st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourceVisitor, Reason: signals.ReasonHuman, At: at, Detail: "visitor clicked talk to a human"})
 			return true
 		case ChoiceResolve:
-			st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceVisitor, At: at})
+			st.resolveRequest(signals.SourceVisitor, at)
 			return true
 		}
 		if st.site.Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 {
@@ -472,19 +565,25 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 			}
 		}
 		res := st.apply(signals.Input{Kind: signals.InputButton, Source: signals.SourceButton, Value: choice.Value, At: at})
-		return res.Transition != nil
+		return res.Transition != nil || res.Refused != nil
 	}
 	if f := m.Field; f != nil && f.Value != "" {
 		if f.ID == FieldEmail {
 			email := strings.TrimSpace(f.Value)
+			reply := "email_thanks"
 			if !validEmail(email) {
-				st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: "invalid_email", Source: signals.SourceVisitor})
-				return true
+				reply = "invalid_email"
+			} else {
+				c.Email = email
+				st.dirty = true
+				st.meta.Email = email
 			}
-			c.Email = email
-			st.dirty = true
-			st.meta.Email = email
-			st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: "email_thanks", Source: signals.SourceVisitor})
+			st.actions = append(st.actions, signals.Action{Kind: signals.ActNotify, Text: reply, Source: signals.SourceVisitor})
+			if c.Mode == signals.ModeHuman {
+				// Our message turns a pending conversation unresolved in Crisp: keep it on top of the
+				// human inbox.
+				st.actions = append(st.actions, signals.Action{Kind: signals.ActSetState, State: signals.CrispPending, Source: signals.SourceVisitor, Reason: c.Reason})
+			}
 			return true
 		}
 		if st.site.Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 {
@@ -498,6 +597,8 @@ func (b *Bridge) interpretUpdate(ctx context.Context, st *step, ev Event, at int
 // later messages need no read at all.
 func (b *Bridge) loadMeta(ctx context.Context, st *step) {
 	c := &st.conv
+	ctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
+	defer cancel()
 	m, err := b.opts.Platform.Meta(ctx, c.WebsiteID, c.SessionID)
 	if err != nil {
 		b.log.Warn("read meta", "website", c.WebsiteID, "session", c.SessionID, "err", err)

@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"context"
+
 	"github.com/signalbridge/signalbridge/signals"
 )
 
@@ -34,10 +36,14 @@ func (b *Bridge) recoverOne(key Key) {
 	ctx := b.ctx
 	log := b.log.With("website", key.WebsiteID, "session", key.SessionID)
 	st, found, err := b.load(ctx, key)
-	if err != nil || !found || st.conv.ReplyDue == 0 {
+	if err != nil || !found {
 		return
 	}
 	c := &st.conv
+	b.kickJournal(c) // Crisp writes decided before the restart
+	if c.ReplyDue == 0 {
+		return
+	}
 	b.mu.Lock()
 	_, running := b.gens[key]
 	b.mu.Unlock()
@@ -45,16 +51,20 @@ func (b *Bridge) recoverOne(key Key) {
 		return // a new message already started an answer
 	}
 	// A crash may have left the typing indicator on.
-	if err := b.opts.Platform.Compose(ctx, key.WebsiteID, key.SessionID, false); err != nil {
+	tctx, cancel := context.WithTimeout(ctx, b.typingTimeout())
+	if err := b.opts.Platform.Compose(tctx, key.WebsiteID, key.SessionID, false); err != nil {
 		log.Warn("stop typing after restart", "err", err)
 	}
+	cancel()
 	if c.Mode != signals.ModeActive {
 		c.ReplyDue = 0
 		st.dirty = true
 		_ = st.commit(ctx, "")
 		return
 	}
-	answered, err := b.opts.Platform.AnsweredSince(ctx, key.WebsiteID, key.SessionID, c.ReplyDue)
+	actx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
+	answered, err := b.opts.Platform.AnsweredSince(actx, key.WebsiteID, key.SessionID, c.ReplyDue)
+	cancel()
 	if err != nil {
 		log.Warn("check owed answer; kept for the next start", "err", err)
 		return

@@ -20,20 +20,16 @@ func (b *Bridge) runSteps(ctx context.Context, st *step, in StepInput) bool {
 	return true
 }
 
-// enterSteps starts or resumes the guided steps at the stored index (after a start signal, or for
-// a new conversation in auto mode).
-func (b *Bridge) enterSteps(ctx context.Context, st *step) {
-	res, err := st.site.Steps.Enter(ctx, &st.conv)
+// enterSteps starts or resumes the guided steps at the stored index, after a start (signal, note
+// command, admin API, timer). It only decides: the steps' messages and meta are performed with the
+// rest of the step after its commit, once.
+func (b *Bridge) enterSteps(st *step) {
+	res, err := st.site.Steps.Enter(b.ctx, &st.conv)
 	if err != nil {
 		b.log.Error("guided steps", "website", st.conv.WebsiteID, "session", st.conv.SessionID, "err", err)
 		return
 	}
 	b.applySteps(st, res)
-	if err := st.commit(ctx, ""); err != nil {
-		b.log.Error("persist steps", "website", st.conv.WebsiteID, "session", st.conv.SessionID, "err", err)
-		return
-	}
-	b.perform(ctx, st)
 }
 
 // applySteps records what the steps decided; the messages and meta are performed after the commit.
@@ -66,7 +62,7 @@ func (b *Bridge) applySteps(st *step, res StepResult) {
 		st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourceVisitor, Reason: signals.ReasonHuman, At: now, Detail: "guided steps"})
 	case res.Resolve:
 		st.conv.ScenarioIndex = -1
-		st.apply(signals.Input{Kind: signals.InputResolveRequest, Source: signals.SourceVisitor, At: now})
+		st.resolveRequest(signals.SourceVisitor, now)
 	case res.Assistant:
 		st.conv.ScenarioIndex = -1
 		// The visitor's question that began the steps is still unanswered: answer it now.

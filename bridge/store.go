@@ -55,9 +55,18 @@ type Conversation struct {
 	// ReplyDue is when an answer was owed to the visitor (Unix ms), 0 when none: the outbox. A
 	// restart answers what is still owed.
 	ReplyDue int64
+	// Journal holds the Crisp writes decided and not yet performed, oldest first; JournalSeq is the
+	// sequence number of the last entry added.
+	Journal    []JournalEntry
+	JournalSeq uint64
 }
 
-// AuditEntry is one transition of a conversation, kept in a bounded trail.
+// Owes reports whether the conversation still owes work: an answer or a Crisp write. Stores index
+// such conversations so a restart finds them without a scan (Store.Outbox).
+func (c *Conversation) Owes() bool { return c.ReplyDue != 0 || len(c.Journal) > 0 }
+
+// AuditEntry is one transition of a conversation, kept in a bounded trail. A refused start is also
+// recorded: Refused set, From and To both the unchanged mode.
 type AuditEntry struct {
 	At     int64          `json:"at"` // Unix ms
 	Source signals.Source `json:"source"`
@@ -65,6 +74,9 @@ type AuditEntry struct {
 	To     signals.Mode   `json:"to"`
 	Reason signals.Reason `json:"reason"`
 	Detail string         `json:"detail,omitempty"`
+	// Refused marks a start from an untrusted source (data, page, button) refused while a human
+	// owns the conversation.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Store keeps conversations, processed event ids and audit trails durably. Implementations must be
@@ -85,8 +97,8 @@ type Store interface {
 	AddUsage(ctx context.Context, websiteID, day string, tokens int64) (int64, error)
 	// Usage returns a website's token usage of one day.
 	Usage(ctx context.Context, websiteID, day string) (int64, error)
-	// Outbox returns up to limit conversations that owe the visitor an answer (ReplyDue != 0),
-	// without scanning the others.
+	// Outbox returns up to limit conversations that owe work (Conversation.Owes: an answer or a
+	// journal entry), without scanning the others.
 	Outbox(ctx context.Context, limit int) ([]Key, error)
 }
 
@@ -159,3 +171,21 @@ type Leases interface {
 
 // ErrFenced is returned by a write made under a lease that has since passed to another holder.
 var ErrFenced = errors.New("lease lost: fenced by a newer holder")
+
+// Pager is implemented by stores that list conversations page by page (the resume sweep reads every
+// due conversation, not only the first page).
+type Pager interface {
+	// ListAfter returns up to limit conversations in key order after after (from the start when it
+	// is the zero Key), filtered by mode when mode is not empty.
+	ListAfter(ctx context.Context, mode signals.Mode, after Key, limit int) ([]Conversation, error)
+}
+
+// Eraser is implemented by stores that erase conversations: on request (an erasure request for one
+// conversation) and by retention (conversations idle for too long).
+type Eraser interface {
+	// Delete erases a conversation's stored state: the conversation, its audit trail, its indexes.
+	Delete(ctx context.Context, key Key) error
+	// Expire erases up to limit conversations last changed before idleBefore (Unix ms; stores may
+	// round to the day) and returns their keys, reading only what is due.
+	Expire(ctx context.Context, idleBefore int64, limit int) ([]Key, error)
+}

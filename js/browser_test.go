@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,14 @@ import (
 
 	"github.com/signalbridge/signalbridge/js"
 	"github.com/signalbridge/signalbridge/js/jstest"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// The signing side of the test website's backend.
+var (
+	signSecret  = []byte("test-website-start-secret")
+	signWebsite = "w"
+	signCount   atomic.Int64
 )
 
 // set is one recorded $crisp.push(["set","session:data",[[[key, value]]]]).
@@ -48,7 +57,7 @@ var pages = map[string]string{
 	"/dummy": `<script src="/stub.js"></script>
 <script src="/signalbridge.js" data-signalbridge-strategy="dummy" data-signalbridge-delay="300"></script>` + buttons,
 	"/key": `<script src="/stub.js"></script>
-<script src="/signalbridge.js" data-signalbridge-key="ai_control" data-signalbridge-nonce-separator="~"></script>
+<script src="/signalbridge.js" data-signalbridge-key="ai_control" data-signalbridge-nonce-separator="~" data-signalbridge-state-key="ai_mode"></script>
 <button id="start" data-signalbridge="start">Start</button>
 <button id="other" data-signalbridge="pause" data-signalbridge-key="bot">Pause bot</button>`,
 	"/state": `<script src="/stub.js"></script><script src="/signalbridge.js" async></script>` + buttons + `
@@ -58,6 +67,8 @@ window.addEventListener("load", function () {
   SignalBridge.init({ poll: 50, onState: function (s) { window.__states.push(s); } });
 });
 </script>`,
+	"/signed": `<script src="/stub.js"></script>
+<script src="/signalbridge.js" data-signalbridge-signed-start-url="/sign"></script>` + buttons,
 	"/async": `<script>window.SignalBridgeConfig = { start: "go_bot" };</script>
 <script src="/signalbridge.js" async></script><script src="/stub.js" async></script>` + buttons,
 }
@@ -66,6 +77,19 @@ func newSite(t *testing.T) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("GET /signalbridge.js", js.Handler())
+	// The website's backend: signs a start for the session it is asked about (a real backend checks
+	// first that its logged-in user may start the assistant).
+	mux.HandleFunc("GET /sign", func(w http.ResponseWriter, r *http.Request) {
+		session := r.URL.Query().Get("session_id")
+		if session == "" {
+			http.Error(w, "session_id required", http.StatusBadRequest)
+			return
+		}
+		nonce := fmt.Sprintf("n%d", signCount.Add(1))
+		v := "start_chatbot#" + signals.SignStart(signSecret, signWebsite, session, nonce, time.Now().Add(5*time.Minute).UnixMilli())
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"value": %q}`, v)
+	})
 	mux.HandleFunc("GET /stub.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, "testdata/stub.js")
 	})
@@ -311,6 +335,112 @@ func TestSnippetInBrowser(t *testing.T) {
 		attr, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.documentElement.getAttribute("data-signalbridge-state")`))
 		if err != nil || attr != "paused" {
 			t.Fatalf("data-signalbridge-state %q (%v), want paused", attr, err)
+		}
+	})
+
+	t.Run("the bridge's enum_state is the authority for onState", func(t *testing.T) {
+		tab := open(t, "/state")
+		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](`window.SignalBridge && SignalBridge.config().poll === 50`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		steps := []struct {
+			data map[string]string // what the bridge writes, in one go
+			want state
+		}{
+			{map[string]string{"enum": "chatbot_paused:human", "enum_reason": "human", "enum_state": "human"},
+				state{State: "human", Human: true, Reason: "human", Key: "enum", Value: "chatbot_paused:human"}},
+			// A page start refused by the bridge: the value changes, the mode does not.
+			{map[string]string{"enum": "start_chatbot#abc"},
+				state{State: "human", Human: true, Reason: "human", Key: "enum", Value: "start_chatbot#abc"}},
+			// "/ai on", an API resume or a resolution: the bridge empties enum and enum_reason.
+			{map[string]string{"enum": "", "enum_reason": "", "enum_state": "active"},
+				state{State: "active", Active: true, Key: "enum"}},
+			{map[string]string{"enum": "chatbot_paused:operator", "enum_reason": "operator", "enum_state": "paused"},
+				state{State: "paused", Paused: true, Reason: "operator", Key: "enum", Value: "chatbot_paused:operator"}},
+			{map[string]string{"enum": "", "enum_reason": "", "enum_state": "waiting"},
+				state{State: "waiting", Key: "enum"}},
+		}
+		for i, s := range steps {
+			js := ""
+			for k, v := range s.data {
+				js += fmt.Sprintf("__serverWrite(%q, %q);", k, v)
+			}
+			if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](js)); err != nil {
+				t.Fatal(err)
+			}
+			got, err := chromedp.Run(tab, chromedp.Poll[state](
+				fmt.Sprintf(`window.__states.length >= %d && window.__states[%d]`, i+1, i),
+				chromedp.WithPollingTimeout(10*time.Second)))
+			if err != nil {
+				have, _ := chromedp.Run(tab, chromedp.Evaluate[[]state](`window.__states`))
+				t.Fatalf("step %d: wait for a state: %v (have %+v)", i, err, have)
+			}
+			if got != s.want {
+				t.Fatalf("step %d (%v): state %+v, want %+v", i, s.data, got, s.want)
+			}
+		}
+		attr, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.documentElement.getAttribute("data-signalbridge-state")`))
+		if err != nil || attr != "waiting" {
+			t.Fatalf("data-signalbridge-state %q (%v), want waiting", attr, err)
+		}
+	})
+
+	t.Run("state-key attribute names the mode key", func(t *testing.T) {
+		tab := open(t, "/key")
+		got, err := chromedp.Run(tab, chromedp.Evaluate[string](`(function () {
+			var seen = [];
+			__serverWrite("ai_control", "chatbot_paused:human");
+			__serverWrite("enum_state", "paused");
+			__serverWrite("ai_mode", "active");
+			SignalBridge.init({ poll: 0, onState: function (s) { seen.push(s.state); } });
+			return seen.join(",") + "|" + SignalBridge.config().stateKey;
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "active|ai_mode" {
+			t.Fatalf("states|stateKey = %q, want active|ai_mode", got)
+		}
+	})
+
+	t.Run("signed start: fetched from the website backend, verified as the bridge does", func(t *testing.T) {
+		tab := open(t, "/signed")
+		if err := chromedp.Do(tab, chromedp.Click(chromedp.ID("start")), chromedp.Click(chromedp.ID("start"))); err != nil {
+			t.Fatal(err)
+		}
+		got := sets(t, tab, 2)
+		cfg := signals.DefaultConfig()
+		cfg.StartMode, cfg.StartSecret = signals.StartWaitForSignal, signSecret
+		s := cfg.Initial(0)
+		for i, w := range got {
+			in := signals.Input{Kind: signals.InputData, At: time.Now().UnixMilli(), Data: map[string]string{w.Key: w.Value},
+				WebsiteID: signWebsite, SessionID: "session_test"}
+			res := cfg.Step(s, in)
+			if res.Refused != nil || res.State.Mode != signals.ModeActive {
+				t.Fatalf("write %d %s=%s: refused %v mode %s (%s), want a signed start", i, w.Key, w.Value, res.Refused, res.State.Mode, res.Note)
+			}
+			s = cfg.Step(res.State, signals.Input{Kind: signals.InputPause, At: in.At}).State
+		}
+		// A value passed in by page code is written as is; a malformed one throws.
+		v := "start_chatbot#" + signals.SignStart(signSecret, signWebsite, "session_test", "given", time.Now().Add(time.Minute).UnixMilli())
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`SignalBridge.start({signed: %q})`, v))); err != nil {
+			t.Fatal(err)
+		}
+		if got := sets(t, tab, 3); got[2].Value != v {
+			t.Fatalf("start({signed}) wrote %q, want %q", got[2].Value, v)
+		}
+		msg, err := chromedp.Run(tab, chromedp.Evaluate[string](`(function () {
+			try { SignalBridge.start({signed: "start_chatbot#forged"}); return "no error"; } catch (e) { return e.message; }
+		})()`))
+		if err != nil || !strings.Contains(msg, "<nonce>.<exp>.<sig>") {
+			t.Fatalf("start({signed: forged}) = %q (%v), want an error naming the signed form", msg, err)
+		}
+		// A forged value written straight into session data (a visitor's console) is refused.
+		res := cfg.Step(s, signals.Input{Kind: signals.InputData, At: time.Now().UnixMilli(),
+			Data: map[string]string{"enum": "start_chatbot#x.9999999999999.forged"}, WebsiteID: signWebsite, SessionID: "session_test"})
+		if res.Refused == nil {
+			t.Fatalf("forged signed start accepted: %+v", res.State)
 		}
 	})
 

@@ -8,7 +8,9 @@
  *   <button data-signalbridge="handover">Talk to a human</button>
  *
  * or from page code: SignalBridge.start(), SignalBridge.pause(), SignalBridge.handover(),
- * SignalBridge.init({key, start, pause, handover, strategy, delay, nonceSeparator, dummy, poll, onState}).
+ * SignalBridge.init({key, start, pause, handover, strategy, delay, nonceSeparator, dummy, poll, stateKey,
+ * reasonKey, signedStartUrl, onState}). SignalBridge.start({signed: value}) writes a start value signed
+ * by the website's backend; with signedStartUrl set, start() fetches one from there first.
  *
  * Every command is a Crisp session data write pushed through the $crisp queue:
  *   $crisp.push(["set", "session:data", [[[key, value]]]])
@@ -20,7 +22,9 @@
  * strategy "dummy" writes "noop#k3v9x2" first and the exact "start_chatbot" after `delay` ms.
  *
  * State: onState(state) is called with {state, active, paused, human, reason, key, value} whenever
- * the signal key's value changes to a known value. It reads $crisp.get("session:data", key) when the
+ * the state changes. The bridge's own write-back of its mode under stateKey ("enum_state": active,
+ * waiting, paused, human) is the authority when present; otherwise the signal key's value is read
+ * (a start value is active, a pause value or chatbot_paused:<reason> paused, ...). It reads $crisp.get("session:data", key) when the
  * Crisp session loads (the "session:loaded" event), right after each write, and every `poll` ms
  * (default 1000; 0 turns polling off) while the page is visible. Polling is used because the
  * chatbox exposes no event for session data changed by the server (the bridge writes
@@ -28,7 +32,7 @@
  *
  * Config sources, later wins: defaults, window.SignalBridgeConfig, the script tag's data attributes
  * (data-signalbridge-key, -start, -pause, -handover, -strategy, -delay, -nonce-separator, -dummy,
- * -poll, -on-state = name of a global function), SignalBridge.init(options). A button's own
+ * -poll, -state-key, -reason-key, -signed-start-url, -on-state = name of a global function), SignalBridge.init(options). A button's own
  * data-signalbridge-key overrides the key for that button.
  */
 (function (window, document) {
@@ -51,8 +55,13 @@
     nonceSeparator: "#",
     dummy: "noop",
     poll: 1000, // ms between state reads; 0 = no polling
+    stateKey: "enum_state", // the bridge's write-back of its mode: the authority when present
+    reasonKey: "enum_reason", // the bridge's write-back of the reason
+    signedStartUrl: "", // the website backend's URL that returns a signed start value
     onState: null
   };
+
+  var MODES = { active: true, waiting: true, paused: true, human: true };
 
   var script = document.currentScript || findScript();
   var lastValue; // last value reported through onState (undefined = none yet)
@@ -88,7 +97,8 @@
     if (!opts) {
       return;
     }
-    var names = ["key", "start", "pause", "handover", "pausedPrefix", "strategy", "nonceSeparator", "dummy"];
+    var names = ["key", "start", "pause", "handover", "pausedPrefix", "strategy", "nonceSeparator", "dummy",
+      "stateKey", "reasonKey", "signedStartUrl"];
     for (var i = 0; i < names.length; i++) {
       if (typeof opts[names[i]] === "string" && opts[names[i]] !== "") {
         config[names[i]] = opts[names[i]];
@@ -121,6 +131,9 @@
       dummy: attr(el, "dummy"),
       delay: attr(el, "delay"),
       poll: attr(el, "poll"),
+      stateKey: attr(el, "state-key"),
+      reasonKey: attr(el, "reason-key"),
+      signedStartUrl: attr(el, "signed-start-url"),
       onState: onState && typeof window[onState] === "function" ? window[onState] : null
     };
   }
@@ -173,6 +186,10 @@
     if (!s) {
       return null;
     }
+    return stateOf(s, reason, key, v);
+  }
+
+  function stateOf(s, reason, key, value) {
     return {
       state: s,
       active: s === "active",
@@ -180,8 +197,23 @@
       human: s === "human",
       reason: reason,
       key: key,
-      value: v
+      value: value
     };
+  }
+
+  // current is the state to report: the bridge's mode written back under stateKey when it is
+  // there (it is the truth after a resume or a resolution, which the signal key cannot say), else
+  // the reading of the signal key's value.
+  function current(value, mode) {
+    var parsed = parse(config.key, value);
+    if (typeof mode !== "string" || !MODES[mode]) {
+      return parsed;
+    }
+    var reason = config.reasonKey ? read(config.reasonKey) : null;
+    if (typeof reason !== "string" || reason === "") {
+      reason = parsed && parsed.state === mode ? parsed.reason : "";
+    }
+    return stateOf(mode, reason, config.key, value === null || value === undefined ? "" : String(value));
   }
 
   function read(key) {
@@ -201,11 +233,16 @@
       return;
     }
     var value = read(config.key);
-    if (value === undefined || value === lastValue) {
+    if (value === undefined) {
       return;
     }
-    lastValue = value;
-    var st = parse(config.key, value);
+    var mode = config.stateKey ? read(config.stateKey) : null;
+    var seen = String(mode) + "\u0000" + String(value);
+    if (seen === lastValue) {
+      return;
+    }
+    lastValue = seen;
+    var st = current(value, mode);
     if (!st) {
       return;
     }
@@ -216,9 +253,13 @@
     try {
       config.onState(st);
     } catch (e) {
-      if (window.console && window.console.error) {
-        window.console.error("signalbridge: onState:", e);
-      }
+      report(e);
+    }
+  }
+
+  function report(e) {
+    if (window.console && window.console.error) {
+      window.console.error("signalbridge:", e);
     }
   }
 
@@ -251,14 +292,75 @@
     window.setTimeout(fn, 0);
   }
 
+  // signedValue checks a signed start value from the website's backend: the start value, the nonce
+  // separator, then "<nonce>.<exp>.<sig>".
+  function signedValue(v) {
+    v = typeof v === "string" ? v.trim() : "";
+    var p = config.start + config.nonceSeparator;
+    if (v.indexOf(p) !== 0 || v.slice(p.length).split(".").length !== 3) {
+      throw new Error("signalbridge: signed start must look like " + p + "<nonce>.<exp>.<sig>");
+    }
+    return v;
+  }
+
+  function sessionID() {
+    var c = window.$crisp;
+    try {
+      return c && typeof c.get === "function" ? c.get("session:identifier") || "" : "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  // fetchSigned asks the website's backend (signedStartUrl, same origin or CORS with credentials)
+  // for a signed start of this session: GET <url>?session_id=<id>, answered with the value as
+  // text or as JSON {"value": "..."}.
+  function fetchSigned(url) {
+    var id = sessionID();
+    if (!id) {
+      return window.Promise.reject(new Error("signalbridge: no Crisp session yet: cannot ask for a signed start"));
+    }
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "session_id=" + encodeURIComponent(id);
+    return window.fetch(url, { credentials: "include", headers: { Accept: "application/json, text/plain" } })
+      .then(function (r) {
+        if (!r.ok) {
+          throw new Error("signalbridge: signed start: " + url + " answered " + r.status);
+        }
+        return r.text();
+      })
+      .then(function (body) {
+        var v = body.trim();
+        if (v.charAt(0) === "{") {
+          v = JSON.parse(v).value;
+        }
+        return signedValue(v);
+      });
+  }
+
+  function writeNow(key, value) {
+    write(key, value);
+    later(check);
+    return value;
+  }
+
   // send writes the value of command; it returns a Promise (where supported) resolved with the
-  // value once it has been pushed (after the delay with strategy "dummy").
+  // value once it has been pushed (after the delay with strategy "dummy"). A start with
+  // opts.signed writes that signed value as is; with signedStartUrl set, a start fetches one.
   function send(command, opts) {
     if (!COMMANDS[command]) {
       throw new Error("signalbridge: unknown command " + command);
     }
     opts = opts || {};
     var key = opts.key || config.key;
+    if (command === "start" && opts.signed !== undefined) {
+      var v = writeNow(key, signedValue(opts.signed));
+      return typeof window.Promise === "function" ? window.Promise.resolve(v) : undefined;
+    }
+    if (command === "start" && config.signedStartUrl) {
+      return fetchSigned(config.signedStartUrl).then(function (v) {
+        return writeNow(key, v);
+      });
+    }
     var strategy = opts.strategy || config.strategy;
     var value = config[command];
     var done;
@@ -305,7 +407,10 @@
       return;
     }
     ev.preventDefault();
-    send(command, { key: attr(el, "key") || undefined, strategy: attr(el, "strategy") || undefined });
+    var r = send(command, { key: attr(el, "key") || undefined, strategy: attr(el, "strategy") || undefined });
+    if (r && typeof r.then === "function") {
+      r.then(null, report);
+    }
   }
 
   apply(window.SignalBridgeConfig);

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
+	"time"
 )
 
 // Crisp conversation states the machine reads.
@@ -138,6 +140,22 @@ func (st *stepper) setLast(k, v string) {
 	st.r.State.Last[k] = v
 }
 
+// echoWindow bounds how long an echo marker is trusted: past it the write was skipped or its echo
+// lost, and the value is a signal again.
+const echoWindow = 2 * time.Minute
+
+// EchoKey is the key under which State.Written remembers a signal value one of our data writes
+// carries unchanged (value: Unix ms of the decision), so its echo is not taken for a new signal.
+func EchoKey(value string) string { return "\x00echo\x00" + value }
+
+func (st *stepper) deleteWritten(k string) {
+	if !st.writtenCopied {
+		st.r.State.Written = cloneMap(st.r.State.Written, 0)
+		st.writtenCopied = true
+	}
+	delete(st.r.State.Written, k)
+}
+
 func (st *stepper) setWritten(k, v string) {
 	if !st.writtenCopied {
 		st.r.State.Written = cloneMap(st.r.State.Written, 4)
@@ -184,6 +202,22 @@ func (st *stepper) data() {
 		st.r.Note = fmt.Sprintf("no %q in the data", key)
 		return
 	}
+	if at, ok := st.r.State.Written[EchoKey(v)]; ok {
+		// A data write of ours carried the signal key as it was when we decided (Crisp may replace
+		// the whole map): its echo is not a signal, even if a newer value arrived in between.
+		st.deleteWritten(EchoKey(v))
+		if n, err := strconv.ParseInt(at, 10, 64); err == nil && st.in.At-n <= echoWindow.Milliseconds() {
+			if last := st.r.State.Last[key]; last != v {
+				st.setLast(key, v)
+				st.r.Note = "late echo of our data write"
+				// Crisp now holds the old value again: tell the scenario the truth once more.
+				if m := st.r.State.Mode; m == ModePaused || m == ModeHuman {
+					st.writeBack(st.r.State.Reason, SourceAssistant)
+				}
+				return
+			}
+		}
+	}
 	if last, had := st.r.State.Last[key]; had && last == v {
 		st.r.Note = "same value"
 		return
@@ -207,10 +241,27 @@ func (st *stepper) data() {
 		src = SourceData
 	}
 	if p.Command == CmdStart {
+		if len(st.c.StartSecret) > 0 && Untrusted(src) && !st.signed(p, src) {
+			return
+		}
 		st.start(src)
 	} else {
 		st.pause(ReasonSignal, src)
 	}
+}
+
+// signed verifies a start from an untrusted source on a website that requires signed starts. A
+// valid one remembers its exp (replays are refused); anything else is a refused start.
+func (st *stepper) signed(p Parsed, src Source) bool {
+	ek := SignedExpKey(st.c.Vocabulary.Key)
+	last, _ := strconv.ParseInt(st.r.State.Last[ek], 10, 64)
+	exp, err := VerifyStart(st.c.StartSecret, st.in.WebsiteID, st.in.SessionID, p.Nonce, st.in.At, last)
+	if err != nil {
+		st.refuse(src, err.Error())
+		return false
+	}
+	st.setLast(ek, strconv.FormatInt(exp, 10))
+	return true
 }
 
 func (st *stepper) button() {
@@ -226,12 +277,39 @@ func (st *stepper) button() {
 }
 
 func (st *stepper) start(src Source) {
-	if st.r.State.Mode == ModeActive {
+	s := st.r.State
+	if s.Mode == ModeActive {
 		st.r.Note = "already active"
+		return
+	}
+	if HumanOwned(s) && Untrusted(src) && !st.c.UntrustedStartOverridesHuman {
+		st.refuse(src, fmt.Sprintf("the conversation is %s (%s)", s.Mode, s.Reason))
 		return
 	}
 	st.transition(ModeActive, ReasonSignal, src)
 	st.act(Action{Kind: ActRunScenario}, ReasonSignal, src)
+}
+
+// refuse records a start from src that is not applied, and why.
+func (st *stepper) refuse(src Source, why string) {
+	s := st.r.State
+	st.r.Refused = &Transition{From: s.Mode, To: ModeActive, Reason: ReasonSignal, Source: src, At: st.in.At, Detail: st.in.Detail}
+	st.r.Note = fmt.Sprintf("start from %s refused: %s", src, why)
+}
+
+// HumanOwned reports whether a human owns the conversation: handed over, or paused by an operator.
+func HumanOwned(s State) bool {
+	return s.Mode == ModeHuman || s.Mode == ModePaused && s.Reason == ReasonOperator
+}
+
+// Untrusted reports whether src is writable by anyone on the page: session data, a page value, a
+// picker button.
+func Untrusted(src Source) bool {
+	switch src {
+	case SourceData, SourcePage, SourceButton:
+		return true
+	}
+	return false
 }
 
 func (st *stepper) pause(reason Reason, src Source) {
@@ -298,6 +376,9 @@ func (st *stepper) resolveRequest() {
 		return
 	}
 	src := st.source(SourceVisitor)
+	// An answer still being written is about the resolved question: it is not posted.
+	st.act(Action{Kind: ActCancel}, ReasonResolved, src)
+	st.act(Action{Kind: ActStopTyping}, ReasonResolved, src)
 	st.act(Action{Kind: ActNotify, Text: TextClosing}, ReasonResolved, src)
 	if st.c.ResolvedSegment != "" {
 		st.act(Action{Kind: ActAddSegment, Segment: st.c.ResolvedSegment}, ReasonResolved, src)

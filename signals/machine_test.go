@@ -40,6 +40,7 @@ type want struct {
 	reason  signals.Reason
 	source  signals.Source
 	actions []signals.ActionKind
+	refused signals.Source // a start refused from this source ("" = none refused)
 }
 
 var (
@@ -49,7 +50,7 @@ var (
 		signals.ActSetState, signals.ActAddSegment, signals.ActPostNote, signals.ActOfferHuman}
 	errorActs = []signals.ActionKind{signals.ActCancel, signals.ActStopTyping, signals.ActNotify, signals.ActWriteBack,
 		signals.ActSetState, signals.ActAddSegment, signals.ActPostNote, signals.ActOfferHuman}
-	resolveActs = []signals.ActionKind{signals.ActNotify, signals.ActAddSegment, signals.ActSetState}
+	resolveActs = []signals.ActionKind{signals.ActCancel, signals.ActStopTyping, signals.ActNotify, signals.ActAddSegment, signals.ActSetState}
 	cancelActs  = []signals.ActionKind{signals.ActCancel, signals.ActStopTyping}
 )
 
@@ -72,6 +73,7 @@ func TestStepTable(t *testing.T) {
 	human := func(r signals.Reason, src signals.Source, acts []signals.ActionKind) want {
 		return want{to: H, reason: r, source: src, actions: acts}
 	}
+	refused := func(src signals.Source) want { return want{refused: src} }
 	reply := want{actions: []signals.ActionKind{signals.ActReply}}
 	resolved := want{to: A, reason: signals.ReasonResolved, source: signals.SourceResolution, actions: cancelActs}
 	resolvedSame := want{actions: cancelActs}
@@ -82,9 +84,9 @@ func TestStepTable(t *testing.T) {
 		want map[signals.Mode]want
 	}{
 		{"data start", dataIn("start_chatbot"), map[signals.Mode]want{
-			W: start(signals.SourceData), A: none, P: start(signals.SourceData), H: start(signals.SourceData)}},
+			W: start(signals.SourceData), A: none, P: start(signals.SourceData), H: refused(signals.SourceData)}},
 		{"data start nonce", dataIn("start_chatbot#n1"), map[signals.Mode]want{
-			W: start(signals.SourcePage), A: none, P: start(signals.SourcePage), H: start(signals.SourcePage)}},
+			W: start(signals.SourcePage), A: none, P: start(signals.SourcePage), H: refused(signals.SourcePage)}},
 		{"data pause", dataIn("pause_chatbot"), map[signals.Mode]want{
 			W: pause(signals.ReasonSignal, signals.SourceData), A: pause(signals.ReasonSignal, signals.SourceData), P: none, H: none}},
 		{"data pause nonce", dataIn(" pause_chatbot#n2 "), map[signals.Mode]want{
@@ -96,13 +98,17 @@ func TestStepTable(t *testing.T) {
 		{"data api source kept", signals.Input{Kind: signals.InputData, Source: signals.SourceAPI, At: at, Data: map[string]string{"enum": "start_chatbot#z"}},
 			map[signals.Mode]want{W: start(signals.SourceAPI), A: none, P: start(signals.SourceAPI), H: start(signals.SourceAPI)}},
 		{"button start", signals.Input{Kind: signals.InputButton, At: at, Value: "enum:start_chatbot"}, map[signals.Mode]want{
-			W: start(signals.SourceButton), A: none, P: start(signals.SourceButton), H: start(signals.SourceButton)}},
+			W: start(signals.SourceButton), A: none, P: start(signals.SourceButton), H: refused(signals.SourceButton)}},
 		{"button pause", signals.Input{Kind: signals.InputButton, At: at, Value: "enum:pause_chatbot"}, map[signals.Mode]want{
 			W: pause(signals.ReasonSignal, signals.SourceButton), A: pause(signals.ReasonSignal, signals.SourceButton), P: none, H: none}},
 		{"button other", signals.Input{Kind: signals.InputButton, At: at, Value: "lang:fr"},
 			map[signals.Mode]want{W: none, A: none, P: none, H: none}},
 		{"api start", signals.Input{Kind: signals.InputStart, At: at}, map[signals.Mode]want{
 			W: start(signals.SourceAPI), A: none, P: start(signals.SourceAPI), H: start(signals.SourceAPI)}},
+		{"operator note start", signals.Input{Kind: signals.InputStart, Source: signals.SourceOperator, At: at}, map[signals.Mode]want{
+			W: start(signals.SourceOperator), A: none, P: start(signals.SourceOperator), H: start(signals.SourceOperator)}},
+		{"timer resume", signals.Input{Kind: signals.InputStart, Source: signals.SourceTimer, At: at}, map[signals.Mode]want{
+			W: start(signals.SourceTimer), A: none, P: start(signals.SourceTimer), H: start(signals.SourceTimer)}},
 		{"api pause", signals.Input{Kind: signals.InputPause, At: at}, map[signals.Mode]want{
 			W: pause(signals.ReasonSignal, signals.SourceAPI), A: pause(signals.ReasonSignal, signals.SourceAPI), P: none, H: none}},
 		{"timer pause with reason", signals.Input{Kind: signals.InputPause, Source: signals.SourceTimer, Reason: signals.ReasonBudget, At: at}, map[signals.Mode]want{
@@ -159,6 +165,7 @@ func checkResult(t *testing.T, s signals.State, in signals.Input, res signals.Re
 	if got := actionKinds(res.Actions); !slices.Equal(got, w.actions) {
 		t.Errorf("actions = %v, want %v (note %q)", got, w.actions, res.Note)
 	}
+	checkRefused(t, s, in, res, w.refused)
 	if w.to == "" {
 		if res.Transition != nil {
 			t.Fatalf("transition = %+v, want none", *res.Transition)
@@ -219,6 +226,32 @@ func checkResult(t *testing.T, s signals.State, in signals.Input, res signals.Re
 	}
 	if w.to == H && st.HandoverAt != in.At {
 		t.Errorf("HandoverAt = %d, want %d", st.HandoverAt, in.At)
+	}
+}
+
+// checkRefused checks Result.Refused: set, with the source, exactly when a start was refused, and
+// then nothing changed but the remembered value.
+func checkRefused(t *testing.T, s signals.State, in signals.Input, res signals.Result, src signals.Source) {
+	t.Helper()
+	if src == "" {
+		if res.Refused != nil {
+			t.Errorf("refused = %+v, want none", *res.Refused)
+		}
+		return
+	}
+	want := signals.Transition{From: s.Mode, To: A, Reason: signals.ReasonSignal, Source: src, At: in.At, Detail: in.Detail}
+	if res.Refused == nil || *res.Refused != want {
+		t.Fatalf("refused = %v (note %q), want %+v", res.Refused, res.Note, want)
+	}
+	got := res.State
+	got.Last = nil
+	exp := s
+	exp.Last = nil
+	if !reflect.DeepEqual(got, exp) {
+		t.Errorf("state after a refused start = %+v, want %+v", res.State, s)
+	}
+	if v, ok := in.Data["enum"]; ok && res.State.Last["enum"] != v {
+		t.Errorf("Last[enum] = %q, want the refused value %q remembered", res.State.Last["enum"], v)
 	}
 }
 
@@ -317,13 +350,15 @@ func TestStepDetails(t *testing.T) {
 			t.Errorf("actions %v, want no segment", actionKinds(res.Actions))
 		}
 		res = c.Step(stateIn(A), signals.Input{Kind: signals.InputResolveRequest, At: at})
-		if got := actionKinds(res.Actions); !slices.Equal(got, []signals.ActionKind{signals.ActNotify, signals.ActSetState}) {
-			t.Errorf("actions %v, want notify, set_state", got)
+		if got := actionKinds(res.Actions); !slices.Equal(got, []signals.ActionKind{signals.ActCancel, signals.ActStopTyping, signals.ActNotify, signals.ActSetState}) {
+			t.Errorf("actions %v, want cancel, stop_typing, notify, set_state", got)
 		}
 	})
 	t.Run("resolve request actions", func(t *testing.T) {
 		res := cfg.Step(stateIn(A), signals.Input{Kind: signals.InputResolveRequest, At: at})
 		want := []signals.Action{
+			{Kind: signals.ActCancel, Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
+			{Kind: signals.ActStopTyping, Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
 			{Kind: signals.ActNotify, Text: signals.TextClosing, Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
 			{Kind: signals.ActAddSegment, Segment: "ended-by-ai", Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
 			{Kind: signals.ActSetState, State: "resolved", Reason: signals.ReasonResolved, Source: signals.SourceVisitor},
@@ -353,11 +388,13 @@ func TestScenario(t *testing.T) {
 		{dataIn("dummy-1"), P, false, ""},
 		{dataIn("start_chatbot"), A, true, signals.SourceData},
 		{signals.Input{Kind: signals.InputOperatorMessage}, P, true, signals.SourceOperator},
-		{signals.Input{Kind: signals.InputButton, Value: "enum:start_chatbot"}, A, true, signals.SourceButton},
+		{signals.Input{Kind: signals.InputButton, Value: "enum:start_chatbot"}, P, false, ""}, // refused: an operator paused it
+		{signals.Input{Kind: signals.InputStart, Source: signals.SourceOperator}, A, true, signals.SourceOperator},
 		{signals.Input{Kind: signals.InputHandover}, H, true, signals.SourceVisitor},
 		{signals.Input{Kind: signals.InputHandover}, H, false, ""}, // loop protection
 		{dataIn("chatbot_paused:human"), H, false, ""},
 		{signals.Input{Kind: signals.InputOperatorMessage}, H, false, ""},
+		{dataIn("start_chatbot#x"), H, false, ""}, // refused: a visitor cannot take it from the human
 		{signals.Input{Kind: signals.InputStateChanged, Value: "resolved"}, W, true, signals.SourceResolution},
 		{dataIn("start_chatbot#a"), A, true, signals.SourcePage},
 		{dataIn("pause_chatbot#b"), P, true, signals.SourcePage},
@@ -374,5 +411,76 @@ func TestScenario(t *testing.T) {
 			t.Errorf("step %d: source %s, want %s", i, res.Transition.Source, st.source)
 		}
 		s = res.State
+	}
+}
+
+// TestRefusedStarts covers the trust model: who may take a conversation back from a human.
+func TestRefusedStarts(t *testing.T) {
+	byOperator := stateIn(P)
+	byOperator.Reason = signals.ReasonOperator
+	bySignal := stateIn(P)
+	budget := stateIn(H)
+	budget.Reason = signals.ReasonBudget
+	untrusted := []struct {
+		name string
+		in   signals.Input
+		src  signals.Source
+	}{
+		{"data", dataIn("start_chatbot"), signals.SourceData},
+		{"page", dataIn("start_chatbot#n9"), signals.SourcePage},
+		{"button", signals.Input{Kind: signals.InputButton, At: at, Value: "enum:start_chatbot"}, signals.SourceButton},
+	}
+	states := []struct {
+		name    string
+		s       signals.State
+		refused bool
+	}{
+		{"human", stateIn(H), true},
+		{"human budget", budget, true},
+		{"paused by operator", byOperator, true},
+		{"paused by signal", bySignal, false},
+		{"waiting", stateIn(W), false},
+	}
+	for _, optIn := range []bool{false, true} {
+		cfg := signals.DefaultConfig()
+		cfg.UntrustedStartOverridesHuman = optIn
+		for _, u := range untrusted {
+			for _, s := range states {
+				t.Run(fmt.Sprintf("opt-in %v/%s/%s", optIn, u.name, s.name), func(t *testing.T) {
+					res := cfg.Step(s.s, u.in)
+					if s.refused && !optIn {
+						checkRefused(t, s.s, u.in, res, u.src)
+						if res.Transition != nil || len(res.Actions) != 0 || res.Note == "" {
+							t.Errorf("transition %v actions %v note %q, want none, none and a note", res.Transition, res.Actions, res.Note)
+						}
+						// The same value again is no edge: nothing refused twice.
+						if again := cfg.Step(res.State, u.in); u.in.Kind == signals.InputData && again.Refused != nil {
+							t.Errorf("the same value again is refused again (%+v), want no edge", *again.Refused)
+						}
+						return
+					}
+					if res.Refused != nil || res.Transition == nil || res.State.Mode != A || res.Transition.Source != u.src {
+						t.Errorf("refused %v transition %v, want a start from %s", res.Refused, res.Transition, u.src)
+					}
+				})
+			}
+		}
+	}
+	// Trusted paths give the conversation back, and anyone may still move it towards a person.
+	cfg := signals.DefaultConfig()
+	for _, src := range []signals.Source{signals.SourceOperator, signals.SourceAPI, signals.SourceTimer} {
+		res := cfg.Step(byOperator, signals.Input{Kind: signals.InputStart, Source: src, At: at})
+		if res.Refused != nil || res.State.Mode != A {
+			t.Errorf("start from %s while paused by an operator: mode %s refused %v, want active", src, res.State.Mode, res.Refused)
+		}
+	}
+	if res := cfg.Step(stateIn(H), signals.Input{Kind: signals.InputStateChanged, At: at, Value: "resolved"}); res.State.Mode != A {
+		t.Errorf("resolution while human: mode %s, want active", res.State.Mode)
+	}
+	if res := cfg.Step(byOperator, signals.Input{Kind: signals.InputHandover, Source: signals.SourcePage, At: at}); res.State.Mode != H {
+		t.Errorf("page handover while paused by an operator: mode %s, want human", res.State.Mode)
+	}
+	if res := cfg.Step(stateIn(A), dataIn("pause_chatbot")); res.State.Mode != P {
+		t.Errorf("data pause while active: mode %s, want paused", res.State.Mode)
 	}
 }

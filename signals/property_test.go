@@ -113,9 +113,14 @@ func checkDataProperties(t *testing.T, cfg signals.Config, s signals.State, in s
 			t.Fatalf("echo %q transitioned: %+v", v, res.Transition)
 		}
 	}
-	// A nonce form is always an edge: it acts whenever its command applies to the mode.
+	// A nonce form is always an edge: it acts whenever its command applies to the mode (a start
+	// never takes the conversation from a human: that is refused).
 	if p.Nonce != "" && s.Last["enum"] != v {
-		applies := (p.Command == signals.CmdStart && s.Mode != signals.ModeActive) ||
+		refused := p.Command == signals.CmdStart && signals.HumanOwned(s)
+		if refused != (res.Refused != nil) {
+			t.Fatalf("nonce %q from %s (%s): refused %v, want %v", v, s.Mode, s.Reason, res.Refused, refused)
+		}
+		applies := (p.Command == signals.CmdStart && s.Mode != signals.ModeActive && !refused) ||
 			(p.Command == signals.CmdPause && (s.Mode == signals.ModeActive || s.Mode == signals.ModeWaiting))
 		if applies != (res.Transition != nil) {
 			t.Fatalf("nonce %q from %s: transition %v, want %v", v, s.Mode, res.Transition, applies)

@@ -97,19 +97,30 @@ type Config struct {
 	PauseOnOperator bool   // a human operator's message pauses the assistant (default true)
 	HandoverSegment string // segment added on handover ("" = none)
 	ResolvedSegment string // segment added when the visitor says the question is resolved ("" = none)
+	// UntrustedStartOverridesHuman lets a start from session data, a page value or a picker button
+	// take the conversation back from a human (mode human, or paused by an operator). Off by
+	// default: anyone on the page can write those, so only the trusted paths (an operator's note,
+	// the admin API, a resolution, the resume timer) give such a conversation back.
+	UntrustedStartOverridesHuman bool
+	// StartSecret, when set, makes a start from session data or the page valid only in the signed
+	// form made by the website's backend (see SignStart); other starts from those sources are
+	// refused. Buttons and the trusted paths are not affected.
+	StartSecret []byte
 }
 
 // State is the durable per-conversation state the machine reads and writes. Times are Unix ms.
 type State struct {
-	Mode        Mode
-	Reason      Reason
-	Since       int64             // when Mode was entered
-	Last        map[string]string // last value seen per signal key (edge detection)
-	Written     map[string]string // values we wrote ourselves, so their echo is recognised
-	CrispState  string            // last conversation state seen: pending, unresolved, resolved
-	HandoverAt  int64             // last handover time (loop protection)
-	Answers     int               // assistant answers since the mode was last entered
-	Transitions int               // number of transitions so far
+	Mode       Mode
+	Reason     Reason
+	Since      int64             // when Mode was entered
+	Last       map[string]string // last value seen per signal key (edge detection)
+	Written    map[string]string // values we wrote ourselves, so their echo is recognised
+	CrispState string            // last conversation state seen: pending, unresolved, resolved
+	HandoverAt int64             // last handover time (loop protection)
+	Answers    int               // assistant answers since the mode was last entered
+	// Transitions is the number of transitions so far. The bridge also counts its refused starts
+	// here: stores number the audit entries by it.
+	Transitions int
 }
 
 // InputKind is the kind of an input to the machine.
@@ -140,6 +151,8 @@ type Input struct {
 	Value  string            // InputButton: choice value; InputStateChanged: the new state
 	Reason Reason            // InputPause / InputHandover: why (defaults: signal / human)
 	Detail string            // free text for the audit trail (e.g. the model's handover reason)
+	// WebsiteID and SessionID name the conversation (InputData): signed starts are bound to them.
+	WebsiteID, SessionID string
 }
 
 // ActionKind is the kind of an action the bridge performs after persisting the new state.
@@ -187,6 +200,9 @@ type Result struct {
 	State      State
 	Actions    []Action
 	Transition *Transition // nil when the mode did not change
-	Note       string      // why nothing happened, or what was noticed (unknown value, echo, same value)
-	Unknown    []string    // signal values that were not commands and not ours
+	// Refused is the start that was refused because an untrusted source (data, page, button) tried
+	// to take the conversation from a human; the state is unchanged but for the remembered value.
+	Refused *Transition
+	Note    string   // why nothing happened, or what was noticed (unknown value, echo, same value)
+	Unknown []string // signal values that were not commands and not ours
 }

@@ -33,6 +33,7 @@ type Config struct {
 	// metadata key "website" becomes the header "Helicone-Property-Website". Empty: not sent.
 	MetadataHeaderPrefix string
 	Model                string        // default model when a request names none (default "gpt-4o-mini")
+	EmbeddingModel       string        // model of Embed (default "text-embedding-3-small")
 	Timeout              time.Duration // per HTTP attempt (default 60s)
 	Retries              int           // extra attempts on 429, 5xx and connection errors (default 2; -1: none)
 	MinBackoff           time.Duration // first backoff (default 500ms), doubled per retry with jitter
@@ -61,7 +62,13 @@ type Client struct {
 	promptTokens, completionTokens atomic.Int64
 }
 
-var _ assistant.Completer = (*Client)(nil)
+var (
+	_ assistant.Completer = (*Client)(nil)
+	_ assistant.Embedder  = (*Client)(nil)
+)
+
+// DefaultEmbeddingModel is the embedding model when Config.EmbeddingModel is empty.
+const DefaultEmbeddingModel = "text-embedding-3-small"
 
 // New validates cfg and returns a client.
 func New(cfg Config) (*Client, error) {
@@ -78,6 +85,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Model == "" {
 		cfg.Model = "gpt-4o-mini"
+	}
+	if cfg.EmbeddingModel == "" {
+		cfg.EmbeddingModel = DefaultEmbeddingModel
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
@@ -164,6 +174,59 @@ func (c *Client) Complete(ctx context.Context, req assistant.CompletionRequest) 
 			t.Stop()
 			c.failures.Add(1)
 			return assistant.Completion{}, fmt.Errorf("chat completion: %w", context.Cause(ctx))
+		case <-t.C:
+		}
+		c.retries.Add(1)
+	}
+}
+
+// EmbeddingModel implements assistant.Embedder.
+func (c *Client) EmbeddingModel() string { return c.cfg.EmbeddingModel }
+
+// Embed implements assistant.Embedder with the /embeddings endpoint, retrying like Complete.
+func (c *Client) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	req := goopenai.EmbeddingRequest{Input: texts, Model: goopenai.EmbeddingModel(c.cfg.EmbeddingModel)}
+	for attempt := 0; ; attempt++ {
+		info := &attemptInfo{}
+		actx, cancel := context.WithTimeout(withAttempt(ctx, info), c.cfg.Timeout)
+		c.requests.Add(1)
+		resp, err := c.api.CreateEmbeddings(actx, req)
+		cancel()
+		if err == nil {
+			c.promptTokens.Add(int64(resp.Usage.PromptTokens))
+			out := make([][]float32, len(texts))
+			for _, d := range resp.Data {
+				if d.Index < 0 || d.Index >= len(out) {
+					return nil, fmt.Errorf("embeddings: index %d out of %d texts", d.Index, len(texts))
+				}
+				out[d.Index] = d.Embedding
+			}
+			for i, v := range out {
+				if len(v) == 0 {
+					return nil, fmt.Errorf("embeddings: no vector for text %d", i)
+				}
+			}
+			return out, nil
+		}
+		retryable := c.retryable(ctx, err, info)
+		if !retryable || attempt >= c.cfg.Retries || ctx.Err() != nil {
+			c.failures.Add(1)
+			if retryable {
+				err = assistant.Retryable(err)
+			}
+			return nil, fmt.Errorf("embeddings: %w", err)
+		}
+		wait := c.backoff(attempt, info.retryAfter)
+		c.log.Warn("embeddings failed, retrying", "status", info.status, "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			c.failures.Add(1)
+			return nil, fmt.Errorf("embeddings: %w", context.Cause(ctx))
 		case <-t.C:
 		}
 		c.retries.Add(1)

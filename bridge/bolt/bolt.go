@@ -38,8 +38,11 @@ var (
 	bucketExpiry        = []byte("expiry")
 	bucketAudit         = []byte("audit")
 	bucketUsage         = []byte("usage")
-	bucketOutbox        = []byte("outbox") // conversation key -> nil, while it owes the visitor an answer
-	allBuckets          = [][]byte{bucketConversations, bucketModes, bucketProcessed, bucketExpiry, bucketAudit, bucketUsage, bucketOutbox}
+	bucketOutbox        = []byte("outbox")  // conversation key -> nil, while it owes an answer or a Crisp write
+	bucketInbox         = []byte("inbox")   // inbox entry id -> JSON entry, until processed
+	bucketCursors       = []byte("cursors") // name -> value, big-endian uint64
+	allBuckets          = [][]byte{bucketConversations, bucketModes, bucketProcessed, bucketExpiry, bucketAudit, bucketUsage,
+		bucketOutbox, bucketInbox, bucketCursors, bucketTouched, bucketIdle, bucketEmbeddings}
 )
 
 const (
@@ -416,7 +419,8 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 	binary.BigEndian.PutUint64(expiry[:], uint64(s.opts.Now().Add(s.opts.ProcessedTTL).UnixMilli()))
 	mode := c.Mode
 	transitions := c.Transitions
-	owed := c.ReplyDue != 0
+	owed := c.Owes()
+	day := dayOf(c.UpdatedAt)
 
 	// The function may run more than once (bbolt retries a failed batch one by one): it only touches
 	// the transaction and the values computed above.
@@ -440,6 +444,9 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 			}
 		}
 		if err := convs.Put(ck, val); err != nil {
+			return err
+		}
+		if err := touch(tx, ck, day); err != nil {
 			return err
 		}
 		if outbox := tx.Bucket(bucketOutbox); owed {
@@ -587,46 +594,7 @@ func (s *Store) Audit(ctx context.Context, key bridge.Key, limit int) ([]bridge.
 // List returns up to limit conversations (100 when limit <= 0) in key order, only those in mode when
 // mode is not empty (read through the mode index, without a scan).
 func (s *Store) List(ctx context.Context, mode signals.Mode, limit int) ([]bridge.Conversation, error) {
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("list: %w", err)
-	}
-	var out []bridge.Conversation
-	err := s.db.View(func(tx *bolt.Tx) error {
-		convs := tx.Bucket(bucketConversations)
-		add := func(k, v []byte) error {
-			var c bridge.Conversation
-			if err := decodeConversation(v, &c); err != nil {
-				return fmt.Errorf("%s: %w", k, err)
-			}
-			out = append(out, c)
-			return nil
-		}
-		if mode == "" {
-			c := convs.Cursor()
-			for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
-				if err := add(k, v); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		prefix := modeKey(mode, nil)
-		c := tx.Bucket(bucketModes).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
-			ck := k[len(prefix):]
-			v := convs.Get(ck)
-			if v == nil {
-				continue // index entry without a conversation: never written by Commit
-			}
-			if err := add(ck, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	out, err := s.ListAfter(ctx, mode, bridge.Key{}, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -17,7 +18,10 @@ import (
 //
 // Adding a field to bridge.Conversation, signals.State or bridge.Turn needs a new format here;
 // TestCodecKnowsEveryField fails until then.
-const formatBinary = 3
+const formatBinary = 4
+
+// formatV3 is the previous format: the same without the journal (read, never written).
+const formatV3 = 3
 
 var errShort = errors.New("decode conversation: truncated value")
 
@@ -121,12 +125,23 @@ func encodeConversation(c *bridge.Conversation) ([]byte, error) {
 	e.strs(c.Segments)
 	e.intMap(c.Deliveries)
 	e.int(c.ReplyDue)
+	// The journal is rare and short-lived: JSON keeps its nested shapes simple to evolve.
+	e.int(int64(min(c.JournalSeq, math.MaxInt64)))
+	if len(c.Journal) == 0 {
+		e.str("")
+	} else {
+		j, err := json.Marshal(c.Journal)
+		if err != nil {
+			return nil, fmt.Errorf("encode journal: %w", err)
+		}
+		e.str(string(j))
+	}
 	return e.b, nil
 }
 
 // splitConversation returns the mode and body of a stored value.
 func splitConversation(v []byte) (signals.Mode, []byte, error) {
-	if len(v) < 2 || v[0] != formatBinary || len(v) < 2+int(v[1]) {
+	if len(v) < 2 || (v[0] != formatBinary && v[0] != formatV3) || len(v) < 2+int(v[1]) {
 		return "", nil, errors.New("decode conversation: unknown format")
 	}
 	n := int(v[1])
@@ -303,6 +318,15 @@ func decodeConversation(v []byte, c *bridge.Conversation) error {
 	c.Segments = d.strs()
 	c.Deliveries = d.intMap()
 	c.ReplyDue = d.int()
+	c.Journal, c.JournalSeq = nil, 0
+	if v[0] == formatBinary {
+		c.JournalSeq = uint64(d.int())
+		if j := d.str(); j != "" && d.err == nil {
+			if err := json.Unmarshal([]byte(j), &c.Journal); err != nil {
+				return fmt.Errorf("decode journal: %w", err)
+			}
+		}
+	}
 	if d.err != nil {
 		return d.err
 	}

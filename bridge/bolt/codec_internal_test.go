@@ -16,7 +16,7 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		typ  reflect.Type
 		want int
 	}{
-		{reflect.TypeFor[bridge.Conversation](), 18}, // Key, State + 16 own fields
+		{reflect.TypeFor[bridge.Conversation](), 20}, // Key, State + 18 own fields
 		{reflect.TypeFor[bridge.Key](), 2},
 		{reflect.TypeFor[signals.State](), 9},
 		{reflect.TypeFor[bridge.Turn](), 5},

@@ -67,6 +67,13 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
+// Permanent reports whether no retry can fix the error: a 4xx answer other than a rate limit
+// (invalid data, not found, not subscribed, not allowed, unauthorized). The bridge's journal
+// abandons such a write at once instead of retrying it until its deadline.
+func (e *APIError) Permanent() bool {
+	return e.Status >= 400 && e.Status < 500 && !retryableStatus(e.Status)
+}
+
 // statusEnhanceYourCalm is the non-standard 420 Crisp documents as a rate-limit answer.
 const statusEnhanceYourCalm = 420
 

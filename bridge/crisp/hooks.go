@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/signalbridge/signalbridge/bridge"
@@ -48,13 +49,19 @@ var (
 	ErrNoSecret = errors.New("crisp hook: no secret configured")
 	// ErrUnhandled: a well-formed hook of an event the bridge does not consume; answer 2xx and drop it.
 	ErrUnhandled = errors.New("crisp hook: unhandled event")
+	// ErrReplayed: the same hook body was already accepted within the freshness window (a replay,
+	// or Crisp retrying a hook whose answer it lost); answer 2xx and drop it.
+	ErrReplayed = errors.New("crisp hook: replayed")
 )
 
 // HookVerifier authenticates Crisp web hooks before their body is parsed. Plugin hooks are signed
 // with Secret (the plugin's hooks signing secret); website hooks are not signed and carry WebsiteKey
 // as the ?key= query parameter of the URL configured in Crisp. When both are set, a request with an
 // X-Crisp-Signature header is checked as a plugin hook and any other as a website hook. The
-// freshness window applies to plugin hooks only: a website hook's timestamp is not signed.
+// freshness window applies to plugin hooks through their signed X-Crisp-Request-Timestamp, and to
+// website hooks through their envelope's timestamp (not signed: it stops a captured request sent
+// again later, not a forger who knows the key). Replays within the window are refused by
+// ReplayCache.
 type HookVerifier struct {
 	Secret     string           // plugin hooks signing secret, used as UTF-8 bytes
 	WebsiteKey string           // website hooks ?key= secret
@@ -82,9 +89,51 @@ func (v HookVerifier) Verify(h http.Header, query url.Values, body []byte) error
 		if subtle.ConstantTimeCompare([]byte(key), []byte(v.WebsiteKey)) != 1 {
 			return fmt.Errorf("%w: website key", ErrBadSignature)
 		}
-		return nil
+		return v.fresh(envelopeTime(body))
 	}
 	return ErrNoSecret
+}
+
+// Window returns the freshness window (0 when freshness is not checked).
+func (v HookVerifier) Window() time.Duration {
+	switch {
+	case v.MaxAge == 0:
+		return DefaultHookMaxAge
+	case v.MaxAge < 0:
+		return 0
+	}
+	return v.MaxAge
+}
+
+// fresh checks a hook timestamp (milliseconds, or seconds below 1e11) against the window.
+func (v HookVerifier) fresh(ts string) error {
+	maxAge := v.Window()
+	if maxAge == 0 {
+		return nil
+	}
+	at, err := hookTime(ts)
+	if err != nil {
+		return fmt.Errorf("%w: timestamp %q: %v", ErrStale, ts, err)
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	if age := now().Sub(at); age > maxAge || age < -maxAge {
+		return fmt.Errorf("%w: emitted %s ago, window %s", ErrStale, age.Round(time.Second), maxAge)
+	}
+	return nil
+}
+
+// envelopeTime returns the envelope's "timestamp" as text, "" when it has none.
+func envelopeTime(body []byte) string {
+	var env struct {
+		Timestamp json.Number `json:"timestamp"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return ""
+	}
+	return env.Timestamp.String()
 }
 
 func (v HookVerifier) maxBody() int64 {
@@ -109,25 +158,7 @@ func (v HookVerifier) verifyPlugin(h http.Header, sig string, body []byte) error
 	if !hmac.Equal(got, hookMAC(v.Secret, ts, body)) {
 		return ErrBadSignature
 	}
-	maxAge := v.MaxAge
-	if maxAge == 0 {
-		maxAge = DefaultHookMaxAge
-	}
-	if maxAge < 0 {
-		return nil
-	}
-	at, err := hookTime(ts)
-	if err != nil {
-		return fmt.Errorf("%w: timestamp %q: %v", ErrStale, ts, err)
-	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	if age := now().Sub(at); age > maxAge || age < -maxAge {
-		return fmt.Errorf("%w: emitted %s ago, window %s", ErrStale, age.Round(time.Second), maxAge)
-	}
-	return nil
+	return v.fresh(ts)
 }
 
 // hookTime reads X-Crisp-Request-Timestamp. Crisp does not document its unit: milliseconds, as in
@@ -222,4 +253,68 @@ func DecodeHook(body []byte) (bridge.Event, error) {
 		ev.Timestamp = ts
 	}
 	return ev, nil
+}
+
+// ReplayCache remembers the hook bodies accepted within the freshness window, so that the same
+// request sent again is refused. It is bounded: past Max entries the oldest are forgotten first
+// (expired ones first, as entries are kept in arrival order). Safe for concurrent use.
+type ReplayCache struct {
+	mu    sync.Mutex
+	max   int
+	seen  map[[32]byte]time.Time // body hash -> forget after
+	order [][32]byte             // arrival order, for eviction
+	head  int                    // order[head:] are live
+}
+
+// DefaultReplayEntries bounds a ReplayCache made with max <= 0: about 160 hooks a second over a
+// 10-minute span, 6 MB at most.
+const DefaultReplayEntries = 100_000
+
+// NewReplayCache returns a cache of at most max entries (max <= 0: DefaultReplayEntries).
+func NewReplayCache(max int) *ReplayCache {
+	if max <= 0 {
+		max = DefaultReplayEntries
+	}
+	return &ReplayCache{max: max, seen: map[[32]byte]time.Time{}}
+}
+
+// Reserve records body as accepted until the time until, or returns ErrReplayed when it already is.
+// Call Release when the hook could not be taken after all (queue full), so that Crisp's retry of
+// it is accepted.
+func (c *ReplayCache) Reserve(body []byte, now, until time.Time) error {
+	k := sha256.Sum256(body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.seen[k]; ok && now.Before(t) {
+		return ErrReplayed
+	}
+	for c.head < len(c.order) && (len(c.seen) >= c.max || !now.Before(c.seen[c.order[c.head]])) {
+		old := c.order[c.head]
+		c.head++
+		if t, ok := c.seen[old]; ok && (len(c.seen) >= c.max || !now.Before(t)) {
+			delete(c.seen, old)
+		}
+	}
+	if c.head > len(c.order)/2 && c.head > 1024 {
+		c.order = append([][32]byte(nil), c.order[c.head:]...)
+		c.head = 0
+	}
+	c.seen[k] = until
+	c.order = append(c.order, k)
+	return nil
+}
+
+// Release forgets body (see Reserve).
+func (c *ReplayCache) Release(body []byte) {
+	k := sha256.Sum256(body)
+	c.mu.Lock()
+	delete(c.seen, k)
+	c.mu.Unlock()
+}
+
+// Len returns the number of bodies remembered.
+func (c *ReplayCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
 }

@@ -46,7 +46,7 @@ func TestSignVector(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	plugin := crisp.HookVerifier{Secret: vectorSecret, Now: at(vectorTime.Add(2 * time.Second))}
-	website := crisp.HookVerifier{WebsiteKey: "k3y-0f-the-website"}
+	website := crisp.HookVerifier{WebsiteKey: "k3y-0f-the-website", Now: at(vectorTime.Add(2 * time.Second))}
 	both := crisp.HookVerifier{Secret: vectorSecret, WebsiteKey: "k3y-0f-the-website", Now: plugin.Now}
 	body := []byte(vectorBody)
 	now := time.Now()
@@ -91,6 +91,14 @@ func TestVerify(t *testing.T) {
 		{"website key", website, nil, url.Values{"key": {"k3y-0f-the-website"}}, body, nil},
 		{"wrong website key", website, nil, url.Values{"key": {"k3y-0f-the-websitf"}}, body, crisp.ErrBadSignature},
 		{"missing website key", website, nil, nil, body, crisp.ErrMissingSignature},
+		{"website key, stale envelope", crisp.HookVerifier{WebsiteKey: "k3y-0f-the-website", Now: at(vectorTime.Add(10 * time.Minute))},
+			nil, url.Values{"key": {"k3y-0f-the-website"}}, body, crisp.ErrStale},
+		{"website key, envelope from the future", crisp.HookVerifier{WebsiteKey: "k3y-0f-the-website", Now: at(vectorTime.Add(-10 * time.Minute))},
+			nil, url.Values{"key": {"k3y-0f-the-website"}}, body, crisp.ErrStale},
+		{"website key, no envelope timestamp", website, nil, url.Values{"key": {"k3y-0f-the-website"}},
+			[]byte(`{"website_id":"w","event":"message:send","data":{}}`), crisp.ErrStale},
+		{"website key, freshness off", crisp.HookVerifier{WebsiteKey: "k3y-0f-the-website", MaxAge: -1},
+			nil, url.Values{"key": {"k3y-0f-the-website"}}, body, nil},
 		{"website key ignores signature", website, signed(vectorTimestamp, vectorSignature), nil, body, crisp.ErrMissingSignature},
 		{"both: signed", both, signed(vectorTimestamp, vectorSignature), nil, body, nil},
 		{"both: key", both, nil, url.Values{"key": {"k3y-0f-the-website"}}, body, nil},
@@ -233,5 +241,70 @@ func BenchmarkDecodeHook(b *testing.B) {
 		if _, err := crisp.DecodeHook(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestHookReplayCache: the same body is accepted once within its retention, again after Release
+// (Crisp's retry of a hook that could not be queued) or once it expired; the cache stays bounded.
+func TestHookReplayCache(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	c := crisp.NewReplayCache(3)
+	a, b := []byte(vectorBody), []byte(strings.Replace(vectorBody, "Hey :)", "Hey :(", 1))
+	until := now.Add(10 * time.Minute)
+	if err := c.Reserve(a, now, until); err != nil {
+		t.Fatalf("first delivery: %v", err)
+	}
+	if err := c.Reserve(a, now.Add(time.Second), until); !errors.Is(err, crisp.ErrReplayed) {
+		t.Fatalf("replay: %v, want ErrReplayed", err)
+	}
+	if err := c.Reserve(b, now, until); err != nil {
+		t.Fatalf("another body: %v", err)
+	}
+	c.Release(a)
+	if err := c.Reserve(a, now.Add(2*time.Second), until); err != nil {
+		t.Fatalf("retry after release: %v", err)
+	}
+	if err := c.Reserve(a, until, until.Add(time.Minute)); err != nil {
+		t.Fatalf("after the retention: %v", err)
+	}
+	for i := range 10 {
+		body := []byte(strconv.Itoa(i))
+		if err := c.Reserve(body, now.Add(3*time.Second), until); err != nil {
+			t.Fatalf("body %d: %v", i, err)
+		}
+		if n := c.Len(); n > 3 {
+			t.Fatalf("cache holds %d entries, want at most 3", n)
+		}
+	}
+	// The newest are kept: the last body is still refused.
+	if err := c.Reserve([]byte("9"), now.Add(4*time.Second), until); !errors.Is(err, crisp.ErrReplayed) {
+		t.Fatalf("replay of the newest: %v, want ErrReplayed", err)
+	}
+}
+
+// TestWebsiteHookReplay drives a website-key hook through verification and the replay cache the way
+// the bridge's intake does: fresh and new is accepted, the same request again is a replay, and a
+// request with a rewritten (unsigned) envelope time outside the window is stale.
+func TestWebsiteHookReplay(t *testing.T) {
+	now := time.Now()
+	v := crisp.HookVerifier{WebsiteKey: "k", Now: at(now)}
+	c := crisp.NewReplayCache(0)
+	body := []byte(strings.ReplaceAll(vectorBody, "1506985696616", strconv.FormatInt(now.UnixMilli(), 10)))
+	key := url.Values{"key": {"k"}}
+	intake := func(b []byte) error {
+		if err := v.Verify(nil, key, b); err != nil {
+			return err
+		}
+		return c.Reserve(b, now, now.Add(2*v.Window()))
+	}
+	if err := intake(body); err != nil {
+		t.Fatalf("fresh hook: %v", err)
+	}
+	if err := intake(body); !errors.Is(err, crisp.ErrReplayed) {
+		t.Fatalf("same hook again: %v, want ErrReplayed", err)
+	}
+	old := []byte(strings.ReplaceAll(vectorBody, "1506985696616", strconv.FormatInt(now.Add(-time.Hour).UnixMilli(), 10)))
+	if err := intake(old); !errors.Is(err, crisp.ErrStale) {
+		t.Fatalf("an hour-old envelope: %v, want ErrStale", err)
 	}
 }

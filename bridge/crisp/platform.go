@@ -2,6 +2,7 @@ package crisp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -38,7 +39,10 @@ type Platform struct {
 	avail map[string]*availEntry // by website id
 }
 
-var _ bridge.Platform = (*Platform)(nil)
+var (
+	_ bridge.Platform    = (*Platform)(nil)
+	_ bridge.PostChecker = (*Platform)(nil)
+)
 
 // availEntry caches the two halves of a website's availability, each with the time it was last
 // known in full.
@@ -276,6 +280,30 @@ func (p *Platform) ObserveAvailability(ev bridge.Event) {
 	}
 }
 
+// Posted reports whether a message like m (same type and text, with our origin) was posted at or
+// after since, from the latest page of messages: a journal retry checks it before posting again, so
+// an attempt whose answer was lost does not post twice.
+func (p *Platform) Posted(ctx context.Context, websiteID, sessionID string, since int64, m bridge.OutMessage) (bool, error) {
+	msgs, err := p.c.Messages(ctx, websiteID, sessionID, 0)
+	if err != nil {
+		return false, fmt.Errorf("posted: %w", err)
+	}
+	origin := p.c.Origin()
+	want := m.Text
+	switch {
+	case m.Picker != nil:
+		want = m.Picker.Text
+	case m.Field != nil:
+		want = m.Field.Text
+	}
+	for _, x := range msgs {
+		if x.Origin == origin && x.Type == m.Type && x.Timestamp >= since && messageText(x) == want {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // AnsweredSince reports whether we posted an answer (text or picker, with our origin) at or after
 // since, from the latest page of messages. It is read once per owed answer after a restart, so a
 // reply posted just before a crash is not posted twice.
@@ -291,4 +319,19 @@ func (p *Platform) AnsweredSince(ctx context.Context, websiteID, sessionID strin
 		}
 	}
 	return false, nil
+}
+
+// messageText is the text of a message read back: the content of a text or note, the prompt of a
+// picker or field.
+func messageText(m Message) string {
+	if s := m.Text(); s != "" {
+		return s
+	}
+	var obj struct {
+		Text string `json:"text"`
+	}
+	if json.Unmarshal(m.Content, &obj) == nil {
+		return obj.Text
+	}
+	return ""
 }

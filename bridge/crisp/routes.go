@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Route templates, the route label passed to ClientConfig.Observe.
@@ -17,6 +18,7 @@ const (
 	RouteMessage          = "website/{website}/conversation/{session}/message"
 	RouteMessageFP        = "website/{website}/conversation/{session}/message/{fingerprint}"
 	RouteConversation     = "website/{website}/conversation/{session}"
+	RouteConversations    = "website/{website}/conversations/{page}"
 	RouteMeta             = "website/{website}/conversation/{session}/meta"
 	RouteState            = "website/{website}/conversation/{session}/state"
 	RouteCompose          = "website/{website}/conversation/{session}/compose"
@@ -220,6 +222,66 @@ func (c *Client) GetConversation(ctx context.Context, websiteID, sessionID strin
 		return out, fmt.Errorf("get conversation: %w", err)
 	}
 	err = c.do(ctx, restCall{op: "get conversation", method: http.MethodGet, route: RouteConversation, path: p, out: &out})
+	return out, err
+}
+
+// Bounds of ListOptions.PerPage, from Crisp's reference (default 20).
+const (
+	MinConversationsPage = 20
+	MaxConversationsPage = 50
+)
+
+// ListOptions filter and order a page of ListConversations.
+type ListOptions struct {
+	PerPage      int       // 20 to 50; 0 leaves Crisp's default (20)
+	OrderUpdated bool      // most recently updated first (order_date_updated=1)
+	UpdatedSince time.Time // only conversations updated at or after (filter_date_start); zero: no bound
+	UpdatedUntil time.Time // only conversations updated at or before (filter_date_end); zero: no bound
+	IncludeEmpty bool      // also conversations without any message (include_empty=1)
+}
+
+// query encodes the options; the dates are ISO 8601 in UTC with milliseconds, as Crisp's reference
+// writes them (2018-03-01T17:00:00.000Z).
+func (o ListOptions) query() (url.Values, error) {
+	q := url.Values{}
+	if o.PerPage != 0 {
+		if o.PerPage < MinConversationsPage || o.PerPage > MaxConversationsPage {
+			return nil, fmt.Errorf("per page %d: want %d to %d", o.PerPage, MinConversationsPage, MaxConversationsPage)
+		}
+		q.Set("per_page", strconv.Itoa(o.PerPage))
+	}
+	if o.OrderUpdated {
+		q.Set("order_date_updated", "1")
+	}
+	const iso = "2006-01-02T15:04:05.000Z"
+	if !o.UpdatedSince.IsZero() {
+		q.Set("filter_date_start", o.UpdatedSince.UTC().Format(iso))
+	}
+	if !o.UpdatedUntil.IsZero() {
+		q.Set("filter_date_end", o.UpdatedUntil.UTC().Format(iso))
+	}
+	if o.IncludeEmpty {
+		q.Set("include_empty", "1")
+	}
+	return q, nil
+}
+
+// ListConversations returns one page (from 1) of a website's conversations, each with its state and
+// meta. A page shorter than the page size is the last one.
+func (c *Client) ListConversations(ctx context.Context, websiteID string, page int, o ListOptions) ([]Conversation, error) {
+	if websiteID == "" {
+		return nil, errors.New("list conversations: website id is required")
+	}
+	if page < 1 {
+		return nil, fmt.Errorf("list conversations: page %d: want >= 1", page)
+	}
+	q, err := o.query()
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	var out []Conversation
+	err = c.do(ctx, restCall{op: "list conversations", method: http.MethodGet, route: RouteConversations,
+		path: restPath("website", websiteID, "conversations", strconv.Itoa(page)), query: q, out: &out})
 	return out, err
 }
 

@@ -63,6 +63,11 @@ type RTMConfig struct {
 	// OnState, when set, is called with true once a connection is authenticated and with false when
 	// that connection ends. It is called from Run's goroutine and must not block.
 	OnState func(connected bool)
+	// OnConnect, when set, is called once a connection is authenticated, before any of its events is
+	// read: reconnect is false for Run's first authenticated connection and true for every later one.
+	// Events emitted while no socket was up are never replayed by Crisp, so this is where a REST
+	// catch-up starts. It is called from Run's goroutine and must not block.
+	OnConnect func(ctx context.Context, reconnect bool)
 }
 
 // RTM is a Crisp RTM API client: Socket.IO over a WebSocket, Engine.IO revision 4 or 3. Run owns the
@@ -76,6 +81,7 @@ type RTM struct {
 	running    atomic.Bool
 	connected  atomic.Bool
 	reconnects atomic.Int64
+	authed     atomic.Int64 // authenticated connections so far
 }
 
 // NewRTM validates cfg, applies its defaults and returns a client that passes every handled event to
@@ -325,6 +331,9 @@ func (r *RTM) session(ctx context.Context, wsURL string) (authed bool, err error
 	r.connected.Store(true)
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(true)
+	}
+	if n := r.authed.Add(1); r.cfg.OnConnect != nil {
+		r.cfg.OnConnect(ctx, n > 1)
 	}
 	r.log.Info("rtm connected", "url", rtmRedact(wsURL), "eio", r.cfg.EIO, "sid", sid)
 	return true, s.read(ctx)

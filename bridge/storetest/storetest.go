@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -80,6 +81,13 @@ func Conversation(website, session string) bridge.Conversation {
 		Segments:      []string{"customer", "ai-handover"},
 		Deliveries:    map[string]int{"rtm\x00start_chatbot": 2, "hooks\x00start_chatbot": 1},
 		ReplyDue:      1_700_000_000_006,
+		JournalSeq:    7,
+		Journal: []bridge.JournalEntry{
+			{Seq: 6, Kind: bridge.JournalMeta, Reason: signals.ReasonHuman, Created: 1_700_000_000_007, Deadline: 1_700_003_600_007,
+				Meta: &bridge.MetaUpdate{Data: map[string]string{"enum": "chatbot_paused:human"}, Expect: map[string]string{"enum": "start_chatbot"}}},
+			{Seq: 7, Kind: bridge.JournalMessage, Created: 1_700_000_000_008, Deadline: 1_700_000_600_008, Attempts: 2,
+				NextAt: 1_700_000_002_000, LastError: "crisp api: 503", Message: &bridge.OutMessage{Type: "text", Text: "We will answer soon."}},
+		},
 	}
 }
 
@@ -430,22 +438,29 @@ func testOutbox(t *testing.T, open Opener, _ Reopener) {
 	s := open(t)
 	ctx := context.Background()
 	owes := Conversation("w1", "session_owes")
+	owes.Journal = nil
 	paid := Conversation("w1", "session_paid")
-	paid.ReplyDue = 0
-	for _, c := range []*bridge.Conversation{&owes, &paid} {
+	paid.ReplyDue, paid.Journal = 0, nil
+	writes := Conversation("w1", "session_writes") // owes a Crisp write, no answer
+	writes.ReplyDue = 0
+	for _, c := range []*bridge.Conversation{&owes, &paid, &writes} {
 		if err := s.Commit(ctx, c, nil, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got, err := s.Outbox(ctx, 10)
-	if err != nil || len(got) != 1 || got[0] != owes.Key {
-		t.Fatalf("Outbox = %v, %v; want [%v]", got, err, owes.Key)
+	slices.SortFunc(got, func(a, b bridge.Key) int { return strings.Compare(a.String(), b.String()) })
+	if err != nil || len(got) != 2 || got[0] != owes.Key || got[1] != writes.Key {
+		t.Fatalf("Outbox = %v, %v; want [%v %v]", got, err, owes.Key, writes.Key)
 	}
 	owes.ReplyDue = 0
-	if err := s.Commit(ctx, &owes, nil, ""); err != nil {
-		t.Fatal(err)
+	writes.Journal = nil
+	for _, c := range []*bridge.Conversation{&owes, &writes} {
+		if err := s.Commit(ctx, c, nil, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got, err := s.Outbox(ctx, 10); err != nil || len(got) != 0 {
-		t.Fatalf("Outbox after the answer = %v, %v; want none", got, err)
+		t.Fatalf("Outbox after the answer and the writes = %v, %v; want none", got, err)
 	}
 }

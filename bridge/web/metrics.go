@@ -18,6 +18,7 @@ type Metrics struct {
 	events      *prometheus.CounterVec
 	duplicates  *prometheus.CounterVec
 	signals     *prometheus.CounterVec
+	refused     *prometheus.CounterVec
 	transitions *prometheus.CounterVec
 	handovers   *prometheus.CounterVec
 	replies     *prometheus.CounterVec
@@ -28,9 +29,14 @@ type Metrics struct {
 	crispCalls  *prometheus.CounterVec
 	crispTime   prometheus.Histogram
 	hooks       *prometheus.CounterVec
+	journal     *prometheus.CounterVec
+	oldest      prometheus.Gauge
 }
 
-var _ bridge.Metrics = (*Metrics)(nil)
+var (
+	_ bridge.Metrics        = (*Metrics)(nil)
+	_ bridge.JournalMetrics = (*Metrics)(nil)
+)
 
 // NewMetrics registers every metric on a new registry (with Go and process collectors).
 func NewMetrics() *Metrics {
@@ -40,6 +46,7 @@ func NewMetrics() *Metrics {
 		events:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_events_total", Help: "Crisp events received, by event name and transport."}, []string{"event", "via"}),
 		duplicates:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_duplicates_suppressed_total", Help: "Events dropped because they were already processed."}, []string{"event"}),
 		signals:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_signals_applied_total", Help: "Start/pause signals that changed a conversation, by source."}, []string{"source"}),
+		refused:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_signals_refused_total", Help: "Starts from session data, a page or a button refused while a human owns the conversation, by source."}, []string{"source"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_transitions_total", Help: "Mode transitions, by reason, source and new mode."}, []string{"reason", "source", "to"}),
 		handovers:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_handovers_total", Help: "Handovers to humans, by reason."}, []string{"reason"}),
 		replies:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_replies_total", Help: "Assistant answers posted, by mode (model or offline)."}, []string{"mode"}),
@@ -50,9 +57,11 @@ func NewMetrics() *Metrics {
 		crispCalls:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_crisp_calls_total", Help: "Crisp REST calls, by method, route and status."}, []string{"method", "route", "status"}),
 		crispTime:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "signalbridge_crisp_call_seconds", Help: "Crisp REST call latency.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 10)}),
 		hooks:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_webhooks_total", Help: "Web-hook requests, by HTTP status answered."}, []string{"status"}),
+		journal:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_journal_entries_total", Help: "Crisp writes of the action journal, by kind and outcome (queued, done, retried, abandoned)."}, []string{"kind", "outcome"}),
+		oldest:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "signalbridge_journal_oldest_seconds", Help: "Age of the oldest waiting Crisp write, as last seen by a journal pass."}),
 	}
-	r.MustRegister(m.events, m.duplicates, m.signals, m.transitions, m.handovers, m.replies, m.modelTime,
-		m.modelErrors, m.tokens, m.cost, m.crispCalls, m.crispTime, m.hooks,
+	r.MustRegister(m.events, m.duplicates, m.signals, m.refused, m.transitions, m.handovers, m.replies, m.modelTime,
+		m.modelErrors, m.tokens, m.cost, m.crispCalls, m.crispTime, m.hooks, m.journal, m.oldest,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -67,6 +76,14 @@ func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
 
+// JournalOutcome counts a journal entry's outcome.
+func (m *Metrics) JournalOutcome(kind, outcome string) {
+	m.journal.WithLabelValues(kind, outcome).Inc()
+}
+
+// JournalOldest sets the age of the oldest waiting journal entry.
+func (m *Metrics) JournalOldest(age time.Duration) { m.oldest.Set(age.Seconds()) }
+
 // EventIn counts a received event.
 func (m *Metrics) EventIn(name, via string) { m.events.WithLabelValues(name, via).Inc() }
 
@@ -75,6 +92,9 @@ func (m *Metrics) Duplicate(name string) { m.duplicates.WithLabelValues(name).In
 
 // SignalApplied counts a signal that changed a conversation.
 func (m *Metrics) SignalApplied(s signals.Source) { m.signals.WithLabelValues(string(s)).Inc() }
+
+// SignalRefused counts a start refused while a human owns the conversation.
+func (m *Metrics) SignalRefused(s signals.Source) { m.refused.WithLabelValues(string(s)).Inc() }
 
 // Transition counts a mode transition.
 func (m *Metrics) Transition(r signals.Reason, s signals.Source, to signals.Mode) {

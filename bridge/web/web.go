@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,12 +38,20 @@ type Hooks interface {
 	Status(err error) int
 }
 
+// HookReleaser is implemented by Hooks that remember accepted hooks to refuse replays: Release is
+// called with the body of a verified hook that could not be queued, so that its retry is accepted.
+type HookReleaser interface {
+	Release(body []byte)
+}
+
 // Controller is what the admin API drives; *bridge.Bridge implements it.
 type Controller interface {
 	HandleEvent(ctx context.Context, ev bridge.Event) error
 	Control(ctx context.Context, key bridge.Key, command string, reason signals.Reason, detail string) (bridge.Conversation, error)
 	Conversation(ctx context.Context, key bridge.Key, auditLimit int) (bridge.Conversation, []bridge.AuditEntry, error)
 	List(ctx context.Context, mode signals.Mode, limit int) ([]bridge.Conversation, error)
+	// Erase deletes a conversation's stored state (an erasure request).
+	Erase(ctx context.Context, key bridge.Key) error
 }
 
 // Server is the HTTP server. Set the fields, then Open; Close shuts it down gracefully.
@@ -52,12 +61,18 @@ type Server struct {
 	Hooks      Hooks // nil disables /webhooks/crisp
 	Metrics    *Metrics
 	Script     http.Handler // /signalbridge.js
-	AdminToken string       // bearer token of /v1; empty disables the admin API
-	Ready      func() error // readiness check (store open, RTM connected when enabled)
-	MaxBody    int64        // web-hook body cap (default 1 MiB)
-	CORSOrigin string       // allowed origin for /v1 (the demo sandbox page); empty = none
-	Logger     *slog.Logger
-	Fallback   http.Handler // serves every path the server does not (the demo page); nil = 404
+	AdminToken string       // bearer token of /v1 (Authorization header only); empty disables the admin API
+	// ScenarioToken is the narrower token of POST /v1/control, the route a Crisp Bot scenario's
+	// "Submit Web Hooks" block calls: accepted as ?token= (or a bearer header) on that route only,
+	// where it can start, pause, hand over and resume and nothing else. Empty disables it.
+	ScenarioToken string
+	Ready         func() error // readiness check (store open, RTM connected when enabled)
+	MaxBody       int64        // web-hook body cap (default 1 MiB)
+	// CORSOrigins are the browser origins ("https://admin.example.com") allowed to call /v1 from
+	// another origin, preflight included; empty = none.
+	CORSOrigins []string
+	Logger      *slog.Logger
+	Fallback    http.Handler // serves every path the server does not (the demo page); nil = 404
 
 	engine   *gin.Engine
 	srv      *http.Server
@@ -144,11 +159,13 @@ func (s *Server) Handler() *gin.Engine {
 	if s.Hooks != nil {
 		r.POST("/webhooks/crisp", s.webhook)
 	}
-	v1 := r.Group("/v1", s.cors(), s.auth())
-	v1.GET("/conversations", s.list)
-	v1.GET("/conversations/:website/:session", s.get)
-	v1.POST("/conversations/:website/:session/:command", s.control)
-	v1.POST("/control", s.controlBody)
+	r.OPTIONS("/v1/*path", s.cors()) // CORS preflight: answered before any token check
+	v1 := r.Group("/v1", s.cors())
+	v1.GET("/conversations", s.auth(), s.list)
+	v1.GET("/conversations/:website/:session", s.auth(), s.get)
+	v1.DELETE("/conversations/:website/:session", s.auth(), s.erase)
+	v1.POST("/conversations/:website/:session/:command", s.auth(), s.control)
+	v1.POST("/control", s.scenarioAuth(), s.controlBody)
 	if s.Fallback != nil {
 		r.NoRoute(gin.WrapH(s.Fallback))
 	}
@@ -223,6 +240,9 @@ func (s *Server) webhook(c *gin.Context) {
 	if err := s.Bridge.HandleEvent(ctx, ev); err != nil {
 		// Overloaded or shutting down: a 503 makes Crisp retry later; nothing is lost.
 		s.Logger.Warn("web hook not queued", "event", ev.Name, "err", err)
+		if r, ok := s.Hooks.(HookReleaser); ok {
+			r.Release(body)
+		}
 		s.hookAnswer(c, http.StatusServiceUnavailable, "busy")
 		return
 	}
@@ -234,63 +254,130 @@ func (s *Server) hookAnswer(c *gin.Context, status int, msg string) {
 	c.JSON(status, gin.H{"status": msg})
 }
 
+// cors lets the configured origins call /v1 from a browser: it adds the CORS headers to their
+// requests and answers their preflight (OPTIONS) itself, 204, before any token check. A preflight
+// from another origin is 403.
 func (s *Server) cors() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if s.CORSOrigin != "" && c.GetHeader("Origin") == s.CORSOrigin {
-			c.Header("Access-Control-Allow-Origin", s.CORSOrigin)
-			c.Header("Access-Control-Allow-Headers", "Authorization, Content-Type")
-			c.Header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		origin := c.GetHeader("Origin")
+		allowed := origin != "" && slices.Contains(s.CORSOrigins, origin)
+		if len(s.CORSOrigins) > 0 {
 			c.Header("Vary", "Origin")
-			if c.Request.Method == http.MethodOptions {
-				c.AbortWithStatus(http.StatusNoContent)
-				return
-			}
 		}
-		c.Next()
+		if allowed {
+			c.Header("Access-Control-Allow-Origin", origin)
+			c.Header("Access-Control-Expose-Headers", "X-Request-Id")
+		}
+		if c.Request.Method != http.MethodOptions {
+			c.Next()
+			return
+		}
+		switch {
+		case allowed:
+			c.Header("Access-Control-Allow-Methods", "GET, POST")
+			c.Header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			c.Header("Access-Control-Max-Age", "600")
+			c.AbortWithStatus(http.StatusNoContent)
+		case origin != "":
+			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "origin not allowed"})
+		default:
+			c.Header("Allow", "GET, POST, OPTIONS")
+			c.AbortWithStatus(http.StatusNoContent)
+		}
 	}
 }
 
-// auth checks the bearer token (or ?token= for callers that cannot set headers, such as no-code
-// web-hook blocks) in constant time.
+// bearer returns the token of an "Authorization: Bearer <token>" header, "" when there is none.
+func bearer(c *gin.Context) string {
+	scheme, tok, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+func tokenIs(got, want string) bool {
+	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func unauthorized(c *gin.Context, msg string) {
+	c.Header("WWW-Authenticate", `Bearer realm="signalbridge"`)
+	c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": msg})
+}
+
+// auth checks the admin token, in the Authorization header only (a query string ends up in logs,
+// proxies and browser history), in constant time.
 func (s *Server) auth() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		got := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if got == "" {
-			got = c.Query("token")
-		}
-		if s.AdminToken == "" || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) != 1 {
-			c.Header("WWW-Authenticate", `Bearer realm="signalbridge"`)
-			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "unauthorized"})
+		if !tokenIs(bearer(c), s.AdminToken) {
+			msg := "unauthorized"
+			if c.Query("token") != "" {
+				msg = "unauthorized: the admin token goes in the Authorization header; ?token= takes the scenario token on POST /v1/control only"
+			}
+			unauthorized(c, msg)
 			return
 		}
 		c.Next()
 	}
 }
 
+// scenarioAuth guards POST /v1/control: the admin token in the header, or the scenario token in
+// the header or as ?token= (Crisp's "Submit Web Hooks" block cannot always set headers). The
+// admin token is never taken from the query.
+func (s *Server) scenarioAuth() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := bearer(c)
+		if tokenIs(h, s.AdminToken) || tokenIs(h, s.ScenarioToken) || tokenIs(c.Query("token"), s.ScenarioToken) {
+			c.Next()
+			return
+		}
+		msg := "unauthorized"
+		if c.Query("token") != "" {
+			msg = "unauthorized: ?token= takes the scenario token; the admin token goes in the Authorization header"
+		}
+		unauthorized(c, msg)
+	}
+}
+
 // ConversationView is the admin API's JSON view of a conversation.
 type ConversationView struct {
-	WebsiteID  string              `json:"website_id"`
-	SessionID  string              `json:"session_id"`
-	Mode       signals.Mode        `json:"mode"`
-	Reason     signals.Reason      `json:"reason"`
-	Since      int64               `json:"since"`
-	Language   string              `json:"language,omitempty"`
-	Email      string              `json:"email,omitempty"`
-	Signals    map[string]string   `json:"signals,omitempty"`
-	CrispState string              `json:"crisp_state,omitempty"`
-	Answers    int                 `json:"answers"`
-	Replies    int                 `json:"replies"`
-	TokensUsed int64               `json:"tokens_used"`
-	CostUSD    float64             `json:"cost_usd"`
-	UpdatedAt  int64               `json:"updated_at"`
-	Audit      []bridge.AuditEntry `json:"audit,omitempty"`
+	WebsiteID  string            `json:"website_id"`
+	SessionID  string            `json:"session_id"`
+	Mode       signals.Mode      `json:"mode"`
+	Reason     signals.Reason    `json:"reason"`
+	Since      int64             `json:"since"`
+	Language   string            `json:"language,omitempty"`
+	Email      string            `json:"email,omitempty"`
+	Signals    map[string]string `json:"signals,omitempty"`
+	CrispState string            `json:"crisp_state,omitempty"`
+	Answers    int               `json:"answers"`
+	Replies    int               `json:"replies"`
+	TokensUsed int64             `json:"tokens_used"`
+	CostUSD    float64           `json:"cost_usd"`
+	UpdatedAt  int64             `json:"updated_at"`
+	// ReplyDue is when an answer became owed (Unix ms), absent when none is.
+	ReplyDue int64 `json:"reply_due,omitempty"`
+	// Pending are the Crisp writes decided and not yet performed (the journal), oldest first.
+	Pending []bridge.JournalEntry `json:"pending,omitempty"`
+	Audit   []bridge.AuditEntry   `json:"audit,omitempty"`
 }
 
 func view(c bridge.Conversation, audit []bridge.AuditEntry) ConversationView {
 	return ConversationView{WebsiteID: c.WebsiteID, SessionID: c.SessionID, Mode: c.Mode, Reason: c.Reason,
 		Since: c.Since, Language: c.Language, Email: c.Email, Signals: c.Last, CrispState: c.CrispState,
 		Answers: c.Answers, Replies: c.Replies, TokensUsed: c.TokensUsed, CostUSD: c.CostUSD,
-		UpdatedAt: c.UpdatedAt, Audit: audit}
+		UpdatedAt: c.UpdatedAt, ReplyDue: c.ReplyDue, Pending: c.Journal, Audit: audit}
+}
+
+// erase deletes a conversation's stored state: 204 whether or not it was stored.
+func (s *Server) erase(c *gin.Context) {
+	key := bridge.Key{WebsiteID: c.Param("website"), SessionID: c.Param("session")}
+	if err := s.Bridge.Erase(c.Request.Context(), key); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.Logger.Info("conversation erased", "website", key.WebsiteID, "session", key.SessionID)
+	c.Status(http.StatusNoContent)
 }
 
 func (s *Server) list(c *gin.Context) {
@@ -325,6 +412,10 @@ func (s *Server) list(c *gin.Context) {
 func (s *Server) get(c *gin.Context) {
 	key := bridge.Key{WebsiteID: c.Param("website"), SessionID: c.Param("session")}
 	conv, audit, err := s.Bridge.Conversation(c.Request.Context(), key, 200)
+	if errors.Is(err, bridge.ErrNotFound) && c.Query("optional") == "true" {
+		c.Status(http.StatusNoContent) // not stored yet, and the caller polls for it: not an error
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

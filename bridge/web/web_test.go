@@ -44,6 +44,7 @@ func (hooks) Status(err error) int {
 type controller struct {
 	mu     sync.Mutex
 	events []bridge.Event
+	erased []bridge.Key
 }
 
 func (c *controller) HandleEvent(_ context.Context, ev bridge.Event) error {
@@ -72,6 +73,13 @@ func (c *controller) Conversation(_ context.Context, k bridge.Key, _ int) (bridg
 
 func (c *controller) List(context.Context, signals.Mode, int) ([]bridge.Conversation, error) {
 	return nil, nil
+}
+
+func (c *controller) Erase(_ context.Context, k bridge.Key) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.erased = append(c.erased, k)
+	return nil
 }
 
 func TestRoutes(t *testing.T) {
@@ -105,9 +113,13 @@ func TestRoutes(t *testing.T) {
 		{"oversized hook", "POST", "/webhooks/crisp", "", "ok" + strings.Repeat("x", 100), 413},
 		{"no token", "GET", "/v1/conversations/w/s", "", "", 401},
 		{"wrong token", "GET", "/v1/conversations/w/s", "nope", "", 401},
-		{"token in the query", "GET", "/v1/conversations/w/s?token=tok", "", "", 200},
+		{"admin token in the query", "GET", "/v1/conversations/w/s?token=tok", "", "", 401},
 		{"conversation", "GET", "/v1/conversations/w/s", "tok", "", 200},
 		{"unknown conversation", "GET", "/v1/conversations/w/other", "tok", "", 404},
+		{"erase without a token", "DELETE", "/v1/conversations/w/gone", "", "", 401},
+		{"erase", "DELETE", "/v1/conversations/w/gone", "tok", "", 204},
+		{"unknown conversation, optional", "GET", "/v1/conversations/w/other?optional=true", "tok", "", 204},
+		{"stored conversation, optional", "GET", "/v1/conversations/w/s?optional=true", "tok", "", 200},
 		{"control", "POST", "/v1/conversations/w/s/pause", "tok", "", 200},
 		{"unknown command", "POST", "/v1/conversations/w/s/explode", "tok", "", 404},
 		{"bad reason", "POST", "/v1/conversations/w/s/pause", "tok", `{"reason":"whim"}`, 400},
@@ -133,5 +145,8 @@ func TestRoutes(t *testing.T) {
 	defer ctrl.mu.Unlock()
 	if len(ctrl.events) != 1 {
 		t.Errorf("events handed to the bridge = %d, want 1 (only the accepted hook)", len(ctrl.events))
+	}
+	if len(ctrl.erased) != 1 || ctrl.erased[0] != (bridge.Key{WebsiteID: "w", SessionID: "gone"}) {
+		t.Errorf("erased = %v, want [w/gone] (once, and only with the token)", ctrl.erased)
 	}
 }

@@ -7,13 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/assistant/openai"
 	"github.com/signalbridge/signalbridge/bridge"
-	"github.com/signalbridge/signalbridge/bridge/bolt"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/web"
 	"github.com/signalbridge/signalbridge/js"
@@ -24,7 +25,7 @@ import (
 type app struct {
 	cfg      Config
 	log      *slog.Logger
-	store    *bolt.Store
+	store    appStore // bbolt or Redis (store.go)
 	client   *crisp.Client
 	platform *crisp.Platform
 	rtm      *crisp.RTM
@@ -33,6 +34,7 @@ type app struct {
 	bridge   *bridge.Bridge
 	web      *web.Server
 	metrics  *web.Metrics
+	catchup  *bridge.Reconciler // REST catch-up after a gap (catchup.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -40,10 +42,11 @@ type app struct {
 
 // appOptions are the extras the demo and tests add.
 type appOptions struct {
-	corsOrigin string
-	fallback   http.Handler                        // extra pages (the demo)
-	completer  assistant.Completer                 // overrides the OpenAI client (tests)
-	kbs        map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
+	corsOrigins []string
+	fallback    http.Handler                        // extra pages (the demo)
+	completer   assistant.Completer                 // overrides the OpenAI client (tests)
+	kbs         map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
+	cursors     bridge.Cursors                      // catch-up cursors when the store keeps none (tests)
 }
 
 // openApp opens everything in order; on error, what was opened is closed again.
@@ -57,9 +60,11 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 
-	a.store, err = bolt.Open(cfg.Data, bolt.Options{Logger: log.With("component", "store")})
+	// Store: Redis when redis.url is set (several replicas), else the bbolt file (store.go).
+	var storeName string
+	a.store, storeName, err = openStore(cfg, log)
 	if err != nil {
-		return a, fmt.Errorf("open store %s: %w", cfg.Data, err)
+		return a, err
 	}
 
 	a.client, err = crisp.NewClient(crisp.ClientConfig{
@@ -94,6 +99,9 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 			return sites["default"]
 		},
 		Logger: log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
+		Generations: cfg.Bridge.Generations, ReplyTimeout: cfg.Bridge.ReplyTimeout, CallTimeout: cfg.Bridge.CallTimeout,
+		JournalDeadline: cfg.Bridge.WriteDeadline, MessageDeadline: cfg.Bridge.MessageDeadline,
+		MaxTurnText: cfg.Bridge.MaxTurnText, Retention: cfg.Bridge.Retention,
 	})
 	if err != nil {
 		return a, err
@@ -101,9 +109,13 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 
 	a.metrics.GaugeFunc("signalbridge_generations_in_flight", "Assistant answers being generated.",
 		func() float64 { return float64(a.bridge.Generating()) })
+	if err := a.openCatchup(opt.cursors); err != nil { // catch-up after a gap: catchup.go
+		return a, err
+	}
 	var hooks web.Hooks
 	if cfg.Crisp.Events != "rtm" {
-		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge}}
+		hooks = hookIntake{v: crisp.HookVerifier{Secret: cfg.Crisp.HooksSecret, WebsiteKey: cfg.Crisp.WebsiteHookKey, MaxAge: cfg.Crisp.HookMaxAge},
+			replays: crisp.NewReplayCache(0)}
 	}
 	if cfg.Crisp.Events != "hooks" {
 		if err := a.openRTM(ctx); err != nil {
@@ -113,14 +125,18 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if cfg.AdminToken == "" {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
-	a.web = &web.Server{Addr: cfg.Listen, Bridge: a.bridge, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
-		AdminToken: cfg.AdminToken, Ready: a.ready, CORSOrigin: opt.corsOrigin, Logger: log.With("component", "web")}
+	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
+		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken,
+		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
 	if err := a.web.Open(); err != nil {
 		return a, err
 	}
+	if a.rtm == nil {
+		a.catchup.Trigger() // hooks only: catch up what the downtime hid (with RTM, OnConnect does)
+	}
 	log.Info("signalbridge started", "version", Version, "listen", a.web.URL(), "events", cfg.Crisp.Events,
-		"offline_assistant", a.asst.Offline(), "data", cfg.Data)
+		"offline_assistant", a.asst.Offline(), "store", storeName)
 	return a, nil
 }
 
@@ -128,11 +144,21 @@ func (a *app) openRTM(ctx context.Context) error {
 	rtm, err := crisp.NewRTM(crisp.RTMConfig{
 		URL: a.cfg.Crisp.RTMURL, Discover: a.client.Endpoints, EIO: a.cfg.Crisp.EIO,
 		Tier: a.cfg.Crisp.Tier, Identifier: a.cfg.Crisp.Identifier, Key: a.cfg.Crisp.Key,
-		Logger: a.log.With("component", "rtm"),
+		Logger:    a.log.With("component", "rtm"),
+		OnConnect: func(context.Context, bool) { a.catchup.Trigger() }, // catch-up after every (re)connect
+		OnState: func(up bool) {
+			if !up {
+				a.catchup.Disconnected() // a gap opens: the catch-up cursor stops
+			}
+		},
 	}, func(ctx context.Context, ev bridge.Event) {
-		if err := a.bridge.HandleEvent(ctx, ev); err != nil && ctx.Err() == nil {
-			a.log.Warn("rtm event not queued", "event", ev.Name, "err", err)
+		if err := a.bridge.HandleEvent(ctx, ev); err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("rtm event not queued", "event", ev.Name, "err", err)
+			}
+			return
 		}
+		a.catchup.Observe(ev)
 	})
 	if err != nil {
 		return fmt.Errorf("rtm: %w", err)
@@ -157,7 +183,7 @@ func (a *app) openRTM(ctx context.Context) error {
 
 // ready is /readyz: the store answers and, when RTM is on, it is connected.
 func (a *app) ready() error {
-	if _, err := a.store.Processed(context.Background(), "readyz"); err != nil {
+	if err := pingStore(context.Background(), a.store); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	if a.rtm != nil && !a.rtm.Connected() {
@@ -174,10 +200,16 @@ func (a *app) Close(ctx context.Context) error {
 		errs = append(errs, a.web.Close(sctx))
 		cancel()
 	}
+	if a.catchup != nil {
+		errs = append(errs, a.catchup.Flush(ctx)) // intake is up until here: a restart catches up from now
+	}
 	if a.cancel != nil {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.catchup != nil {
+		errs = append(errs, a.catchup.Close())
+	}
 	if a.bridge != nil {
 		errs = append(errs, a.bridge.Close())
 	}
@@ -193,6 +225,29 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 	kbs := map[string]*assistant.KnowledgeBase{}
 	var opts []assistant.Option
 	opts = append(opts, assistant.WithLogger(a.log.With("component", "assistant")))
+	var c assistant.Completer
+	var kbCommon []assistant.KBOption
+	switch {
+	case opt.completer != nil:
+		c = opt.completer
+	case cfg.UsesModel():
+		oc, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
+			Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, Model: cfg.OpenAI.Model,
+			EmbeddingModel: cfg.OpenAI.EmbeddingModel, Timeout: cfg.OpenAI.Timeout, Logger: a.log.With("component", "openai")})
+		if err != nil {
+			return nil, fmt.Errorf("openai: %w", err)
+		}
+		c = oc
+		if cfg.OpenAI.EmbeddingModel != "off" {
+			// Hybrid retrieval. The cache is the store when it keeps embeddings (bbolt): a restart or
+			// an unchanged article costs no embedding call; else it lives in memory.
+			var cache assistant.EmbeddingCache = assistant.NewMemoryEmbeddingCache()
+			if ec, ok := any(a.store).(assistant.EmbeddingCache); ok {
+				cache = ec
+			}
+			kbCommon = append(kbCommon, assistant.WithEmbeddings(oc, cache))
+		}
+	}
 	for id, w := range cfg.Websites {
 		aw := assistant.Website{SystemPrompt: w.Prompt, Model: w.Model, Temperature: w.Temperature,
 			MaxAnswerTokens: w.MaxAnswerTokens, DefaultLanguage: w.Language, Languages: w.Languages,
@@ -207,8 +262,12 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 		} else {
 			acfg.Websites[id] = aw
 		}
-		if w.KnowledgeBase != "" {
-			var kopts []assistant.KBOption
+		if w.KnowledgeBase == KBCrispHelpdesk {
+			if id != "default" {
+				kbs[id] = a.openHelpdesk(ctx, id, w.HelpdeskLocales, kbCommon)
+			}
+		} else if w.KnowledgeBase != "" {
+			kopts := slices.Clone(kbCommon)
 			if w.KBBaseURL != "" {
 				kopts = append(kopts, assistant.WithBaseURL(w.KBBaseURL))
 			}
@@ -237,24 +296,34 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
 		}
 	}
-	var c assistant.Completer
-	switch {
-	case opt.completer != nil:
-		c = opt.completer
-	case cfg.UsesModel():
-		oc, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
-			Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, Model: cfg.OpenAI.Model,
-			Timeout: cfg.OpenAI.Timeout, Logger: a.log.With("component", "openai")})
-		if err != nil {
-			return nil, fmt.Errorf("openai: %w", err)
-		}
-		c = oc
-	}
 	asst, err := assistant.New(acfg, c, defaultKB, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
 	}
 	return asst, nil
+}
+
+// openHelpdesk makes a website's knowledge base from its Crisp Helpdesk: a first sync (bounded,
+// logged on failure: the knowledge base starts empty and the periodic sync retries), then a re-sync
+// every HelpdeskSyncInterval until the app stops.
+func (a *app) openHelpdesk(ctx context.Context, websiteID string, locales []string, kopts []assistant.KBOption) *assistant.KnowledgeBase {
+	kb := assistant.NewKnowledgeBase(nil, kopts...)
+	h := crisp.NewHelpdeskSync(a.client, websiteID, locales, kb)
+	log := a.log.With("component", "helpdesk", "website", websiteID)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	if _, err := h.Sync(sctx); err != nil {
+		log.Warn("helpdesk sync failed, retrying later", "err", err)
+	} else {
+		log.Info("helpdesk synced", "chunks", kb.Len(), "articles_read", h.ArticleReads())
+	}
+	cancel()
+	a.kbs = append(a.kbs, kb)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		h.Run(ctx, HelpdeskSyncInterval, func(err error) { log.Warn("helpdesk sync", "err", err) })
+	}()
+	return kb
 }
 
 // websites builds the bridge's per-website policies from the config.
@@ -282,6 +351,16 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		}
 		if w.Handover.PauseOnOperator != nil {
 			sc.PauseOnOperator = *w.Handover.PauseOnOperator
+		}
+		if o := w.Signals.UntrustedStartOverridesHuman; o != nil {
+			sc.UntrustedStartOverridesHuman = *o
+		}
+		if name := w.Signals.StartSecretEnv; name != "" {
+			secret := os.Getenv(name)
+			if len(secret) < 16 {
+				return nil, fmt.Errorf("websites.%s.signals.start_secret_env: environment variable %s must hold at least 16 bytes", id, name)
+			}
+			sc.StartSecret = []byte(secret)
 		}
 		set(&sc.HandoverSegment, w.Handover.Segment)
 		set(&sc.ResolvedSegment, w.Handover.ResolvedSegment)
@@ -325,18 +404,43 @@ func resumeEnabled(cfg Config) bool {
 }
 
 // hookIntake verifies and decodes Crisp web hooks for bridge/web.
-type hookIntake struct{ v crisp.HookVerifier }
+type hookIntake struct {
+	v       crisp.HookVerifier
+	replays *crisp.ReplayCache // hook bodies accepted within the freshness window
+}
 
 func (h hookIntake) Decode(hd http.Header, q url.Values, body []byte) (bridge.Event, error) {
 	if err := h.v.Verify(hd, q, body); err != nil {
 		return bridge.Event{}, err
 	}
-	return crisp.DecodeHook(body)
+	ev, err := crisp.DecodeHook(body)
+	if err != nil {
+		return ev, err
+	}
+	if h.replays != nil {
+		// Remembered for the window on both sides of now (the window a request is fresh in).
+		w := h.v.Window()
+		if w == 0 {
+			w = crisp.DefaultHookMaxAge
+		}
+		now := time.Now()
+		if err := h.replays.Reserve(body, now, now.Add(2*w)); err != nil {
+			return bridge.Event{}, err
+		}
+	}
+	return ev, nil
+}
+
+// Release forgets a hook that could not be queued, so that Crisp's retry is accepted.
+func (h hookIntake) Release(body []byte) {
+	if h.replays != nil {
+		h.replays.Release(body)
+	}
 }
 
 func (hookIntake) Status(err error) int {
 	switch {
-	case errors.Is(err, crisp.ErrUnhandled):
+	case errors.Is(err, crisp.ErrUnhandled), errors.Is(err, crisp.ErrReplayed):
 		return http.StatusOK
 	case errors.Is(err, crisp.ErrMissingSignature):
 		return http.StatusUnauthorized

@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,12 +21,33 @@ type Config struct {
 	Listen     string `yaml:"listen"`      // SIGNALBRIDGE_ADDR
 	Data       string `yaml:"data"`        // SIGNALBRIDGE_DATA: bbolt file
 	AdminToken string `yaml:"admin_token"` // SIGNALBRIDGE_ADMIN_TOKEN (secret; prefer the environment)
-	LogLevel   string `yaml:"log_level"`   // debug, info, warn, error
-	LogFormat  string `yaml:"log_format"`  // json, text, auto (text on a terminal)
+	// AdminScenarioToken is the narrow token of POST /v1/control?token= (Crisp "Submit Web Hooks"):
+	// SIGNALBRIDGE_SCENARIO_TOKEN (secret). It can start, pause, hand over and resume only.
+	AdminScenarioToken string `yaml:"admin_scenario_token"`
+	// AdminCORSOrigins are the browser origins allowed to call /v1 from another origin.
+	AdminCORSOrigins []string `yaml:"admin_cors_origins"`
+	LogLevel         string   `yaml:"log_level"`  // debug, info, warn, error
+	LogFormat        string   `yaml:"log_format"` // json, text, auto (text on a terminal)
 
+	Redis    RedisConfig              `yaml:"redis"` // shared store for several replicas (store.go)
 	Crisp    CrispConfig              `yaml:"crisp"`
 	OpenAI   OpenAIConfig             `yaml:"openai"`
 	Websites map[string]WebsiteConfig `yaml:"websites"` // by website id; "default" for the rest
+	Bridge   BridgeConfig             `yaml:"bridge"`
+
+	lines map[string]int // line in the file of each field path it sets, for Validate's messages
+}
+
+// BridgeConfig tunes the core: answers in flight, timeouts, retries of Crisp writes, storage bounds.
+// Zero values take the defaults.
+type BridgeConfig struct {
+	Generations     int           `yaml:"generations"`      // answers generated at once (256)
+	ReplyTimeout    time.Duration `yaml:"reply_timeout"`    // one answer, model retries included, from when it starts (60s)
+	CallTimeout     time.Duration `yaml:"call_timeout"`     // one Crisp call made while processing (15s)
+	WriteDeadline   time.Duration `yaml:"write_deadline"`   // a failing write-back, state or segment is retried this long (1h)
+	MessageDeadline time.Duration `yaml:"message_deadline"` // a failing notice or note is retried this long (10m)
+	MaxTurnText     int           `yaml:"max_turn_text"`    // characters kept per transcript turn (2000)
+	Retention       time.Duration `yaml:"retention"`        // erase conversations idle this long (2160h = 90 days; -1 keeps them)
 }
 
 // CrispConfig is how we reach Crisp.
@@ -46,6 +67,8 @@ type CrispConfig struct {
 	Timeout        time.Duration `yaml:"timeout"`          // REST request timeout
 	BotNickname    string        `yaml:"bot_nickname"`
 	BotAvatar      string        `yaml:"bot_avatar"`
+	// CatchupLookBack bounds the REST catch-up after an RTM reconnect or a restart (0: 24h).
+	CatchupLookBack time.Duration `yaml:"catchup_look_back"`
 }
 
 // OpenAIConfig is the OpenAI-compatible model endpoint. No API key means the offline assistant.
@@ -57,6 +80,9 @@ type OpenAIConfig struct {
 	Headers      map[string]string     `yaml:"headers"` // extra headers (proxies such as Helicone)
 	Timeout      time.Duration         `yaml:"timeout"`
 	Prices       map[string]PriceEntry `yaml:"prices"` // by model: USD per 1M tokens
+	// EmbeddingModel (OPENAI_EMBEDDING_MODEL) embeds the knowledge bases for hybrid retrieval when a
+	// model is configured (default text-embedding-3-small); "off" keeps retrieval lexical.
+	EmbeddingModel string `yaml:"embedding_model"`
 }
 
 // PriceEntry is a model's price in US dollars per million tokens.
@@ -65,7 +91,16 @@ type PriceEntry struct {
 	Completion float64 `yaml:"completion"`
 }
 
-// WebsiteConfig is one website's block.
+// KBCrispHelpdesk as a website's knowledge_base reads the website's published Crisp Helpdesk
+// articles (optionally only helpdesk_locales) and re-syncs them every HelpdeskSyncInterval.
+const KBCrispHelpdesk = "crisp-helpdesk"
+
+// HelpdeskSyncInterval is how often a crisp-helpdesk knowledge base re-syncs (a few listing calls
+// per locale; articles are read again only when their updated_at changed).
+const HelpdeskSyncInterval = 5 * time.Minute
+
+// WebsiteConfig is one website's block. KnowledgeBase is a folder or KBCrispHelpdesk, whose
+// HelpdeskLocales restrict it to some locales.
 type WebsiteConfig struct {
 	Name            string                       `yaml:"name"`
 	StartMode       string                       `yaml:"start_mode"` // auto or wait_for_signal
@@ -81,6 +116,7 @@ type WebsiteConfig struct {
 	HumanPhrases    map[string][]string          `yaml:"human_phrases"` // lang -> phrases
 	KnowledgeBase   string                       `yaml:"knowledge_base"`
 	KBBaseURL       string                       `yaml:"knowledge_base_url"`
+	HelpdeskLocales []string                     `yaml:"helpdesk_locales"`
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
@@ -98,6 +134,12 @@ type SignalsConfig struct {
 	ReasonKey    string `yaml:"reason_key"`
 	AtKey        string `yaml:"at_key"`
 	StateKey     string `yaml:"state_key"`
+	// UntrustedStartOverridesHuman lets session data, a page value or a button start the assistant
+	// in a conversation a human owns (handed over, or paused by an operator); off by default.
+	UntrustedStartOverridesHuman *bool `yaml:"untrusted_start_overrides_human"`
+	// StartSecretEnv names the environment variable holding the website's start signing secret:
+	// when set, starts from session data or the page must be signed by the website's backend.
+	StartSecretEnv string `yaml:"start_secret_env"`
 }
 
 // HandoverConfig is the handover policy.
@@ -127,7 +169,7 @@ func defaultConfig() Config {
 		LogFormat: "auto",
 		Crisp: CrispConfig{Tier: "plugin", APIURL: "https://api.crisp.chat/v1/", Events: "rtm", EIO: 4,
 			HookMaxAge: 5 * time.Minute, DailyQuota: 5000, Timeout: 10 * time.Second, BotNickname: "Assistant",
-			PluginURN: "urn:signalbridge:assistant:0"},
+			PluginURN: defaultPluginURN},
 		OpenAI: OpenAIConfig{BaseURL: defaultOpenAIURL, Model: "gpt-4o-mini", Timeout: 30 * time.Second,
 			Prices: map[string]PriceEntry{"gpt-4o-mini": {Prompt: 0.15, Completion: 0.60}, "gpt-4.1-mini": {Prompt: 0.40, Completion: 1.60}, "gpt-4o": {Prompt: 2.50, Completion: 10}}},
 		Websites: map[string]WebsiteConfig{},
@@ -135,26 +177,44 @@ func defaultConfig() Config {
 }
 
 // LoadConfig reads the YAML file (if path is not empty) over the defaults, then the environment.
+//
+// Relative file paths in the file (data, knowledge_base, scenario) are relative to the file's
+// folder. Unknown fields and values of the wrong type come back as one *ConfigError naming each
+// with its line; the returned Config then holds everything else, so Validate can report the rest.
 func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg := defaultConfig()
+	var fileErr error
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return cfg, fmt.Errorf("read config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
 			return cfg, fmt.Errorf("parse config %s: %w", path, err)
+		}
+		if len(doc.Content) > 0 {
+			f := checkYAML(&doc)
+			if err := doc.Decode(&cfg); err != nil && len(f.problems) == 0 {
+				return cfg, fmt.Errorf("parse config %s: %w", path, err)
+			}
+			cfg.lines = f.lines
+			cfg.resolvePaths(filepath.Dir(path), f.lines)
+			if len(f.problems) > 0 {
+				fileErr = &ConfigError{Path: path, Problems: f.problems}
+			}
 		}
 	}
 	env := map[string]*string{
 		"SIGNALBRIDGE_ADDR": &cfg.Listen, "SIGNALBRIDGE_DATA": &cfg.Data, "SIGNALBRIDGE_ADMIN_TOKEN": &cfg.AdminToken,
-		"CRISP_IDENTIFIER": &cfg.Crisp.Identifier, "CRISP_KEY": &cfg.Crisp.Key, "CRISP_TIER": &cfg.Crisp.Tier,
+		"SIGNALBRIDGE_SCENARIO_TOKEN": &cfg.AdminScenarioToken,
+		"CRISP_IDENTIFIER":            &cfg.Crisp.Identifier, "CRISP_KEY": &cfg.Crisp.Key, "CRISP_TIER": &cfg.Crisp.Tier,
 		"CRISP_API_URL": &cfg.Crisp.APIURL, "CRISP_RTM_URL": &cfg.Crisp.RTMURL, "CRISP_EVENTS": &cfg.Crisp.Events,
 		"CRISP_HOOKS_SECRET": &cfg.Crisp.HooksSecret, "CRISP_WEBSITE_HOOK_KEY": &cfg.Crisp.WebsiteHookKey,
 		"CRISP_PLUGIN_URN": &cfg.Crisp.PluginURN, "OPENAI_API_KEY": &cfg.OpenAI.APIKey,
 		"OPENAI_BASE_URL": &cfg.OpenAI.BaseURL, "OPENAI_MODEL": &cfg.OpenAI.Model,
+		"OPENAI_EMBEDDING_MODEL": &cfg.OpenAI.EmbeddingModel,
+		"SIGNALBRIDGE_REDIS_URL": &cfg.Redis.URL,
 	}
 	for name, dst := range env {
 		if v := getenv(name); v != "" {
@@ -170,7 +230,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 			cfg.Websites[id] = w.inherit(def)
 		}
 	}
-	return cfg, nil
+	return cfg, fileErr
 }
 
 // inherit fills the fields a website block leaves empty from the default block.
@@ -186,6 +246,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	str(&w.Language, d.Language)
 	str(&w.KnowledgeBase, d.KnowledgeBase)
 	str(&w.KBBaseURL, d.KBBaseURL)
+	if len(w.HelpdeskLocales) == 0 {
+		w.HelpdeskLocales = d.HelpdeskLocales
+	}
 	str(&w.Scenario, d.Scenario)
 	s, ds := &w.Signals, d.Signals
 	for _, f := range []struct {
@@ -194,8 +257,11 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	}{{&s.Key, ds.Key}, {&s.Start, ds.Start}, {&s.Pause, ds.Pause},
 		{&s.Handover, ds.Handover}, {&s.StartButton, ds.StartButton}, {&s.PauseButton, ds.PauseButton},
 		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey},
-		{&s.StateKey, ds.StateKey}} {
+		{&s.StateKey, ds.StateKey}, {&s.StartSecretEnv, ds.StartSecretEnv}} {
 		str(f.v, f.d)
+	}
+	if s.UntrustedStartOverridesHuman == nil {
+		s.UntrustedStartOverridesHuman = ds.UntrustedStartOverridesHuman
 	}
 	h, dh := &w.Handover, d.Handover
 	str(&h.Segment, dh.Segment)
@@ -244,7 +310,12 @@ var (
 	websiteIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	urnRe       = regexp.MustCompile(`^urn:[^:\s]+:[^:\s]+:\d+$`)
 	langRe      = regexp.MustCompile(`^[a-z]{2,3}$`)
+	localeRe    = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})?$`)
 )
+
+// defaultPluginURN is the plugin URN used when none is configured; it names no real plugin, so
+// `run` and `check` warn about it.
+const defaultPluginURN = "urn:signalbridge:assistant:0"
 
 // defaultOpenAIURL is OpenAI's own API root.
 const defaultOpenAIURL = "https://api.openai.com/v1"
@@ -260,7 +331,7 @@ func (c Config) UsesModel() bool {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...)))
+		errs = append(errs, c.fieldProblem(field, fmt.Sprintf(format, a...)))
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "must be host:port, got %q", c.Listen)
@@ -268,6 +339,32 @@ func (c Config) Validate() error {
 	if c.Data == "" {
 		bad("data", "must be a file path")
 	}
+	br := c.Bridge
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"bridge.reply_timeout", br.ReplyTimeout}, {"bridge.call_timeout", br.CallTimeout},
+		{"bridge.write_deadline", br.WriteDeadline}, {"bridge.message_deadline", br.MessageDeadline}} {
+		if d.v < 0 {
+			bad(d.name, "must not be negative, got %s", d.v)
+		}
+	}
+	if br.Generations < 0 || br.MaxTurnText < 0 {
+		bad("bridge", "generations and max_turn_text must not be negative")
+	}
+	if br.Retention > 0 && br.Retention < time.Hour {
+		bad("bridge.retention", "must be at least 1h (or -1 to keep conversations), got %s", br.Retention)
+	}
+	if c.AdminScenarioToken != "" && c.AdminScenarioToken == c.AdminToken {
+		bad("admin_scenario_token", "must differ from admin_token: it is the narrow token a scenario may hold")
+	}
+	for _, o := range c.AdminCORSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.User != nil || o != u.Scheme+"://"+u.Host {
+			bad("admin_cors_origins", "%q must be an origin such as https://admin.example.com (no path, no trailing slash)", o)
+		}
+	}
+	errs = append(errs, c.Redis.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -327,6 +424,10 @@ func (c Config) Validate() error {
 	if cr.Timeout <= 0 {
 		bad("crisp.timeout", "must be > 0")
 	}
+	if cr.CatchupLookBack < 0 || cr.CatchupLookBack > 72*time.Hour {
+		// Beyond the 72 h retention of processed event ids, a replayed message would be answered again.
+		bad("crisp.catchup_look_back", "must be between 0 (24h) and 72h, got %s", cr.CatchupLookBack)
+	}
 	if c.UsesModel() {
 		checkURL("openai.base_url", c.OpenAI.BaseURL, "http", "https")
 		if c.OpenAI.Model == "" {
@@ -354,9 +455,14 @@ func (c Config) Validate() error {
 		if w.Temperature != nil && (*w.Temperature < 0 || *w.Temperature > 2) {
 			bad(p+".temperature", "must be between 0 and 2")
 		}
-		if w.KnowledgeBase != "" {
+		if w.KnowledgeBase != "" && w.KnowledgeBase != KBCrispHelpdesk {
 			if fi, err := os.Stat(w.KnowledgeBase); err != nil || !fi.IsDir() {
-				bad(p+".knowledge_base", "must be a folder, got %q", w.KnowledgeBase)
+				bad(p+".knowledge_base", "must be a folder or %s, got %q", KBCrispHelpdesk, w.KnowledgeBase)
+			}
+		}
+		for i, l := range w.HelpdeskLocales {
+			if !localeRe.MatchString(strings.ToLower(l)) {
+				bad(fmt.Sprintf("%s.helpdesk_locales[%d]", p, i), "must be a helpdesk locale such as en or pt-br, got %q", l)
 			}
 		}
 		if _, err := loadSteps(w.Scenario, w.Languages); err != nil {
@@ -400,10 +506,12 @@ func (c Config) String() string {
 		}
 	}
 	redact(&r.AdminToken)
+	redact(&r.AdminScenarioToken)
 	redact(&r.Crisp.Key)
 	redact(&r.Crisp.HooksSecret)
 	redact(&r.Crisp.WebsiteHookKey)
 	redact(&r.OpenAI.APIKey)
+	r.Redis.URL = redactURL(r.Redis.URL)
 	if len(r.OpenAI.Headers) > 0 {
 		h := make(map[string]string, len(r.OpenAI.Headers))
 		for k := range r.OpenAI.Headers {

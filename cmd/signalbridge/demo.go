@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -33,6 +34,9 @@ type demo struct {
 	app  *app
 	dir  string // temporary data dir to remove, if any
 	tok  string
+
+	streams    context.Context    // ends the page's event streams (long-lived requests) at Close
+	endStreams context.CancelFunc // first thing Close does: the web server then shuts down at once
 }
 
 type demoOptions struct {
@@ -44,6 +48,7 @@ type demoOptions struct {
 	getenv    func(string) string
 	log       io.Writer
 	logLevel  string
+	kb        string // "embedded" (default) or "helpdesk": the sample articles served by the sandbox's Crisp Helpdesk
 }
 
 func randomHex(n int) string {
@@ -71,6 +76,7 @@ func demoKBFiles() map[string]string {
 // startDemo starts the fake Crisp and the bridge on loopback.
 func startDemo(o demoOptions) (*demo, error) {
 	d := &demo{tok: randomHex(16)}
+	d.streams, d.endStreams = context.WithCancel(context.Background())
 	ident, key, secret := "demo-"+randomHex(4), randomHex(16), randomHex(16)
 	fake, err := crisptest.Start(crisptest.Options{Identifier: ident, Key: key, Websites: []string{DemoWebsiteID},
 		HookSecret: secret, Operators: []crisptest.Operator{{UserID: "7e9ac3b4-1f1d-4b39-9e5a-1b2d4f2e6a01", Nickname: "Alex (operator)", Online: true}}})
@@ -103,6 +109,23 @@ func startDemo(o demoOptions) (*demo, error) {
 		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
 		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
+	var kbs map[string]*assistant.KnowledgeBase
+	switch o.kb {
+	case "", "embedded":
+		kbs = map[string]*assistant.KnowledgeBase{"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))}
+	case "helpdesk":
+		// The sample articles are published in the sandbox's helpdesk and the website reads them
+		// through Crisp's REST API, as a Crisp customer's bridge would.
+		if _, err := fake.SeedHelpdesk(DemoWebsiteID, demoKBFiles()); err != nil {
+			d.Close(context.Background())
+			return nil, err
+		}
+		site := WebsiteConfig{KnowledgeBase: KBCrispHelpdesk}
+		cfg.Websites[DemoWebsiteID] = site.inherit(cfg.Websites["default"])
+	default:
+		d.Close(context.Background())
+		return nil, fmt.Errorf("demo: -kb must be embedded or helpdesk, got %q", o.kb)
+	}
 	if err := cfg.Validate(); err != nil {
 		d.Close(context.Background())
 		return nil, fmt.Errorf("demo config: %w", err)
@@ -112,10 +135,9 @@ func startDemo(o demoOptions) (*demo, error) {
 	proxy := httputil.NewSingleHostReverseProxy(sandbox)
 	proxy.FlushInterval = -1 // stream the sandbox's live events
 	page := ui.Handler(ui.Config{AdminToken: d.tok, WebsiteID: DemoWebsiteID})
-	kb := assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))
 	a, err := openApp(cfg, log, appOptions{
-		kbs:      map[string]*assistant.KnowledgeBase{"default": kb},
-		fallback: demoMux(proxy, page),
+		kbs:      kbs,
+		fallback: demoMux(d.streams, proxy, page),
 	})
 	if err != nil {
 		d.Close(context.Background())
@@ -129,18 +151,48 @@ func startDemo(o demoOptions) (*demo, error) {
 }
 
 // demoMux serves the sandbox page at /demo/ (with / redirecting there) and proxies the sandbox's
-// control API, so the page, the bridge and the sandbox share one origin.
-func demoMux(sandbox, page http.Handler) http.Handler {
+// control API, so the page, the bridge and the sandbox share one origin. The sandbox's event stream
+// and long poll (/_sandbox/events...) have no write deadline (the web server's write timeout would
+// cut a stream every minute; the stream's keep-alive comments take its place) and end when streams
+// is done, so a shutdown does not wait for an open page.
+func demoMux(streams context.Context, sandbox, page http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/_sandbox/", sandbox)
+	mux.Handle("/_sandbox/events", liveStream(streams, sandbox))
+	mux.Handle("/_sandbox/events/", liveStream(streams, sandbox))
 	mux.Handle("/demo/", http.StripPrefix("/demo", page))
 	mux.Handle("/demo", http.RedirectHandler("/demo/", http.StatusMovedPermanently))
 	mux.Handle("/{$}", http.RedirectHandler("/demo/", http.StatusFound))
+	mux.Handle("/favicon.ico", favicon(page))
 	return mux
 }
 
-// Close stops the bridge, then the sandbox, and removes the temporary data.
+// liveStream serves a long-lived request with no write deadline, cancelled when streams is done.
+func liveStream(streams context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Not every writer supports deadlines (httptest's recorder): then there is none to clear.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(streams, cancel)
+		defer stop()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// favicon serves the page's icon for browsers that ask /favicon.ico.
+func favicon(page http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.RequestURI = "/favicon.svg", "/favicon.svg"
+		page.ServeHTTP(w, r2)
+	})
+}
+
+// Close ends the page's event streams, stops the bridge, then the sandbox, and removes the
+// temporary data.
 func (d *demo) Close(ctx context.Context) error {
+	d.endStreams()
 	var err error
 	if d.app != nil {
 		err = d.app.Close(ctx)
@@ -159,14 +211,24 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		"Open the printed URL: a visitor chatbox, an operator inbox, the session data and the audit trail.\n"+
 		"With OPENAI_API_KEY set the assistant uses the model; otherwise it answers from the sample knowledge base.", stderr)
 	o := demoOptions{getenv: getenv, log: stderr}
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address of the demo page and the bridge")
-	fs.StringVar(&o.data, "data", "", "bbolt data file (default: a temporary file removed at exit)")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address of the demo page and the bridge (or $SIGNALBRIDGE_ADDR)")
+	fs.StringVar(&o.data, "data", "", "bbolt data file (or $SIGNALBRIDGE_DATA; default: a temporary file removed at exit)")
 	fs.StringVar(&o.startMode, "start-mode", "auto", "start mode of the demo website: auto or wait_for_signal")
 	fs.StringVar(&o.scenario, "scenario", "", `guided steps before the assistant: "default" (ask email and language) or a YAML file`)
 	fs.StringVar(&o.events, "events", "both", "how the bridge receives Crisp events: rtm, hooks or both")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.kb, "kb", "embedded", "knowledge base: embedded (the sample articles) or helpdesk (the same articles served by the sandbox's Crisp Helpdesk)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	// Like run, the demo honours SIGNALBRIDGE_ADDR and SIGNALBRIDGE_DATA; a flag wins.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if v := getenv("SIGNALBRIDGE_ADDR"); v != "" && !set["addr"] {
+		o.addr = v
+	}
+	if v := getenv("SIGNALBRIDGE_DATA"); v != "" && !set["data"] {
+		o.data = v
 	}
 	d, err := startDemo(o)
 	if err != nil {

@@ -134,9 +134,13 @@ func openDemoPage(t *testing.T, browser context.Context, d *demo) *demoTab {
 	t.Helper()
 	ctx := jstest.NewTab(t, browser, 25*time.Second)
 	exceptions := jstest.Exceptions(t, ctx)
+	failed := badResponses(t, ctx)
 	t.Cleanup(func() {
 		if errs := exceptions(); len(errs) > 0 {
 			t.Errorf("uncaught exceptions in the demo page: %v", errs)
+		}
+		if bad := failed(); len(bad) > 0 {
+			t.Errorf("the demo page got error answers (each one is a red line in the browser console): %v", bad)
 		}
 	})
 	p := &demoTab{t: t, d: d, ctx: ctx}

@@ -57,9 +57,10 @@ func answerTexts(msgs []crisptest.Message) []string {
 }
 
 // TestDrillRTMDrop drops the RTM connection mid-conversation. Over RTM alone, events emitted while
-// the socket is down are lost (Crisp does not replay them), so for "rtm" the drill asserts only the
-// messages delivered before the drop and after the reconnect; with "both" the message sent while the
-// socket is down arrives by web hook and the drill asserts every message is answered exactly once.
+// the socket is down come back only through the REST catch-up (TestDrillRTMOutageCatchup), so for
+// "rtm" the drill asserts only the messages delivered before the drop and after the reconnect; with
+// "both" the message sent while the socket is down arrives by web hook (and again by the catch-up)
+// and the drill asserts every message is answered exactly once.
 func TestDrillRTMDrop(t *testing.T) {
 	for _, events := range []string{"rtm", "both"} {
 		t.Run(events, func(t *testing.T) {

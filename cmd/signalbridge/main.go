@@ -4,6 +4,7 @@
 //	signalbridge run     production: connects to Crisp (RTM and/or web hooks) with the YAML config
 //	signalbridge demo    embedded default: a local Crisp sandbox, no account, no key
 //	signalbridge check   validates the config and reaches Crisp and the model once each
+//	signalbridge migrate copies a bbolt data file to Redis, for several replicas
 //	signalbridge version
 package main
 
@@ -16,13 +17,71 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"golang.org/x/term"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=...".
+// Version is set at build time with -ldflags "-X main.Version=..."; when it is not, version reads
+// the module version and VCS revision that the go command records in the binary.
 var Version = "dev"
+
+// cmdVersion prints the version.
+func cmdVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", "Print the version: the one linked in with -ldflags \"-X main.Version=...\" (make build),\n"+
+		"else the module version and VCS revision recorded by go build.", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	bi, _ := debug.ReadBuildInfo()
+	fmt.Fprintln(stdout, "signalbridge", versionString(Version, bi))
+	return nil
+}
+
+// versionString is the linked-in version, or one built from the build information: the main
+// module's version and the VCS revision (12 hex digits, "+dirty" for a modified tree) and time.
+func versionString(linked string, bi *debug.BuildInfo) string {
+	if linked != "" && linked != "dev" {
+		return linked
+	}
+	if bi == nil {
+		return "dev"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	var rev, at string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	if strings.Contains(v, rev) || (len(rev) >= 12 && strings.Contains(v, rev[:12])) {
+		return v // a pseudo-version already names the revision
+	}
+	if at != "" {
+		return fmt.Sprintf("%s (%s, %s)", v, rev, at)
+	}
+	return fmt.Sprintf("%s (%s)", v, rev)
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -37,7 +96,8 @@ Usage:
   signalbridge run     [--config FILE]   run against Crisp (production)
   signalbridge demo    [--addr ADDR]     run the local Crisp sandbox demo (no account, no key)
   signalbridge check   [--config FILE]   validate the config and reach Crisp and the model once
-  signalbridge version                   print the version
+  signalbridge migrate --from FILE --to redis://...   copy a bbolt data file to Redis (migrate.go)
+  signalbridge version                   print the version (and VCS revision)
 
 Run "signalbridge COMMAND --help" for a command's flags. The config file may also be given with
 SIGNALBRIDGE_CONFIG; secrets come from the environment (see the README).
@@ -57,9 +117,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 		err = cmdDemo(ctx, args[1:], stdout, stderr, getenv)
 	case "check":
 		err = cmdCheck(ctx, args[1:], stdout, stderr, getenv)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "signalbridge", Version)
-		return 0
+		err = cmdVersion(args[1:], stdout, stderr)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
@@ -19,20 +20,39 @@ func configPath(flagValue string, getenv func(string) string) string {
 	return getenv("SIGNALBRIDGE_CONFIG")
 }
 
+// runEnvHelp lists the environment variables of run and check; they win over the config file.
+const runEnvHelp = `Environment (wins over the config file):
+  CRISP_IDENTIFIER, CRISP_KEY   Crisp plugin token (required)
+  CRISP_PLUGIN_URN              your plugin's URN, origin of our messages (default urn:signalbridge:assistant:0)
+  CRISP_HOOKS_SECRET            plugin web hooks signing secret (required with CRISP_EVENTS hooks or both)
+  CRISP_WEBSITE_HOOK_KEY        ?key= of website web hooks (alternative to CRISP_HOOKS_SECRET)
+  CRISP_EVENTS                  rtm (default), hooks or both
+  CRISP_TIER, CRISP_API_URL, CRISP_RTM_URL
+  SIGNALBRIDGE_CONFIG           the config file when --config is not given
+  SIGNALBRIDGE_ADDR             listen address (default 127.0.0.1:8080)
+  SIGNALBRIDGE_DATA             bbolt data file (default signalbridge.db)
+  SIGNALBRIDGE_ADMIN_TOKEN      bearer token of the /v1 admin API (unset: API disabled)
+  OPENAI_API_KEY                model key (unset, with no OPENAI_BASE_URL: the offline assistant)
+  OPENAI_BASE_URL, OPENAI_MODEL any OpenAI-compatible endpoint and its model (default gpt-4o-mini)`
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := newFlags("run", "Run the bridge against Crisp with the YAML config (secrets from the environment).", stderr)
+	fs := newFlags("run", "Run the bridge against Crisp with the YAML config (secrets from the environment).\n\n"+runEnvHelp, stderr)
 	path := fs.String("config", "", "YAML config file (default $SIGNALBRIDGE_CONFIG)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(configPath(*path, getenv), getenv)
+	cfg, problems, err := loadConfig(configPath(*path, getenv), getenv)
 	if err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("invalid config:\n%w", err)
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid config (signalbridge check --config FILE lists the same):\n  - %s", strings.Join(problems, "\n  - "))
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if cfg.Crisp.PluginURN == defaultPluginURN {
+		log.Warn("crisp.plugin_urn is the default " + defaultPluginURN + ": set CRISP_PLUGIN_URN to your plugin's URN " +
+			"(Crisp Marketplace > your plugin), so our messages carry its origin")
+	}
 	a, err := openApp(cfg, log, appOptions{})
 	if err != nil {
 		return err
@@ -48,24 +68,28 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 // cmdCheck validates the config and makes one cheap call to Crisp and one to the model, printing
 // what is wrong in plain words.
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := newFlags("check", "Validate the config, then reach Crisp and the model with one cheap call each.", stderr)
+	fs := newFlags("check", "Validate the config, then reach Crisp and the model with one cheap call each.\n"+
+		"Every wrong field is listed at once, with its line in the file.\n\n"+runEnvHelp, stderr)
 	path := fs.String("config", "", "YAML config file (default $SIGNALBRIDGE_CONFIG)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(configPath(*path, getenv), getenv)
+	cfg, problems, err := loadConfig(configPath(*path, getenv), getenv)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAIL config: %v\n", err)
 		return errors.New("config cannot be read")
 	}
-	if err := cfg.Validate(); err != nil {
+	if len(problems) > 0 {
 		fmt.Fprintln(stdout, "FAIL config:")
-		for _, line := range splitErrors(err) {
+		for _, line := range problems {
 			fmt.Fprintf(stdout, "  - %s\n", line)
 		}
 		return errors.New("config is invalid")
 	}
 	fmt.Fprintln(stdout, "ok   config")
+	if cfg.Crisp.PluginURN == defaultPluginURN {
+		fmt.Fprintf(stdout, "warn crisp.plugin_urn: the default %s names no plugin of yours; set CRISP_PLUGIN_URN\n", defaultPluginURN)
+	}
 	failed := false
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -84,6 +108,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stdout, "FAIL crisp: %s\n", plainCrisp(err))
 	}
 
+	// The shared store, when redis.url is set (store.go).
+	if line, ok, err := checkRedis(cfg); err != nil {
+		failed = true
+		fmt.Fprintf(stdout, "FAIL %v\n", err)
+	} else if ok {
+		fmt.Fprintf(stdout, "ok   %s\n", line)
+	}
+
 	if !cfg.UsesModel() {
 		fmt.Fprintln(stdout, "ok   model: no OPENAI_API_KEY nor OPENAI_BASE_URL, the offline assistant answers from the knowledge base")
 	} else {
@@ -100,9 +132,39 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		} else {
 			fmt.Fprintf(stdout, "ok   model %s answers\n", cfg.OpenAI.Model)
 		}
+		if cfg.OpenAI.EmbeddingModel != "off" {
+			ec, err := openai.New(openai.Config{BaseURL: cfg.OpenAI.BaseURL, APIKey: cfg.OpenAI.APIKey,
+				Organization: cfg.OpenAI.Organization, Headers: cfg.OpenAI.Headers, EmbeddingModel: cfg.OpenAI.EmbeddingModel,
+				Timeout: cfg.OpenAI.Timeout, Retries: -1})
+			if err == nil {
+				_, err = ec.Embed(ctx, []string{"ping"})
+			}
+			if err != nil {
+				failed = true
+				fmt.Fprintf(stdout, "FAIL embeddings %s (openai.embedding_model; off disables): %v\n", ec.EmbeddingModel(), err)
+			} else {
+				fmt.Fprintf(stdout, "ok   embeddings %s answer\n", ec.EmbeddingModel())
+			}
+		}
 	}
 	for id, w := range cfg.Websites {
-		if w.KnowledgeBase == "" {
+		if w.KnowledgeBase == "" || (w.KnowledgeBase == KBCrispHelpdesk && id == "default") {
+			continue
+		}
+		if w.KnowledgeBase == KBCrispHelpdesk {
+			if client == nil {
+				failed = true
+				fmt.Fprintf(stdout, "FAIL websites.%s.knowledge_base: no Crisp client\n", id)
+				continue
+			}
+			kb := assistant.NewKnowledgeBase(nil)
+			h := crisp.NewHelpdeskSync(client, id, w.HelpdeskLocales, kb)
+			if _, err := h.Sync(ctx); err != nil {
+				failed = true
+				fmt.Fprintf(stdout, "FAIL websites.%s.knowledge_base: %s\n", id, plainCrisp(err))
+				continue
+			}
+			fmt.Fprintf(stdout, "ok   websites.%s.knowledge_base: crisp-helpdesk, %d passages from %d articles\n", id, kb.Len(), h.ArticleReads())
 			continue
 		}
 		kb, err := assistant.LoadKnowledgeBase(w.KnowledgeBase)
@@ -118,6 +180,24 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	fmt.Fprintln(stdout, "all checks passed")
 	return nil
+}
+
+// loadConfig reads and validates the configuration. err is a file that cannot be read or parsed;
+// problems lists every wrong field at once (unknown fields and wrong types from the file, then
+// Validate's), each with its path and, when the file sets it, its line.
+func loadConfig(path string, getenv func(string) string) (cfg Config, problems []string, err error) {
+	cfg, err = LoadConfig(path, getenv)
+	var ce *ConfigError
+	if err != nil && !errors.As(err, &ce) {
+		return cfg, nil, err
+	}
+	if ce != nil {
+		problems = splitErrors(ce)
+	}
+	if verr := cfg.Validate(); verr != nil {
+		problems = append(problems, splitErrors(verr)...)
+	}
+	return cfg, problems, nil
 }
 
 func plainCrisp(err error) string {

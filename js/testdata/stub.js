@@ -27,6 +27,9 @@
       }
     },
     get: function (method, key) {
+      if (method === "session:identifier") {
+        return window.__session || null;
+      }
       if (method !== "session:data") {
         return null;
       }
@@ -58,6 +61,7 @@
         return { key: c.args[0][0][0], value: c.args[0][0][1], t: c.t, replayed: c.replayed };
       });
   };
+  window.__session = "session_test";
   setTimeout(function () {
     if (handlers["session:loaded"]) {
       handlers["session:loaded"]("session_test");

@@ -2,14 +2,18 @@
 // speaks POST /v1/chat/completions (non-streaming) and answers from a script of steps (plain text,
 // tool calls, usage, error statuses with Retry-After, slow answers that respect the request's
 // context), or, with no script, deterministically from the visitor's last message and the
-// knowledge-base passages found in the system prompt. Every request is recorded.
+// knowledge-base passages found in the system prompt. Every request is recorded. POST
+// /v1/embeddings answers deterministic vectors (see Embedding); those requests are recorded apart
+// (EmbeddingRequests), so that Requests stays the chat requests.
 package openaitest
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"regexp"
@@ -95,6 +99,7 @@ type Server struct {
 	mu       sync.Mutex
 	script   []Step
 	requests []Request
+	embeds   []Request // embeddings requests, apart from the chat requests
 	latency  time.Duration
 	seq      int
 
@@ -186,8 +191,19 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// ServeHTTP serves the chat completions endpoint.
+// EmbeddingRequests returns the recorded embeddings requests (Body is empty; Raw holds the JSON).
+func (s *Server) EmbeddingRequests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.embeds...)
+}
+
+// ServeHTTP serves the chat completions and embeddings endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/embeddings") {
+		s.serveEmbeddings(w, r)
+		return
+	}
 	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
 		writeError(w, http.StatusNotFound, "not_found", "unknown path "+r.URL.Path)
 		return
@@ -392,4 +408,115 @@ func firstSentences(s string, n int) string {
 		}
 	}
 	return s
+}
+
+// EmbeddingDims is the length of the fake's embedding vectors.
+const EmbeddingDims = 256
+
+// Embedding is the fake's deterministic embedding of text: a bag of words hashed into
+// EmbeddingDims signed dimensions, each word cut to its first five letters (so that "shipping" and
+// "shipped" meet), normalized. Texts sharing words are near; nothing else is.
+func Embedding(text string) []float32 {
+	v := make([]float32, EmbeddingDims)
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		r := []rune(w)
+		if len(r) < 3 {
+			continue
+		}
+		if len(r) > 5 {
+			r = r[:5]
+		}
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(string(r)))
+		x := h.Sum32()
+		if x&1 == 0 {
+			v[(x>>1)%EmbeddingDims]++
+		} else {
+			v[(x>>1)%EmbeddingDims]--
+		}
+	}
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	if n > 0 {
+		inv := float32(1 / math.Sqrt(n))
+		for i := range v {
+			v[i] *= inv
+		}
+	}
+	return v
+}
+
+// serveEmbeddings answers POST /v1/embeddings with OpenAI's shapes; input is a string or a list of
+// strings. A scripted error step (Fail) applies to it as to a completion.
+func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", "use POST")
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "read body: "+err.Error())
+		return
+	}
+	var body struct {
+		Input any    `json:"input"`
+		Model string `json:"model"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "decode body: "+err.Error())
+		return
+	}
+	var inputs []string
+	switch in := body.Input.(type) {
+	case string:
+		inputs = []string{in}
+	case []any:
+		for _, x := range in {
+			str, ok := x.(string)
+			if !ok {
+				writeError(w, http.StatusBadRequest, "invalid_request_error", "input must be strings")
+				return
+			}
+			inputs = append(inputs, str)
+		}
+	}
+	if len(inputs) == 0 || body.Model == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "input and model are required")
+		return
+	}
+	s.mu.Lock()
+	s.embeds = append(s.embeds, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw})
+	var step Step
+	if len(s.script) > 0 && s.script[0].Status != 0 && s.script[0].Status != http.StatusOK {
+		step, s.script = s.script[0], s.script[1:]
+	}
+	s.mu.Unlock()
+	if step.Status != 0 {
+		if step.RetryAfter != "" {
+			w.Header().Set("Retry-After", step.RetryAfter)
+		}
+		writeError(w, step.Status, "server_error", fmt.Sprintf("scripted status %d", step.Status))
+		return
+	}
+	type item struct {
+		Object    string    `json:"object"`
+		Embedding []float32 `json:"embedding"`
+		Index     int       `json:"index"`
+	}
+	resp := struct {
+		Object string `json:"object"`
+		Data   []item `json:"data"`
+		Model  string `json:"model"`
+		Usage  Usage  `json:"usage"`
+	}{Object: "list", Model: body.Model}
+	tokens := 0
+	for i, in := range inputs {
+		resp.Data = append(resp.Data, item{Object: "embedding", Embedding: Embedding(in), Index: i})
+		tokens += estimate(in)
+	}
+	resp.Usage = Usage{PromptTokens: tokens, TotalTokens: tokens}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
 }

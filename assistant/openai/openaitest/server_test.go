@@ -55,7 +55,8 @@ func TestServerEchoAndErrors(t *testing.T) {
 		{"bad json", "/v1/chat/completions", `{`, 400, "", ""},
 		{"no messages", "/v1/chat/completions", `{"model":"m","messages":[]}`, 400, "", ""},
 		{"stream", "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`, 400, "", ""},
-		{"unknown path", "/v1/embeddings", `{}`, 404, "", ""},
+		{"unknown path", "/v1/images/generations", `{}`, 404, "", ""},
+		{"embeddings without input", "/v1/embeddings", `{"model":"m"}`, 400, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,8 +76,8 @@ func TestServerEchoAndErrors(t *testing.T) {
 			}
 		})
 	}
-	if n := len(s.Requests()); n != len(tests)-2 { // bad json and unknown path are not recorded
-		t.Errorf("recorded %d requests, want %d", n, len(tests)-2)
+	if n := len(s.Requests()); n != len(tests)-3 { // bad json, unknown path and embeddings are not chat requests
+		t.Errorf("recorded %d requests, want %d", n, len(tests)-3)
 	}
 }
 

@@ -15,6 +15,7 @@ package crisptest
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -106,10 +107,12 @@ type Server struct {
 	hooks  *hookSender
 	ctx    context.Context
 	cancel context.CancelFunc
+	runID  string // random per server: a page sees from it that the sandbox restarted
 
-	mu       sync.Mutex // guards the model: websites, conversations, fingerprints
-	websites map[string]*website
-	lastFP   int64
+	mu          sync.Mutex // guards the model: websites, conversations, fingerprints
+	websites    map[string]*website
+	lastFP      int64
+	helpdeskSeq int // last helpdesk article id number
 
 	emitMu sync.Mutex // held from the end of a model change until its events are published, so events keep order
 
@@ -174,6 +177,7 @@ func New(opts Options) *Server {
 		log:      opts.Logger,
 		websites: make(map[string]*website),
 		changed:  make(chan struct{}),
+		runID:    newRunID(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, w := range opts.Websites {
@@ -220,6 +224,16 @@ func Start(opts Options) (*Server, error) {
 
 // ServeHTTP serves the REST API under /v1/, RTM under /p/ and the sandbox under /_sandbox/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// RunID returns the server's random run id, new for every server: the sandbox's event stream and
+// long poll carry it, so a page open across a restart notices the new run.
+func (s *Server) RunID() string { return s.runID }
+
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // URL returns the base URL ("http://127.0.0.1:PORT") of a started server, "" for New.
 func (s *Server) URL() string { return s.url }

@@ -135,3 +135,11 @@ func (s *Server) DropRTM() { s.hub.DropAll() }
 
 // RTMConnections returns the number of open RTM connections.
 func (s *Server) RTMConnections() int { return s.hub.Connections() }
+
+// SetRTMDown starts (true) or ends (false) an RTM outage: starting one drops every socket, as DropRTM
+// does, and until it ends new connections are refused with 503. Events emitted meanwhile reach no
+// socket, and Crisp does not replay them: only a REST catch-up finds them.
+func (s *Server) SetRTMDown(down bool) { s.hub.SetDown(down) }
+
+// RTMRefused returns how many RTM connection attempts outages refused.
+func (s *Server) RTMRefused() int64 { return s.hub.Refused() }

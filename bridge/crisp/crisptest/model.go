@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"sort"
@@ -156,7 +157,8 @@ type website struct {
 	id        string
 	operators []*Operator
 	convs     map[string]*conversation
-	since     int64 // availability status since
+	since     int64                                  // availability status since
+	helpdesk  map[string]map[string]*HelpdeskArticle // locale -> article id -> article
 }
 
 func (w *website) operator(userID string) *Operator {
@@ -200,6 +202,21 @@ func (c *conversation) message(fp int64) *Message {
 		}
 	}
 	return nil
+}
+
+// waitingSince returns when the visitor started waiting: the time of the first visitor message after
+// the last operator message (notes aside), or math.MaxInt64 when nobody waits.
+func (c *conversation) waitingSince() int64 {
+	since := int64(math.MaxInt64)
+	for _, m := range c.msgs {
+		switch {
+		case m.From == "operator" && m.Type != "note":
+			since = math.MaxInt64
+		case m.From == "user" && since == math.MaxInt64:
+			since = m.Timestamp
+		}
+	}
+	return since
 }
 
 func (c *conversation) snapshot() Conversation {

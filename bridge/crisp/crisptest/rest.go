@@ -2,12 +2,14 @@ package crisptest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,8 +24,12 @@ const maxBody = 1 << 20
 // messagesPage is the page size of GET .../messages. UNCONFIRMED: Crisp's page size.
 const messagesPage = 40
 
-// listPage is the page size of the paginated list routes (conversations, plugin websites).
-const listPage = 20
+// listPage is the default page size of the paginated list routes (conversations, plugin websites);
+// maxListPage is the largest per_page the conversation list accepts.
+const (
+	listPage    = 20
+	maxListPage = 50
+)
 
 // result is a successful REST answer: its HTTP status, Crisp reason and data.
 type result struct {
@@ -80,6 +86,9 @@ func (s *Server) restRoutes() *http.ServeMux {
 	h("GET website/{w}/availability/operators", s.restAvailabilityOperators)
 	h("GET website/{w}/operators/list", s.restOperatorsList)
 	h("GET website/{w}/operators/active", s.restOperatorsActive)
+	h("GET website/{w}/helpdesk/locales/{page}", s.restHelpdeskLocales)
+	h("GET website/{w}/helpdesk/locale/{locale}/articles/{page}", s.restHelpdeskArticles)
+	h("GET website/{w}/helpdesk/locale/{locale}/article/{id}", s.restHelpdeskArticle)
 	h("GET website/connect/endpoints", s.restEndpoints)
 	h("GET plugin/connect/endpoints", s.pluginOnly(s.restEndpoints))
 	h("GET plugin/connect/account", s.pluginOnly(s.restAccount))
@@ -252,18 +261,84 @@ func (s *Server) restCreateConversation(r *http.Request, _ []byte) (result, erro
 	return result{http.StatusCreated, "added", map[string]any{"session_id": session}}, nil
 }
 
-func (s *Server) restListConversations(r *http.Request, _ []byte) (result, error) {
-	page, err := strconv.Atoi(r.PathValue("page"))
-	if err != nil || page < 1 {
-		return result{}, errInvalid("page should be >= 1")
+// listQuery is the validated query of GET website/{w}/conversations/{page}.
+type listQuery struct {
+	page, perPage int
+	includeEmpty  bool
+	start, end    int64 // filter_date_start / filter_date_end in ms, 0 when absent
+	order         string
+}
+
+// parseListQuery validates the paging, filters and order of the conversation list. per_page is
+// between 20 and 50 (default 20), as Crisp's reference says; filter_date_start and filter_date_end
+// are ISO 8601 dates compared with the conversation's updated_at (both bounds inclusive:
+// UNCONFIRMED); the order_date_* flags are 0 or 1.
+func parseListQuery(r *http.Request) (listQuery, error) {
+	q := listQuery{perPage: listPage, order: "default"}
+	var err error
+	if q.page, err = strconv.Atoi(r.PathValue("page")); err != nil || q.page < 1 {
+		return q, errInvalid("page should be >= 1")
 	}
-	perPage := listPage
-	if v := r.URL.Query().Get("per_page"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 50 {
-			perPage = n
+	v := r.URL.Query()
+	if s := v.Get("per_page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < listPage || n > maxListPage {
+			return q, errInvalid("per_page should be between %d and %d", listPage, maxListPage)
+		}
+		q.perPage = n
+	}
+	flag := func(name string) (bool, error) {
+		switch v.Get(name) {
+		case "", "0":
+			return false, nil
+		case "1":
+			return true, nil
+		}
+		return false, errInvalid("%s should be 0 or 1", name)
+	}
+	if q.includeEmpty, err = flag("include_empty"); err != nil {
+		return q, err
+	}
+	for _, o := range []string{"created", "updated", "waiting"} {
+		on, err := flag("order_date_" + o)
+		if err != nil {
+			return q, err
+		}
+		if on {
+			q.order = o
 		}
 	}
-	var out []any
+	date := func(name string) (int64, error) {
+		s := v.Get(name)
+		if s == "" {
+			return 0, nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return 0, errInvalid("%s should be an ISO 8601 date", name)
+		}
+		return t.UnixMilli(), nil
+	}
+	if q.start, err = date("filter_date_start"); err != nil {
+		return q, err
+	}
+	if q.end, err = date("filter_date_end"); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+// restListConversations answers one page of a website's conversations. Without include_empty=1 the
+// conversations without any message are left out. The default order is the most recently updated
+// first (UNCONFIRMED: Crisp's default order); order_date_updated asks for it explicitly,
+// order_date_created orders by creation and order_date_waiting by the oldest waiting visitor message
+// first (UNCONFIRMED).
+func (s *Server) restListConversations(r *http.Request, _ []byte) (result, error) {
+	q, err := parseListQuery(r)
+	if err != nil {
+		return result{}, err
+	}
+	out := []any{}
 	err = s.view(func() error {
 		w, err := s.site(r.PathValue("w"))
 		if err != nil {
@@ -271,24 +346,31 @@ func (s *Server) restListConversations(r *http.Request, _ []byte) (result, error
 		}
 		convs := make([]*conversation, 0, len(w.convs))
 		for _, c := range w.convs {
+			if (!q.includeEmpty && len(c.msgs) == 0) || (q.start != 0 && c.updated < q.start) || (q.end != 0 && c.updated > q.end) {
+				continue
+			}
 			convs = append(convs, c)
 		}
+		key := func(c *conversation) int64 { return -c.updated } // ascending key
+		switch q.order {
+		case "created":
+			key = func(c *conversation) int64 { return -c.created }
+		case "waiting":
+			key = func(c *conversation) int64 { return c.waitingSince() }
+		}
 		slices.SortFunc(convs, func(a, b *conversation) int {
-			if a.updated != b.updated {
-				return int(b.updated - a.updated)
+			if c := cmp.Compare(key(a), key(b)); c != 0 {
+				return c
 			}
 			return strings.Compare(a.session, b.session)
 		})
-		for i := (page - 1) * perPage; i < len(convs) && i < page*perPage; i++ {
+		for i := (q.page - 1) * q.perPage; i < len(convs) && i < q.page*q.perPage; i++ {
 			out = append(out, s.conversationJSON(convs[i]))
 		}
 		return nil
 	})
 	if err != nil {
 		return result{}, err
-	}
-	if out == nil {
-		out = []any{}
 	}
 	return listed(out), nil
 }
@@ -340,6 +422,9 @@ func (s *Server) conversationJSON(c *conversation) map[string]any {
 		m := c.msgs[n-1]
 		out["last_message"] = m.Text()
 		out["preview_message"] = map[string]any{"type": m.Type, "from": m.From, "excerpt": m.Text(), "fingerprint": m.Fingerprint}
+	}
+	if ws := c.waitingSince(); ws != math.MaxInt64 {
+		out["waiting_since"] = ws
 	}
 	compose := map[string]any{}
 	if c.compose != "" {

@@ -54,10 +54,12 @@ type rtmHub struct {
 	// Tests use it as a barrier instead of sleeping.
 	observe func(sid, what string)
 
-	mu     sync.Mutex
-	conns  map[*rtmConn]struct{}
-	closed bool
-	wg     sync.WaitGroup // ServeHTTP calls past the upgrade and their writer goroutines
+	mu      sync.Mutex
+	conns   map[*rtmConn]struct{}
+	closed  bool
+	down    bool           // an outage: new connections are refused
+	refused int64          // connection attempts refused by an outage
+	wg      sync.WaitGroup // ServeHTTP calls past the upgrade and their writer goroutines
 }
 
 // newRTMHub returns a hub ready to serve; it needs no Open.
@@ -120,6 +122,12 @@ func (h *rtmHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rtmEngineIOError(w, http.StatusServiceUnavailable, 4, "Server closed")
 		return
 	}
+	if h.down {
+		h.refused++
+		h.mu.Unlock()
+		rtmEngineIOError(w, http.StatusServiceUnavailable, 4, "Service unavailable")
+		return
+	}
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
@@ -141,7 +149,7 @@ func (h *rtmHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.log = h.log.With("sid", c.sid, "eio", eio)
 
 	h.mu.Lock()
-	if h.closed {
+	if h.closed || h.down {
 		h.mu.Unlock()
 		_ = ws.Close()
 		return
@@ -202,6 +210,24 @@ func (h *rtmHub) DropAll() {
 		c.close("dropped by fault injection")
 	}
 	h.log.Info("rtm sockets dropped", "count", len(conns))
+}
+
+// SetDown starts or ends an outage. Starting one drops every connection; while it lasts, new
+// connections are refused with 503.
+func (h *rtmHub) SetDown(down bool) {
+	h.mu.Lock()
+	h.down = down
+	h.mu.Unlock()
+	if down {
+		h.DropAll()
+	}
+}
+
+// Refused returns how many connection attempts outages refused.
+func (h *rtmHub) Refused() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.refused
 }
 
 // Connections reports the number of open, authenticated sockets.

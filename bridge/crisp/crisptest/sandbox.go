@@ -196,11 +196,13 @@ func writeSandbox(w http.ResponseWriter, out any, err error) {
 	w.Write(marshalJS(out))
 }
 
-// afterParam reads the "after" sequence number from the query, or the Last-Event-ID header.
+// afterParam reads the "after" sequence number from the Last-Event-ID header, else the query. The
+// header wins: an EventSource reconnects to the same URL (with its first ?after=) and sends the id of
+// the last event it received, where the stream must resume.
 func afterParam(r *http.Request) (int64, error) {
-	v := r.URL.Query().Get("after")
+	v := r.Header.Get("Last-Event-ID")
 	if v == "" {
-		v = r.Header.Get("Last-Event-ID")
+		v = r.URL.Query().Get("after")
 	}
 	if v == "" {
 		return 0, nil
@@ -212,7 +214,7 @@ func afterParam(r *http.Request) (int64, error) {
 	return n, nil
 }
 
-// sandboxLongPoll answers GET /_sandbox/events?after=N&timeout=MS with {"events": [...], "last": N}
+// sandboxLongPoll answers GET /_sandbox/events?after=N&timeout=MS with {"events": [...], "last": N, "run": RunID}
 // as soon as an event after N exists, or empty at the timeout.
 func (s *Server) sandboxLongPoll(w http.ResponseWriter, r *http.Request) {
 	after, err := afterParam(r)
@@ -239,11 +241,13 @@ func (s *Server) sandboxLongPoll(w http.ResponseWriter, r *http.Request) {
 	if evs == nil {
 		evs = []Event{}
 	}
-	writeSandbox(w, map[string]any{"events": evs, "last": s.LastSeq()}, nil)
+	writeSandbox(w, map[string]any{"events": evs, "last": s.LastSeq(), "run": s.runID}, nil)
 }
 
-// sandboxStream serves the events as Server-Sent Events: one "data:" line per event (an Event
-// object as JSON) with "id:" its sequence number, starting after ?after=N or Last-Event-ID.
+// sandboxStream serves the events as Server-Sent Events: first a "run" event whose data is
+// {"run": RunID, "last": N}, then one "data:" line per event (an Event object as JSON) with "id:"
+// its sequence number, starting after Last-Event-ID or ?after=N. A ": ping" comment every 15 s
+// keeps an idle stream alive; "retry: 1000" asks a browser to reconnect after a second.
 func (s *Server) sandboxStream(w http.ResponseWriter, r *http.Request) {
 	after, err := afterParam(r)
 	if err != nil {
@@ -258,7 +262,7 @@ func (s *Server) sandboxStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": crisptest events\n\n")
+	fmt.Fprintf(w, ": crisptest events\nretry: 1000\n\nevent: run\ndata: %s\n\n", marshalJS(map[string]any{"run": s.runID, "last": s.LastSeq()}))
 	flusher.Flush()
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()

@@ -158,12 +158,31 @@ func TestSandboxStream(t *testing.T) {
 		t.Fatalf("got content type %q", ct)
 	}
 	lines := bufio.NewScanner(resp.Body)
+	// The stream starts with the server's run id, so a page notices a restarted sandbox.
+	for lines.Scan() && lines.Text() != "event: run" {
+	}
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "data: ") {
+		t.Fatalf("no run event at the start of the stream: %q %v", lines.Text(), lines.Err())
+	}
+	run := decode[struct {
+		Run  string `json:"run"`
+		Last int64  `json:"last"`
+	}](t, json.RawMessage(strings.TrimPrefix(lines.Text(), "data: ")))
+	if run.Run == "" || run.Run != s.RunID() || run.Last != s.LastSeq() {
+		t.Fatalf("run event %+v, want run %q last %d", run, s.RunID(), s.LastSeq())
+	}
 	readEvent := func() crisptest.Event {
 		t.Helper()
-		var id string
+		var id, name string
 		for lines.Scan() {
 			line := lines.Text()
 			switch {
+			case strings.HasPrefix(line, "event: "):
+				name = strings.TrimPrefix(line, "event: ")
+			case line == "":
+				name = ""
+			case name != "":
+				// a named event (run): not a Crisp event
 			case strings.HasPrefix(line, "id: "):
 				id = strings.TrimPrefix(line, "id: ")
 			case strings.HasPrefix(line, "data: "):
@@ -184,7 +203,30 @@ func TestSandboxStream(t *testing.T) {
 	if err := v.SetData(map[string]any{"enum": "pause_chatbot"}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := readEvent(); ev.Name != "session:set_data" {
+	ev := readEvent()
+	if ev.Name != "session:set_data" {
 		t.Fatalf("got %+v", ev)
+	}
+
+	// A reconnecting EventSource asks the same URL (?after=0) with Last-Event-ID: the header wins,
+	// so the stream resumes after the last event received instead of replaying the history.
+	if err := v.SetData(map[string]any{"enum": "start_chatbot"}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequestWithContext(ctx, "GET", s.URL()+"/_sandbox/events/stream?after=0", nil)
+	req.Header.Set("Last-Event-ID", itoa(ev.Seq))
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	lines = bufio.NewScanner(resp2.Body)
+	if got := readEvent(); got.Seq != ev.Seq+1 || got.Name != "session:set_data" {
+		t.Fatalf("after Last-Event-ID %d the stream sent %+v, want the next event", ev.Seq, got)
+	}
+	other := crisptest.New(crisptest.Options{})
+	defer other.Close()
+	if s.RunID() == other.RunID() {
+		t.Fatal("two servers share a run id")
 	}
 }

@@ -50,14 +50,15 @@ type pageConfig struct {
 
 // files are the page's assets by the last element of the request path.
 var files = map[string]struct{ name, contentType string }{
-	"":           {"static/index.html", "text/html; charset=utf-8"},
-	"index.html": {"static/index.html", "text/html; charset=utf-8"},
-	"app.js":     {"static/app.js", "text/javascript; charset=utf-8"},
-	"app.css":    {"static/app.css", "text/css; charset=utf-8"},
+	"":            {"static/index.html", "text/html; charset=utf-8"},
+	"index.html":  {"static/index.html", "text/html; charset=utf-8"},
+	"app.js":      {"static/app.js", "text/javascript; charset=utf-8"},
+	"app.css":     {"static/app.css", "text/css; charset=utf-8"},
+	"favicon.svg": {"static/favicon.svg", "image/svg+xml"},
 }
 
 // Handler returns the page's handler. It serves index.html for a path ending in "/", and app.js,
-// app.css and config.js by the last element of the path, so it works under any prefix: mount it
+// app.css, favicon.svg and config.js by the last element of the path, so it works under any prefix: mount it
 // with mux.Handle("/ui/", ui.Handler(cfg)) and open /ui/. A path of a directory without its
 // trailing slash ("/ui", or "/demo" behind http.StripPrefix("/demo", ...)) is redirected to it, so
 // the page's relative asset URLs (app.js, app.css, config.js) resolve: serve those next to the page.

@@ -103,6 +103,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/demo/config.js", 200, "text/javascript; charset=utf-8", `"websiteID":"w1"`},
 		{"GET", "/demo/", 200, "text/html; charset=utf-8", `id="visitor-input"`},
 		{"GET", "/demo/app.css", 200, "text/css; charset=utf-8", ".columns"},
+		{"GET", "/ui/favicon.svg", 200, "image/svg+xml", "<svg"},
 		{"GET", "/ui/nope.js", 404, "", ""},
 		{"GET", "/ui", 301, "", "ui/"},
 		{"GET", "/demo", 301, "", "demo/"},

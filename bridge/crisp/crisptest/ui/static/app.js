@@ -19,6 +19,9 @@
     operators: [],
     bridge: null, // the bridge's view of the current conversation
     lastSeq: 0,
+    run: "", // the sandbox's run id: a new one means the demo restarted
+    live: false, // the event stream is open and of this run: the bridge is worth asking
+    composeMode: "reply", // the operator composer: "reply" (to the visitor) or "note" (private)
     visitorInfo: { nickname: "", locales: navigator.languages ? Array.prototype.slice.call(navigator.languages, 0, 3) : [] }
   };
 
@@ -47,6 +50,40 @@
     }
     var d = new Date(ms);
     return d.toTimeString().slice(0, 8);
+  }
+
+  // hhmm is a message's time as a chat shows it ("14:05").
+  function hhmm(ms) {
+    return ms ? new Date(ms).toTimeString().slice(0, 5) : "";
+  }
+
+  var URL_RE = /https?:\/\/[^\s<>"'\u2026]+/g; // a truncated URL ("https://help.ni…") stops at the ellipsis
+
+  // linked renders text with its http(s) URLs as links (new tab); the text content is unchanged.
+  function linked(cls, text) {
+    var span = el("span", cls);
+    var at = 0;
+    text.replace(URL_RE, function (u, i) {
+      var trail = /[.,;:!?)\]]+$/.exec(u); // sentence punctuation after a URL is not part of it
+      if (trail) {
+        u = u.slice(0, u.length - trail[0].length);
+      }
+      span.appendChild(document.createTextNode(text.slice(at, i)));
+      var a = el("a", "link", u);
+      a.href = u;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      span.appendChild(a);
+      at = i + u.length;
+      return u;
+    });
+    span.appendChild(document.createTextNode(text.slice(at)));
+    return span;
+  }
+
+  // looksLikeCommand is a text an operator meant as a command ("/ai on"), not for the visitor.
+  function looksLikeCommand(text) {
+    return /^\/[a-z]/i.test(text);
   }
 
   function shortSession(id) {
@@ -123,9 +160,10 @@
     headers: function () {
       return cfg.adminToken ? { Authorization: "Bearer " + cfg.adminToken } : {};
     },
+    // conversation answers null (204) while the bridge has not stored the conversation yet.
     conversation: function (session) {
       return request("GET", BRIDGE + "/v1/conversations/" + encodeURIComponent(state.website) + "/" +
-        encodeURIComponent(session), undefined, bridge.headers());
+        encodeURIComponent(session) + "?optional=true", undefined, bridge.headers());
     },
     control: function (session, command) {
       return request("POST", BRIDGE + "/v1/conversations/" + encodeURIComponent(state.website) + "/" +
@@ -329,9 +367,22 @@
   }
 
   function msgSig(m) {
-    return JSON.stringify([m.type, m.content, m.edited]);
+    return JSON.stringify([m.type, m.content, m.edited, m.mentions, m.timestamp]);
   }
 
+  function operatorName(id) {
+    var name = "";
+    state.operators.forEach(function (o) {
+      if (o.user_id === id) {
+        name = o.nickname;
+      }
+    });
+    return name || "operator " + String(id).slice(0, 8);
+  }
+
+  // renderMessage renders a message as Crisp shows it: text with links, a picker's choices as
+  // buttons, a field as an input (read-only once answered), a note as a private yellow note with its
+  // mentions. The message type is kept in data-type for tests, never shown as a tag.
   function renderMessage(m, side) {
     var mine = side === "visitor" ? m.from === "user" : m.from === "operator";
     var li = el("li", "msg " + (m.type === "note" ? "note" : mine ? "mine" : "theirs") + (isBot(m) ? " bot" : ""));
@@ -339,21 +390,31 @@
     li.dataset.from = m.from;
     li.dataset.type = m.type;
     var who = el("span", "who", author(m));
-    if (m.type !== "text") {
-      who.appendChild(el("span", "kind", m.type));
+    if (m.type === "note") {
+      who.appendChild(el("span", "private", " · private note"));
+    }
+    if (m.timestamp) {
+      var at = el("time", "at", hhmm(m.timestamp));
+      at.dateTime = new Date(m.timestamp).toISOString();
+      at.title = new Date(m.timestamp).toLocaleString();
+      who.appendChild(at);
     }
     li.appendChild(who);
     var c = m.content;
     if (typeof c === "string") {
-      li.appendChild(el("span", "text", c));
+      li.appendChild(linked("text", c));
+      renderMentions(li, m);
       return li;
     }
     c = c || {};
     if (c.text) {
-      li.appendChild(el("span", "text", c.text));
+      li.appendChild(linked("text", c.text));
     }
     if (m.type === "picker") {
       var box = el("div", "choices");
+      var chosen = (c.choices || []).some(function (ch) {
+        return ch.selected;
+      });
       (c.choices || []).forEach(function (ch) {
         var b = el("button", "choice" + (ch.selected ? " selected" : ""), ch.label || ch.value);
         b.type = "button";
@@ -365,17 +426,32 @@
         } else {
           b.disabled = true;
         }
+        if (chosen && !ch.selected) {
+          b.classList.add("other");
+        }
         box.appendChild(b);
       });
       li.appendChild(box);
     } else if (m.type === "field") {
-      var f = el("form", "field");
+      var answered = c.value !== undefined && c.value !== null && c.value !== "";
+      var f = el("form", "field" + (answered ? " answered" : ""));
       var input = el("input");
       input.type = "text";
       input.placeholder = c.explain || "";
       input.value = c.value || "";
+      input.setAttribute("aria-label", c.text || "field");
       var send = el("button", "btn small", "OK");
       send.type = "submit";
+      if (answered) {
+        // Answered: shown as the value with a check, like Crisp's chatbox, no longer editable.
+        input.readOnly = true;
+        input.disabled = true;
+        send.hidden = true;
+        f.appendChild(input);
+        f.appendChild(el("span", "check", "✓"));
+        li.appendChild(f);
+        return li;
+      }
       if (side !== "visitor") {
         input.disabled = true;
         send.disabled = true;
@@ -399,7 +475,22 @@
     } else if (!c.text) {
       li.appendChild(el("span", "text muted", JSON.stringify(c)));
     }
+    renderMentions(li, m);
     return li;
+  }
+
+  function renderMentions(li, m) {
+    if (!m.mentions || !m.mentions.length) {
+      return;
+    }
+    var box = el("div", "mentions");
+    box.appendChild(el("span", "muted", "Mentions "));
+    m.mentions.forEach(function (id) {
+      var t = el("span", "mention", "@" + operatorName(id));
+      t.dataset.user = id;
+      box.appendChild(t);
+    });
+    li.appendChild(box);
   }
 
   function renderVisitor() {
@@ -716,7 +807,15 @@
   var bridgeBusy = false;
 
   function pollBridge() {
-    if (bridgeBusy || !state.session || !state.website) {
+    if (bridgeBusy || !state.session || !state.website || !state.live) {
+      return; // while the stream is down the demo may be restarting: an old token would be refused
+    }
+    if (!state.conv || !state.conv.messages.length) {
+      // Nothing happened in this conversation yet: the bridge cannot know it, do not ask.
+      if (state.bridge) {
+        state.bridge = null;
+      }
+      renderBridge();
       return;
     }
     bridgeBusy = true;
@@ -736,6 +835,8 @@
         } else if (err.status === 401) {
           renderBridge("unauthorized");
           pill("conn-bridge", false, "bridge: bad token");
+          checkRun(); // a restarted demo has a new admin token: reload
+
         } else {
           renderBridge("unreachable");
           pill("conn-bridge", false, "bridge unreachable");
@@ -807,8 +908,46 @@
     }
   }
 
+  // seenRun records the sandbox's run id; a different one means the demo was restarted while the
+  // page was open: its conversations, token and event numbers are gone, so the page reloads.
+  function seenRun(run) {
+    if (!run) {
+      return;
+    }
+    if (!state.run) {
+      state.run = run;
+    }
+    state.live = run === state.run;
+    if (run !== state.run && !restarted) {
+      restarted = true;
+      var b = $("restart-banner");
+      b.hidden = false;
+      pill("conn-sandbox", false, "demo restarted");
+      window.setTimeout(function () {
+        window.location.reload();
+      }, 1500);
+    }
+  }
+
+  var restarted = false;
+
+  function checkRun() {
+    sandbox.last().then(function (r) {
+      seenRun(r && r.run);
+    }, function () {});
+  }
+
   function listen() {
+    // The first URL says where to start; on a reconnect the browser sends Last-Event-ID, which the
+    // sandbox prefers, so the stream resumes where it stopped.
     var es = new EventSource(SANDBOX + "/_sandbox/events/stream?after=" + Math.max(0, state.lastSeq));
+    es.addEventListener("run", function (m) {
+      try {
+        seenRun(JSON.parse(m.data).run);
+      } catch (e) {
+        window.console.error("sandbox run", e);
+      }
+    });
     es.onmessage = function (m) {
       try {
         onEvent(JSON.parse(m.data));
@@ -820,6 +959,7 @@
       pill("conn-sandbox", true, "sandbox live");
     };
     es.onerror = function () {
+      state.live = false;
       pill("conn-sandbox", false, "sandbox reconnecting");
     };
   }
@@ -848,10 +988,24 @@
     });
     $("operator-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      operatorSend("operator/reply");
+      operatorSend(state.composeMode === "note" ? "operator/note" : "operator/reply", false);
     });
-    $("operator-note").addEventListener("click", function () {
-      operatorSend("operator/note");
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=compose-mode]"), function (r) {
+      r.addEventListener("change", function () {
+        if (r.checked) {
+          setComposeMode(r.value);
+        }
+      });
+    });
+    $("operator-warn-note").addEventListener("click", function () {
+      setComposeMode("note");
+      operatorSend("operator/note", false);
+    });
+    $("operator-warn-send").addEventListener("click", function () {
+      operatorSend("operator/reply", true);
+    });
+    $("operator-input").addEventListener("input", function () {
+      $("operator-warn").hidden = true;
     });
     $("operator-resolve").addEventListener("click", function () {
       if (state.conv) {
@@ -879,7 +1033,21 @@
     });
   }
 
-  function operatorSend(path) {
+  // setComposeMode switches the operator composer between a reply to the visitor and a private note.
+  function setComposeMode(mode) {
+    state.composeMode = mode === "note" ? "note" : "reply";
+    var note = state.composeMode === "note";
+    $("compose-reply").checked = !note;
+    $("compose-note").checked = note;
+    $("operator-form").classList.toggle("note", note);
+    $("operator-send").textContent = note ? "Add note" : "Send";
+    $("operator-input").placeholder = note ? "Private note, only operators see it (/ai on, /ai off)…" : "Reply to the visitor…";
+    $("operator-warn").hidden = true;
+  }
+
+  // operatorSend posts the composer's text. A reply that looks like a command ("/ai on") is held
+  // with a warning until the operator confirms it goes to the visitor, or sends it as a note.
+  function operatorSend(path, confirmed) {
     var input = $("operator-input");
     var text = input.value.trim();
     if (!text) {
@@ -889,12 +1057,19 @@
       toast("select a conversation with messages first", true);
       return;
     }
+    if (path === "operator/reply" && !confirmed && looksLikeCommand(text)) {
+      $("operator-warn-text").textContent = "\u201c" + text + "\u201d looks like a command. Commands work in private notes; as a reply the visitor reads it.";
+      $("operator-warn").hidden = false;
+      return;
+    }
+    $("operator-warn").hidden = true;
     input.value = "";
     act(sandbox.post(path, { session_id: state.session, text: text }), path === "operator/note" ? "note" : "reply");
   }
 
   function start() {
     wire();
+    setComposeMode("reply");
     renderAll();
     renderBridge();
     var site = state.website ? Promise.resolve() : sandbox.websites().then(function (r) {
@@ -908,6 +1083,7 @@
       $("website-id").textContent = state.website;
       return sandbox.last();
     }).then(function (r) {
+      seenRun(r.run);
       state.lastSeq = Math.max(0, (r.last || 0) - 30); // show the recent past in the event log
       listen();
       refresh();

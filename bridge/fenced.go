@@ -1,0 +1,11 @@
+package bridge
+
+import "context"
+
+// FencedCommitter is a Store whose commits can be made under a lease (see Leases): CommitFenced is
+// Commit, except that it writes nothing and fails with ErrFenced unless the lease name is still held
+// with token, checked atomically with the write. A replica that stalled past its lease therefore
+// cannot overwrite what its successor wrote.
+type FencedCommitter interface {
+	CommitFenced(ctx context.Context, name string, token int64, c *Conversation, audit []AuditEntry, eventID string) error
+}

@@ -1,0 +1,239 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Several replicas on one shared store (Options.Shared, a store with Leases):
+//
+//   - One writer per conversation: every task of a conversation runs under its lease
+//     ("conv:<website>/<session>", LeaseTTL), taken on the task's shard and released when the task
+//     is done, and its commit is fenced by the lease's token (FencedCommitter), so a replica that
+//     stalled past its lease cannot overwrite its successor's state.
+//   - Any replica accepts any event: it is durable in the shared inbox first, then processed by the
+//     replica that accepted it, under the conversation's lease; a duplicate accepted by two replicas
+//     (RTM on each, a hook retried to another one) is processed once (de-duplication ids are checked
+//     under the lease).
+//   - An answer is posted only if it is still the latest one owed (Conversation.ReplyDue, written by
+//     whichever replica started it) and the conversation is still active, as read from the shared
+//     store right before posting. A replica generating an answer keeps a lease on it ("gen:<key>").
+//   - Work a dead replica left is taken over by a sweep that one replica at a time runs
+//     ("sweep:takeover"): owed answers whose generation lease lapsed, journal writes overdue, and inbox
+//     entries accepted but not processed in time. The resume and retention sweeps also run on one
+//     replica at a time.
+
+// Grace periods of the takeover sweep: work is taken over only when it is this overdue, so the
+// replica doing it has every chance to finish first.
+const (
+	takeoverAnswer = 10 * time.Second // an owed answer with no generation lease
+	takeoverWrite  = 10 * time.Second // a journal write due and not done
+	takeoverInbox  = 30 * time.Second // an accepted event not processed
+)
+
+// replicaID returns a random holder name for this process.
+func replicaID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "replica-" + hex.EncodeToString(b[:])
+}
+
+func convLease(key Key) string { return "conv:" + key.String() }
+func genLease(key Key) string  { return "gen:" + key.String() }
+
+// lockConv takes the conversation's lease for a task, waiting (on this shard) while another replica
+// holds it, up to three lease times; it returns the fencing token, or 0 when leases are off.
+func (b *Bridge) lockConv(key Key) (int64, error) {
+	if !b.shared() {
+		return 0, nil
+	}
+	deadline := time.Now().Add(3 * b.opts.LeaseTTL)
+	wait := 5 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
+		tok, ok, err := b.leases.Acquire(ctx, convLease(key), b.opts.Replica, b.opts.LeaseTTL)
+		cancel()
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("lease %s: %w", key, err)
+		case ok:
+			b.mu.Lock()
+			b.tokens[key] = tok
+			b.mu.Unlock()
+			return tok, nil
+		case time.Now().After(deadline):
+			return 0, fmt.Errorf("lease %s: held by another replica for over %s", key, 3*b.opts.LeaseTTL)
+		}
+		select {
+		case <-time.After(wait):
+		case <-b.ctx.Done():
+			return 0, b.ctx.Err()
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// unlockConv releases the conversation's lease after a task.
+func (b *Bridge) unlockConv(key Key) {
+	if !b.shared() {
+		return
+	}
+	b.mu.Lock()
+	delete(b.tokens, key)
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), b.opts.CallTimeout)
+	defer cancel()
+	if err := b.leases.Release(ctx, convLease(key), b.opts.Replica); err != nil {
+		b.log.Warn("release lease", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+	}
+}
+
+// fence returns the lease token the current task of key holds (0: none).
+func (b *Bridge) fence(key Key) int64 {
+	if !b.shared() {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tokens[key]
+}
+
+// shared reports whether the bridge runs as one of several replicas.
+func (b *Bridge) shared() bool { return b.leases != nil }
+
+// holdsTask runs fn under the conversation's lease; a task whose lease cannot be had is logged and
+// dropped (its event stays in the inbox and is taken over by the sweep).
+func (b *Bridge) underLease(key Key, fn func()) bool {
+	if _, err := b.lockConv(key); err != nil {
+		b.log.Warn("task skipped: no lease", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+		return false
+	}
+	defer b.unlockConv(key)
+	fn()
+	return true
+}
+
+// free reports whether nobody holds the lease name: a probe that takes it for a millisecond.
+func (b *Bridge) free(ctx context.Context, name string) bool {
+	_, ok, err := b.leases.Acquire(ctx, name, b.opts.Replica+"-probe", time.Millisecond)
+	return err == nil && ok
+}
+
+// keepGenLease renews the lease of an answer being generated until stop is closed.
+func (b *Bridge) keepGenLease(key Key, stop <-chan struct{}) {
+	if !b.shared() {
+		return
+	}
+	renew := func() {
+		ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
+		defer cancel()
+		if _, _, err := b.leases.Acquire(ctx, genLease(key), b.opts.Replica, b.opts.LeaseTTL); err != nil {
+			b.log.Warn("renew generation lease", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+		}
+	}
+	renew()
+	t := time.NewTicker(b.opts.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), b.opts.CallTimeout)
+			_ = b.leases.Release(ctx, genLease(key), b.opts.Replica)
+			cancel()
+			return
+		case <-t.C:
+			renew()
+		}
+	}
+}
+
+// sweepLease takes the lease of a background job for one pass; false when another replica runs it.
+func (b *Bridge) sweepLease(ctx context.Context, name string, ttl time.Duration) bool {
+	if !b.shared() {
+		return true
+	}
+	_, ok, err := b.leases.Acquire(ctx, "sweep:"+name, b.opts.Replica, ttl)
+	if err != nil {
+		b.log.Warn("sweep lease", "sweep", name, "err", err)
+	}
+	return err == nil && ok
+}
+
+// takeoverLoop runs the takeover sweep every LeaseTTL/2 on whichever replica holds its lease.
+func (b *Bridge) takeoverLoop() {
+	defer b.sweepWG.Done()
+	t := time.NewTicker(b.opts.LeaseTTL / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stopSweep:
+			return
+		case <-t.C:
+			if n, err := b.SweepTakeover(b.ctx); err != nil && !errors.Is(err, context.Canceled) {
+				b.log.Error("takeover sweep", "err", err)
+			} else if n > 0 {
+				b.log.Info("took over work another replica left", "tasks", n)
+			}
+		}
+	}
+}
+
+// SweepTakeover queues here the work other replicas left undone (see the comment at the top of this
+// file) and returns how many tasks it queued. Everything it queues goes through the normal,
+// de-duplicated, leased path, so taking over work that was in fact done is harmless.
+func (b *Bridge) SweepTakeover(ctx context.Context) (int, error) {
+	if !b.shared() || !b.sweepLease(ctx, "takeover", b.opts.LeaseTTL) {
+		return 0, nil
+	}
+	now := b.opts.Now()
+	n := 0
+	keys, err := b.opts.Store.Outbox(ctx, 10_000)
+	if err != nil {
+		return 0, fmt.Errorf("takeover: outbox: %w", err)
+	}
+	for _, k := range keys {
+		c, err := b.opts.Store.Load(ctx, k)
+		if err != nil {
+			continue
+		}
+		overdue := false
+		if c.ReplyDue != 0 && now.Sub(time.UnixMilli(c.ReplyDue)) > takeoverAnswer && b.free(ctx, genLease(k)) {
+			overdue = true
+		}
+		for _, e := range c.Journal {
+			if now.Sub(time.UnixMilli(max(e.NextAt, e.Created))) > takeoverWrite {
+				overdue = true
+				break
+			}
+		}
+		if !overdue {
+			continue
+		}
+		if err := b.enqueue(ctx, task{key: k, recover: true}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if b.inbox != nil {
+		entries, err := b.inbox.Unprocessed(ctx, 10_000)
+		if err != nil {
+			return n, fmt.Errorf("takeover: inbox: %w", err)
+		}
+		for i := range entries {
+			e := &entries[i]
+			if now.Sub(time.UnixMilli(e.AcceptedAt)) < takeoverInbox || e.Event.WebsiteID == "" || e.Event.SessionID == "" {
+				continue
+			}
+			ev := e.Event
+			if err := b.enqueue(ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev, inboxID: e.ID, replay: true}); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}

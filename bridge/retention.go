@@ -1,0 +1,86 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// retentionLoop erases conversations idle for longer than Retention, every RetentionSweep.
+func (b *Bridge) retentionLoop() {
+	defer b.sweepWG.Done()
+	t := time.NewTicker(b.opts.RetentionSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stopSweep:
+			return
+		case <-t.C:
+			if !b.sweepLease(b.ctx, "retention", b.opts.RetentionSweep) {
+				continue // another replica runs this pass
+			}
+			if n, err := b.SweepRetention(b.ctx); err != nil {
+				b.log.Error("retention sweep", "err", err)
+			} else if n > 0 {
+				b.log.Info("erased idle conversations", "count", n, "idle_for", b.opts.Retention.String())
+			}
+		}
+	}
+}
+
+// SweepRetention erases every conversation idle for longer than Retention and returns how many, in
+// batches that read only what is due (the store's retention index). It does nothing when the store
+// cannot erase or retention is off.
+func (b *Bridge) SweepRetention(ctx context.Context) (int, error) {
+	er, ok := b.opts.Store.(Eraser)
+	if !ok || b.opts.Retention <= 0 {
+		return 0, nil
+	}
+	before := b.opts.Now().Add(-b.opts.Retention).UnixMilli()
+	n := 0
+	for {
+		keys, err := er.Expire(ctx, before, 1000)
+		if err != nil {
+			return n, fmt.Errorf("retention: %w", err)
+		}
+		n += len(keys)
+		for _, k := range keys {
+			b.forget(k)
+		}
+		if len(keys) < 1000 {
+			return n, nil
+		}
+	}
+}
+
+// Erase deletes a conversation's stored state (an erasure request): on its shard, in order with its
+// events, after cancelling an answer being written. Erasing a conversation that is not stored is not
+// an error; a later event starts it afresh.
+func (b *Bridge) Erase(ctx context.Context, key Key) error {
+	er, ok := b.opts.Store.(Eraser)
+	if !ok {
+		return fmt.Errorf("erase %s: the store cannot erase", key)
+	}
+	res := make(chan error, 1)
+	c := &control{command: controlErase, erase: func() { b.forget(key); res <- er.Delete(b.ctx, key) }}
+	if _, err := b.control(ctx, key, c); err != nil && !isNotFound(err) {
+		return err
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("erase %s: %w", key, ctx.Err())
+	}
+}
+
+// forget drops what the process holds about a conversation: its answer in flight, its journal job.
+func (b *Bridge) forget(key Key) {
+	b.cancelGeneration(key)
+	b.mu.Lock()
+	if j := b.jobs[key]; j != nil && j.timer != nil {
+		j.timer.Stop()
+	}
+	delete(b.jobs, key)
+	b.mu.Unlock()
+}
