@@ -313,7 +313,7 @@ type input struct {
 	// resolves: the input asks to resolve the conversation (the visitor's button, the model's
 	// resolve): in active mode it is a resolution, with a fresh window and nothing owed.
 	resolves bool
-	run   func()
+	run      func()
 }
 
 // step performs one input, waits for quiescence and checks every invariant.

@@ -196,19 +196,37 @@ func TestHandoverStaysPendingAfterTheEmail(t *testing.T) {
 	h.close()
 }
 
-// Defect 4, found again after the first fixes: a resolution that moves the conversation to
-// waiting (start mode wait_for_signal) after the assistant came back leaves enum_state=active,
-// because the write-back on a return to the assistant only runs while a pause of ours stands.
-// Shrunk case: an operator message (paused, operator), the resume timer, the conversation resolved.
-func TestResolutionToWaitingWritesTheMode(t *testing.T) {
-	h, k := regress(t, siteSpec{ID: "w", Start: signals.StartWaitForSignal, Via: "rtm", ResumeAfter: 10 * time.Minute})
-	h.operatorText(k, "o0001")
-	h.advance(11 * time.Minute)
-	h.sweep()
-	h.setState(k, "resolved") // the harness checks enum_state against the mode (waiting)
-	if got := h.plat.crisp(k).data["enum_state"]; got != "" && got != string(signals.ModeWaiting) {
-		t.Fatalf("enum_state=%q after the resolution, want waiting", got)
+// Defect 4, found again after the first fixes: enum_state follows the mode only while a pause of
+// ours stands (the write on a return to the assistant is skipped otherwise), so once it says
+// waiting or active, later changes between waiting and active leave it stale. Shrunk cases
+// (start mode wait_for_signal): an operator message, the resume timer, the conversation resolved
+// (enum_state stays active in waiting); a data pause, a resolution, an admin start (enum_state
+// stays waiting in active).
+func TestEnumStateFollowsWaitingAndActive(t *testing.T) {
+	site := siteSpec{ID: "w", Start: signals.StartWaitForSignal, Via: "rtm", ResumeAfter: 10 * time.Minute}
+	cases := map[string]func(h *harness, k bridge.Key){
+		"resume then resolution": func(h *harness, k bridge.Key) {
+			h.operatorText(k, "o0001")
+			h.advance(11 * time.Minute)
+			h.sweep()
+			h.setState(k, "resolved")
+		},
+		"resolution then start": func(h *harness, k bridge.Key) {
+			h.dataWrite(k, map[string]string{"enum": "pause_chatbot"}, false, false)
+			h.setState(k, "resolved")
+			h.control(k, bridge.ControlStart)
+		},
 	}
-	h.final()
-	h.close()
+	for name, run := range cases {
+		t.Run(name, func(t *testing.T) {
+			h, k := regress(t, site)
+			run(h, k) // the harness checks enum_state against the mode after each step
+			c := h.snapshot()[k]
+			if got := h.plat.crisp(k).data["enum_state"]; got != "" && got != string(c.Mode) {
+				t.Fatalf("enum_state=%q, the mode is %s", got, c.Mode)
+			}
+			h.final()
+			h.close()
+		})
+	}
 }
