@@ -630,8 +630,10 @@ func (h *harness) follow(k bridge.Key, in input, b, a *bridge.Conversation) {
 		// Switched on again shortly after the visitor wrote (a pause in between included): the
 		// question is answered after all.
 		q.due, q.cancelled = true, false
-	case !q.cancelled && !q.due && site.Steps && b.ScenarioIndex >= 0 && a.ScenarioIndex < 0 && a.Mode == signals.ModeActive && lastIsQ(a):
-		q.due = true // the guided steps handed over to the assistant
+	case q.epoch == m.epoch && site.Steps && b.ScenarioIndex >= 0 && a.ScenarioIndex < 0 && a.Mode == signals.ModeActive && lastIsQ(a):
+		// The guided steps handed over to the assistant: the question that began them is answered
+		// now, even if a pause came in between.
+		q.due, q.cancelled = true, false
 	}
 }
 
@@ -1069,4 +1071,25 @@ func (h *harness) redeliver(k bridge.Key) {
 			h.t.Fatalf("redeliver: %v", err)
 		}
 	}})
+}
+
+// foreignMessage is a message:received the bridge must not take for a human operator: Crisp's own
+// bot, or the echo of one of our messages. It changes nothing.
+func (h *harness) foreignMessage(k bridge.Key, origin, text string) {
+	h.step(input{desc: fmt.Sprintf("%s: message from origin %s: %q", k.SessionID, origin, text), key: &k, quiet: true,
+		run: func() {
+			h.deliver(k, bridge.Event{Name: bridge.EventMessageReceived, Fingerprint: h.fp(),
+				Message: &bridge.Message{Type: "text", From: "operator", Origin: origin, Text: text, Automated: origin != "urn:test:model:0"}}, false)
+		}})
+}
+
+// emailSet is the visitor's email set by someone else (the chatbox, REST): no mode changes.
+func (h *harness) emailSet(k bridge.Key, email string) {
+	h.step(input{desc: fmt.Sprintf("%s: email set to %s", k.SessionID, email), key: &k,
+		run: func() {
+			h.plat.mu.Lock()
+			h.plat.conv(k).email = email
+			h.plat.mu.Unlock()
+			h.deliver(k, bridge.Event{Name: bridge.EventSessionSetEmail, Email: email}, false)
+		}})
 }

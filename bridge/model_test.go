@@ -212,6 +212,24 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 			g := rapid.SampledFrom(live).Draw(t, "generation")
 			h.release(g, rapid.SampledFrom([]string{"answer", "answer", "answer", "answer+handover", "answer+resolve", "handover", "error", "budget"}).Draw(t, "outcome"))
 		},
+		"foreign_message": func(t *rapid.T) {
+			k := conv(t)
+			if rapid.Bool().Draw(t, "crisp_bot") {
+				h.foreignMessage(k, "urn:crisp.im:bot:0", "Hello from the Bot")
+				return
+			}
+			var last string
+			for _, c := range h.plat.callsFrom(0) {
+				if c.Kind == "send" && c.Key == k && c.Msg.Type == "text" {
+					last = c.Msg.Text
+				}
+			}
+			if last == "" {
+				t.Skip("nothing of ours to echo")
+			}
+			h.foreignMessage(k, "urn:test:model:0", last)
+		},
+		"email_set": func(t *rapid.T) { h.emailSet(conv(t), fmt.Sprintf("e%04d@example.com", uniq())) },
 		"restart":   func(t *rapid.T) { h.restart() },
 		"redeliver": func(t *rapid.T) { h.redeliver(conv(t)) },
 	}
