@@ -638,8 +638,8 @@ func (h *harness) follow(k bridge.Key, in input, b, a *bridge.Conversation) {
 }
 
 // asked records a visitor message the step put in the transcript.
-func (h *harness) asked(k bridge.Key, text string, at int64, b, a *bridge.Conversation) {
-	if a == nil || !slices.ContainsFunc(a.Transcript, func(t bridge.Turn) bool { return t.Role == "visitor" && t.Text == text }) {
+func (h *harness) asked(k bridge.Key, text string, fp, at int64, b, a *bridge.Conversation) {
+	if a == nil || !slices.ContainsFunc(a.Transcript, func(t bridge.Turn) bool { return t.Role == "visitor" && t.Fingerprint == fp }) {
 		return // an answer to a guided step, not a question
 	}
 	m := h.model[k]
@@ -728,7 +728,7 @@ func (h *harness) fp() int64 { h.seq++; return int64(h.seq) }
 
 func (h *harness) visitorText(k bridge.Key, text string) {
 	var b *bridge.Conversation
-	var at int64
+	var at, fp int64
 	h.step(input{desc: fmt.Sprintf("%s: visitor writes %q", k.SessionID, text), key: &k,
 		sources: []signals.Source{signals.SourceVisitor},
 		run: func() {
@@ -736,11 +736,12 @@ func (h *harness) visitorText(k bridge.Key, text string) {
 			if b == nil {
 				b = h.initial(k)
 			}
-			h.deliver(k, bridge.Event{Name: bridge.EventMessageSend, Fingerprint: h.fp(),
+			fp = h.fp()
+			h.deliver(k, bridge.Event{Name: bridge.EventMessageSend, Fingerprint: fp,
 				Message: &bridge.Message{Type: "text", From: "user", Origin: "chat", Text: text}}, false)
 			at = h.now()
 		}})
-	h.asked(k, text, at, b, h.snapshot()[k])
+	h.asked(k, text, fp, at, b, h.snapshot()[k])
 }
 
 func (h *harness) dataRule(k bridge.Key, data map[string]string) func(bridge.Key, *bridge.Conversation) []signals.Mode {
