@@ -109,7 +109,7 @@ type Options struct {
 	// Shared runs the bridge as one of several replicas on one shared store, which must implement
 	// Leases (and should implement FencedCommitter): see replicas.go. Replica names this process
 	// (default random); LeaseTTL is how long a conversation's lease outlives a replica that died
-	// holding it (default 5 s).
+	// holding it (default 3 s: its work is taken over within about 1.5 lease times).
 	Shared   bool
 	Replica  string
 	LeaseTTL time.Duration
@@ -235,7 +235,7 @@ func Open(opts Options) (*Bridge, error) {
 		opts.Replica = replicaID()
 	}
 	if opts.LeaseTTL <= 0 {
-		opts.LeaseTTL = 5 * time.Second
+		opts.LeaseTTL = 3 * time.Second
 	}
 	var leases Leases
 	if opts.Shared {
@@ -289,7 +289,7 @@ func Open(opts Options) (*Bridge, error) {
 		b.sweepWG.Add(1)
 		go b.takeoverLoop()
 	}
-	if _, ok := opts.Store.(Eraser); ok && opts.Retention > 0 {
+	if _, ok := opts.Store.(Expirer); ok && opts.Retention > 0 {
 		b.sweepWG.Add(1)
 		go b.retentionLoop()
 	}

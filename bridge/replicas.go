@@ -27,12 +27,13 @@ import (
 //     entries accepted but not processed in time. The resume and retention sweeps also run on one
 //     replica at a time.
 
-// Grace periods of the takeover sweep: work is taken over only when it is this overdue, so the
-// replica doing it has every chance to finish first.
+// Grace periods of the takeover sweep, in lease times: work is taken over only when it is this
+// overdue, so the replica doing it has every chance to finish first. A replica that dies holding
+// work costs it at most about 1.5 lease times (the lease lapses, then the next sweep).
 const (
-	takeoverAnswer = 10 * time.Second // an owed answer with no generation lease
-	takeoverWrite  = 10 * time.Second // a journal write due and not done
-	takeoverInbox  = 30 * time.Second // an accepted event not processed
+	takeoverAnswer = 1 // an owed answer whose generation lease lapsed
+	takeoverWrite  = 1 // a journal write due and not done
+	takeoverInbox  = 3 // an accepted event not processed
 )
 
 // replicaID returns a random holder name for this process.
@@ -101,6 +102,9 @@ func (b *Bridge) fence(key Key) int64 {
 	defer b.mu.Unlock()
 	return b.tokens[key]
 }
+
+// Replica returns the name this process holds leases under.
+func (b *Bridge) Replica() string { return b.opts.Replica }
 
 // shared reports whether the bridge runs as one of several replicas.
 func (b *Bridge) shared() bool { return b.leases != nil }
@@ -201,11 +205,11 @@ func (b *Bridge) SweepTakeover(ctx context.Context) (int, error) {
 			continue
 		}
 		overdue := false
-		if c.ReplyDue != 0 && now.Sub(time.UnixMilli(c.ReplyDue)) > takeoverAnswer && b.free(ctx, genLease(k)) {
+		if c.ReplyDue != 0 && now.Sub(time.UnixMilli(c.ReplyDue)) > takeoverAnswer*b.opts.LeaseTTL && b.free(ctx, genLease(k)) {
 			overdue = true
 		}
 		for _, e := range c.Journal {
-			if now.Sub(time.UnixMilli(max(e.NextAt, e.Created))) > takeoverWrite {
+			if now.Sub(time.UnixMilli(max(e.NextAt, e.Created))) > takeoverWrite*b.opts.LeaseTTL {
 				overdue = true
 				break
 			}
@@ -225,7 +229,7 @@ func (b *Bridge) SweepTakeover(ctx context.Context) (int, error) {
 		}
 		for i := range entries {
 			e := &entries[i]
-			if now.Sub(time.UnixMilli(e.AcceptedAt)) < takeoverInbox || e.Event.WebsiteID == "" || e.Event.SessionID == "" {
+			if now.Sub(time.UnixMilli(e.AcceptedAt)) < takeoverInbox*b.opts.LeaseTTL || e.Event.WebsiteID == "" || e.Event.SessionID == "" {
 				continue
 			}
 			ev := e.Event

@@ -32,7 +32,7 @@ func (b *Bridge) retentionLoop() {
 // batches that read only what is due (the store's retention index). It does nothing when the store
 // cannot erase or retention is off.
 func (b *Bridge) SweepRetention(ctx context.Context) (int, error) {
-	er, ok := b.opts.Store.(Eraser)
+	er, ok := b.opts.Store.(Expirer)
 	if !ok || b.opts.Retention <= 0 {
 		return 0, nil
 	}

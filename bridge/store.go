@@ -180,11 +180,14 @@ type Pager interface {
 	ListAfter(ctx context.Context, mode signals.Mode, after Key, limit int) ([]Conversation, error)
 }
 
-// Eraser is implemented by stores that erase conversations: on request (an erasure request for one
-// conversation) and by retention (conversations idle for too long).
+// Eraser is implemented by stores that erase a conversation on request (an erasure request).
 type Eraser interface {
 	// Delete erases a conversation's stored state: the conversation, its audit trail, its indexes.
 	Delete(ctx context.Context, key Key) error
+}
+
+// Expirer is implemented by stores that erase conversations idle for too long (retention).
+type Expirer interface {
 	// Expire erases up to limit conversations last changed before idleBefore (Unix ms; stores may
 	// round to the day) and returns their keys, reading only what is due.
 	Expire(ctx context.Context, idleBefore int64, limit int) ([]Key, error)

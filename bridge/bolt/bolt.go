@@ -39,10 +39,10 @@ var (
 	bucketAudit         = []byte("audit")
 	bucketUsage         = []byte("usage")
 	bucketOutbox        = []byte("outbox")  // conversation key -> nil, while it owes an answer or a Crisp write
-	bucketInbox         = []byte("inbox")   // inbox entry id -> JSON entry, until processed
+	bucketInbox         = []byte("inbox")   // place (sequence, 8 BE) -> JSON entry, until processed
 	bucketCursors       = []byte("cursors") // name -> value, big-endian uint64
 	allBuckets          = [][]byte{bucketConversations, bucketModes, bucketProcessed, bucketExpiry, bucketAudit, bucketUsage,
-		bucketOutbox, bucketInbox, bucketCursors, bucketTouched, bucketIdle, bucketEmbeddings}
+		bucketOutbox, bucketInbox, bucketCursors, bucketTouched, bucketIdle, bucketEmbeddings, bucketInboxIDs}
 )
 
 const (

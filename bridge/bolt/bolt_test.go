@@ -348,3 +348,30 @@ func TestInvalidIDs(t *testing.T) {
 		t.Errorf("AddUsage(negative) = %v, want ErrInvalid", err)
 	}
 }
+
+// The inbox and cursors contracts the Redis store runs too.
+func TestInboxContract(t *testing.T) {
+	storetest.RunInbox(t,
+		func(t *testing.T) bridge.Inbox {
+			return MustOpen(t, filepath.Join(t.TempDir(), "signalbridge.db"), bolt.Options{})
+		},
+		func(t *testing.T, in bridge.Inbox) bridge.Inbox {
+			bs := in.(*bolt.Store)
+			if err := bs.Close(); err != nil {
+				t.Fatalf("Close = %v", err)
+			}
+			return MustOpen(t, bs.Path(), bolt.Options{})
+		})
+}
+
+func TestCursorsContract(t *testing.T) {
+	storetest.RunCursors(t, func(t *testing.T) bridge.Cursors {
+		return MustOpen(t, filepath.Join(t.TempDir(), "signalbridge.db"), bolt.Options{})
+	})
+}
+
+func TestEraserContract(t *testing.T) {
+	storetest.RunEraser(t, func(t *testing.T) storetest.EraserStore {
+		return MustOpen(t, filepath.Join(t.TempDir(), "signalbridge.db"), bolt.Options{})
+	})
+}

@@ -16,9 +16,13 @@ var (
 	_ bridge.Cursors = (*Store)(nil)
 )
 
+// bucketInboxIDs maps an inbox entry id to its place in the inbox (the bucket's sequence number,
+// 8 bytes BE), so the inbox lists in acceptance order and Remove finds an entry by id.
+var bucketInboxIDs = []byte("inbox-ids")
+
 // Accept makes the entries durable in one group commit shared with concurrent writers: a hook is
-// acknowledged only after it returns. Entry ids must sort in acceptance order (the bridge makes
-// them so); an entry accepted twice is stored once.
+// acknowledged only after it returns. Entries are listed in the order they were accepted; an entry
+// accepted twice is stored once, at its first place.
 func (s *Store) Accept(ctx context.Context, entries []bridge.InboxEntry) error {
 	if len(entries) == 0 {
 		return nil
@@ -36,9 +40,21 @@ func (s *Store) Accept(ctx context.Context, entries []bridge.InboxEntry) error {
 		keys[i], vals[i] = []byte(entries[i].ID), v
 	}
 	err := s.write(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketInbox)
+		b, ids := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs)
 		for i := range keys {
-			if err := b.Put(keys[i], vals[i]); err != nil {
+			if ids.Get(keys[i]) != nil {
+				continue
+			}
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			var place [8]byte
+			binary.BigEndian.PutUint64(place[:], seq)
+			if err := b.Put(place[:], vals[i]); err != nil {
+				return err
+			}
+			if err := ids.Put(keys[i], place[:]); err != nil {
 				return err
 			}
 		}
@@ -79,9 +95,16 @@ func (s *Store) Remove(ctx context.Context, ids []string) error {
 		return nil
 	}
 	err := s.write(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketInbox)
+		b, places := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs)
 		for _, id := range ids {
-			if err := b.Delete([]byte(id)); err != nil {
+			place := places.Get([]byte(id))
+			if place == nil {
+				continue
+			}
+			if err := b.Delete(place); err != nil {
+				return err
+			}
+			if err := places.Delete([]byte(id)); err != nil {
 				return err
 			}
 		}

@@ -13,8 +13,9 @@ import (
 )
 
 var (
-	_ bridge.Pager  = (*Store)(nil)
-	_ bridge.Eraser = (*Store)(nil)
+	_ bridge.Pager   = (*Store)(nil)
+	_ bridge.Eraser  = (*Store)(nil)
+	_ bridge.Expirer = (*Store)(nil)
 )
 
 // Retention index: every conversation is filed under the day (Unix days, 4 bytes BE) of its last

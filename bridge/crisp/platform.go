@@ -22,6 +22,11 @@ type PlatformOptions struct {
 	AvailabilityTTL time.Duration // cache of Availability per website; default DefaultAvailabilityTTL
 	Now             bridge.Clock  // default time.Now
 	Logger          *slog.Logger  // default: discard
+	// MergeMeta says Crisp merges the data keys and segments of PATCH meta into what it has
+	// (UNCONFIRMED: the default assumes it replaces them). Then a write-back is one PATCH of only our
+	// keys, with no read first; the price is that a write-back can no longer be conditional on the
+	// signal key (a signal written within the PATCH's own round trip may be overwritten).
+	MergeMeta bool
 }
 
 // Platform implements bridge.Platform over the Crisp REST API. Messages go out as "operator" with
@@ -32,6 +37,7 @@ type Platform struct {
 	now bridge.Clock
 	log *slog.Logger
 
+	merge     bool
 	metaLocks [64]sync.Mutex // striped: one read-merge-write of a conversation's meta at a time
 	seed      maphash.Seed
 
@@ -55,7 +61,7 @@ type availEntry struct {
 
 // NewPlatform returns a Platform over c.
 func NewPlatform(c *Client, opts PlatformOptions) *Platform {
-	p := &Platform{c: c, ttl: opts.AvailabilityTTL, now: opts.Now, log: opts.Logger,
+	p := &Platform{c: c, ttl: opts.AvailabilityTTL, now: opts.Now, log: opts.Logger, merge: opts.MergeMeta,
 		seed: maphash.MakeSeed(), avail: make(map[string]*availEntry)}
 	if p.ttl <= 0 {
 		p.ttl = DefaultAvailabilityTTL
@@ -108,6 +114,17 @@ func (p *Platform) Send(ctx context.Context, websiteID, sessionID string, m brid
 // serialised within this process.
 func (p *Platform) UpdateMeta(ctx context.Context, websiteID, sessionID string, u bridge.MetaUpdate) error {
 	patch := MetaPatch{Email: u.Email, Nickname: u.Nickname}
+	if p.merge && (len(u.Data) > 0 || len(u.Segments) > 0) {
+		// Crisp merges: send only what changes, in one call.
+		if len(u.Data) > 0 {
+			patch.Data = make(map[string]any, len(u.Data))
+			for k, v := range u.Data {
+				patch.Data[k] = v
+			}
+		}
+		patch.Segments = slices.Clone(u.Segments)
+		return p.c.UpdateMeta(ctx, websiteID, sessionID, patch)
+	}
 	if len(u.Data) == 0 && len(u.Segments) == 0 {
 		if patch.Email == "" && patch.Nickname == "" {
 			return nil

@@ -301,3 +301,22 @@ func TestPlatformAvailabilityError(t *testing.T) {
 		t.Error("no error")
 	}
 }
+
+// With MergeMeta (Crisp merges data and segments), a write-back is one PATCH of our keys only.
+func TestPlatformUpdateMetaMergeIsOneCall(t *testing.T) {
+	s := &metaServer{meta: map[string]any{"data": map[string]any{"plan": "pro", "enum": "start_chatbot"}}}
+	p, _ := newPlatform(t, crisp.ClientConfig{}, crisp.PlatformOptions{MergeMeta: true}, s.handle)
+	err := p.UpdateMeta(ctxT(t), testWebsite, testSession, bridge.MetaUpdate{
+		Data:   map[string]string{"enum": "chatbot_paused:human", "enum_reason": "human"},
+		Expect: map[string]string{"enum": "start_chatbot"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.gets != 0 || len(s.patches) != 1 {
+		t.Fatalf("gets %d patches %d, want 0 and 1", s.gets, len(s.patches))
+	}
+	if want := `{"data":{"enum":"chatbot_paused:human","enum_reason":"human"}}`; !jsonEqual(t, []byte(s.patches[0]), want) {
+		t.Errorf("patch = %s, want %s", s.patches[0], want)
+	}
+}

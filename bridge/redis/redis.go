@@ -299,7 +299,7 @@ func (s *Store) modes(ctx context.Context) ([]string, error) {
 // owes reports whether c goes in the outbox index: it owes the visitor something that a restart (of
 // any replica) must finish.
 func owes(c *bridge.Conversation) bool {
-	return c.ReplyDue != 0
+	return c.Owes()
 }
 
 // convKey returns the "website/session" key of k after validating it.

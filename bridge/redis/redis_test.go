@@ -362,3 +362,8 @@ func TestTokenSurvivesLostWrites(t *testing.T) {
 		t.Errorf("commit with the token from before the loss = %v, want ErrFenced", err)
 	}
 }
+
+func TestEraserContract(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunEraser(t, func(t *testing.T) storetest.EraserStore { return mustOpen(t, srv, redis.Options{Prefix: newPrefix()}) })
+}

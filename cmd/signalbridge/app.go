@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
@@ -29,12 +30,15 @@ type app struct {
 	client   *crisp.Client
 	platform *crisp.Platform
 	rtm      *crisp.RTM
-	asst     *assistant.Assistant
-	kbs      []*assistant.KnowledgeBase
-	bridge   *bridge.Bridge
-	web      *web.Server
-	metrics  *web.Metrics
-	catchup  *bridge.Reconciler // REST catch-up after a gap (catchup.go)
+	// rtmLeader is true while this process runs the RTM socket (always with one replica; with
+	// several, on the replica holding the socket's lease).
+	rtmLeader atomic.Bool
+	asst      *assistant.Assistant
+	kbs       []*assistant.KnowledgeBase
+	bridge    *bridge.Bridge
+	web       *web.Server
+	metrics   *web.Metrics
+	catchup   *bridge.Reconciler // REST catch-up after a gap (catchup.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -76,7 +80,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if err != nil {
 		return a, fmt.Errorf("crisp client: %w", err)
 	}
-	a.platform = crisp.NewPlatform(a.client, crisp.PlatformOptions{Logger: log.With("component", "crisp")})
+	a.platform = crisp.NewPlatform(a.client, crisp.PlatformOptions{Logger: log.With("component", "crisp"), MergeMeta: cfg.Crisp.MergeMeta})
 	a.metrics.GaugeFunc("signalbridge_crisp_quota_left", "Crisp REST calls left in the client-side daily quota.",
 		func() float64 { return float64(a.client.QuotaLeft()) })
 
@@ -102,6 +106,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		Generations: cfg.Bridge.Generations, ReplyTimeout: cfg.Bridge.ReplyTimeout, CallTimeout: cfg.Bridge.CallTimeout,
 		JournalDeadline: cfg.Bridge.WriteDeadline, MessageDeadline: cfg.Bridge.MessageDeadline,
 		MaxTurnText: cfg.Bridge.MaxTurnText, Retention: cfg.Bridge.Retention,
+		// Replicas share a Redis store: one writer per conversation under leases (bridge/replicas.go).
+		Shared: cfg.Redis.URL != "", LeaseTTL: cfg.Bridge.LeaseTTL,
 	})
 	if err != nil {
 		return a, err
@@ -174,6 +180,11 @@ func (a *app) openRTM(ctx context.Context) error {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		if leases, ok := a.store.(bridge.Leases); ok && a.cfg.Redis.URL != "" {
+			a.runRTMLeader(ctx, leases)
+			return
+		}
+		a.rtmLeader.Store(true)
 		if err := rtm.Run(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("rtm stopped", "err", err)
 		}
@@ -181,12 +192,75 @@ func (a *app) openRTM(ctx context.Context) error {
 	return nil
 }
 
+// runRTMLeader holds the RTM socket on one replica at a time. Crisp delivers every event to every
+// socket, so one socket for all replicas spends one connection and the de-duplication has nothing
+// to absorb; the replica holding the lease "rtm:socket" runs it, the others try to take the lease
+// every third of its time, and the one that takes it after a failover catches up what the gap hid
+// (OnConnect). Hooks reach every replica meanwhile.
+func (a *app) runRTMLeader(ctx context.Context, leases bridge.Leases) {
+	ttl := a.cfg.Bridge.LeaseTTL
+	if ttl <= 0 {
+		ttl = 3 * time.Second
+	}
+	holder := a.bridge.Replica()
+	tick := time.NewTicker(ttl / 3)
+	defer tick.Stop()
+	for {
+		actx, cancel := context.WithTimeout(ctx, ttl/3)
+		_, ok, err := leases.Acquire(actx, "rtm:socket", holder, ttl)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("rtm lease", "err", err)
+		}
+		if ok {
+			a.log.Info("this replica holds the rtm socket", "replica", holder)
+			a.rtmLeader.Store(true)
+			rctx, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if err := a.rtm.Run(rctx); err != nil && rctx.Err() == nil {
+					a.log.Error("rtm stopped", "err", err)
+				}
+			}()
+			for held := true; held; {
+				select {
+				case <-ctx.Done():
+					held = false
+				case <-tick.C:
+					actx, cancel := context.WithTimeout(ctx, ttl/3)
+					_, ok, err := leases.Acquire(actx, "rtm:socket", holder, ttl)
+					cancel()
+					if !ok || err != nil {
+						a.log.Warn("rtm lease lost: closing the socket", "err", err)
+						held = false
+					}
+				}
+			}
+			stop()
+			<-done
+			a.rtmLeader.Store(false)
+			if ctx.Err() != nil {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+				_ = leases.Release(rctx, "rtm:socket", holder) // a successor need not wait for the lease to lapse
+				cancel()
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // ready is /readyz: the store answers and, when RTM is on, it is connected.
 func (a *app) ready() error {
 	if err := pingStore(context.Background(), a.store); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if a.rtm != nil && !a.rtm.Connected() {
+	if a.rtm != nil && a.rtmLeader.Load() && !a.rtm.Connected() {
 		return errors.New("crisp rtm not connected")
 	}
 	return nil

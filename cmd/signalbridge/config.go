@@ -48,6 +48,7 @@ type BridgeConfig struct {
 	MessageDeadline time.Duration `yaml:"message_deadline"` // a failing notice or note is retried this long (10m)
 	MaxTurnText     int           `yaml:"max_turn_text"`    // characters kept per transcript turn (2000)
 	Retention       time.Duration `yaml:"retention"`        // erase conversations idle this long (2160h = 90 days; -1 keeps them)
+	LeaseTTL        time.Duration `yaml:"lease_ttl"`        // with Redis: a dead replica's conversations wait about 1.5x this long (3s)
 }
 
 // CrispConfig is how we reach Crisp.
@@ -63,10 +64,13 @@ type CrispConfig struct {
 	WebsiteHookKey string        `yaml:"website_hook_key"` // CRISP_WEBSITE_HOOK_KEY (secret): ?key= of website hooks
 	HookMaxAge     time.Duration `yaml:"hook_max_age"`     // freshness window of signed hooks
 	PluginURN      string        `yaml:"plugin_urn"`       // CRISP_PLUGIN_URN: origin of our messages
-	DailyQuota     int           `yaml:"daily_quota"`      // client-side REST quota per day (0 = unlimited)
-	Timeout        time.Duration `yaml:"timeout"`          // REST request timeout
-	BotNickname    string        `yaml:"bot_nickname"`
-	BotAvatar      string        `yaml:"bot_avatar"`
+	// MergeMeta: Crisp merges PATCH meta data and segments (UNCONFIRMED), so a write-back is one
+	// PATCH of our keys only, without the read first.
+	MergeMeta   bool          `yaml:"merge_meta"`
+	DailyQuota  int           `yaml:"daily_quota"` // client-side REST quota per day (0 = unlimited)
+	Timeout     time.Duration `yaml:"timeout"`     // REST request timeout
+	BotNickname string        `yaml:"bot_nickname"`
+	BotAvatar   string        `yaml:"bot_avatar"`
 	// CatchupLookBack bounds the REST catch-up after an RTM reconnect or a restart (0: 24h).
 	CatchupLookBack time.Duration `yaml:"catchup_look_back"`
 }
@@ -344,7 +348,8 @@ func (c Config) Validate() error {
 		name string
 		v    time.Duration
 	}{{"bridge.reply_timeout", br.ReplyTimeout}, {"bridge.call_timeout", br.CallTimeout},
-		{"bridge.write_deadline", br.WriteDeadline}, {"bridge.message_deadline", br.MessageDeadline}} {
+		{"bridge.write_deadline", br.WriteDeadline}, {"bridge.message_deadline", br.MessageDeadline},
+		{"bridge.lease_ttl", br.LeaseTTL}} {
 		if d.v < 0 {
 			bad(d.name, "must not be negative, got %s", d.v)
 		}

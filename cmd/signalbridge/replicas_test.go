@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/assistant/openai/openaitest"
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+	"github.com/signalbridge/signalbridge/bridge/redis/redistest"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// replicaSet is n copies of the product on one real Redis, one fake Crisp, and a loopback balancer
+// that hands each web hook to a random replica that is up.
+type replicaSet struct {
+	t     *testing.T
+	fake  *crisptest.Server
+	redis *redistest.Server
+	cfg   Config
+	mu    sync.Mutex
+	apps  []*app // nil: stopped
+	lb    *httptest.Server
+	sent  atomic.Int64
+}
+
+func newReplicaSet(t *testing.T, n int, events string) *replicaSet {
+	t.Helper()
+	rs := &replicaSet{t: t, redis: redistest.Start(t)}
+	secret := "914a657d8cc2efbc20593f1806f9bde2"
+	fake, err := crisptest.Start(crisptest.Options{Identifier: "test-ident", Key: "test-key", Websites: []string{testSite},
+		HookSecret: secret, HookRetryDelay: 20 * time.Millisecond,
+		Operators: []crisptest.Operator{{UserID: testOperator, Nickname: "Alex", Online: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	rs.fake = fake
+	cfg := defaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Data = filepath.Join(t.TempDir(), "unused.db")
+	cfg.AdminToken = "admin-secret-token"
+	cfg.Redis = RedisConfig{URL: rs.redis.URL(0), Prefix: "rs:"}
+	cfg.Bridge.LeaseTTL = time.Second
+	cfg.Crisp = CrispConfig{Identifier: "test-ident", Key: "test-key", Tier: "plugin", APIURL: fake.RESTURL(),
+		RTMURL: fake.RTMURL(), Events: events, EIO: 4, HooksSecret: secret, HookMaxAge: time.Minute,
+		PluginURN: testURN, Timeout: 5 * time.Second, BotNickname: "Assistant"}
+	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: "auto", Language: "en"}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	rs.cfg = cfg
+	rs.apps = make([]*app, n)
+	for i := range rs.apps {
+		rs.start(i)
+	}
+	rs.lb = httptest.NewServer(http.HandlerFunc(rs.balance))
+	t.Cleanup(rs.lb.Close)
+	if events != "rtm" {
+		fake.SetHookURL(rs.lb.URL + "/webhooks/crisp")
+	}
+	return rs
+}
+
+func (rs *replicaSet) start(i int) {
+	rs.t.Helper()
+	a, err := openApp(rs.cfg, testLogger(rs.t).With("replica", i), appOptions{kbs: map[string]*assistant.KnowledgeBase{
+		"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))}})
+	if err != nil {
+		rs.t.Fatalf("open replica %d: %v", i, err)
+	}
+	rs.mu.Lock()
+	rs.apps[i] = a
+	rs.mu.Unlock()
+	rs.t.Cleanup(func() { rs.stop(i) })
+}
+
+func (rs *replicaSet) stop(i int) {
+	rs.mu.Lock()
+	a := rs.apps[i]
+	rs.apps[i] = nil
+	rs.mu.Unlock()
+	if a != nil {
+		a.Close(context.Background())
+	}
+}
+
+// balance forwards a hook to a random live replica, as a load balancer would.
+func (rs *replicaSet) balance(w http.ResponseWriter, r *http.Request) {
+	rs.mu.Lock()
+	var up []*app
+	for _, a := range rs.apps {
+		if a != nil {
+			up = append(up, a)
+		}
+	}
+	rs.mu.Unlock()
+	if len(up) == 0 {
+		http.Error(w, "no replica", http.StatusBadGateway)
+		return
+	}
+	a := up[rand.N(len(up))]
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, a.web.URL()+r.URL.RequestURI(), r.Body)
+	req.Header = r.Header.Clone()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	rs.sent.Add(1)
+	w.WriteHeader(res.StatusCode)
+	io.Copy(w, res.Body)
+}
+
+func (rs *replicaSet) answers(session string) int {
+	c, _ := rs.fake.Conversation(testSite, session)
+	n := 0
+	for _, m := range c.Messages {
+		if m.Origin == testURN && (m.Type == "text" || m.Type == "picker") {
+			n++
+		}
+	}
+	return n
+}
+
+func (rs *replicaSet) leaders() int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	n := 0
+	for _, a := range rs.apps {
+		if a != nil && a.rtmLeader.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// Three replicas on one Redis, events over RTM (to the replica holding the socket) and over hooks
+// (to any replica, duplicated and retried): every visitor message is answered exactly once, every
+// signal applied once; the replica holding the RTM socket stops and another takes the socket over;
+// any replica reads any conversation.
+func TestReplicasAnswerOnce(t *testing.T) {
+	rs := newReplicaSet(t, 3, "both")
+	rs.fake.SetHookFaults(crisptest.HookFaults{Duplicate: true, FailFirstAttempt: true})
+	poll(t, "one replica holds the rtm socket", func() bool { return rs.leaders() == 1 && rs.fake.RTMConnections() == 1 })
+
+	const convs, turns = 12, 3
+	visitors := make([]*crisptest.Visitor, convs)
+	for i := range visitors {
+		visitors[i] = rs.fake.Visitor(testSite, "", crisptest.VisitorInfo{})
+	}
+	ask := func(turn int) {
+		var wg sync.WaitGroup
+		for i, v := range visitors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mustSend(t, v, drillQuestions[(i+turn)%len(drillQuestions)])
+			}()
+		}
+		wg.Wait()
+		poll(t, fmt.Sprintf("turn %d answered everywhere", turn), func() bool {
+			for _, v := range visitors {
+				if rs.answers(v.SessionID()) < turn+1 {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	ask(0)
+	ask(1)
+
+	// The socket's replica stops: another takes the socket within a few lease times.
+	leader := -1
+	rs.mu.Lock()
+	for i, a := range rs.apps {
+		if a != nil && a.rtmLeader.Load() {
+			leader = i
+		}
+	}
+	rs.mu.Unlock()
+	rs.stop(leader)
+	start := time.Now()
+	poll(t, "another replica holds the rtm socket", func() bool { return rs.leaders() == 1 && rs.fake.RTMConnections() == 1 })
+	failover := time.Since(start)
+	ask(2)
+
+	// A pause signal from the page, over both transports: applied once, answered by none.
+	v := visitors[0]
+	mustSetData(t, v, map[string]any{"enum": "pause_chatbot#rs1"})
+	var one *app
+	rs.mu.Lock()
+	for _, a := range rs.apps {
+		if a != nil {
+			one = a
+		}
+	}
+	rs.mu.Unlock()
+	poll(t, "paused, read from any replica", func() bool {
+		c, err := one.store.Load(context.Background(), bridge.Key{WebsiteID: testSite, SessionID: v.SessionID()})
+		return err == nil && c.Mode == signals.ModePaused
+	})
+	for i, v := range visitors {
+		if got := rs.answers(v.SessionID()); got != turns {
+			t.Errorf("conversation %d: %d answers, want %d (exactly once per message)", i, got, turns)
+		}
+	}
+	_, trail, err := one.bridge.Conversation(context.Background(), bridge.Key{WebsiteID: testSite, SessionID: v.SessionID()}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pauses := 0
+	for _, e := range trail {
+		if e.To == signals.ModePaused {
+			pauses++
+		}
+	}
+	if pauses != 1 {
+		t.Errorf("pause applied %d times, want 1: %+v", pauses, trail)
+	}
+	t.Logf("replicas: %d conversations x %d turns answered once each over RTM and %d balanced hook requests; rtm failover %v",
+		convs, turns, rs.sent.Load(), failover.Round(time.Millisecond))
+}
+
+// TestDrillKill9Replica: two replica processes on one real Redis, hooks balanced between them, a
+// slow model. One replica is SIGKILLed while answers it started are being written: the other
+// finishes its conversations (the owed answers, the events it had accepted), none is answered twice,
+// and the failover time is printed.
+func TestDrillKill9Replica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	srv := redistest.Start(t)
+	const secret = "drill-hook-secret"
+	fake, err := crisptest.Start(crisptest.Options{Identifier: "test-ident", Key: "test-key", Websites: []string{testSite},
+		HookSecret: secret, HookRetryDelay: 20 * time.Millisecond,
+		Operators: []crisptest.Operator{{UserID: testOperator, Nickname: "Alex", Online: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Close() })
+	model := openaitest.MustStart(t)
+	cfgPath := filepath.Join(dir, "signalbridge.yaml")
+	cfg := `log_level: warn
+log_format: text
+crisp:
+  tier: plugin
+  events: hooks
+openai:
+  model: gpt-4o-mini
+  timeout: 1m
+  embedding_model: "off"
+bridge:
+  lease_ttl: 1s
+websites:
+  default:
+    start_mode: auto
+    language: en
+    model: gpt-4o-mini
+`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"SIGNALBRIDGE_ADDR=127.0.0.1:0", "SIGNALBRIDGE_REDIS_URL=" + srv.URL(0), "SIGNALBRIDGE_ADMIN_TOKEN=admin-secret-token",
+		"CRISP_IDENTIFIER=test-ident", "CRISP_KEY=test-key", "CRISP_API_URL=" + fake.RESTURL(),
+		"CRISP_RTM_URL=" + fake.RTMURL(), "CRISP_PLUGIN_URN=" + testURN, "CRISP_HOOKS_SECRET=" + secret,
+		"OPENAI_API_KEY=sk-test", "OPENAI_BASE_URL=" + model.URL(),
+	}
+	procs := []*proc{startProc(t, bin, cfgPath, env), startProc(t, bin, cfgPath, env)}
+	for _, p := range procs {
+		poll(t, "readyz", func() bool { return p.get("/readyz", nil) })
+	}
+	var mu sync.Mutex
+	alive := []bool{true, true}
+	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		var up []*proc
+		for i, p := range procs {
+			if alive[i] {
+				up = append(up, p)
+			}
+		}
+		mu.Unlock()
+		p := up[rand.N(len(up))]
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, p.url+r.URL.RequestURI(), r.Body)
+		req.Header = r.Header.Clone()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		w.WriteHeader(res.StatusCode)
+		io.Copy(w, res.Body)
+	}))
+	t.Cleanup(lb.Close)
+	fake.SetHookURL(lb.URL + "/webhooks/crisp")
+	answers := func(session string) int {
+		c, _ := fake.Conversation(testSite, session)
+		n := 0
+		for _, m := range c.Messages {
+			if m.Origin == testURN && (m.Type == "text" || m.Type == "picker") {
+				n++
+			}
+		}
+		return n
+	}
+
+	model.SetLatency(2 * time.Second) // answers are being written when the replica dies
+	const n = 20
+	visitors := make([]*crisptest.Visitor, n)
+	for i := range visitors {
+		visitors[i] = fake.Visitor(testSite, "", crisptest.VisitorInfo{})
+		mustSend(t, visitors[i], drillQuestions[i%len(drillQuestions)])
+	}
+	poll(t, "answers being written", func() bool { return len(model.Requests()) >= n/2 })
+	mu.Lock()
+	alive[0] = false
+	mu.Unlock()
+	if err := procs[0].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-procs[0].done
+	killed := time.Now()
+	model.SetLatency(0)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, v := range visitors {
+		for answers(v.SessionID()) < 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("conversation %s not answered 30 s after the kill", v.SessionID())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	failover := time.Since(killed)
+	// A barrier per conversation: one more message each through the survivor.
+	for i, v := range visitors {
+		mustSend(t, v, drillQuestions[(i+1)%len(drillQuestions)])
+	}
+	poll(t, "barrier answers", func() bool {
+		for _, v := range visitors {
+			if answers(v.SessionID()) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	for i, v := range visitors {
+		if got := answers(v.SessionID()); got != 2 {
+			t.Errorf("conversation %d: %d answers, want 2 (exactly once per message)", i, got)
+		}
+	}
+	t.Logf("drill: replica killed with answers in flight; every conversation answered %v after the kill (lease 1s), none twice",
+		failover.Round(time.Millisecond))
+}
