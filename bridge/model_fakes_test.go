@@ -27,6 +27,8 @@ type platCall struct {
 	State  string
 	Typing bool
 	Mode   signals.Mode // stored mode when the call was made ("" when not stored)
+	// Questions are the visitor turns of the stored transcript when a message was sent.
+	Questions []string
 	// Skipped: an UpdateMeta whose Expect did not match, so its data was not written.
 	Skipped bool
 }
@@ -129,11 +131,23 @@ func (p *modelPlatform) conv(k bridge.Key) *crispConv {
 
 // storedMode reads the conversation's committed mode (outside p.mu).
 func (p *modelPlatform) storedMode(k bridge.Key) signals.Mode {
+	m, _ := p.stored(k)
+	return m
+}
+
+// stored reads the conversation's committed mode and the visitor turns of its transcript.
+func (p *modelPlatform) stored(k bridge.Key) (signals.Mode, []string) {
 	c, err := p.store().Load(context.Background(), k)
 	if err != nil {
-		return ""
+		return "", nil
 	}
-	return c.Mode
+	var qs []string
+	for _, t := range c.Transcript {
+		if t.Role == "visitor" {
+			qs = append(qs, t.Text)
+		}
+	}
+	return c.Mode, qs
 }
 
 func (p *modelPlatform) record(c platCall) {
@@ -144,7 +158,7 @@ func (p *modelPlatform) record(c platCall) {
 
 func (p *modelPlatform) Send(_ context.Context, w, s string, m bridge.OutMessage) (int64, error) {
 	k := bridge.Key{WebsiteID: w, SessionID: s}
-	mode := p.storedMode(k)
+	mode, questions := p.stored(k)
 	p.mu.Lock()
 	p.stepSends[k]++
 	if p.stepSends[k] > floodCap {
@@ -161,7 +175,7 @@ func (p *modelPlatform) Send(_ context.Context, w, s string, m bridge.OutMessage
 		select {} // park this bridge goroutine for good: the bridge loops
 	}
 	defer p.mu.Unlock()
-	p.record(platCall{Kind: "send", Key: k, Msg: m, Mode: mode})
+	p.record(platCall{Kind: "send", Key: k, Msg: m, Mode: mode, Questions: questions})
 	if c := p.conv(k); m.Type != "note" && c.state == "pending" {
 		c.state = "unresolved" // Crisp: an operator-side message answers a pending conversation
 	}

@@ -412,6 +412,9 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 				fail("answer-mode", "the assistant posted %q while the mode was %s", text, c.Mode)
 			}
 			q := answeredQuestion(text)
+			if !slices.Contains(c.Questions, q) {
+				fail("answer", "answer %q posted when the conversation no longer had the question (resolved or reset); stored visitor turns %v", text, c.Questions)
+			}
 			switch lq := m.lastQ; {
 			case lq == nil || lq.text != q:
 				fail("answer", "answer %q does not answer the visitor's latest question (%v)", text, lq)
@@ -1092,5 +1095,58 @@ func (h *harness) emailSet(k bridge.Key, email string) {
 			h.plat.conv(k).email = email
 			h.plat.mu.Unlock()
 			h.deliver(k, bridge.Event{Name: bridge.EventSessionSetEmail, Email: email}, false)
+		}})
+}
+
+// raceRelease ends a generation with an answer and, without waiting, delivers an input that takes
+// the conversation from the assistant or resolves it: the answer may be posted before the input is
+// processed or dropped after it, never posted after it.
+func (h *harness) raceRelease(g *pendingGen, interrupt string) {
+	k := g.key
+	h.step(input{desc: fmt.Sprintf("%s: the model answers generation %d (%q) while %s arrives", k.SessionID, g.id, g.question, interrupt), key: &k,
+		resolves: interrupt == "resolved button",
+		modes: func(_ bridge.Key, c *bridge.Conversation) []signals.Mode {
+			switch interrupt {
+			case "operator message", "admin pause":
+				return pauseRule(c)
+			case "data pause":
+				return h.dataRule(k, map[string]string{"enum": "pause_chatbot"})(k, c)
+			case "human button":
+				return []signals.Mode{signals.ModeHuman}
+			case "resolved state":
+				return h.stateRule(k, "resolved")(k, c)
+			}
+			return nil
+		},
+		run: func() {
+			countStat("races " + interrupt)
+			if !h.asst.release(g, outcome{answer: assistant.Answer{Text: answerText(g)}}) {
+				h.t.Fatalf("generation %d was no longer pending", g.id)
+			}
+			switch interrupt {
+			case "operator message":
+				h.deliver(k, bridge.Event{Name: bridge.EventMessageReceived, Fingerprint: h.fp(),
+					Message: &bridge.Message{Type: "text", From: "operator", Origin: "chat", Text: fmt.Sprintf("o%04d", h.fp()), UserID: "op-1"}}, false)
+			case "data pause":
+				h.plat.setData(k, map[string]string{"enum": "pause_chatbot"})
+				h.deliver(k, bridge.Event{Name: bridge.EventSessionSetData, Data: map[string]string{"enum": "pause_chatbot"}}, false)
+			case "admin pause":
+				h.tick()
+				if _, err := h.b.Control(h.callCtx(), k, bridge.ControlPause, "", "race"); err != nil {
+					h.wedgedFatal("control: %v", err)
+				}
+			case "human button":
+				p := &bridge.Picker{ID: bridge.PickerAnswer, Text: "choose", Choices: []bridge.Choice{{Value: bridge.ChoiceHuman, Selected: true}}}
+				h.deliver(k, bridge.Event{Name: bridge.EventMessageUpdated, Fingerprint: h.fp(),
+					Message: &bridge.Message{Type: "picker", From: "user", Origin: "chat", Picker: p}}, false)
+			case "resolved state":
+				h.plat.setState(k, "resolved")
+				h.model[k].expectPending = false
+				h.deliver(k, bridge.Event{Name: bridge.EventSessionSetState, State: "resolved"}, false)
+			case "resolved button":
+				p := &bridge.Picker{ID: bridge.PickerAnswer, Text: "choose", Choices: []bridge.Choice{{Value: bridge.ChoiceResolve, Selected: true}}}
+				h.deliver(k, bridge.Event{Name: bridge.EventMessageUpdated, Fingerprint: h.fp(),
+					Message: &bridge.Message{Type: "picker", From: "user", Origin: "chat", Picker: p}}, false)
+			}
 		}})
 }

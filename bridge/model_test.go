@@ -230,6 +230,15 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 			h.foreignMessage(k, "urn:test:model:0", last)
 		},
 		"email_set": func(t *rapid.T) { h.emailSet(conv(t), fmt.Sprintf("e%04d@example.com", uniq())) },
+		"race": func(t *rapid.T) {
+			live := h.asst.live()
+			if len(live) == 0 {
+				t.Skip("no generation pending")
+			}
+			g := rapid.SampledFrom(live).Draw(t, "generation")
+			h.raceRelease(g, rapid.SampledFrom([]string{"operator message", "data pause", "admin pause", "human button",
+				"resolved state", "resolved button"}).Draw(t, "interrupt"))
+		},
 		"restart":   func(t *rapid.T) { h.restart() },
 		"redeliver": func(t *rapid.T) { h.redeliver(conv(t)) },
 	}
