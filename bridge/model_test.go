@@ -18,7 +18,7 @@ import (
 
 // modelChecks is the number of cases TestModelBridge runs in `make test` unless -rapid.checks or
 // RAPID_CHECKS says otherwise (`make soak` runs 20,000).
-const modelChecks = 200
+const modelChecks = 150
 
 // TestModelBridge is the model-based test of issue 12: random interleavings of every input over
 // two websites and up to four conversations (both start modes, with and without guided steps and
