@@ -45,14 +45,21 @@ type siteSpec struct {
 	AskEmail      bool
 	NoteCommands  bool
 	HandoverValue string
+	// Signed: starts from data or the page must be signed by the website's backend (StartSecret).
+	Signed bool
+	// Overrides: an untrusted start may take the conversation back from a human.
+	Overrides bool
 }
 
 func (s siteSpec) String() string {
-	return fmt.Sprintf("%s{start=%s steps=%v resume_after=%s via=%s offer_human=%d ask_email=%v notes=%v handover_value=%q}",
-		s.ID, s.Start, s.Steps, s.ResumeAfter, s.Via, s.OfferHuman, s.AskEmail, s.NoteCommands, s.HandoverValue)
+	return fmt.Sprintf("%s{start=%s steps=%v resume_after=%s via=%s offer_human=%d ask_email=%v notes=%v handover_value=%q signed=%v overrides=%v}",
+		s.ID, s.Start, s.Steps, s.ResumeAfter, s.Via, s.OfferHuman, s.AskEmail, s.NoteCommands, s.HandoverValue, s.Signed, s.Overrides)
 }
 
 var defaultSteps = scenario.Default(nil)
+
+// startSecret signs the starts of websites with Signed set.
+var startSecret = []byte("model-test-start-secret")
 
 // question is a visitor message that entered the transcript (not one typed as a step's answer).
 type question struct {
@@ -98,16 +105,24 @@ type harness struct {
 	// recovering: conversations the outbox recovery of the last Open has not reached yet.
 	recovering  []bridge.Key
 	recoverFrom int
+	// mustRefuse: the model decided that the input's start is refused in these conversations.
+	mustRefuse map[bridge.Key]bool
+	// signedStarts are the signed start values written so far per conversation (for replays).
+	signedStarts map[bridge.Key][]string
 }
 
 func newHarness(t rapid.TB, dir string, specs []siteSpec, sessions int) *harness {
 	t.Helper()
 	h := &harness{t: t, path: filepath.Join(dir, "model.db"), specs: map[string]siteSpec{}, sites: map[string]*bridge.Website{},
-		model: map[bridge.Key]*convModel{}, asst: &gatedAssistant{}, leaks: goleak.IgnoreCurrent(), lastEv: map[bridge.Key][]bridge.Event{}}
+		model: map[bridge.Key]*convModel{}, asst: &gatedAssistant{}, mustRefuse: map[bridge.Key]bool{}, signedStarts: map[bridge.Key][]string{}, leaks: goleak.IgnoreCurrent(), lastEv: map[bridge.Key][]bridge.Event{}}
 	h.clock.Store(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).UnixMilli())
 	for _, s := range specs {
 		cfg := signals.DefaultConfig()
 		cfg.StartMode = s.Start
+		cfg.UntrustedStartOverridesHuman = s.Overrides
+		if s.Signed {
+			cfg.StartSecret = startSecret
+		}
 		w := &bridge.Website{ID: s.ID, Signals: cfg, Language: "en", Languages: scenario.DefaultLanguages,
 			OfferHuman: s.OfferHuman, AskEmailOffline: s.AskEmail, ResumeAfter: s.ResumeAfter,
 			NoteCommands: s.NoteCommands, HandoverValue: s.HandoverValue}
@@ -322,6 +337,7 @@ func (h *harness) step(in input) {
 	h.nsteps++
 	h.t.Logf("step %d: %s", h.nsteps, in.desc)
 	before := h.snapshot()
+	clear(h.mustRefuse)
 	auditBefore := map[bridge.Key]int{}
 	for k := range before {
 		auditBefore[k] = len(h.audit(k))
@@ -499,7 +515,8 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 		if auditBefore[k] <= len(all) {
 			fresh = all[auditBefore[k]:]
 		}
-		if len(allowed) == 2 && slices.Contains(allowed, signals.ModeActive) && b.Mode != signals.ModeActive && a.Mode == b.Mode {
+		if h.mustRefuse[k] {
+			countStat("refused starts")
 			// A refused start changes nothing but the audit trail, which records it with its source.
 			for _, c := range calls {
 				if c.Key == k {
@@ -773,7 +790,16 @@ func (h *harness) dataRule(k bridge.Key, data map[string]string) func(bridge.Key
 		}
 		switch p.Command {
 		case signals.CmdStart:
-			return startRule(c, false)
+			if len(site.Signals.StartSecret) > 0 {
+				last, _ := strconv.ParseInt(c.Last[signals.SignedExpKey(voc.Key)], 10, 64)
+				if _, err := signals.VerifyStart(site.Signals.StartSecret, k.WebsiteID, k.SessionID, p.Nonce, h.now(), last); err != nil {
+					if c.Mode != signals.ModeActive {
+						h.mustRefuse[k] = true
+					}
+					return nil // an unsigned, forged, expired or replayed start is refused
+				}
+			}
+			return h.startRule(k, c, site.Signals.UntrustedStartOverridesHuman)
 		case signals.CmdPause:
 			return pauseRule(c)
 		}
@@ -784,14 +810,16 @@ func (h *harness) dataRule(k bridge.Key, data map[string]string) func(bridge.Key
 	}
 }
 
-// startRule: a start switches the assistant on. An untrusted start (data, page, button) may be
-// refused while a human owns the conversation (the trust model of issue 12).
-func startRule(c *bridge.Conversation, trusted bool) []signals.Mode {
+// startRule: a start switches the assistant on. An untrusted start (data, page, button) is
+// refused while a human owns the conversation (handed over, or paused by an operator), unless the
+// website lets such starts override the human (the trust model of issue 12).
+func (h *harness) startRule(k bridge.Key, c *bridge.Conversation, trusted bool) []signals.Mode {
 	if c.Mode == signals.ModeActive {
 		return nil
 	}
 	if !trusted && (c.Mode == signals.ModeHuman || c.Mode == signals.ModePaused && c.Reason == signals.ReasonOperator) {
-		return []signals.Mode{c.Mode, signals.ModeActive}
+		h.mustRefuse[k] = true
+		return nil
 	}
 	return []signals.Mode{signals.ModeActive}
 }
@@ -848,7 +876,7 @@ func (h *harness) click(k bridge.Key, pickerID, value string) {
 			}
 			switch voc.ParseButton(value) {
 			case signals.CmdStart:
-				return startRule(c, false)
+				return h.startRule(k, c, h.sites[k.WebsiteID].Signals.UntrustedStartOverridesHuman)
 			case signals.CmdPause:
 				return pauseRule(c)
 			}
@@ -897,7 +925,7 @@ func (h *harness) operatorNote(k bridge.Key, text string) {
 			}
 			switch text {
 			case "/ai on":
-				return startRule(c, true)
+				return h.startRule(k, c, true)
 			case "/ai off":
 				return pauseRule(c)
 			}
@@ -960,7 +988,7 @@ func (h *harness) control(k bridge.Key, cmd string) {
 		modes: func(_ bridge.Key, c *bridge.Conversation) []signals.Mode {
 			switch cmd {
 			case bridge.ControlStart, bridge.ControlResume:
-				return startRule(c, true)
+				return h.startRule(k, c, true)
 			case bridge.ControlPause:
 				return pauseRule(c)
 			}
@@ -1149,4 +1177,24 @@ func (h *harness) raceRelease(g *pendingGen, interrupt string) {
 					Message: &bridge.Message{Type: "picker", From: "user", Origin: "chat", Picker: p}}, false)
 			}
 		}})
+}
+
+// signedStart returns a start value for k in the signed form: valid (fresh nonce, expiring in five
+// minutes), expired, forged (another secret) or a replay of one written before.
+func (h *harness) signedStart(k bridge.Key, kind string) string {
+	h.seq++
+	nonce := fmt.Sprintf("n%d", h.seq)
+	switch kind {
+	case "expired":
+		return "start_chatbot#" + signals.SignStart(startSecret, k.WebsiteID, k.SessionID, nonce, h.now()-1)
+	case "forged":
+		return "start_chatbot#" + signals.SignStart([]byte("not the secret"), k.WebsiteID, k.SessionID, nonce, h.now()+5*60_000)
+	case "replay":
+		if old := h.signedStarts[k]; len(old) > 0 {
+			return old[0]
+		}
+	}
+	v := "start_chatbot#" + signals.SignStart(startSecret, k.WebsiteID, k.SessionID, nonce, h.now()+5*60_000)
+	h.signedStarts[k] = append(h.signedStarts[k], v)
+	return v
 }

@@ -88,6 +88,8 @@ func drawSite(t *rapid.T, id string) siteSpec {
 		AskEmail:      rapid.Bool().Draw(t, id+".ask_email"),
 		NoteCommands:  rapid.Bool().Draw(t, id+".notes"),
 		HandoverValue: rapid.SampledFrom([]string{"", "human_please"}).Draw(t, id+".handover_value"),
+		Signed:        rapid.SampledFrom([]bool{false, false, true}).Draw(t, id+".signed"),
+		Overrides:     rapid.SampledFrom([]bool{false, false, true}).Draw(t, id+".overrides"),
 	}
 }
 
@@ -122,8 +124,10 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 		"data": func(t *rapid.T) {
 			k := conv(t)
 			v := rapid.SampledFrom([]string{"start_chatbot", "pause_chatbot", "start#", "pause#", "", "0", "hello",
-				"chatbot_paused:human", "human_please", "human_please#"}).Draw(t, "value")
+				"chatbot_paused:human", "human_please", "human_please#", "signed", "signed", "signed:expired", "signed:forged", "signed:replay"}).Draw(t, "value")
 			switch v {
+			case "signed", "signed:expired", "signed:forged", "signed:replay":
+				v = h.signedStart(k, strings.TrimPrefix(strings.TrimPrefix(v, "signed"), ":"))
 			case "start#":
 				v = fmt.Sprintf("start_chatbot#n%d", uniq())
 			case "pause#":
