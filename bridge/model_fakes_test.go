@@ -511,4 +511,5 @@ func (s scenarioSteps) result(c *bridge.Conversation, cur scenario.Cursor, out [
 const (
 	stepEmailField     = scenario.StepIDPrefix + "ask_email"
 	stepLanguagePicker = scenario.StepIDPrefix + "ask_language"
+	stepMenuPicker     = scenario.StepIDPrefix + "welcome" // menuSteps
 )

@@ -38,7 +38,8 @@ const maxSendsPerInput = 6
 type siteSpec struct {
 	ID            string
 	Start         signals.StartMode
-	Steps         bool          // the default guided steps
+	Steps         bool          // guided steps: Scenario, or the default one
+	Scenario      string        // "menu" for menuSteps, else the default scenario
 	ResumeAfter   time.Duration // 0 = never
 	Via           string        // "rtm", "hooks" or "both" (each event delivered on both transports)
 	OfferHuman    int
@@ -52,11 +53,42 @@ type siteSpec struct {
 }
 
 func (s siteSpec) String() string {
-	return fmt.Sprintf("%s{start=%s steps=%v resume_after=%s via=%s offer_human=%d ask_email=%v notes=%v handover_value=%q signed=%v overrides=%v}",
-		s.ID, s.Start, s.Steps, s.ResumeAfter, s.Via, s.OfferHuman, s.AskEmail, s.NoteCommands, s.HandoverValue, s.Signed, s.Overrides)
+	return fmt.Sprintf("%s{start=%s steps=%v%s resume_after=%s via=%s offer_human=%d ask_email=%v notes=%v handover_value=%q signed=%v overrides=%v}",
+		s.ID, s.Start, s.Steps, map[bool]string{true: "(" + s.Scenario + ")"}[s.Scenario != ""], s.ResumeAfter, s.Via, s.OfferHuman, s.AskEmail, s.NoteCommands, s.HandoverValue, s.Signed, s.Overrides)
 }
 
 var defaultSteps = scenario.Default(nil)
+
+// menuSteps is a second compiled scenario whose steps can also hand over and resolve: a menu
+// (assistant, a person, done), then the email unless known, then the assistant.
+var menuSteps = func() *scenario.Program {
+	p, err := scenario.Load([]byte(`
+start: welcome
+languages: [en]
+blocks:
+  - id: welcome
+    kind: picker
+    text: {en: "How would you like to get help?"}
+    choices:
+      - {value: ai, label: {en: "Ask the assistant"}, next: ask_email}
+      - {value: human, label: {en: "Talk to a person"}, next: human}
+      - {value: done, label: {en: "I am done"}, next: done}
+  - id: ask_email
+    kind: field
+    skip_if: {email_known: true}
+    text: {en: "Your email?"}
+    validate: email
+    store: email
+    next: ai
+  - {id: ai, kind: assistant}
+  - {id: human, kind: handover}
+  - {id: done, kind: resolve}
+`))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 // startSecret signs the starts of websites with Signed set.
 var startSecret = []byte("model-test-start-secret")
@@ -126,7 +158,10 @@ func newHarness(t rapid.TB, dir string, specs []siteSpec, sessions int) *harness
 		w := &bridge.Website{ID: s.ID, Signals: cfg, Language: "en", Languages: scenario.DefaultLanguages,
 			OfferHuman: s.OfferHuman, AskEmailOffline: s.AskEmail, ResumeAfter: s.ResumeAfter,
 			NoteCommands: s.NoteCommands, HandoverValue: s.HandoverValue}
-		if s.Steps {
+		switch {
+		case s.Steps && s.Scenario == "menu":
+			w.Steps = scenarioSteps{p: menuSteps}
+		case s.Steps:
 			w.Steps = scenarioSteps{p: defaultSteps}
 		}
 		h.specs[s.ID], h.sites[s.ID] = s, w
@@ -871,7 +906,10 @@ func (h *harness) click(k bridge.Key, pickerID, value string) {
 			case bridge.ChoiceResolve:
 				return nil
 			}
-			if h.sites[k.WebsiteID].Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 && pickerID == stepLanguagePicker {
+			if h.sites[k.WebsiteID].Steps != nil && c.Mode == signals.ModeActive && c.ScenarioIndex >= 0 && strings.HasPrefix(pickerID, scenario.StepIDPrefix) {
+				if value == "human" {
+					return []signals.Mode{c.Mode, signals.ModeHuman} // the menu's "a person", when it waits
+				}
 				return nil
 			}
 			switch voc.ParseButton(value) {

@@ -82,6 +82,7 @@ func drawSite(t *rapid.T, id string) siteSpec {
 		ID:            id,
 		Start:         rapid.SampledFrom([]signals.StartMode{signals.StartAuto, signals.StartWaitForSignal}).Draw(t, id+".start"),
 		Steps:         rapid.Bool().Draw(t, id+".steps"),
+		Scenario:      rapid.SampledFrom([]string{"", "menu"}).Draw(t, id+".scenario"),
 		ResumeAfter:   rapid.SampledFrom([]time.Duration{0, 10 * time.Minute}).Draw(t, id+".resume_after"),
 		Via:           rapid.SampledFrom([]string{"rtm", "hooks", "both"}).Draw(t, id+".via"),
 		OfferHuman:    rapid.SampledFrom([]int{0, 1, 2}).Draw(t, id+".offer_human"),
@@ -152,7 +153,14 @@ func modelActions(h *harness) map[string]func(*rapid.T) {
 		"echo_data": func(t *rapid.T) { h.echoData(conv(t), rapid.Bool().Draw(t, "hooks_first")) },
 		"click": func(t *rapid.T) {
 			k := conv(t)
-			switch rapid.SampledFrom([]string{"human", "resolved", "bot_start", "bot_pause", "step_language"}).Draw(t, "button") {
+			switch rapid.SampledFrom([]string{"human", "resolved", "bot_start", "bot_pause", "step_language", "step_menu"}).Draw(t, "button") {
+			case "step_menu":
+				before := h.snapshot()[k]
+				choice := rapid.SampledFrom([]string{"ai", "human", "done"}).Draw(t, "choice")
+				h.click(k, stepMenuPicker, choice)
+				if after := h.snapshot()[k]; before != nil && after != nil && before.ScenarioIndex >= 0 && after.ScenarioIndex < 0 {
+					countStat("menu steps ended by " + choice)
+				}
 			case "human":
 				h.click(k, bridge.PickerAnswer, bridge.ChoiceHuman)
 			case "resolved":
