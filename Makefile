@@ -3,7 +3,7 @@ GO      ?= go
 NODEDIR := bridge/crisp/testdata/node
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test deps lint bench eval demo fuzz clean
+.PHONY: all build test deps lint bench eval demo fuzz soak clean
 
 all: build
 
@@ -56,6 +56,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParsePacket -fuzztime 20s ./bridge/crisp/crisptest/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./signals/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeConversation -fuzztime 20s ./bridge/bolt/
+
+# The model-based test of the bridge for longer: SOAK_CASES random interleavings (default 20,000);
+# it prints how many cases and inputs it ran.
+SOAK_CASES ?= 20000
+soak:
+	$(GO) test -v -count=1 -run '^TestModelBridge$$' -timeout 3h ./bridge/ -rapid.checks=$(SOAK_CASES)
 
 demo:
 	$(GO) run ./cmd/signalbridge demo
