@@ -273,11 +273,14 @@ func (st *step) keepData(data map[string]string) {
 // alone. One write, conditional on the signal key.
 func (st *step) clearWriteBack(at int64, mode signals.Mode) {
 	v := st.site.Signals.Vocabulary
-	if !v.Parse(st.conv.Written[v.Key]).Ours {
-		return // nothing of ours stands
+	standing := v.Parse(st.conv.Written[v.Key]).Ours
+	// The state key, once written, follows every change of mode (active <-> waiting too).
+	stale := v.StateKey != "" && st.conv.Written[v.StateKey] != "" && st.conv.Written[v.StateKey] != string(mode)
+	if !standing && !stale {
+		return // nothing of ours stands or tells an old mode
 	}
 	data := map[string]string{}
-	if v.ReasonKey != "" {
+	if v.ReasonKey != "" && standing {
 		data[v.ReasonKey] = ""
 	}
 	if v.AtKey != "" {
