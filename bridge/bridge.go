@@ -125,7 +125,13 @@ type Bridge struct {
 	inbox    Inbox    // the store's durable intake, nil when it has none
 	inboxSeq atomic.Uint64
 	removals chan string // processed inbox entries, removed in batches
-	sem      chan struct{}
+	// async feeds the batcher (HandleEventAsync); asyncMu guards sending against its close.
+	async        chan asyncEvent
+	asyncMu      sync.Mutex
+	asyncClosed  bool
+	asyncPending atomic.Int64 // offered, not yet queued
+	batcherWG    sync.WaitGroup
+	sem          chan struct{}
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -139,6 +145,7 @@ type Bridge struct {
 	journalWG sync.WaitGroup
 
 	mu           sync.Mutex
+	closing      bool // Close has begun
 	closed       bool // no more events or control calls
 	shardsClosed bool // shard queues are closed: nothing at all may be queued
 	idle         chan struct{}
@@ -272,6 +279,9 @@ func Open(opts Options) (*Bridge, error) {
 		b.removals = make(chan string, 4096)
 		b.removerWG.Add(1)
 		go b.remover()
+		b.async = make(chan asyncEvent, 8192)
+		b.batcherWG.Add(1)
+		go b.batcher()
 		// What was accepted before a crash is processed first, in order, through the normal
 		// de-duplication, before any new event can overtake it.
 		if err := b.replayInbox(); err != nil {
@@ -302,10 +312,16 @@ func Open(opts Options) (*Bridge, error) {
 // indicators stopped; writes left are performed after the restart), then stops the shards.
 func (b *Bridge) Close() error {
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || b.closing {
 		b.mu.Unlock()
 		return nil
 	}
+	b.closing = true
+	b.mu.Unlock()
+	if b.async != nil {
+		b.stopAsync() // what a reader offered is durable and queued before intake stops
+	}
+	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
 	close(b.stopSweep)

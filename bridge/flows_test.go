@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -424,5 +425,57 @@ func TestEmailAfterHandoverKeepsPending(t *testing.T) {
 	}
 	if c := load(t, st, "s1"); c.Email != "ana@example.com" {
 		t.Fatalf("email = %q", c.Email)
+	}
+}
+
+// Events offered by a reader (HandleEventAsync, the RTM socket) are made durable in batches and
+// processed in the order offered, per conversation; done reports each outcome.
+func TestAsyncIntakeKeepsOrder(t *testing.T) {
+	p := newCrispish()
+	b, st := openFlows(t, p, echo{}, "", nil)
+	defer st.Close()
+	const convs, per = 5, 40
+	var mu sync.Mutex
+	accepted := 0
+	for i := range per {
+		for c := range convs {
+			ev := visitorMessage("s"+strconv.Itoa(c), i)
+			if err := b.HandleEventAsync(context.Background(), ev, func(err error) {
+				if err == nil {
+					mu.Lock()
+					accepted++
+					mu.Unlock()
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	settle(t, b, "")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if accepted != convs*per {
+		t.Fatalf("accepted %d, want %d", accepted, convs*per)
+	}
+	for c := range convs {
+		conv := load(t, st, "s"+strconv.Itoa(c))
+		var got []string
+		for _, tr := range conv.Transcript {
+			if tr.Role == "visitor" {
+				got = append(got, tr.Text)
+			}
+		}
+		if len(got) != per {
+			t.Fatalf("s%d: %d visitor turns, want %d", c, len(got), per)
+		}
+		for i, text := range got {
+			if text != strconv.Itoa(i) {
+				t.Fatalf("s%d: turn %d is %q: out of order", c, i, text)
+			}
+		}
+	}
+	if n, err := st.Unprocessed(context.Background(), 10); err != nil || len(n) != 0 {
+		t.Fatalf("inbox after Close = %d entries, %v; want empty", len(n), err)
 	}
 }

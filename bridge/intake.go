@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -69,4 +70,145 @@ func (b *Bridge) remover() {
 			flush()
 		}
 	}
+}
+
+// asyncEvent is an event offered by a reader that must not wait for its own fsync.
+type asyncEvent struct {
+	ev   Event
+	done func(error)
+}
+
+// HandleEventAsync accepts an event from a reader that must not wait for each event's fsync (the
+// RTM socket, one goroutine reading events in order): the events are made durable in batches (one
+// inbox commit per batch) by one intake goroutine, then queued in the order they were offered, and
+// done (if not nil) is called with the outcome once the event is durable and queued. It returns
+// ErrBusy when the intake buffer is full and ErrClosed after Close; without an inbox it is
+// HandleEvent.
+func (b *Bridge) HandleEventAsync(ctx context.Context, ev Event, done func(error)) error {
+	if b.inbox == nil {
+		err := b.HandleEvent(ctx, ev)
+		if done != nil {
+			done(err)
+		}
+		return err
+	}
+	b.asyncMu.Lock()
+	defer b.asyncMu.Unlock()
+	if b.asyncClosed {
+		return ErrClosed
+	}
+	b.asyncPending.Add(1)
+	select {
+	case b.async <- asyncEvent{ev: ev, done: done}:
+		return nil
+	default:
+	}
+	// Full: wait a little for the batcher (it empties the buffer every commit), then give up.
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case b.async <- asyncEvent{ev: ev, done: done}:
+		return nil
+	case <-t.C:
+		b.asyncPending.Add(-1)
+		return fmt.Errorf("handle event %s: %w", ev.Name, ErrBusy)
+	case <-ctx.Done():
+		b.asyncPending.Add(-1)
+		return fmt.Errorf("handle event %s: %w", ev.Name, ctx.Err())
+	}
+}
+
+// batcher makes offered events durable in batches and queues them in order.
+func (b *Bridge) batcher() {
+	defer b.batcherWG.Done()
+	const max = 1024
+	batch := make([]asyncEvent, 0, max)
+	for first := range b.async {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < max {
+			select {
+			case e, ok := <-b.async:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
+		b.intakeBatch(batch)
+		clear(batch)
+	}
+}
+
+// intakeBatch accepts a batch in one inbox commit (retried briefly: the reader has moved on, so a
+// failure here is logged, and the catch-up after the next reconnect is what recovers such events),
+// then queues each event.
+func (b *Bridge) intakeBatch(batch []asyncEvent) {
+	tasks := make([]task, 0, len(batch))
+	entries := make([]InboxEntry, 0, len(batch))
+	outcome := make([]error, len(batch))
+	idx := make([]int, 0, len(batch))
+	for i := range batch {
+		ev := batch[i].ev
+		b.opts.Metrics.EventIn(ev.Name, ev.Via)
+		switch {
+		case ev.Name == EventUsersAvailable || ev.Name == EventOperatorAvailability:
+			if o, ok := b.opts.Platform.(AvailabilityObserver); ok {
+				o.ObserveAvailability(ev)
+			}
+			continue
+		case ev.WebsiteID == "" || ev.SessionID == "":
+			outcome[i] = fmt.Errorf("handle event %s: missing website or session", ev.Name)
+			continue
+		}
+		id := fmt.Sprintf("%016x", b.inboxSeq.Add(1))
+		entries = append(entries, InboxEntry{ID: id, AcceptedAt: b.opts.Now().UnixMilli(), Event: ev})
+		tasks = append(tasks, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev, inboxID: id}) // ev is this event's own copy
+		idx = append(idx, i)
+	}
+	if len(entries) > 0 {
+		var err error
+		for attempt := range 3 {
+			ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
+			err = b.inbox.Accept(ctx, entries)
+			cancel()
+			if err == nil || b.ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
+		}
+		if err != nil {
+			b.log.Error("durable intake of a batch failed; the catch-up recovers it", "events", len(entries), "err", err)
+			for _, i := range idx {
+				outcome[i] = fmt.Errorf("durable intake: %w", err)
+			}
+			tasks = nil
+		}
+	}
+	for n, t := range tasks {
+		if err := b.enqueue(b.ctx, t); err != nil {
+			outcome[idx[n]] = err
+		}
+	}
+	for i := range batch {
+		if batch[i].done != nil {
+			batch[i].done(outcome[i])
+		}
+	}
+	b.asyncPending.Add(-int64(len(batch)))
+}
+
+// stopAsync stops taking offered events and waits until those offered are queued.
+func (b *Bridge) stopAsync() {
+	b.asyncMu.Lock()
+	if b.asyncClosed {
+		b.asyncMu.Unlock()
+		return
+	}
+	b.asyncClosed = true
+	close(b.async)
+	b.asyncMu.Unlock()
+	b.batcherWG.Wait()
 }

@@ -17,7 +17,8 @@ import (
 const (
 	JournalMeta    = "meta"        // UpdateMeta: write-backs, segments, an email, data from guided steps
 	JournalState   = "state"       // SetState: pending, resolved
-	JournalMessage = "message"     // Send: guided-steps messages, notices, the email field
+	JournalMessage = "message"     // Send: notices, the email field
+	JournalStep    = "step"        // Send: a guided-steps message (the steps wait for its answer)
 	JournalNote    = "note"        // the handover note, mentioning the operators online when it is posted
 	JournalOffer   = "offer_human" // availability, then the notice (and the email field), then pending
 )
@@ -171,7 +172,7 @@ func (st *step) journalize() {
 	}
 	for i := range st.posts {
 		m := st.posts[i]
-		st.addJournal(JournalEntry{Kind: JournalMessage, Message: &m})
+		st.addJournal(JournalEntry{Kind: JournalStep, Message: &m})
 	}
 	st.posts, st.meta = nil, MetaUpdate{}
 	keep := st.actions[:0:0]
@@ -354,7 +355,7 @@ func (b *Bridge) performEntry(key Key, e *JournalEntry) error {
 		return p.UpdateMeta(ctx, w, s, *e.Meta)
 	case JournalState:
 		return p.SetState(ctx, w, s, e.State)
-	case JournalMessage:
+	case JournalMessage, JournalStep:
 		if e.Message == nil {
 			return nil
 		}
@@ -444,6 +445,7 @@ func (b *Bridge) finishJournal(key Key, d *journalDone) {
 	met, _ := b.opts.Metrics.(JournalMetrics)
 	now := b.opts.Now().UnixMilli()
 	journal := slices.Clone(c.Journal)
+	lostMessage := false
 	for _, r := range d.results {
 		i := slices.IndexFunc(journal, func(e JournalEntry) bool { return e.Seq == r.seq })
 		if i < 0 {
@@ -465,6 +467,7 @@ func (b *Bridge) finishJournal(key Key, d *journalDone) {
 			if met != nil {
 				met.JournalOutcome(e.Kind, "abandoned")
 			}
+			lostMessage = lostMessage || e.Kind == JournalStep
 			journal = slices.Delete(journal, i, i+1)
 			continue
 		}
@@ -477,11 +480,17 @@ func (b *Bridge) finishJournal(key Key, d *journalDone) {
 	}
 	c.Journal = journal
 	st.dirty = true
+	if lostMessage && c.Mode == signals.ModeActive {
+		// The visitor never got a guided step the conversation now waits on: fail towards a human
+		// rather than leave it waiting for an answer to a question never asked.
+		st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourceAssistant, Reason: signals.ReasonError,
+			At: now, Detail: "a message to the visitor could not be posted"})
+	}
 	if err := st.commit(ctx, ""); err != nil {
 		b.log.Error("persist journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
 		return
 	}
-	b.kickJournal(c)
+	b.perform(ctx, st)
 }
 
 // backoff is the wait before attempt n+1: exponential from 500 ms, capped at 30 s, with full jitter

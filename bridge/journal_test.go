@@ -299,3 +299,50 @@ func TestJournalCoalescesWriteBacks(t *testing.T) {
 		t.Fatalf("enum_state = %q, want paused (the last decision)", got)
 	}
 }
+
+// permanentErr is a platform error no retry can fix (a 4xx).
+type permanentErr struct{}
+
+func (permanentErr) Error() string   { return "crisp api: 400 invalid_data" }
+func (permanentErr) Permanent() bool { return true }
+
+// refusing fails every Send with a permanent error.
+type refusing struct{ *flaky }
+
+func (r refusing) Send(context.Context, string, string, bridge.OutMessage) (int64, error) {
+	return 0, permanentErr{}
+}
+
+// A guided step that can never be posted is abandoned at once (no retries for a 4xx) and the
+// conversation fails towards a human instead of waiting for an answer to a question never asked.
+func TestLostStepFailsTowardsAHuman(t *testing.T) {
+	f := newFlaky()
+	p := refusing{f}
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	site := &bridge.Website{ID: "w", Signals: signals.DefaultConfig(), Language: "en", Steps: askEmail{}}
+	site.Signals.StartMode = signals.StartWaitForSignal
+	b, err := bridge.Open(bridge.Options{Store: st, Platform: p, Assistant: echo{}, Shards: 1, PluginURN: "urn:test:bridge:0",
+		Websites: func(string) *bridge.Website { return site }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustHandle(t, b, f.dataEvent("s1", "enum", "start_chatbot"))
+	waitFor(t, "handed over", func() bool {
+		c, err := st.Load(context.Background(), bridge.Key{WebsiteID: "w", SessionID: "s1"})
+		return err == nil && c.Mode == signals.ModeHuman
+	})
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c := load(t, st, "s1")
+	if c.Reason != signals.ReasonError {
+		t.Fatalf("reason = %s, want error", c.Reason)
+	}
+	if f.count("send") != 0 {
+		t.Fatalf("sends through the flaky platform = %d, want 0 (all refused)", f.count("send"))
+	}
+}

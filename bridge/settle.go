@@ -7,13 +7,21 @@ import (
 	"time"
 )
 
-// Settle returns once every event and control call accepted before it has been processed and the
+// Settle returns once every event and control call accepted before it has been processed (events
+// offered with HandleEventAsync included) and the
 // Crisp writes they decided that are due have been attempted (journal passes, and their results,
 // included). Answers still being generated are not waited for (Generating tells how many there
 // are); their results are processed by a later Settle. Retries not yet due are not waited for.
 func (b *Bridge) Settle(ctx context.Context) error {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
+	for b.asyncPending.Load() > 0 { // events offered by a reader are queued first
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("settle: %w", ctx.Err())
+		}
+	}
 	for {
 		if err := b.barrier(ctx); err != nil {
 			return err

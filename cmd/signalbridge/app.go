@@ -158,13 +158,18 @@ func (a *app) openRTM(ctx context.Context) error {
 			}
 		},
 	}, func(ctx context.Context, ev bridge.Event) {
-		if err := a.bridge.HandleEvent(ctx, ev); err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("rtm event not queued", "event", ev.Name, "err", err)
+		// The socket's reader hands events over without waiting for each fsync: they are made
+		// durable in batches, in order, before they are processed.
+		err := a.bridge.HandleEventAsync(ctx, ev, func(err error) {
+			if err == nil {
+				a.catchup.Observe(ev)
+			} else if ctx.Err() == nil {
+				a.log.Warn("rtm event not accepted", "event", ev.Name, "err", err)
 			}
-			return
+		})
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("rtm event not accepted", "event", ev.Name, "err", err)
 		}
-		a.catchup.Observe(ev)
 	})
 	if err != nil {
 		return fmt.Errorf("rtm: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,8 +151,8 @@ func (rs *replicaSet) leaders() int {
 
 // Three replicas on one Redis, events over RTM (to the replica holding the socket) and over hooks
 // (to any replica, duplicated and retried): every visitor message is answered exactly once, every
-// signal applied once; the replica holding the RTM socket stops and another takes the socket over;
-// any replica reads any conversation.
+// signal applied once; Redis restarts mid-stream; the replica holding the RTM socket stops and
+// another takes the socket over; any replica reads any conversation.
 func TestReplicasAnswerOnce(t *testing.T) {
 	rs := newReplicaSet(t, 3, "both")
 	rs.fake.SetHookFaults(crisptest.HookFaults{Duplicate: true, FailFirstAttempt: true})
@@ -181,6 +183,8 @@ func TestReplicasAnswerOnce(t *testing.T) {
 		})
 	}
 	ask(0)
+	// Redis restarts between two turns (AOF on, as recommended): nothing is lost, nothing doubled.
+	rs.redis.Restart()
 	ask(1)
 
 	// The socket's replica stops: another takes the socket within a few lease times.
@@ -369,4 +373,60 @@ websites:
 	}
 	t.Logf("drill: replica killed with answers in flight; every conversation answered %v after the kill (lease 1s), none twice",
 		failover.Round(time.Millisecond))
+}
+
+// TestRedisDownHooksRetried: while Redis is down a hook gets 503 (so Crisp retries it) and /readyz
+// answers 503; once Redis is back, the retried hook is accepted and answered, once.
+func TestRedisDownHooksRetried(t *testing.T) {
+	rs := newReplicaSet(t, 1, "hooks")
+	a := rs.apps[0]
+	const secret = "914a657d8cc2efbc20593f1806f9bde2"
+	v := rs.fake.Visitor(testSite, "", crisptest.VisitorInfo{})
+	post := func() int {
+		now := time.Now().UnixMilli()
+		body := fmt.Appendf(nil, `{"website_id":%q,"event":"message:send","timestamp":%d,"data":{"website_id":%q,"session_id":%q,`+
+			`"type":"text","from":"user","origin":"chat","content":"How long does shipping take?","fingerprint":4242,"timestamp":%d,`+
+			`"user":{"user_id":%q,"nickname":"Ana"}}}`, testSite, now, testSite, v.SessionID(), now, v.SessionID())
+		ts := strconv.FormatInt(now, 10)
+		req, _ := http.NewRequest(http.MethodPost, a.web.URL()+"/webhooks/crisp", bytes.NewReader(body))
+		req.Header.Set("X-Crisp-Request-Timestamp", ts)
+		req.Header.Set("X-Crisp-Signature", crisptest.Sign(secret, ts, body))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	ready := func() int {
+		res, err := http.Get(a.web.URL() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	mustSetData(t, v, map[string]any{"plan": "pro"}) // the conversation exists in Crisp
+	rs.redis.Stop()
+	if got := post(); got != http.StatusServiceUnavailable {
+		t.Fatalf("hook while Redis is down = %d, want 503 (Crisp retries)", got)
+	}
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Fatalf("readyz while Redis is down = %d, want 503", got)
+	}
+	rs.redis.StartAgain()
+	poll(t, "ready again", func() bool { return ready() == http.StatusOK })
+	if got := post(); got != http.StatusOK {
+		t.Fatalf("retried hook = %d, want 200", got)
+	}
+	poll(t, "answered", func() bool { return rs.answers(v.SessionID()) == 1 })
+	if got := post(); got != http.StatusOK { // a late duplicate of the retry
+		t.Fatalf("duplicate hook = %d, want 200", got)
+	}
+	mustSend(t, v, "Do you ship to Portugal?") // barrier: answered after anything earlier
+	poll(t, "barrier answered", func() bool { return rs.answers(v.SessionID()) >= 2 })
+	if got := rs.answers(v.SessionID()); got != 2 {
+		t.Fatalf("answers = %d, want 2 (the retried hook answered once)", got)
+	}
 }
