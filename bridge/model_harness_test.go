@@ -137,6 +137,7 @@ type harness struct {
 	// recovering: conversations the outbox recovery of the last Open has not reached yet.
 	recovering  []bridge.Key
 	recoverFrom int
+	asyncErr    atomic.Pointer[error] // the first error HandleEventAsync reported
 	// mustRefuse: the model decided that the input's start is refused in these conversations.
 	mustRefuse map[bridge.Key]bool
 	// signedStarts are the signed start values written so far per conversation (for replays).
@@ -381,6 +382,9 @@ func (h *harness) step(in input) {
 	h.plat.beginInput()
 	in.run()
 	h.settle()
+	if err := h.asyncErr.Load(); err != nil {
+		h.wedgedFatal("an RTM event was not accepted: %v", *err)
+	}
 	if h.autoEcho {
 		// Crisp echoes every data write of ours as session:set_data with the whole map.
 		from := n0
@@ -770,6 +774,18 @@ func (h *harness) deliver(k bridge.Key, ev bridge.Event, hooksFirst bool) {
 		evs = []bridge.Event{a, b}
 	}
 	for _, e := range evs {
+		if e.Via == bridge.ViaRTM {
+			// As the RTM socket's reader does: durable in batches, queued in order.
+			err := h.b.HandleEventAsync(h.callCtx(), e, func(err error) {
+				if err != nil {
+					h.asyncErr.CompareAndSwap(nil, &err)
+				}
+			})
+			if err != nil {
+				h.wedgedFatal("handle %s async: %v", e.Name, err)
+			}
+			continue
+		}
 		if err := h.b.HandleEvent(h.callCtx(), e); err != nil {
 			h.wedgedFatal("handle %s: %v", e.Name, err)
 		}
