@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -378,6 +379,13 @@ func (r *Reconciler) website(ctx context.Context, w string, start time.Time, rep
 	evs, readErr := r.opts.Source.Missed(ctx, w, since)
 	rep.Read += len(evs)
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Timestamp < evs[j].Timestamp })
+	// A handler that batches durable intake (the bridge) is fed without waiting for each event's
+	// fsync; the cursor moves only once every event fed is durable.
+	async, _ := r.opts.Handler.(interface {
+		HandleEventAsync(ctx context.Context, ev Event, done func(error)) error
+	})
+	var pending sync.WaitGroup
+	var asyncErr atomic.Pointer[error]
 	for _, ev := range evs {
 		if ev.WebsiteID != w {
 			continue
@@ -386,9 +394,23 @@ func (r *Reconciler) website(ctx context.Context, w string, start time.Time, rep
 			rep.SkippedLive++
 			continue
 		}
-		hctx, cancel := context.WithTimeout(ctx, catchupHandleEventWait)
-		err := r.opts.Handler.HandleEvent(hctx, ev)
-		cancel()
+		var err error
+		if async != nil {
+			pending.Add(1)
+			err = async.HandleEventAsync(ctx, ev, func(err error) {
+				if err != nil {
+					asyncErr.CompareAndSwap(nil, &err)
+				}
+				pending.Done()
+			})
+			if err != nil {
+				pending.Done()
+			}
+		} else {
+			hctx, cancel := context.WithTimeout(ctx, catchupHandleEventWait)
+			err = r.opts.Handler.HandleEvent(hctx, ev)
+			cancel()
+		}
 		if err != nil {
 			if f, ok := r.opts.Source.(interface{ Forget(websiteID string) }); ok {
 				f.Forget(w) // the rest was not fed: the next catch-up must read it again
@@ -396,6 +418,13 @@ func (r *Reconciler) website(ctx context.Context, w string, start time.Time, rep
 			return fmt.Errorf("catch up %s: feed %s: %w", w, ev.Name, err)
 		}
 		rep.Fed++
+	}
+	pending.Wait()
+	if p := asyncErr.Load(); p != nil {
+		if f, ok := r.opts.Source.(interface{ Forget(websiteID string) }); ok {
+			f.Forget(w)
+		}
+		return fmt.Errorf("catch up %s: feed: %w", w, *p)
 	}
 	if readErr != nil {
 		return fmt.Errorf("catch up %s: %w", w, readErr)
