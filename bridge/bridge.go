@@ -291,17 +291,17 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	if opts.ResumeEnabled {
 		b.sweepWG.Add(1)
-		go b.resumeLoop()
+		go b.every("resume", opts.ResumeSweep, b.SweepResume, "resumed conversations without a human reply")
 	}
 	b.sweepWG.Add(1)
 	go b.recoverOutbox()
 	if b.shared() {
 		b.sweepWG.Add(1)
-		go b.takeoverLoop()
+		go b.every("takeover", b.opts.LeaseTTL/2, b.SweepTakeover, "took over work another replica left")
 	}
 	if _, ok := opts.Store.(Expirer); ok && opts.Retention > 0 {
 		b.sweepWG.Add(1)
-		go b.retentionLoop()
+		go b.every("retention", opts.RetentionSweep, b.SweepRetention, "erased idle conversations")
 	}
 	return b, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -165,25 +164,6 @@ func (b *Bridge) sweepLease(ctx context.Context, name string, ttl time.Duration)
 		b.log.Warn("sweep lease", "sweep", name, "err", err)
 	}
 	return err == nil && ok
-}
-
-// takeoverLoop runs the takeover sweep every LeaseTTL/2 on whichever replica holds its lease.
-func (b *Bridge) takeoverLoop() {
-	defer b.sweepWG.Done()
-	t := time.NewTicker(b.opts.LeaseTTL / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stopSweep:
-			return
-		case <-t.C:
-			if n, err := b.SweepTakeover(b.ctx); err != nil && !errors.Is(err, context.Canceled) {
-				b.log.Error("takeover sweep", "err", err)
-			} else if n > 0 {
-				b.log.Info("took over work another replica left", "tasks", n)
-			}
-		}
-	}
 }
 
 // SweepTakeover queues here the work other replicas left undone (see the comment at the top of this

@@ -7,22 +7,24 @@ import (
 	"github.com/signalbridge/signalbridge/signals"
 )
 
-func (b *Bridge) resumeLoop() {
+// every runs sweep every interval until Close, on one replica at a time when replicas share the
+// store (the lease "sweep:<name>" for the interval), logging what it did.
+func (b *Bridge) every(name string, interval time.Duration, sweep func(context.Context) (int, error), did string) {
 	defer b.sweepWG.Done()
-	t := time.NewTicker(b.opts.ResumeSweep)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-b.stopSweep:
 			return
 		case <-t.C:
-			if !b.sweepLease(b.ctx, "resume", b.opts.ResumeSweep) {
+			if !b.sweepLease(b.ctx, name, interval) {
 				continue // another replica runs this pass
 			}
-			if n, err := b.SweepResume(b.ctx); err != nil {
-				b.log.Error("resume sweep", "err", err)
+			if n, err := sweep(b.ctx); err != nil && b.ctx.Err() == nil {
+				b.log.Error("sweep", "sweep", name, "err", err)
 			} else if n > 0 {
-				b.log.Info("resumed conversations without a human reply", "count", n)
+				b.log.Info(did, "sweep", name, "count", n)
 			}
 		}
 	}

@@ -3,30 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"time"
 )
-
-// retentionLoop erases conversations idle for longer than Retention, every RetentionSweep.
-func (b *Bridge) retentionLoop() {
-	defer b.sweepWG.Done()
-	t := time.NewTicker(b.opts.RetentionSweep)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stopSweep:
-			return
-		case <-t.C:
-			if !b.sweepLease(b.ctx, "retention", b.opts.RetentionSweep) {
-				continue // another replica runs this pass
-			}
-			if n, err := b.SweepRetention(b.ctx); err != nil {
-				b.log.Error("retention sweep", "err", err)
-			} else if n > 0 {
-				b.log.Info("erased idle conversations", "count", n, "idle_for", b.opts.Retention.String())
-			}
-		}
-	}
-}
 
 // SweepRetention erases every conversation idle for longer than Retention and returns how many, in
 // batches that read only what is due (the store's retention index). It does nothing when the store
