@@ -75,9 +75,11 @@ func TestGuidedStepsEndToEnd(t *testing.T) {
 	if c.Language != "es" || c.ScenarioIndex != -1 || c.Mode != signals.ModeActive {
 		t.Fatalf("conversation: language=%q cursor=%d mode=%s", c.Language, c.ScenarioIndex, c.Mode)
 	}
-	if fc, _ := h.fake.Conversation(testSite, s); fc.Data["language"] != "es" {
-		t.Fatalf("session data language = %v", fc.Data["language"])
-	}
+	// The language is written back by the journal, beside the answer (not before it).
+	h.eventually("session data language es", func() bool {
+		fc, _ := h.fake.Conversation(testSite, s)
+		return fc.Data["language"] == "es"
+	})
 	reqs := model.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("model requests = %d, want 1", len(reqs))
