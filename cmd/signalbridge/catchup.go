@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
@@ -54,7 +55,19 @@ func (a *app) servedWebsites(ctx context.Context) ([]string, error) {
 		}
 	}
 	if a.client.Tier() == "plugin" {
-		ws, err := a.client.AllInstalledWebsites(ctx, false)
+		// After a restart this listing is the only source of the websites to catch up (those seen
+		// in events are remembered in memory): try it a few times before giving up on it.
+		var ws []crisp.InstalledWebsite
+		var err error
+		for attempt := range 3 {
+			if ws, err = a.client.AllInstalledWebsites(ctx, false); err == nil || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-time.After(time.Duration(200<<attempt) * time.Millisecond):
+			case <-ctx.Done():
+			}
+		}
 		if err != nil {
 			a.log.Warn("catch-up: list installed websites", "err", err)
 		}
