@@ -375,20 +375,13 @@ func (b *Bridge) Close() error {
 	return nil
 }
 
-// HandleEvent accepts one event. It returns once the event is queued on its conversation's shard
-// (processing is asynchronous and strictly ordered per conversation); it blocks while that shard's
-// queue is full, up to ctx.
+// HandleEvent accepts one event. It returns once the event is durable in the store's inbox (when the
+// store has one) and queued on its conversation's shard (processing is asynchronous and strictly
+// ordered per conversation). A full shard queue never blocks it: the event waits in the shard's
+// overflow, and past MaxOverflow HandleEvent returns ErrBusy.
 func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
-	b.opts.Metrics.EventIn(ev.Name, ev.Via)
-	switch ev.Name {
-	case EventUsersAvailable, EventOperatorAvailability:
-		if o, ok := b.opts.Platform.(AvailabilityObserver); ok {
-			o.ObserveAvailability(ev)
-		}
-		return nil
-	}
-	if ev.WebsiteID == "" || ev.SessionID == "" {
-		return fmt.Errorf("handle event %s: missing website or session", ev.Name)
+	if queue, err := b.admit(ev); !queue {
+		return err
 	}
 	t := task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev}
 	if b.inbox != nil {
@@ -410,6 +403,22 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 		return err
 	}
 	return nil
+}
+
+// admit counts an event and reports whether it goes to a conversation's queue: availability events
+// are handled at once (the platform's cache), an event without its conversation is an error.
+func (b *Bridge) admit(ev Event) (queue bool, err error) {
+	b.opts.Metrics.EventIn(ev.Name, ev.Via)
+	switch {
+	case ev.Name == EventUsersAvailable || ev.Name == EventOperatorAvailability:
+		if o, ok := b.opts.Platform.(AvailabilityObserver); ok {
+			o.ObserveAvailability(ev)
+		}
+		return false, nil
+	case ev.WebsiteID == "" || ev.SessionID == "":
+		return false, fmt.Errorf("handle event %s: missing website or session", ev.Name)
+	}
+	return true, nil
 }
 
 func (b *Bridge) enqueue(ctx context.Context, t task) error {

@@ -152,15 +152,8 @@ func (b *Bridge) intakeBatch(batch []asyncEvent) {
 	idx := make([]int, 0, len(batch))
 	for i := range batch {
 		ev := batch[i].ev
-		b.opts.Metrics.EventIn(ev.Name, ev.Via)
-		switch {
-		case ev.Name == EventUsersAvailable || ev.Name == EventOperatorAvailability:
-			if o, ok := b.opts.Platform.(AvailabilityObserver); ok {
-				o.ObserveAvailability(ev)
-			}
-			continue
-		case ev.WebsiteID == "" || ev.SessionID == "":
-			outcome[i] = fmt.Errorf("handle event %s: missing website or session", ev.Name)
+		if queue, err := b.admit(ev); !queue {
+			outcome[i] = err
 			continue
 		}
 		id := fmt.Sprintf("%016x", b.inboxSeq.Add(1))

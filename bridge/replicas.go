@@ -108,7 +108,7 @@ func (b *Bridge) Replica() string { return b.opts.Replica }
 // shared reports whether the bridge runs as one of several replicas.
 func (b *Bridge) shared() bool { return b.leases != nil }
 
-// holdsTask runs fn under the conversation's lease; a task whose lease cannot be had is logged and
+// underLease runs fn under the conversation's lease; a task whose lease cannot be had is logged and
 // dropped (its event stays in the inbox and is taken over by the sweep).
 func (b *Bridge) underLease(key Key, fn func()) bool {
 	if _, err := b.lockConv(key); err != nil {
