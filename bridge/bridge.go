@@ -154,6 +154,7 @@ type Bridge struct {
 	leases       Leases              // shared store's leases; nil when this is the only replica
 	tokens       map[Key]int64       // fencing token of the task running per conversation
 	genSeq       uint64
+	intakeFailed []func(Event) // OnIntakeFailure
 }
 
 // task is one unit of work for a shard: an event, a finished generation, or a control call.
@@ -168,6 +169,7 @@ type task struct {
 	journal *journalDone
 	inboxID string // the event's durable inbox entry, removed once processed
 	replay  bool   // the entry is replayed from the inbox after a restart
+	tries   int    // earlier attempts at processing the event in this process
 }
 
 // Open validates the options, starts the shard workers and returns the bridge.
@@ -391,7 +393,7 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 		if closed {
 			return ErrClosed
 		}
-		t.inboxID = fmt.Sprintf("%016x", b.inboxSeq.Add(1))
+		t.inboxID = b.newInboxID()
 		entry := InboxEntry{ID: t.inboxID, AcceptedAt: b.opts.Now().UnixMilli(), Event: ev}
 		if err := b.inbox.Accept(ctx, []InboxEntry{entry}); err != nil {
 			return fmt.Errorf("handle event %s: durable intake: %w", ev.Name, err)
@@ -403,6 +405,25 @@ func (b *Bridge) HandleEvent(ctx context.Context, ev Event) error {
 		return err
 	}
 	return nil
+}
+
+// newInboxID returns an inbox id unique across replicas (the replica's name follows the counter)
+// that sorts in acceptance order within a process.
+func (b *Bridge) newInboxID() string {
+	id := fmt.Sprintf("%016x", b.inboxSeq.Add(1))
+	if b.shared() {
+		id += "." + b.opts.Replica
+	}
+	return id
+}
+
+// OnIntakeFailure registers fn, called with every event offered through HandleEventAsync whose
+// durable intake failed (it was not accepted: a catch-up must read it back). The catch-up
+// Reconciler registers itself here and opens a gap.
+func (b *Bridge) OnIntakeFailure(fn func(Event)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.intakeFailed = append(b.intakeFailed, fn)
 }
 
 // admit counts an event and reports whether it goes to a conversation's queue: availability events
@@ -484,7 +505,7 @@ func (b *Bridge) work(i int, ch chan task) {
 			t.barrier()
 			continue
 		}
-		ran := b.underLease(t.key, func() { b.run(t) })
+		ran := b.underLease(t.key, func(ctx context.Context) { b.run(ctx, t) })
 		if !ran {
 			b.dropTask(t)
 		}
@@ -492,20 +513,20 @@ func (b *Bridge) work(i int, ch chan task) {
 }
 
 // run performs one task of a conversation (under its lease when replicas share the store).
-func (b *Bridge) run(t task) {
+func (b *Bridge) run(ctx context.Context, t task) {
 	switch {
 	case t.event != nil:
-		b.processEvent(*t.event, t.inboxID, t.replay)
+		b.processEvent(ctx, *t.event, t.inboxID, t.replay, t.tries)
 	case t.done != nil:
-		b.finishReply(t.key, t.done)
+		b.finishReply(ctx, t.key, t.done)
 	case t.ctrl != nil:
-		t.ctrl.result <- b.processControl(t.key, t.ctrl)
+		t.ctrl.result <- b.processControl(ctx, t.key, t.ctrl)
 	case t.journal != nil:
-		b.finishJournal(t.key, t.journal)
+		b.finishJournal(ctx, t.key, t.journal)
 	case t.kick:
-		b.kickStored(t.key)
+		b.kickStored(ctx, t.key)
 	case t.recover:
-		b.recoverOne(t.key)
+		b.recoverOne(ctx, t.key)
 	}
 }
 
@@ -515,17 +536,21 @@ func (b *Bridge) dropTask(t task) {
 	switch {
 	case t.done != nil:
 		t.done.gen.stopTyping(b.ctx)
+		t.done.gen.releaseLease()
 		b.clearGeneration(t.done.gen)
 		b.generationOver()
 	case t.ctrl != nil:
 		t.ctrl.result <- controlResult{err: fmt.Errorf("control %s: another replica holds the conversation", t.key)}
 	case t.journal != nil:
+		t.journal.release()
 		b.mu.Lock()
 		if j := b.jobs[t.key]; j != nil {
-			j.running, j.inFlight = false, nil
+			j.running = false
 		}
 		b.mu.Unlock()
 		b.passOver()
+	case t.event != nil:
+		b.retryEvent(*t.event, t.inboxID, t.tries)
 	}
 }
 

@@ -27,9 +27,6 @@ func (p *nopPlatform) UpdateMeta(context.Context, string, string, bridge.MetaUpd
 	p.calls.Add(1)
 	return nil
 }
-func (p *nopPlatform) AnsweredSince(context.Context, string, string, int64) (bool, error) {
-	return false, nil
-}
 func (p *nopPlatform) Meta(context.Context, string, string) (bridge.Meta, error) {
 	p.calls.Add(1)
 	return bridge.Meta{}, nil

@@ -43,11 +43,6 @@ func (r *recorder) SetState(_ context.Context, _, s, st string) error {
 	return nil
 }
 func (r *recorder) Compose(context.Context, string, string, bool) error { return nil }
-func (r *recorder) AnsweredSince(_ context.Context, _, s string, _ int64) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.sent[s]) > 0, nil
-}
 func (r *recorder) Availability(context.Context, string) (bridge.Availability, error) {
 	return bridge.Availability{Online: true}, nil
 }
@@ -268,7 +263,9 @@ func (s stuck) Reply(ctx context.Context, _ assistant.Question) (assistant.Answe
 }
 
 // TestOutboxAnsweredAfterRestart: an answer owed when the bridge stopped (its generation cut short)
-// is generated after the restart, exactly once; one that Crisp shows as posted is not repeated.
+// is generated after the restart, exactly once. (An answer is committed before it is posted, so an
+// owed answer was never posted; a crash after its post is TestReviewCrashAfterPostPostsTwice's and
+// TestDrillKill9WhenCrispStored's.)
 func TestOutboxAnsweredAfterRestart(t *testing.T) {
 	rec := &recorder{sent: map[string][]string{}, state: map[string]string{}}
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
@@ -296,13 +293,6 @@ func TestOutboxAnsweredAfterRestart(t *testing.T) {
 	if keys, err := st.Outbox(ctx, 10); err != nil || len(keys) != 1 || keys[0].SessionID != "owed" {
 		t.Fatalf("outbox after the stop = %v, %v", keys, err)
 	}
-	rec.mu.Lock()
-	rec.sent["answered"] = []string{"posted just before the crash"}
-	rec.mu.Unlock()
-	c := storetestConversation("answered")
-	if err := st.Commit(ctx, &c, nil, ""); err != nil {
-		t.Fatal(err)
-	}
 
 	b = open(echo{})
 	defer b.Close()
@@ -327,14 +317,5 @@ func TestOutboxAnsweredAfterRestart(t *testing.T) {
 	if got := rec.sent["owed"]; len(got) != 1 || got[0] != "re:1" {
 		t.Fatalf("owed conversation got %v, want one answer", got)
 	}
-	if got := rec.sent["answered"]; len(got) != 1 {
-		t.Fatalf("answered conversation got %v, want no second answer", got)
-	}
 }
 
-// storetestConversation is an active conversation that owes an answer.
-func storetestConversation(session string) bridge.Conversation {
-	cfg := signals.DefaultConfig()
-	return bridge.Conversation{Key: bridge.Key{WebsiteID: "w", SessionID: session}, State: cfg.Initial(1),
-		Transcript: []bridge.Turn{{Role: "visitor", Text: "q", At: 1}}, ReplyDue: 1}
-}

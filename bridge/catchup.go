@@ -146,9 +146,32 @@ func OpenReconciler(opts ReconcilerOptions) (*Reconciler, error) {
 		gapGen:  1, // start-up is a gap
 		trigger: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
+	if n, ok := opts.Handler.(interface{ OnIntakeFailure(func(Event)) }); ok {
+		n.OnIntakeFailure(r.intakeFailed)
+	}
 	r.wg.Add(1)
 	go r.loop()
 	return r, nil
+}
+
+// intakeFailed opens a gap for an event the handler could not make durable: the listening cursor
+// stops moving until a catch-up, asked for now and retried until it succeeds, has read it back.
+func (r *Reconciler) intakeFailed(ev Event) {
+	r.mu.Lock()
+	r.gapGen++
+	if ev.WebsiteID != "" {
+		if _, ok := r.known[ev.WebsiteID]; !ok && len(r.known) < maxRememberedWebsites {
+			r.known[ev.WebsiteID] = struct{}{}
+		}
+	}
+	closed := r.closed
+	r.mu.Unlock()
+	if !closed {
+		select {
+		case r.trigger <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Close stops the loop (a running catch-up is cancelled) and flushes the listening cursor.

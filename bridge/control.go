@@ -60,8 +60,7 @@ func (b *Bridge) control(ctx context.Context, key Key, c *control) (Conversation
 	}
 }
 
-func (b *Bridge) processControl(key Key, c *control) controlResult {
-	ctx := b.ctx
+func (b *Bridge) processControl(ctx context.Context, key Key, c *control) controlResult {
 	if c.erase != nil {
 		c.erase()
 		return controlResult{}

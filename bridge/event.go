@@ -1,5 +1,7 @@
 package bridge
 
+import "strings"
+
 // Crisp event names the bridge understands. Both transports (RTM and web hooks) deliver the same
 // names with the same data shapes; the adapter in bridge/crisp decodes them into an Event.
 const (
@@ -102,6 +104,9 @@ type OutMessage struct {
 	Picker   *Picker
 	Field    *Field
 	Mentions []string // operator user ids to ping (notes)
+	// Fingerprint is the message's identity, derived from the journal entry that posts it and sent to
+	// Crisp as the client-supplied fingerprint (0: let Crisp choose).
+	Fingerprint int64
 }
 
 // MetaUpdate is a change to a conversation's meta. Data and Segments are merged into what Crisp
@@ -112,8 +117,25 @@ type MetaUpdate struct {
 	Data     map[string]string
 	Segments []string
 	// Expect makes the Data write conditional: it is skipped when a key's current value (absent
-	// counts as "") differs, so a signal written meanwhile by someone else is not overwritten.
+	// counts as "") differs, so a signal written meanwhile by someone else is not overwritten. A
+	// value may list alternatives separated by ExpectOr (ExpectMatches).
 	Expect map[string]string
+}
+
+// ExpectOr separates alternatives in a MetaUpdate.Expect value.
+const ExpectOr = "\x00"
+
+// ExpectMatches reports whether a key's current value satisfies an Expect value.
+func ExpectMatches(want, got string) bool {
+	if want == got {
+		return true
+	}
+	for alt := range strings.SplitSeq(want, ExpectOr) {
+		if alt == got {
+			return true
+		}
+	}
+	return false
 }
 
 // Meta is what the bridge reads once about a new conversation.

@@ -57,7 +57,7 @@ func (p *crispish) UpdateMeta(_ context.Context, _, s string, u bridge.MetaUpdat
 		p.data[s] = d
 	}
 	for k, v := range u.Expect {
-		if d[k] != v {
+		if !bridge.ExpectMatches(v, d[k]) {
 			return nil
 		}
 	}
@@ -81,17 +81,6 @@ func (p *crispish) Compose(_ context.Context, _, s string, on bool) error {
 	p.typing[s] = on
 	p.mu.Unlock()
 	return nil
-}
-
-func (p *crispish) AnsweredSince(_ context.Context, _, s string, _ int64) (bool, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, m := range p.posts[s] {
-		if m.Type == "text" || m.Type == "picker" {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 func (p *crispish) Availability(context.Context, string) (bridge.Availability, error) {

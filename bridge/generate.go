@@ -32,6 +32,27 @@ type generation struct {
 	due      int64 // the conversation's ReplyDue when it started: superseded once that changes
 	// typingTimeout bounds a typing-indicator call: it is worth little once late.
 	typingTimeout time.Duration
+	lease         *genLeaseHold // with replicas: the answer's lease, held until it is committed
+}
+
+// genLeaseHold is the lease of an answer being generated, handed from a superseded generation to
+// the one that supersedes it on the same replica.
+type genLeaseHold struct {
+	ctx     context.Context
+	token   int64
+	once    sync.Once
+	release func()
+}
+
+// releaseLease gives the answer's lease up (once).
+func (g *generation) releaseLease() {
+	g.mu.Lock()
+	h := g.lease
+	g.lease = nil
+	g.mu.Unlock()
+	if h != nil {
+		h.once.Do(h.release)
+	}
 }
 
 // replyDone is a finished generation handed back to the conversation's shard.
@@ -52,10 +73,38 @@ func (b *Bridge) startGeneration(c *Conversation) {
 		return
 	}
 	old := b.gens[c.Key]
+	var hold *genLeaseHold
+	if old != nil {
+		old.mu.Lock()
+		hold, old.lease = old.lease, nil // the newer answer keeps the lease
+		old.mu.Unlock()
+	}
+	b.mu.Unlock()
+	if hold == nil && b.shared() {
+		ctx, tok, release, ok := b.takeGenLease(c.Key)
+		if !ok {
+			// Another replica writes an answer for this conversation: when it finds its answer
+			// superseded by this message, it writes the new one.
+			return
+		}
+		hold = &genLeaseHold{ctx: ctx, token: tok, release: release}
+	}
+	parent := b.ctx
+	if hold != nil {
+		parent = hold.ctx // a lost lease cancels the answer
+	}
+	b.mu.Lock()
+	if b.shardsClosed {
+		b.mu.Unlock()
+		if hold != nil {
+			hold.once.Do(hold.release)
+		}
+		return
+	}
 	b.genSeq++
-	life, cancel := context.WithCancel(b.ctx)
+	life, cancel := context.WithCancel(parent)
 	g := &generation{id: b.genSeq, ctx: life, cancel: cancel, platform: b.opts.Platform, key: c.Key,
-		typingTimeout: b.typingTimeout(), due: c.ReplyDue}
+		typingTimeout: b.typingTimeout(), due: c.ReplyDue, lease: hold}
 	b.gens[c.Key] = g
 	b.genWG.Add(1)
 	b.mu.Unlock()
@@ -71,13 +120,6 @@ func (b *Bridge) startGeneration(c *Conversation) {
 	go func() {
 		defer b.genWG.Done()
 		defer cancel()
-		if b.shared() {
-			// Other replicas see from this lease that the answer is being written.
-			stop := make(chan struct{})
-			held := make(chan struct{})
-			go func() { defer close(held); b.keepGenLease(g.key, stop) }()
-			defer func() { close(stop); <-held }()
-		}
 		// Waiting for a slot does not count against the answer's timeout: under load an answer
 		// that has not started yet is late, not failed.
 		select {
@@ -113,6 +155,7 @@ func (b *Bridge) typingTimeout() time.Duration { return min(3*time.Second, b.opt
 func (b *Bridge) handBack(g *generation, d replyDone) {
 	if err := b.enqueue(context.Background(), task{key: g.key, done: &d}); err != nil {
 		g.stopTyping(context.Background())
+		g.releaseLease()
 		b.clearGeneration(g)
 		b.generationOver()
 	}
@@ -162,6 +205,7 @@ func (b *Bridge) cancelGeneration(key Key) {
 	if g != nil {
 		g.stopTyping(b.ctx) // first, so the indicator is off before the generation ends
 		g.cancel()
+		g.releaseLease()
 	}
 }
 
@@ -190,11 +234,11 @@ func (b *Bridge) question(c *Conversation) assistant.Question {
 
 // finishReply runs on the conversation's shard: it posts the answer only if the generation is still
 // current and the conversation still belongs to the assistant, then records it.
-func (b *Bridge) finishReply(key Key, d *replyDone) {
+func (b *Bridge) finishReply(ctx context.Context, key Key, d *replyDone) {
 	defer b.generationOver() // the generation is over once its result is handled
 	g := d.gen
+	defer g.releaseLease() // once the answer is committed (or dropped)
 	current := b.clearGeneration(g)
-	ctx := b.ctx
 	if !current { // cancelled or superseded: nothing is posted
 		g.stopTyping(ctx)
 		return
@@ -206,8 +250,27 @@ func (b *Bridge) finishReply(key Key, d *replyDone) {
 		return
 	}
 	c := &st.conv
-	if g.due != 0 && c.ReplyDue != g.due && c.ReplyDue != 0 {
-		return // a newer answer is owed (started here or on another replica): this one is superseded
+	if c.ReplyDue != g.due {
+		// A newer answer is owed (its message came through another replica, which left the answer
+		// to us), or nothing is owed any more (answered or cancelled elsewhere): this one is
+		// superseded. The newer one is written now, under the same lease.
+		if c.ReplyDue != 0 && c.Mode == signals.ModeActive && b.shared() {
+			g.mu.Lock()
+			hold := g.lease
+			g.lease = nil
+			g.mu.Unlock()
+			if hold != nil {
+				hold.once.Do(hold.release)
+			}
+			b.startGeneration(c)
+		}
+		return
+	}
+	g.mu.Lock()
+	hold := g.lease
+	g.mu.Unlock()
+	if hold != nil && !b.stillHolds(ctx, genLease(key), hold.token) {
+		return // taken over by another replica, which answers instead
 	}
 	if c.Mode != signals.ModeActive {
 		// Paused or handed over while generating: nothing is posted, and nothing is owed.
@@ -232,12 +295,14 @@ func (b *Bridge) finishReply(key Key, d *replyDone) {
 	default:
 		b.postAnswer(ctx, st, d.answer)
 	}
-	c.ReplyDue = 0 // posted, or handed over: nothing is owed any more
+	// The answer and what it decided are committed first (fenced); posting it is then a journal
+	// entry, performed right away on this shard and retried like every Crisp write.
+	c.ReplyDue = 0
 	if err := st.commit(ctx, ""); err != nil {
 		b.log.Error("persist reply", "website", key.WebsiteID, "session", key.SessionID, "err", err)
 		return
 	}
-	g.stopTyping(ctx)
+	g.releaseLease()
 	b.perform(ctx, st)
 }
 
@@ -271,14 +336,7 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 				{Value: ChoiceHuman, Label: b.text(st, "talk_to_human")},
 			}}}
 		}
-		sctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
-		_, err := b.opts.Platform.Send(sctx, c.WebsiteID, c.SessionID, m)
-		cancel()
-		if err != nil {
-			b.log.Error("post answer", "website", c.WebsiteID, "session", c.SessionID, "err", err)
-			st.apply(signals.Input{Kind: signals.InputModelFailed, Source: signals.SourceAssistant, Reason: signals.ReasonError, At: now, Detail: "posting the answer failed"})
-			return
-		}
+		st.addJournal(JournalEntry{Kind: JournalAnswer, Message: &m})
 		var srcs []string
 		for _, s := range a.Sources {
 			if s.URL != "" {

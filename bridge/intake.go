@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -156,7 +157,7 @@ func (b *Bridge) intakeBatch(batch []asyncEvent) {
 			outcome[i] = err
 			continue
 		}
-		id := fmt.Sprintf("%016x", b.inboxSeq.Add(1))
+		id := b.newInboxID()
 		entries = append(entries, InboxEntry{ID: id, AcceptedAt: b.opts.Now().UnixMilli(), Event: ev})
 		tasks = append(tasks, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev, inboxID: id}) // ev is this event's own copy
 		idx = append(idx, i)
@@ -173,9 +174,15 @@ func (b *Bridge) intakeBatch(batch []asyncEvent) {
 			time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 		}
 		if err != nil {
-			b.log.Error("durable intake of a batch failed; the catch-up recovers it", "events", len(entries), "err", err)
+			b.log.Error("durable intake of a batch failed; a gap opens and the catch-up recovers it", "events", len(entries), "err", err)
+			b.mu.Lock()
+			listeners := slices.Clone(b.intakeFailed)
+			b.mu.Unlock()
 			for _, i := range idx {
 				outcome[i] = fmt.Errorf("durable intake: %w", err)
+				for _, fn := range listeners {
+					fn(batch[i].ev)
+				}
 			}
 			tasks = nil
 		}

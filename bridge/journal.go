@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/signalbridge/signalbridge/bridge/effect"
 	"github.com/signalbridge/signalbridge/signals"
 )
 
@@ -21,12 +21,17 @@ const (
 	JournalStep    = "step"        // Send: a guided-steps message (the steps wait for its answer)
 	JournalNote    = "note"        // the handover note, mentioning the operators online when it is posted
 	JournalOffer   = "offer_human" // availability, then the notice (and the email field), then pending
+	JournalAnswer  = "answer"      // the assistant's answer, posted by the conversation's owner
 )
 
-// JournalEntry is one Crisp write the bridge decided. It is committed with the decision, in the
-// conversation, and performed by the journal worker in order (per lane: meta, state, messages),
-// with retries and a deadline, until it succeeds or is abandoned. Messages are never posted twice:
-// a retry first checks whether the previous attempt landed.
+// JournalEntry is one Crisp write the bridge decided: the effect pipeline's unit of work. It is
+// committed with the decision, in the conversation, and then performed (see effect.Plan for the
+// order, the deadlines and the epochs), with retries, until it succeeds or is abandoned.
+//
+// Exactly once: every message carries a fingerprint derived from the entry (Fingerprint, its parts
+// in the two low bits), and an entry that may have been tried before (after a failure, a restart or
+// a takeover) is looked up in Crisp before it is posted again. Only an entry decided by this process
+// and never handed to anyone else is posted without that look-up.
 type JournalEntry struct {
 	Seq       uint64         `json:"seq"`
 	Kind      string         `json:"kind"`
@@ -36,22 +41,34 @@ type JournalEntry struct {
 	Offer     *Offer         `json:"offer,omitempty"`
 	Reason    signals.Reason `json:"reason,omitempty"`
 	Created   int64          `json:"created"`            // Unix ms
-	Deadline  int64          `json:"deadline"`           // Unix ms: abandoned when still failing after it
+	Deadline  int64          `json:"deadline"`           // Unix ms: dropped when reached before an attempt
 	Attempts  int            `json:"attempts,omitempty"` // failed attempts so far
 	NextAt    int64          `json:"next_at,omitempty"`  // Unix ms: not tried again before
 	LastError string         `json:"last_error,omitempty"`
+	// Epoch is the conversation's epoch when the entry was decided; every entry but a meta write is
+	// dropped once that epoch has ended (a handover's notice after a resolution, an answer after a
+	// pause).
+	Epoch uint64 `json:"epoch,omitempty"`
+	// After is Crisp's time of the newest message the decision saw (Conversation.CrispAt): the
+	// fallback look-up only considers our messages from then on.
+	After int64 `json:"after,omitempty"`
+	// Fingerprint is the identity of the entry's messages (effect.Fingerprint, part 0).
+	Fingerprint int64 `json:"fp,omitempty"`
 }
 
 // Offer is what a handover tells the visitor, localized when it was decided: one notice when
-// humans are online, another (and maybe the email field) when nobody is.
+// humans are online, another (and maybe the email field) when nobody is. Chosen records the choice
+// made at the first attempt ("online" or "offline"), kept by every retry.
 type Offer struct {
 	Online   string `json:"online"`
 	Offline  string `json:"offline"`
 	AskEmail *Field `json:"ask_email,omitempty"`
+	Chosen   string `json:"chosen,omitempty"`
 }
 
 // lane orders entries: entries of one lane are performed in order, lanes independently, so a
-// failing state change does not hold back a notice to the visitor.
+// failing state change does not hold back a notice to the visitor. The answer is in the messages
+// lane: what the model decided with it (a handover's note and notice) follows it.
 func (e *JournalEntry) lane() string {
 	switch e.Kind {
 	case JournalMeta:
@@ -62,12 +79,28 @@ func (e *JournalEntry) lane() string {
 	return "messages"
 }
 
+func (e *JournalEntry) plan() effect.Entry {
+	return effect.Entry{Lane: e.lane(), NextAt: e.NextAt, Deadline: e.Deadline, Epoch: e.Epoch,
+		Scoped: e.Kind != JournalMeta, Inline: e.Kind == JournalAnswer}
+}
+
+// PostCheck asks whether a message of ours landed in Crisp.
+type PostCheck struct {
+	Message OutMessage // with its Fingerprint
+	// After is Crisp's time (Unix ms) of the newest message the decision saw: the fallback, by type
+	// and text, looks only at our messages from then on (0: all of the latest page).
+	After int64
+	// Exclude are fingerprints that the fallback already matched to other entries.
+	Exclude []int64
+}
+
 // PostChecker is implemented by platforms that can tell whether a message was posted (by an
-// attempt whose answer was lost), so a retry never posts it twice.
+// attempt whose answer was lost, or by a process that died before recording it).
 type PostChecker interface {
-	// Posted reports whether a message like m (type and text) was posted with our origin at or
-	// after since (Unix ms).
-	Posted(ctx context.Context, websiteID, sessionID string, since int64, m OutMessage) (bool, error)
+	// Posted returns the fingerprint of the message in Crisp that is q.Message: the one with its
+	// fingerprint or, when Crisp does not keep client fingerprints, one of ours of the same type and
+	// text at or after q.After and not in q.Exclude. It returns 0 when there is none.
+	Posted(ctx context.Context, websiteID, sessionID string, q PostCheck) (int64, error)
 }
 
 // PermanentError is implemented by platform errors that no retry can fix (invalid data, a
@@ -84,7 +117,7 @@ func permanent(err error) bool {
 // JournalMetrics is implemented by metrics that count journal work (optional).
 type JournalMetrics interface {
 	// JournalOutcome counts an entry: "queued" when decided, then "done", "retried" (one failed
-	// attempt) or "abandoned" (failed at its deadline, or for good).
+	// attempt) or "abandoned" (failed at its deadline, for good, or dropped as stale).
 	JournalOutcome(kind, outcome string)
 	// JournalOldest reports the age of the oldest entry a conversation's journal holds, when a
 	// pass over it starts.
@@ -100,42 +133,74 @@ func (b *Bridge) deadline(kind string) time.Duration {
 	return b.opts.MessageDeadline
 }
 
-// addJournal records e in the step's conversation, coalescing it with a waiting write it makes
-// obsolete: a write-back of the signal key merged into the previous one still waiting (its Expect is
-// kept: it is what Crisp holds; its data is overlaid with the newer).
+// maxMatched bounds Conversation.Matched.
+const maxMatched = 32
+
+// addJournal records e in the step's conversation. A data write coalesces with the data write
+// waiting at the end of the journal: the older one is replaced by one entry carrying both (the
+// newer values and the newer Expect: the newest decision is what must land). If the older one is
+// being performed at that moment, it lands first and the merged one after it (same lane).
 func (st *step) addJournal(e JournalEntry) {
 	c := &st.conv
 	now := st.b.opts.Now().UnixMilli()
 	if e.Kind == JournalMeta && e.Meta != nil && len(e.Meta.Data) > 0 {
 		st.markEcho(e.Meta, now)
 	}
-	if e.Kind == JournalMeta && e.Meta != nil && len(e.Meta.Data) > 0 && len(c.Journal) > 0 {
-		last := &c.Journal[len(c.Journal)-1]
-		if last.Kind == JournalMeta && last.Meta != nil && last.Attempts == 0 && !st.b.inFlight(c.Key, last.Seq) &&
-			len(last.Meta.Segments) == 0 && last.Meta.Email == "" && last.Meta.Nickname == "" &&
-			len(e.Meta.Segments) == 0 && e.Meta.Email == "" && e.Meta.Nickname == "" {
-			merged := *last.Meta
-			merged.Data = maps.Clone(last.Meta.Data)
-			maps.Copy(merged.Data, e.Meta.Data)
-			if merged.Expect == nil {
-				merged.Expect = e.Meta.Expect
-			}
-			journal := slices.Clone(c.Journal)
-			journal[len(journal)-1].Meta = &merged
-			c.Journal = journal
-			st.dirty = true
-			return
+	if dataOnly(&e) && len(c.Journal) > 0 && dataOnly(&c.Journal[len(c.Journal)-1]) {
+		last := c.Journal[len(c.Journal)-1]
+		merged := *last.Meta
+		merged.Data = maps.Clone(last.Meta.Data)
+		maps.Copy(merged.Data, e.Meta.Data)
+		if e.Meta.Expect != nil {
+			merged.Expect = st.mergeExpect(last.Meta, e.Meta.Expect)
 		}
+		e.Meta = &merged
+		e.Reason = cmpOr(e.Reason, last.Reason)
+		c.Journal = slices.Clone(c.Journal[:len(c.Journal)-1])
 	}
 	c.JournalSeq++
 	e.Seq = c.JournalSeq
 	e.Created = now
 	e.Deadline = now + st.b.deadline(e.Kind).Milliseconds()
+	e.After = c.CrispAt
+	e.Fingerprint = effect.Fingerprint(c.WebsiteID, c.SessionID, c.CreatedAt, e.Seq, 0)
 	c.Journal = append(slices.Clip(c.Journal), e)
 	st.dirty = true
 	if m, ok := st.b.opts.Metrics.(JournalMetrics); ok {
 		m.JournalOutcome(e.Kind, "queued")
 	}
+}
+
+// mergeExpect returns the condition of a data write replacing older with one decided later, whose
+// own condition is newer. The newest decision wins: a signal value written meanwhile by someone else
+// (newer expects it) must be what Crisp holds. But when newer only expects the signal value that
+// older itself writes, that value may not have landed yet (older waits for a retry, or is being
+// performed right now): either it or what older expected is fine.
+func (st *step) mergeExpect(older *MetaUpdate, newer map[string]string) map[string]string {
+	key := st.site.Signals.Vocabulary.Key
+	ov, writes := older.Data[key]
+	if !writes || newer[key] != ov {
+		return newer
+	}
+	out := maps.Clone(newer)
+	if prev, ok := older.Expect[key]; ok && prev != ov {
+		out[key] = prev + ExpectOr + ov
+	}
+	return out
+}
+
+func cmpOr[T comparable](a, b T) T {
+	var zero T
+	if a != zero {
+		return a
+	}
+	return b
+}
+
+// dataOnly reports whether e is a meta write of session data alone (mergeable).
+func dataOnly(e *JournalEntry) bool {
+	m := e.Meta
+	return e.Kind == JournalMeta && m != nil && len(m.Data) > 0 && len(m.Segments) == 0 && m.Email == "" && m.Nickname == ""
 }
 
 // markEcho prepares a data write that leaves the signal key alone: the platform may write the whole
@@ -205,67 +270,164 @@ func (st *step) journalize() {
 	st.actions = keep
 }
 
-// journalJob is the in-memory side of a conversation's journal: whether a pass is running, which
-// entries it performs, and the timer of the next retry.
+// sealJournal runs in commit: the entries this step added take the epoch the step ends in (what was
+// decided with a handover belongs to the handover).
+func (st *step) sealJournal() {
+	c := &st.conv
+	cloned := false
+	for i := range c.Journal {
+		if c.Journal[i].Seq > st.seq0 && c.Journal[i].Epoch != c.Epoch {
+			if !cloned {
+				c.Journal, cloned = slices.Clone(c.Journal), true
+			}
+			c.Journal[i].Epoch = c.Epoch
+		}
+	}
+}
+
+// newSeqs returns the sequence numbers of the entries this step added.
+func (st *step) newSeqs() []uint64 {
+	var out []uint64
+	for i := range st.conv.Journal {
+		if s := st.conv.Journal[i].Seq; s > st.seq0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// journalJob is the in-memory side of a conversation's journal: whether a pass is running, the
+// timer of the next retry, and the entries this process decided and nobody has tried yet.
 type journalJob struct {
-	running  bool
-	inFlight map[uint64]bool
-	timer    *time.Timer
+	running bool
+	timer   *time.Timer
+	fresh   map[uint64]bool
+}
+
+// job returns the conversation's journal job (under b.mu).
+func (b *Bridge) job(key Key) *journalJob {
+	j := b.jobs[key]
+	if j == nil {
+		j = &journalJob{}
+		b.jobs[key] = j
+	}
+	return j
+}
+
+// markFresh records entries this process just committed: their first attempt needs no look-up.
+func (b *Bridge) markFresh(key Key, seqs []uint64) {
+	if len(seqs) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j := b.job(key)
+	if j.fresh == nil {
+		j.fresh = map[uint64]bool{}
+	}
+	for _, s := range seqs {
+		j.fresh[s] = true
+	}
+}
+
+// takeFresh reports whether the entry is fresh, and makes it not fresh any more (it is being tried).
+func (b *Bridge) takeFresh(key Key, seq uint64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j := b.jobs[key]
+	if j == nil || !j.fresh[seq] {
+		return false
+	}
+	delete(j.fresh, seq)
+	return true
+}
+
+// forgetFresh makes every entry of the conversation need a look-up: someone else may try them.
+func (b *Bridge) forgetFresh(key Key) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if j := b.jobs[key]; j != nil {
+		j.fresh = nil
+	}
 }
 
 // journalDone is a finished pass handed back to the conversation's shard.
 type journalDone struct {
 	results []journalResult
+	release func() // gives up the pass's claim (its lease), after the results are committed
 }
 
 type journalResult struct {
-	seq uint64
-	err error // nil: done
+	seq     uint64
+	err     error  // nil: done
+	dropped string // effect.Stale or effect.Expired: not attempted
+	chosen  string // an offer's choice, kept by the retries
+	matched []int64
 }
 
-func (b *Bridge) inFlight(key Key, seq uint64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	j := b.jobs[key]
-	return j != nil && j.inFlight[seq]
-}
-
-// kickJournal runs on the conversation's shard after a commit: it starts a pass over the entries
-// that are due, unless one is running, and schedules the next retry otherwise.
-func (b *Bridge) kickJournal(c *Conversation) {
-	if len(c.Journal) == 0 {
-		return
-	}
-	now := b.opts.Now().UnixMilli()
-	var due []JournalEntry
-	next := int64(0)
-	for _, e := range c.Journal {
-		if e.NextAt <= now {
-			due = append(due, e)
-		} else if next == 0 || e.NextAt < next {
-			next = e.NextAt
+// kickJournal runs on the conversation's shard, after a commit: it drops what is stale or past its
+// deadline, performs the answers that are due (here, on the shard: no input can slip between the
+// check and the post), and starts a pass for the rest, or schedules the next retry.
+func (b *Bridge) kickJournal(ctx context.Context, st *step) {
+	c := &st.conv
+	for range 8 {
+		if len(c.Journal) == 0 {
+			return
 		}
+		plan := b.plan(c)
+		var results []journalResult
+		for i, why := range plan.Drop {
+			results = append(results, journalResult{seq: c.Journal[i].Seq, dropped: why})
+		}
+		for _, i := range plan.Inline {
+			e := c.Journal[i]
+			r := b.attempt(ctx, c.Key, &e, c.Matched)
+			results = append(results, r)
+			if r.err != nil {
+				break
+			}
+		}
+		if len(results) == 0 {
+			b.startPass(ctx, c, plan)
+			return
+		}
+		b.applyResults(st, results)
+		if err := st.commit(ctx, ""); err != nil {
+			b.log.Error("persist journal", "website", c.WebsiteID, "session", c.SessionID, "err", err)
+			return
+		}
+		b.act(st)
 	}
-	if m, ok := b.opts.Metrics.(JournalMetrics); ok {
-		m.JournalOldest(time.Duration(now-c.Journal[0].Created) * time.Millisecond)
+}
+
+func (b *Bridge) plan(c *Conversation) effect.Plan {
+	entries := make([]effect.Entry, len(c.Journal))
+	for i := range c.Journal {
+		entries[i] = c.Journal[i].plan()
 	}
+	return effect.Make(entries, b.opts.Now().UnixMilli(), c.Epoch)
+}
+
+// startPass claims the due entries and performs them outside the shard. With replicas, the claim is
+// the conversation's effects lease, kept alive by a heartbeat while the calls run and given up only
+// once their outcome is committed; a replica that cannot have it leaves the entries to its holder,
+// whose next plan (after its commit) sees them.
+func (b *Bridge) startPass(ctx context.Context, c *Conversation, plan effect.Plan) {
+	now := b.opts.Now().UnixMilli()
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.shardsClosed {
+		b.mu.Unlock()
 		return
 	}
-	j := b.jobs[c.Key]
-	if j == nil {
-		j = &journalJob{}
-		b.jobs[c.Key] = j
-	}
+	j := b.job(c.Key)
 	if j.running {
+		b.mu.Unlock()
 		return // its results kick again
 	}
-	if len(due) == 0 {
-		if j.timer == nil && next > 0 && !b.closed {
+	if len(plan.Due) == 0 {
+		if j.timer == nil && plan.Wake > 0 && !b.closed {
 			key := c.Key
-			j.timer = time.AfterFunc(time.Duration(next-now)*time.Millisecond, func() {
+			j.timer = time.AfterFunc(time.Duration(plan.Wake-now)*time.Millisecond, func() {
 				b.mu.Lock()
 				if jj := b.jobs[key]; jj != nil {
 					jj.timer = nil
@@ -274,6 +436,7 @@ func (b *Bridge) kickJournal(c *Conversation) {
 				_ = b.enqueue(b.ctx, task{key: key, kick: true})
 			})
 		}
+		b.mu.Unlock()
 		return
 	}
 	if j.timer != nil {
@@ -282,16 +445,54 @@ func (b *Bridge) kickJournal(c *Conversation) {
 	}
 	j.running = true
 	b.passes.Add(1)
-	j.inFlight = make(map[uint64]bool, len(due))
-	for _, e := range due {
-		j.inFlight[e.Seq] = true
+	b.mu.Unlock()
+
+	release := func() {}
+	pctx := b.ctx
+	if b.shared() {
+		lctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
+		tok, ok, err := b.leases.Acquire(lctx, effectsLease(c.Key), b.opts.Replica, b.opts.LeaseTTL)
+		cancel()
+		if err != nil || !ok {
+			// Another replica performs this journal (or the store is unreachable): its entries may be
+			// tried there, so none of them is fresh here any more.
+			b.forgetFresh(c.Key)
+			b.mu.Lock()
+			j.running = false
+			b.mu.Unlock()
+			b.passOver()
+			if err != nil {
+				b.log.Warn("effects lease", "website", c.WebsiteID, "session", c.SessionID, "err", err)
+			}
+			return
+		}
+		hctx, stop := b.hold(b.ctx, effectsLease(c.Key), tok)
+		pctx = hctx
+		key := c.Key
+		release = func() {
+			stop()
+			b.forgetFresh(key) // the next claim may be another replica's
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), b.opts.CallTimeout)
+			defer cancel()
+			if err := b.leases.Release(rctx, effectsLease(key), b.opts.Replica); err != nil {
+				b.log.Warn("release effects lease", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+			}
+		}
 	}
+	if m, ok := b.opts.Metrics.(JournalMetrics); ok {
+		m.JournalOldest(time.Duration(now-c.Journal[0].Created) * time.Millisecond)
+	}
+	due := make([]JournalEntry, len(plan.Due))
+	for i, x := range plan.Due {
+		due[i] = c.Journal[x]
+	}
+	matched := slices.Clone(c.Matched)
 	b.journalWG.Add(1)
-	go b.runJournal(c.Key, due)
+	go b.runPass(pctx, c.Key, due, matched, release)
 }
 
-// runJournal performs a pass, outside the shard, and hands the results back to it.
-func (b *Bridge) runJournal(key Key, due []JournalEntry) {
+// runPass performs a pass, outside the shard, and hands the results back to it.
+func (b *Bridge) runPass(ctx context.Context, key Key, due []JournalEntry, matched []int64, release func()) {
 	defer b.journalWG.Done()
 	failed := map[string]bool{}
 	var results []journalResult
@@ -300,18 +501,283 @@ func (b *Bridge) runJournal(key Key, due []JournalEntry) {
 		if failed[e.lane()] {
 			continue // in order within a lane: tried again after the one before it
 		}
-		err := b.performEntry(key, e)
-		if err != nil {
+		if e.plan().Scoped && !b.stillCurrent(ctx, key, e) {
+			results = append(results, journalResult{seq: e.Seq, dropped: effect.Stale})
+			continue
+		}
+		r := b.attempt(ctx, key, e, matched)
+		if r.err != nil {
 			failed[e.lane()] = true
 		}
-		results = append(results, journalResult{seq: e.Seq, err: err})
+		matched = append(matched, r.matched...)
+		results = append(results, r)
 	}
-	if err := b.enqueue(context.Background(), task{key: key, journal: &journalDone{results: results}}); err != nil {
+	if err := b.enqueue(context.Background(), task{key: key, journal: &journalDone{results: results, release: release}}); err != nil {
 		// Closed: what is left stays in the journal and is performed after the restart.
+		release()
 		b.mu.Lock()
 		delete(b.jobs, key)
 		b.mu.Unlock()
 		b.passOver()
+	}
+}
+
+// stillCurrent reports whether e's epoch is still the conversation's, as stored now (a pause
+// committed while the pass ran ends it). Read errors keep the entry: the attempt decides.
+func (b *Bridge) stillCurrent(ctx context.Context, key Key, e *JournalEntry) bool {
+	c, err := b.opts.Store.Load(ctx, key)
+	if err != nil {
+		return !errors.Is(err, ErrNotFound)
+	}
+	return c.Epoch == e.Epoch
+}
+
+// attempt performs one entry once, checking its deadline first.
+func (b *Bridge) attempt(ctx context.Context, key Key, e *JournalEntry, matched []int64) journalResult {
+	r := journalResult{seq: e.Seq}
+	if b.opts.Now().UnixMilli() >= e.Deadline {
+		r.dropped = effect.Expired
+		return r
+	}
+	check := !b.takeFresh(key, e.Seq) || e.Attempts > 0
+	timeout := b.opts.CallTimeout
+	if left := time.Until(time.UnixMilli(e.Deadline)); left < timeout && left > time.Second {
+		timeout = left
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	p := &performer{b: b, key: key, e: e, check: check, exclude: matched}
+	r.chosen, r.err = p.perform(cctx)
+	r.matched = p.matched
+	return r
+}
+
+// performer performs one entry: every message is posted at most once (looked up first when the
+// entry may have been tried).
+type performer struct {
+	b       *Bridge
+	key     Key
+	e       *JournalEntry
+	check   bool
+	exclude []int64
+	matched []int64 // Crisp messages the fallback took for ours
+}
+
+func (p *performer) perform(ctx context.Context) (chosen string, err error) {
+	b, e := p.b, p.e
+	pl := b.opts.Platform
+	w, s := p.key.WebsiteID, p.key.SessionID
+	switch e.Kind {
+	case JournalMeta:
+		if e.Meta == nil {
+			return "", nil
+		}
+		return "", pl.UpdateMeta(ctx, w, s, *e.Meta)
+	case JournalState:
+		return "", pl.SetState(ctx, w, s, e.State)
+	case JournalMessage, JournalStep, JournalAnswer:
+		if e.Message == nil {
+			return "", nil
+		}
+		return "", p.post(ctx, *e.Message, 0)
+	case JournalNote:
+		if e.Message == nil {
+			return "", nil
+		}
+		m := *e.Message
+		if av, err := pl.Availability(ctx, w); err == nil {
+			m.Mentions = av.Operators
+		} else {
+			b.log.Warn("availability for note", "website", w, "err", err)
+		}
+		return "", p.post(ctx, m, 0)
+	case JournalOffer:
+		o := e.Offer
+		if o == nil {
+			return "", nil
+		}
+		chosen = o.Chosen
+		if chosen == "" {
+			av, err := pl.Availability(ctx, w)
+			if err != nil {
+				return "", fmt.Errorf("availability: %w", err)
+			}
+			chosen = "offline"
+			if av.Online {
+				chosen = "online"
+			}
+		}
+		if chosen == "online" {
+			if err := p.post(ctx, OutMessage{Type: "text", Text: o.Online}, 0); err != nil {
+				return chosen, err
+			}
+		} else {
+			if err := p.post(ctx, OutMessage{Type: "text", Text: o.Offline}, 0); err != nil {
+				return chosen, err
+			}
+			if f := o.AskEmail; f != nil {
+				if err := p.post(ctx, OutMessage{Type: "field", Field: f}, 1); err != nil {
+					return chosen, fmt.Errorf("ask email: %w", err)
+				}
+			}
+		}
+		// A message to the visitor turns a pending conversation unresolved in Crisp: put it back on
+		// top of the human inbox.
+		if err := pl.SetState(ctx, w, s, signals.CrispPending); err != nil {
+			return chosen, fmt.Errorf("set pending after handover messages: %w", err)
+		}
+		return chosen, nil
+	}
+	return "", fmt.Errorf("journal entry %d: unknown kind %q", e.Seq, e.Kind)
+}
+
+// post sends part of the entry's messages with its fingerprint; when the entry may have been tried
+// before, it first looks the message up in Crisp.
+func (p *performer) post(ctx context.Context, m OutMessage, part int64) error {
+	m.Fingerprint = p.e.Fingerprint + part
+	if p.check {
+		if pc, ok := p.b.opts.Platform.(PostChecker); ok {
+			fp, err := pc.Posted(ctx, p.key.WebsiteID, p.key.SessionID, PostCheck{Message: m, After: p.e.After,
+				Exclude: append(slices.Clip(p.exclude), p.matched...)})
+			if err != nil {
+				return fmt.Errorf("check an earlier attempt: %w", err)
+			}
+			if fp != 0 {
+				if fp != m.Fingerprint {
+					p.matched = append(p.matched, fp)
+				}
+				return nil
+			}
+		}
+	}
+	if _, err := p.b.opts.Platform.Send(ctx, p.key.WebsiteID, p.key.SessionID, m); err != nil {
+		return fmt.Errorf("post %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+// finishJournal runs on the conversation's shard: it records the pass's outcome, commits it, gives
+// up the pass's claim and kicks the next pass.
+func (b *Bridge) finishJournal(ctx context.Context, key Key, d *journalDone) {
+	defer b.passOver() // after the next pass, if any, has started
+	b.mu.Lock()
+	if j := b.jobs[key]; j != nil {
+		j.running = false
+	}
+	b.mu.Unlock()
+	st, found, err := b.load(ctx, key)
+	if err != nil || !found {
+		d.release()
+		if err != nil {
+			b.log.Error("load for journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+			b.retryKick(key)
+		}
+		return
+	}
+	b.applyResults(st, d.results)
+	err = st.commit(ctx, "")
+	d.release()
+	if err != nil {
+		b.log.Error("persist journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+		b.retryKick(key)
+		return
+	}
+	b.perform(ctx, st)
+}
+
+// retryKick plans the conversation's journal again a little later (a store error).
+func (b *Bridge) retryKick(key Key) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.shardsClosed {
+		return
+	}
+	j := b.job(key)
+	if j.timer != nil {
+		return
+	}
+	j.timer = time.AfterFunc(effect.Backoff(1), func() {
+		b.mu.Lock()
+		if jj := b.jobs[key]; jj != nil {
+			jj.timer = nil
+		}
+		b.mu.Unlock()
+		_ = b.enqueue(b.ctx, task{key: key, kick: true})
+	})
+}
+
+// applyResults records attempts in the step's conversation: done entries are removed, failed ones
+// retried with jittered backoff unless they can never succeed or their deadline comes first, dropped
+// ones removed. A guided step or an answer that never reached the visitor fails towards a human.
+func (b *Bridge) applyResults(st *step, results []journalResult) {
+	c := &st.conv
+	met, _ := b.opts.Metrics.(JournalMetrics)
+	now := b.opts.Now().UnixMilli()
+	journal := slices.Clone(c.Journal)
+	lost := ""
+	for _, r := range results {
+		if len(r.matched) > 0 {
+			c.Matched = append(slices.Clone(c.Matched), r.matched...)
+			if n := len(c.Matched) - maxMatched; n > 0 {
+				c.Matched = c.Matched[n:]
+			}
+		}
+		i := slices.IndexFunc(journal, func(e JournalEntry) bool { return e.Seq == r.seq })
+		if i < 0 {
+			continue // replaced or erased meanwhile
+		}
+		e := &journal[i]
+		switch {
+		case r.dropped != "":
+			if met != nil {
+				met.JournalOutcome(e.Kind, "abandoned")
+			}
+			b.log.Warn("crisp write dropped", "website", c.WebsiteID, "session", c.SessionID, "kind", e.Kind, "why", r.dropped)
+			if r.dropped == effect.Expired && (e.Kind == JournalStep || e.Kind == JournalAnswer) {
+				lost = e.Kind
+			}
+			journal = slices.Delete(journal, i, i+1)
+			continue
+		case r.err == nil:
+			if met != nil {
+				met.JournalOutcome(e.Kind, "done")
+			}
+			journal = slices.Delete(journal, i, i+1)
+			continue
+		}
+		e.Attempts++
+		e.LastError = r.err.Error()
+		if r.chosen != "" && e.Offer != nil && e.Offer.Chosen == "" {
+			o := *e.Offer
+			o.Chosen = r.chosen
+			e.Offer = &o
+		}
+		e.NextAt = now + effect.Backoff(e.Attempts).Milliseconds()
+		if permanent(r.err) || e.NextAt >= e.Deadline {
+			b.log.Error("crisp write abandoned", "website", c.WebsiteID, "session", c.SessionID,
+				"kind", e.Kind, "attempts", e.Attempts, "err", r.err)
+			if met != nil {
+				met.JournalOutcome(e.Kind, "abandoned")
+			}
+			if e.Kind == JournalStep || e.Kind == JournalAnswer {
+				lost = e.Kind
+			}
+			journal = slices.Delete(journal, i, i+1)
+			continue
+		}
+		if met != nil {
+			met.JournalOutcome(e.Kind, "retried")
+		}
+		b.log.Warn("crisp write failed; retrying", "website", c.WebsiteID, "session", c.SessionID,
+			"kind", e.Kind, "attempts", e.Attempts, "err", r.err)
+	}
+	c.Journal = journal
+	st.dirty = true
+	if lost != "" && c.Mode == signals.ModeActive {
+		// The visitor never got a guided step the conversation now waits on, or the answer: fail
+		// towards a human rather than leave the visitor waiting.
+		st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourceAssistant, Reason: signals.ReasonError,
+			At: now, Detail: "a message to the visitor could not be posted"})
 	}
 }
 
@@ -326,179 +792,17 @@ func (b *Bridge) passOver() {
 }
 
 // kickStored loads a conversation and kicks its journal (a retry timer fired, or a restart).
-func (b *Bridge) kickStored(key Key) {
-	c, err := b.opts.Store.Load(b.ctx, key)
-	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
-			b.log.Error("load for journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
-		}
-		return
-	}
-	b.kickJournal(&c)
-}
-
-// performEntry performs one entry with the call timeout (bounded by the entry's deadline).
-func (b *Bridge) performEntry(key Key, e *JournalEntry) error {
-	timeout := b.opts.CallTimeout
-	if left := time.Until(time.UnixMilli(e.Deadline)); left < timeout && left > time.Second {
-		timeout = left
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, timeout)
-	defer cancel()
-	p := b.opts.Platform
-	w, s := key.WebsiteID, key.SessionID
-	switch e.Kind {
-	case JournalMeta:
-		if e.Meta == nil {
-			return nil
-		}
-		return p.UpdateMeta(ctx, w, s, *e.Meta)
-	case JournalState:
-		return p.SetState(ctx, w, s, e.State)
-	case JournalMessage, JournalStep:
-		if e.Message == nil {
-			return nil
-		}
-		return b.postOnce(ctx, key, e, *e.Message)
-	case JournalNote:
-		if e.Message == nil {
-			return nil
-		}
-		m := *e.Message
-		if av, err := p.Availability(ctx, w); err == nil {
-			m.Mentions = av.Operators
-		} else {
-			b.log.Warn("availability for note", "website", w, "err", err)
-		}
-		return b.postOnce(ctx, key, e, m)
-	case JournalOffer:
-		if e.Offer == nil {
-			return nil
-		}
-		av, err := p.Availability(ctx, w)
-		if err != nil {
-			return fmt.Errorf("availability: %w", err)
-		}
-		if av.Online {
-			if err := b.postOnce(ctx, key, e, OutMessage{Type: "text", Text: e.Offer.Online}); err != nil {
-				return err
-			}
-		} else {
-			if err := b.postOnce(ctx, key, e, OutMessage{Type: "text", Text: e.Offer.Offline}); err != nil {
-				return err
-			}
-			if f := e.Offer.AskEmail; f != nil {
-				if err := b.postOnce(ctx, key, e, OutMessage{Type: "field", Field: f}); err != nil {
-					return fmt.Errorf("ask email: %w", err)
-				}
-			}
-		}
-		// A message to the visitor turns a pending conversation unresolved in Crisp: put it back on
-		// top of the human inbox.
-		if err := p.SetState(ctx, w, s, signals.CrispPending); err != nil {
-			return fmt.Errorf("set pending after handover messages: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("journal entry %d: unknown kind %q", e.Seq, e.Kind)
-}
-
-// postOnce sends m; on a retry it first checks whether an earlier attempt landed.
-func (b *Bridge) postOnce(ctx context.Context, key Key, e *JournalEntry, m OutMessage) error {
-	if e.Attempts > 0 {
-		if pc, ok := b.opts.Platform.(PostChecker); ok {
-			posted, err := pc.Posted(ctx, key.WebsiteID, key.SessionID, e.Created, m)
-			if err != nil {
-				return fmt.Errorf("check an earlier attempt: %w", err)
-			}
-			if posted {
-				return nil
-			}
-		}
-	}
-	if _, err := b.opts.Platform.Send(ctx, key.WebsiteID, key.SessionID, m); err != nil {
-		return fmt.Errorf("post %s: %w", m.Type, err)
-	}
-	return nil
-}
-
-// finishJournal runs on the conversation's shard: it removes what was done, schedules retries with
-// jittered backoff, abandons what is past its deadline (or can never succeed), commits, and kicks
-// the next pass.
-func (b *Bridge) finishJournal(key Key, d *journalDone) {
-	defer b.passOver() // after the next pass, if any, has started
-	b.mu.Lock()
-	if j := b.jobs[key]; j != nil {
-		j.running = false
-		j.inFlight = nil
-	}
-	b.mu.Unlock()
-	ctx := b.ctx
+func (b *Bridge) kickStored(ctx context.Context, key Key) {
 	st, found, err := b.load(ctx, key)
-	if err != nil || !found {
-		if err != nil {
-			b.log.Error("load for journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
-		}
+	if err != nil {
+		b.log.Error("load for journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+		b.retryKick(key)
 		return
 	}
-	c := &st.conv
-	met, _ := b.opts.Metrics.(JournalMetrics)
-	now := b.opts.Now().UnixMilli()
-	journal := slices.Clone(c.Journal)
-	lostMessage := false
-	for _, r := range d.results {
-		i := slices.IndexFunc(journal, func(e JournalEntry) bool { return e.Seq == r.seq })
-		if i < 0 {
-			continue // erased meanwhile
-		}
-		e := &journal[i]
-		if r.err == nil {
-			if met != nil {
-				met.JournalOutcome(e.Kind, "done")
-			}
-			journal = slices.Delete(journal, i, i+1)
-			continue
-		}
-		e.Attempts++
-		e.LastError = r.err.Error()
-		if permanent(r.err) || now >= e.Deadline {
-			b.log.Error("crisp write abandoned", "website", key.WebsiteID, "session", key.SessionID,
-				"kind", e.Kind, "attempts", e.Attempts, "err", r.err)
-			if met != nil {
-				met.JournalOutcome(e.Kind, "abandoned")
-			}
-			lostMessage = lostMessage || e.Kind == JournalStep
-			journal = slices.Delete(journal, i, i+1)
-			continue
-		}
-		e.NextAt = now + backoff(e.Attempts).Milliseconds()
-		if met != nil {
-			met.JournalOutcome(e.Kind, "retried")
-		}
-		b.log.Warn("crisp write failed; retrying", "website", key.WebsiteID, "session", key.SessionID,
-			"kind", e.Kind, "attempts", e.Attempts, "err", r.err)
-	}
-	c.Journal = journal
-	st.dirty = true
-	if lostMessage && c.Mode == signals.ModeActive {
-		// The visitor never got a guided step the conversation now waits on: fail towards a human
-		// rather than leave it waiting for an answer to a question never asked.
-		st.apply(signals.Input{Kind: signals.InputHandover, Source: signals.SourceAssistant, Reason: signals.ReasonError,
-			At: now, Detail: "a message to the visitor could not be posted"})
-	}
-	if err := st.commit(ctx, ""); err != nil {
-		b.log.Error("persist journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+	if !found {
 		return
 	}
-	b.perform(ctx, st)
-}
-
-// backoff is the wait before attempt n+1: exponential from 500 ms, capped at 30 s, with full jitter
-// over its upper half.
-func backoff(n int) time.Duration {
-	d := 500 * time.Millisecond << min(n-1, 6)
-	d = min(d, 30*time.Second)
-	return d/2 + rand.N(d/2+1)
+	b.kickJournal(ctx, st)
 }
 
 // Pending returns the Crisp writes a conversation still owes (its journal), oldest first.

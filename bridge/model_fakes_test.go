@@ -12,6 +12,7 @@ import (
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/assistant/scenario"
 	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/bolt"
 	"github.com/signalbridge/signalbridge/signals"
 )
 
@@ -91,6 +92,45 @@ type modelPlatform struct {
 	stepSends map[bridge.Key]int
 	wedged    chan struct{}
 	flood     string
+	// decided: the stored mode and visitor turns just before the commit of each answer (by its
+	// fingerprint). An answer is committed with what it decided (a handover, a resolution) before it
+	// is posted, so its checks look at the conversation it was decided in.
+	decided map[int64]decision
+}
+
+type decision struct {
+	mode      signals.Mode
+	questions []string
+}
+
+// decidingStore is the bolt store that tells the model platform, at each commit of a new answer,
+// what the conversation held just before it.
+type decidingStore struct {
+	*bolt.Store
+	plat *modelPlatform
+}
+
+func (s decidingStore) Commit(ctx context.Context, c *bridge.Conversation, audit []bridge.AuditEntry, eventID string) error {
+	var fps []int64
+	s.plat.mu.Lock()
+	for _, e := range c.Journal {
+		if _, known := s.plat.decided[e.Fingerprint]; e.Kind == bridge.JournalAnswer && !known {
+			fps = append(fps, e.Fingerprint)
+		}
+	}
+	s.plat.mu.Unlock()
+	if len(fps) > 0 {
+		mode, qs := s.plat.stored(c.Key)
+		s.plat.mu.Lock()
+		if s.plat.decided == nil {
+			s.plat.decided = map[int64]decision{}
+		}
+		for _, fp := range fps {
+			s.plat.decided[fp] = decision{mode: mode, questions: qs}
+		}
+		s.plat.mu.Unlock()
+	}
+	return s.Store.Commit(ctx, c, audit, eventID)
 }
 
 // floodCap is how many messages one input may post in a conversation before the platform wedges.
@@ -175,6 +215,9 @@ func (p *modelPlatform) Send(_ context.Context, w, s string, m bridge.OutMessage
 		select {} // park this bridge goroutine for good: the bridge loops
 	}
 	defer p.mu.Unlock()
+	if d, ok := p.decided[m.Fingerprint]; ok && m.Fingerprint != 0 {
+		mode, questions = d.mode, d.questions
+	}
 	p.record(platCall{Kind: "send", Key: k, Msg: m, Mode: mode, Questions: questions})
 	if c := p.conv(k); m.Type != "note" && c.state == "pending" {
 		c.state = "unresolved" // Crisp: an operator-side message answers a pending conversation
@@ -191,7 +234,7 @@ func (p *modelPlatform) UpdateMeta(_ context.Context, w, s string, u bridge.Meta
 	c := p.conv(k)
 	skipped := false
 	for key, want := range u.Expect {
-		if c.data[key] != want {
+		if !bridge.ExpectMatches(want, c.data[key]) {
 			skipped = true
 		}
 	}
@@ -256,18 +299,6 @@ func (p *modelPlatform) ObserveAvailability(ev bridge.Event) {
 	p.mu.Lock()
 	p.online = *ev.Available
 	p.mu.Unlock()
-}
-
-func (p *modelPlatform) AnsweredSince(_ context.Context, w, s string, since int64) (bool, error) {
-	k := bridge.Key{WebsiteID: w, SessionID: s}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.calls {
-		if c.Kind == "send" && c.Key == k && c.At >= since && p.isAnswer(c.Msg) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // snapshot returns the calls from index from on and a copy of a conversation's Crisp side.

@@ -194,7 +194,7 @@ func (h *harness) open() {
 		h.t.Fatalf("outbox: %v", err)
 	}
 	h.recovering, h.recoverFrom = owed, h.plat.ncalls()
-	b, err := bridge.Open(bridge.Options{Store: st, Platform: h.plat, Assistant: h.asst, PluginURN: "urn:test:model:0",
+	b, err := bridge.Open(bridge.Options{Store: decidingStore{st, h.plat}, Platform: h.plat, Assistant: h.asst, PluginURN: "urn:test:model:0",
 		Websites: func(id string) *bridge.Website { return h.sites[id] },
 		Now:      func() time.Time { return time.UnixMilli(h.clock.Load()) },
 		Shards:   4, ReplyTimeout: time.Minute, DrainTimeout: 20 * time.Millisecond})

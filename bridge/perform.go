@@ -11,7 +11,13 @@ import (
 // perform acts on what a committed step decided. The Crisp writes are in the conversation's
 // journal (committed with the decision) and are performed by the journal worker; what is left here
 // acts in this process: cancelling the answer being written and starting a new one.
-func (b *Bridge) perform(_ context.Context, st *step) {
+func (b *Bridge) perform(ctx context.Context, st *step) {
+	b.act(st)
+	b.kickJournal(ctx, st)
+}
+
+// act performs what a committed step decided that acts in this process.
+func (b *Bridge) act(st *step) {
 	c := &st.conv
 	for _, a := range st.actions {
 		switch a.Kind {
@@ -22,7 +28,6 @@ func (b *Bridge) perform(_ context.Context, st *step) {
 		}
 	}
 	st.actions = nil
-	b.kickJournal(c)
 }
 
 // text returns a localized string for the conversation.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signalbridge/signalbridge/bridge/effect"
 	"github.com/signalbridge/signalbridge/signals"
 )
 
@@ -68,6 +69,7 @@ type step struct {
 	meta    MetaUpdate   // written after the commit (email from a field, data from steps)
 	posts   []OutMessage // posted after the commit (guided steps)
 	dirty   bool
+	seq0    uint64 // the journal's sequence when the step began: entries above it are this step's
 	// dirtyData: conv.Data is this step's own copy; ownDeliveries: likewise conv.Deliveries.
 	dirtyData     bool
 	ownDeliveries bool
@@ -89,6 +91,7 @@ func (b *Bridge) load(ctx context.Context, key Key) (*step, bool, error) {
 	switch {
 	case err == nil:
 		st.conv = c
+		st.seq0 = c.JournalSeq
 		return st, true, nil
 	case errors.Is(err, ErrNotFound):
 		now := b.opts.Now().UnixMilli()
@@ -121,6 +124,7 @@ func (st *step) apply(in signals.Input) signals.Result {
 		st.actions = append(st.actions, a)
 	}
 	if t := res.Transition; t != nil {
+		st.conv.Epoch++ // what was decided for the mode that ended is dropped
 		st.audit = append(st.audit, AuditEntry{At: t.At, Source: t.Source, From: t.From, To: t.To,
 			Reason: t.Reason, Detail: t.Detail})
 		st.b.opts.Metrics.Transition(t.Reason, t.Source, t.To)
@@ -334,6 +338,8 @@ func (st *step) answerPending(at int64) {
 // message is a new question, and the resolved one (its transcript and cited sources) must neither
 // be answered again nor fill a later handover note.
 func (st *step) freshWindow() {
+	st.conv.Epoch++ // a resolution ends what was decided for the old topic
+	st.dirty = true
 	if len(st.conv.Transcript) > 0 {
 		st.conv.Transcript = nil
 		st.dirty = true
@@ -355,6 +361,7 @@ func (st *step) addTurn(t Turn) {
 // journal) and the processed event id atomically.
 func (st *step) commit(ctx context.Context, eventID string) error {
 	st.journalize()
+	st.sealJournal()
 	// The outbox: an answer about to be generated is owed until it is posted (or no longer due),
 	// so a restart in between answers it. Each new answer marks its own time: an answer whose mark
 	// was replaced (a newer message, maybe on another replica) is superseded and never posted.
@@ -376,20 +383,23 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
 	}
 	st.audit, st.dirty = nil, false
+	st.b.markFresh(st.conv.Key, st.newSeqs())
+	st.seq0 = st.conv.JournalSeq
 	return nil
 }
 
 // processEvent is the whole life of one event on its shard. inboxID is its durable intake entry
 // (removed once the event is processed); an event without a de-duplication id of its own is
 // de-duplicated by it, so replaying the entry after a crash is harmless.
-func (b *Bridge) processEvent(ev Event, inboxID string, replay bool) {
-	ctx := b.ctx
+func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, replay bool, tries int) {
 	log := b.log.With("website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name)
 	id := EventID(ev)
-	processed := true // false: a failure left it for a replay
+	processed := true // false: a failure left it for a retry
 	defer func() {
 		if processed {
 			b.removeInbox(inboxID)
+		} else {
+			b.retryEvent(ev, inboxID, tries)
 		}
 	}()
 	if id == "" && inboxID != "" && (replay || b.shared()) {
@@ -414,9 +424,14 @@ func (b *Bridge) processEvent(ev Event, inboxID string, replay bool) {
 		processed = false
 		return
 	}
+	if ev.Message != nil && ev.Timestamp > st.conv.CrispAt && ev.Via != "" {
+		st.conv.CrispAt = ev.Timestamp // Crisp's clock: the anchor of the fallback posted-check
+	}
 	mattered := b.interpret(ctx, st, ev)
-	if !mattered && (!found || id == "" && !st.dirty) {
-		return // typing, segments, routing... of a conversation we keep nothing about
+	if !mattered && (!found || !st.dirty) {
+		// Typing, routing, our own echoes...: nothing to keep, nothing to commit. Processing it
+		// again after a crash changes nothing either.
+		return
 	}
 	if id == "" && inboxID != "" {
 		id = "inbox:" + inboxID // committed with the state: a replay of this entry is a duplicate
@@ -428,6 +443,28 @@ func (b *Bridge) processEvent(ev Event, inboxID string, replay bool) {
 	}
 	b.perform(ctx, st)
 }
+
+// retryEvent processes an accepted event again after a store error or a lost lease (it is still in
+// the inbox), a little later, instead of leaving it until the next restart; after maxEventTries it is
+// left to the restart (or, with replicas, to the takeover sweep).
+func (b *Bridge) retryEvent(ev Event, inboxID string, tries int) {
+	if inboxID == "" || tries >= maxEventTries {
+		return
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return // processed at the next start
+	}
+	key := Key{ev.WebsiteID, ev.SessionID}
+	time.AfterFunc(effect.Backoff(tries+1), func() {
+		_ = b.enqueue(b.ctx, task{key: key, event: &ev, inboxID: inboxID, replay: true, tries: tries + 1})
+	})
+}
+
+// maxEventTries bounds the retries of one event in one process.
+const maxEventTries = 8
 
 // interpret turns an event into state-machine inputs and direct state updates. It reports whether
 // the event mattered at all.

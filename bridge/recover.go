@@ -31,16 +31,17 @@ func (b *Bridge) recoverOutbox() {
 	}
 }
 
-// recoverOne runs on the conversation's shard.
-func (b *Bridge) recoverOne(key Key) {
-	ctx := b.ctx
+// recoverOne runs on the conversation's shard: it performs the journal the conversation left (every
+// entry looked up in Crisp before it is posted again), and answers what is still owed. An owed answer
+// was never posted: an answer is committed (and the debt cleared) before it is posted.
+func (b *Bridge) recoverOne(ctx context.Context, key Key) {
 	log := b.log.With("website", key.WebsiteID, "session", key.SessionID)
 	st, found, err := b.load(ctx, key)
 	if err != nil || !found {
 		return
 	}
 	c := &st.conv
-	b.kickJournal(c) // Crisp writes decided before the restart
+	b.kickJournal(ctx, st) // Crisp writes decided before the restart
 	if c.ReplyDue == 0 {
 		return
 	}
@@ -57,19 +58,6 @@ func (b *Bridge) recoverOne(key Key) {
 	}
 	cancel()
 	if c.Mode != signals.ModeActive {
-		c.ReplyDue = 0
-		st.dirty = true
-		_ = st.commit(ctx, "")
-		return
-	}
-	actx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
-	answered, err := b.opts.Platform.AnsweredSince(actx, key.WebsiteID, key.SessionID, c.ReplyDue)
-	cancel()
-	if err != nil {
-		log.Warn("check owed answer; kept for the next start", "err", err)
-		return
-	}
-	if answered {
 		c.ReplyDue = 0
 		st.dirty = true
 		if err := st.commit(ctx, ""); err != nil {

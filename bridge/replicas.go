@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -42,8 +43,9 @@ func replicaID() string {
 	return "replica-" + hex.EncodeToString(b[:])
 }
 
-func convLease(key Key) string { return "conv:" + key.String() }
-func genLease(key Key) string  { return "gen:" + key.String() }
+func convLease(key Key) string    { return "conv:" + key.String() }
+func genLease(key Key) string     { return "gen:" + key.String() }
+func effectsLease(key Key) string { return "fx:" + key.String() }
 
 // lockConv takes the conversation's lease for a task, waiting (on this shard) while another replica
 // holds it, up to three lease times; it returns the fencing token, or 0 when leases are off.
@@ -108,16 +110,79 @@ func (b *Bridge) Replica() string { return b.opts.Replica }
 // shared reports whether the bridge runs as one of several replicas.
 func (b *Bridge) shared() bool { return b.leases != nil }
 
-// underLease runs fn under the conversation's lease; a task whose lease cannot be had is logged and
-// dropped (its event stays in the inbox and is taken over by the sweep).
-func (b *Bridge) underLease(key Key, fn func()) bool {
-	if _, err := b.lockConv(key); err != nil {
+// underLease runs fn under the conversation's lease, kept alive by a heartbeat while fn runs; fn's
+// context ends when the lease is lost (a stall past it, another holder), so its Crisp calls stop and
+// its fenced commit fails. A task whose lease cannot be had is logged and dropped (its event stays in
+// the inbox and is tried again).
+func (b *Bridge) underLease(key Key, fn func(ctx context.Context)) bool {
+	tok, err := b.lockConv(key)
+	if err != nil {
 		b.log.Warn("task skipped: no lease", "website", key.WebsiteID, "session", key.SessionID, "err", err)
 		return false
 	}
 	defer b.unlockConv(key)
-	fn()
+	ctx, stop := b.hold(b.ctx, convLease(key), tok)
+	defer stop()
+	fn(ctx)
 	return true
+}
+
+// hold keeps the lease name, taken with token, while work runs: a heartbeat renews it every third of
+// LeaseTTL, and the returned context ends when the lease is lost: taken by another holder (a new
+// token), or not renewed before it expires, as far as this process can tell (renewals that fail).
+// stop ends the heartbeat; it does not release the lease. Without replicas it only returns a
+// cancellable context.
+func (b *Bridge) hold(parent context.Context, name string, token int64) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	if !b.shared() {
+		return ctx, cancel
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ttl := b.opts.LeaseTTL
+		tick := time.NewTicker(ttl / 3)
+		defer tick.Stop()
+		expire := time.NewTimer(ttl * 9 / 10) // renewed from the taking, conservatively
+		defer expire.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-expire.C:
+				b.log.Warn("lease expired before it could be renewed", "lease", name)
+				cancel()
+				return
+			case <-tick.C:
+			}
+			sent := time.Now()
+			rctx, rcancel := context.WithTimeout(ctx, ttl/3)
+			tok, ok, err := b.leases.Acquire(rctx, name, b.opts.Replica, ttl)
+			rcancel()
+			switch {
+			case err != nil:
+				b.log.Warn("renew lease", "lease", name, "err", err)
+			case !ok || tok != token:
+				b.log.Warn("lease lost to another holder", "lease", name)
+				cancel()
+				return
+			default:
+				expire.Reset(ttl*9/10 - time.Since(sent))
+			}
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			cancel()
+		})
+	}
 }
 
 // free reports whether nobody holds the lease name: a probe that takes it for a millisecond.
@@ -126,32 +191,39 @@ func (b *Bridge) free(ctx context.Context, name string) bool {
 	return err == nil && ok
 }
 
-// keepGenLease renews the lease of an answer being generated until stop is closed.
-func (b *Bridge) keepGenLease(key Key, stop <-chan struct{}) {
+// takeGenLease takes the lease of the answer about to be generated for key and keeps it until the
+// returned release is called: after the answer is committed (or dropped), not when the model
+// returns, so that no other replica takes the answer over while its result waits for the shard. The
+// returned context ends when the lease is lost. ok is false when another replica holds it.
+func (b *Bridge) takeGenLease(key Key) (ctx context.Context, token int64, release func(), ok bool) {
 	if !b.shared() {
-		return
+		return b.ctx, 0, func() {}, true
 	}
-	renew := func() {
-		ctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
+	lctx, cancel := context.WithTimeout(b.ctx, b.opts.CallTimeout)
+	tok, ok, err := b.leases.Acquire(lctx, genLease(key), b.opts.Replica, b.opts.LeaseTTL)
+	cancel()
+	if err != nil || !ok {
+		if err != nil {
+			b.log.Warn("generation lease", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+		}
+		return nil, 0, nil, false
+	}
+	hctx, stop := b.hold(b.ctx, genLease(key), tok)
+	return hctx, tok, func() {
+		stop()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), b.opts.CallTimeout)
 		defer cancel()
-		if _, _, err := b.leases.Acquire(ctx, genLease(key), b.opts.Replica, b.opts.LeaseTTL); err != nil {
-			b.log.Warn("renew generation lease", "website", key.WebsiteID, "session", key.SessionID, "err", err)
-		}
+		_ = b.leases.Release(rctx, genLease(key), b.opts.Replica)
+	}, true
+}
+
+// stillHolds reports whether this replica still holds name with token (a renewal that checks).
+func (b *Bridge) stillHolds(ctx context.Context, name string, token int64) bool {
+	if !b.shared() {
+		return true
 	}
-	renew()
-	t := time.NewTicker(b.opts.LeaseTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(b.ctx), b.opts.CallTimeout)
-			_ = b.leases.Release(ctx, genLease(key), b.opts.Replica)
-			cancel()
-			return
-		case <-t.C:
-			renew()
-		}
-	}
+	tok, ok, err := b.leases.Acquire(ctx, name, b.opts.Replica, b.opts.LeaseTTL)
+	return err == nil && ok && tok == token
 }
 
 // sweepLease takes the lease of a background job for one pass; false when another replica runs it.
@@ -189,7 +261,9 @@ func (b *Bridge) SweepTakeover(ctx context.Context) (int, error) {
 			overdue = true
 		}
 		for _, e := range c.Journal {
-			if now.Sub(time.UnixMilli(max(e.NextAt, e.Created))) > takeoverWrite*b.opts.LeaseTTL {
+			// Only a claim that expired is taken over (the effects lease, timed by the store): a
+			// live holder's heartbeat keeps it however long its calls take.
+			if now.Sub(time.UnixMilli(max(e.NextAt, e.Created))) > takeoverWrite*b.opts.LeaseTTL && b.free(ctx, effectsLease(k)) {
 				overdue = true
 				break
 			}

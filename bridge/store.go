@@ -59,6 +59,16 @@ type Conversation struct {
 	// sequence number of the last entry added.
 	Journal    []JournalEntry
 	JournalSeq uint64
+	// Epoch counts the conversation's changes of mode and resolutions: the journal entries decided
+	// in an epoch that has ended are dropped (effect.Plan).
+	Epoch uint64
+	// CrispAt is the newest Crisp timestamp (Unix ms, Crisp's clock) of an event of the
+	// conversation: the anchor of the fallback "was it posted?" check, which never reads the
+	// bridge's own clock.
+	CrispAt int64
+	// Matched are the fingerprints of Crisp messages that the fallback check took for one of our
+	// entries (newest last, bounded), so that one message never counts for two entries.
+	Matched []int64
 }
 
 // Owes reports whether the conversation still owes work: an answer or a Crisp write. Stores index
@@ -116,9 +126,6 @@ type Platform interface {
 	Compose(ctx context.Context, websiteID, sessionID string, typing bool) error
 	// Availability tells whether humans can answer the website now.
 	Availability(ctx context.Context, websiteID string) (Availability, error)
-	// AnsweredSince reports whether we posted an answer (text or picker) in the conversation at or
-	// after since (Unix ms): read once per owed answer after a restart, never per message.
-	AnsweredSince(ctx context.Context, websiteID, sessionID string, since int64) (bool, error)
 }
 
 // Clock returns the current time; tests inject their own.

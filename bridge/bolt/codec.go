@@ -18,12 +18,14 @@ import (
 //
 // Adding a field to bridge.Conversation, signals.State or bridge.Turn needs a new format here;
 // TestCodecKnowsEveryField fails until then.
-const formatBinary = 5
+const formatBinary = 6
 
-// Earlier formats, read and never written: 3 had no journal, 4 kept it as JSON.
+// Earlier formats, read and never written: 3 had no journal, 4 kept it as JSON, 5 had no effect
+// identities (epochs, fingerprints, Crisp anchors).
 const (
 	formatV3 = 3
 	formatV4 = 4
+	formatV5 = 5
 )
 
 var errShort = errors.New("decode conversation: truncated value")
@@ -67,6 +69,29 @@ func (e *encoder) intMap(m map[string]int) {
 		e.str(k)
 		e.int(int64(v))
 	}
+}
+
+func (e *encoder) ints(s []int64) {
+	if s == nil {
+		e.count(0)
+		return
+	}
+	e.count(len(s) + 1)
+	for _, v := range s {
+		e.int(v)
+	}
+}
+
+func (d *decoder) ints() []int64 {
+	n, isNil := d.count()
+	if isNil {
+		return nil
+	}
+	s := make([]int64, n)
+	for i := range s {
+		s[i] = d.int()
+	}
+	return s
 }
 
 func (e *encoder) strs(s []string) {
@@ -130,12 +155,15 @@ func encodeConversation(c *bridge.Conversation) ([]byte, error) {
 	e.int(c.ReplyDue)
 	e.int(int64(min(c.JournalSeq, math.MaxInt64)))
 	e.journal(c.Journal)
+	e.int(int64(min(c.Epoch, math.MaxInt64)))
+	e.int(c.CrispAt)
+	e.ints(c.Matched)
 	return e.b, nil
 }
 
 // splitConversation returns the mode and body of a stored value.
 func splitConversation(v []byte) (signals.Mode, []byte, error) {
-	if len(v) < 2 || (v[0] != formatBinary && v[0] != formatV3 && v[0] != formatV4) || len(v) < 2+int(v[1]) {
+	if len(v) < 2 || (v[0] != formatBinary && v[0] != formatV3 && v[0] != formatV4 && v[0] != formatV5) || len(v) < 2+int(v[1]) {
 		return "", nil, errors.New("decode conversation: unknown format")
 	}
 	n := int(v[1])
@@ -316,7 +344,13 @@ func decodeConversation(v []byte, c *bridge.Conversation) error {
 	switch v[0] {
 	case formatBinary:
 		c.JournalSeq = uint64(d.int())
-		c.Journal = d.journal()
+		c.Journal = d.journal(true)
+		c.Epoch = uint64(d.int())
+		c.CrispAt = d.int()
+		c.Matched = d.ints()
+	case formatV5:
+		c.JournalSeq = uint64(d.int())
+		c.Journal = d.journal(false)
 	case formatV4:
 		c.JournalSeq = uint64(d.int())
 		if j := d.str(); j != "" && d.err == nil {

@@ -16,14 +16,14 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		typ  reflect.Type
 		want int
 	}{
-		{reflect.TypeFor[bridge.Conversation](), 20}, // Key, State + 18 own fields
+		{reflect.TypeFor[bridge.Conversation](), 23}, // Key, State + 21 own fields
 		{reflect.TypeFor[bridge.Key](), 2},
 		{reflect.TypeFor[signals.State](), 9},
 		{reflect.TypeFor[bridge.Turn](), 5},
-		{reflect.TypeFor[bridge.JournalEntry](), 12},
+		{reflect.TypeFor[bridge.JournalEntry](), 15},
 		{reflect.TypeFor[bridge.MetaUpdate](), 5},
-		{reflect.TypeFor[bridge.OutMessage](), 5},
-		{reflect.TypeFor[bridge.Offer](), 3},
+		{reflect.TypeFor[bridge.OutMessage](), 6},
+		{reflect.TypeFor[bridge.Offer](), 4},
 		{reflect.TypeFor[bridge.Picker](), 3},
 		{reflect.TypeFor[bridge.Choice](), 3},
 		{reflect.TypeFor[bridge.Field](), 4},
@@ -45,10 +45,10 @@ func TestCodecRoundTrip(t *testing.T) {
 	negative.ScenarioIndex, negative.Since, negative.CostUSD = -1, -5, -0.5
 	journal := full
 	journal.Journal = []bridge.JournalEntry{
-		{Seq: 1, Kind: bridge.JournalOffer, Reason: signals.ReasonHuman, Created: 5, Deadline: 6,
-			Offer: &bridge.Offer{Online: "on", Offline: "off", AskEmail: &bridge.Field{ID: "sb-email", Text: "Email?", Explain: "you@example.com"}}},
+		{Seq: 1, Kind: bridge.JournalOffer, Reason: signals.ReasonHuman, Created: 5, Deadline: 6, Epoch: 3, After: 4, Fingerprint: 1 << 50,
+			Offer: &bridge.Offer{Online: "on", Offline: "off", Chosen: "offline", AskEmail: &bridge.Field{ID: "sb-email", Text: "Email?", Explain: "you@example.com"}}},
 		{Seq: 2, Kind: bridge.JournalMessage, Attempts: 3, NextAt: 9, LastError: "503",
-			Message: &bridge.OutMessage{Type: "picker", Text: "t", Mentions: []string{"op1"},
+			Message: &bridge.OutMessage{Type: "picker", Text: "t", Mentions: []string{"op1"}, Fingerprint: 77,
 				Picker: &bridge.Picker{ID: "p", Text: "Pick", Choices: []bridge.Choice{{Value: "a", Label: "A", Selected: true}, {Value: "b", Label: "B"}}}}},
 		{Seq: 3, Kind: bridge.JournalMessage, Message: &bridge.OutMessage{Type: "field", Field: &bridge.Field{ID: "f", Text: "F", Value: "v"}}},
 		{Seq: 4, Kind: bridge.JournalState, State: "pending"},

@@ -3,6 +3,7 @@ package bolt
 import (
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/signals"
+	"math"
 )
 
 // The journal in the binary format: an entry count (+1, 0 for nil), then per entry its fields in
@@ -44,6 +45,14 @@ func (e *encoder) journal(j []bridge.JournalEntry) {
 		e.int(int64(x.Attempts))
 		e.int(x.NextAt)
 		e.str(x.LastError)
+		e.int(int64(min(x.Epoch, math.MaxInt64)))
+		e.int(x.After)
+		e.int(x.Fingerprint)
+		chosen := ""
+		if x.Offer != nil {
+			chosen = x.Offer.Chosen
+		}
+		e.str(chosen)
 	}
 }
 
@@ -63,6 +72,7 @@ func (e *encoder) outMessage(m *bridge.OutMessage) {
 	}
 	e.field(m.Field)
 	e.strs(m.Mentions)
+	e.int(m.Fingerprint)
 }
 
 func (e *encoder) field(f *bridge.Field) {
@@ -75,7 +85,8 @@ func (e *encoder) field(f *bridge.Field) {
 	}
 }
 
-func (d *decoder) journal() []bridge.JournalEntry {
+// journal decodes a journal; v6 entries carry their epoch, anchor, fingerprint and offer choice.
+func (d *decoder) journal(v6 bool) []bridge.JournalEntry {
 	n, isNil := d.count()
 	if isNil {
 		return nil
@@ -89,7 +100,7 @@ func (d *decoder) journal() []bridge.JournalEntry {
 			x.Meta = &bridge.MetaUpdate{Email: d.str(), Nickname: d.str(), Data: d.strMap(), Segments: d.strs(), Expect: d.strMap()}
 		}
 		if d.bool() {
-			x.Message = d.outMessage()
+			x.Message = d.outMessage(v6)
 		}
 		x.State = d.str()
 		if d.bool() {
@@ -101,6 +112,14 @@ func (d *decoder) journal() []bridge.JournalEntry {
 		x.Attempts = int(d.int())
 		x.NextAt = d.int()
 		x.LastError = d.str()
+		if v6 {
+			x.Epoch = uint64(d.int())
+			x.After = d.int()
+			x.Fingerprint = d.int()
+			if chosen := d.str(); chosen != "" && x.Offer != nil {
+				x.Offer.Chosen = chosen
+			}
+		}
 		if d.err != nil {
 			return nil
 		}
@@ -108,7 +127,7 @@ func (d *decoder) journal() []bridge.JournalEntry {
 	return j
 }
 
-func (d *decoder) outMessage() *bridge.OutMessage {
+func (d *decoder) outMessage(v6 bool) *bridge.OutMessage {
 	m := &bridge.OutMessage{Type: d.str(), Text: d.str()}
 	if d.bool() {
 		p := &bridge.Picker{ID: d.str(), Text: d.str()}
@@ -122,6 +141,9 @@ func (d *decoder) outMessage() *bridge.OutMessage {
 	}
 	m.Field = d.field()
 	m.Mentions = d.strs()
+	if v6 {
+		m.Fingerprint = d.int()
+	}
 	return m
 }
 

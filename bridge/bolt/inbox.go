@@ -150,3 +150,29 @@ func (s *Store) SetCursor(ctx context.Context, name string, v int64) error {
 	}
 	return nil
 }
+
+// EachCursor calls fn with every stored cursor, in name order (migrate copies them).
+func (s *Store) EachCursor(ctx context.Context, fn func(name string, v int64) error) error {
+	type kv struct {
+		name string
+		v    int64
+	}
+	var all []kv
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCursors).ForEach(func(k, b []byte) error {
+			if len(b) == 8 {
+				all = append(all, kv{string(k), int64(binary.BigEndian.Uint64(b))})
+			}
+			return ctx.Err()
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("each cursor: %w", err)
+	}
+	for _, c := range all {
+		if err := fn(c.name, c.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

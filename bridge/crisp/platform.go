@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/effect"
 )
 
 // DefaultAvailabilityTTL is how long Platform.Availability trusts what it read from Crisp.
@@ -105,6 +106,7 @@ func (p *Platform) Send(ctx context.Context, websiteID, sessionID string, m brid
 		return 0, fmt.Errorf("send message: type %q: want text, note, picker or field", m.Type)
 	}
 	nm.From, nm.Origin = "operator", p.c.Origin() // SendMessage adds the bot's nickname and avatar
+	nm.Fingerprint = m.Fingerprint
 	return p.c.SendMessage(ctx, websiteID, sessionID, nm)
 }
 
@@ -139,7 +141,7 @@ func (p *Platform) UpdateMeta(ctx context.Context, websiteID, sessionID string, 
 		return fmt.Errorf("merge meta: %w", err)
 	}
 	for k, want := range u.Expect {
-		if formatValue(cur.Data[k]) != want {
+		if !bridge.ExpectMatches(want, formatValue(cur.Data[k])) {
 			// Someone wrote the key after we decided (a newer signal): theirs wins, and reaches the
 			// bridge as its own event. A window of one GET..PATCH remains (no compare-and-set in Crisp).
 			p.log.Debug("conditional data write skipped", "website", websiteID, "session", sessionID, "key", k)
@@ -297,13 +299,23 @@ func (p *Platform) ObserveAvailability(ev bridge.Event) {
 	}
 }
 
-// Posted reports whether a message like m (same type and text, with our origin) was posted at or
-// after since, from the latest page of messages: a journal retry checks it before posting again, so
-// an attempt whose answer was lost does not post twice.
-func (p *Platform) Posted(ctx context.Context, websiteID, sessionID string, since int64, m bridge.OutMessage) (bool, error) {
+// Posted looks a message of ours up in the latest page of the conversation's messages (one GET): by
+// its client-supplied fingerprint first; when Crisp did not keep it (UNCONFIRMED whether it does),
+// by type and text among our messages at or after q.After (Crisp's own time of the newest message
+// the decision saw, never this machine's clock), skipping those already matched to other entries.
+// It returns the fingerprint found, 0 when the message is not there.
+func (p *Platform) Posted(ctx context.Context, websiteID, sessionID string, q bridge.PostCheck) (int64, error) {
 	msgs, err := p.c.Messages(ctx, websiteID, sessionID, 0)
 	if err != nil {
-		return false, fmt.Errorf("posted: %w", err)
+		return 0, fmt.Errorf("posted: %w", err)
+	}
+	m := q.Message
+	if m.Fingerprint != 0 {
+		for _, x := range msgs {
+			if x.Fingerprint == m.Fingerprint {
+				return x.Fingerprint, nil
+			}
+		}
 	}
 	origin := p.c.Origin()
 	want := m.Text
@@ -314,28 +326,13 @@ func (p *Platform) Posted(ctx context.Context, websiteID, sessionID string, sinc
 		want = m.Field.Text
 	}
 	for _, x := range msgs {
-		if x.Origin == origin && x.Type == m.Type && x.Timestamp >= since && messageText(x) == want {
-			return true, nil
+		if x.Origin != origin || x.Type != m.Type || x.Timestamp < q.After || messageText(x) != want ||
+			slices.Contains(q.Exclude, x.Fingerprint) || effect.Ours(x.Fingerprint) {
+			continue // an own fingerprint that is not this message's belongs to another entry
 		}
+		return x.Fingerprint, nil
 	}
-	return false, nil
-}
-
-// AnsweredSince reports whether we posted an answer (text or picker, with our origin) at or after
-// since, from the latest page of messages. It is read once per owed answer after a restart, so a
-// reply posted just before a crash is not posted twice.
-func (p *Platform) AnsweredSince(ctx context.Context, websiteID, sessionID string, since int64) (bool, error) {
-	msgs, err := p.c.Messages(ctx, websiteID, sessionID, 0)
-	if err != nil {
-		return false, fmt.Errorf("answered since: %w", err)
-	}
-	origin := p.c.Origin()
-	for _, m := range msgs {
-		if m.Origin == origin && m.From == "operator" && (m.Type == "text" || m.Type == "picker") && m.Timestamp >= since {
-			return true, nil
-		}
-	}
-	return false, nil
+	return 0, nil
 }
 
 // messageText is the text of a message read back: the content of a text or note, the prompt of a

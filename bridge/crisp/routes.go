@@ -94,6 +94,9 @@ type MessageNew struct {
 	Mentions  []string     `json:"mentions,omitempty"`
 	Automated bool         `json:"automated,omitempty"`
 	Stealth   bool         `json:"stealth,omitempty"`
+	// Fingerprint is the client-supplied identity of the message (the send route accepts one;
+	// UNCONFIRMED whether Crisp keeps it: Platform.Posted falls back to type and text).
+	Fingerprint int64 `json:"fingerprint,omitempty"`
 }
 
 // Message is a message read back from a conversation. Content is raw JSON: a string or an object

@@ -86,8 +86,12 @@ func Conversation(website, session string) bridge.Conversation {
 			{Seq: 6, Kind: bridge.JournalMeta, Reason: signals.ReasonHuman, Created: 1_700_000_000_007, Deadline: 1_700_003_600_007,
 				Meta: &bridge.MetaUpdate{Data: map[string]string{"enum": "chatbot_paused:human"}, Expect: map[string]string{"enum": "start_chatbot"}}},
 			{Seq: 7, Kind: bridge.JournalMessage, Created: 1_700_000_000_008, Deadline: 1_700_000_600_008, Attempts: 2,
-				NextAt: 1_700_000_002_000, LastError: "crisp api: 503", Message: &bridge.OutMessage{Type: "text", Text: "We will answer soon."}},
+				NextAt: 1_700_000_002_000, LastError: "crisp api: 503", Epoch: 4, After: 1_700_000_000_001, Fingerprint: 1<<50 + 28,
+				Message: &bridge.OutMessage{Type: "text", Text: "We will answer soon.", Fingerprint: 1<<50 + 28}},
 		},
+		Epoch:   4,
+		CrispAt: 1_700_000_000_001,
+		Matched: []int64{170000000000112},
 	}
 }
 

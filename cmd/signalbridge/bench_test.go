@@ -914,9 +914,6 @@ func (benchPlatform) Send(context.Context, string, string, bridge.OutMessage) (i
 	return 1, nil
 }
 func (benchPlatform) UpdateMeta(context.Context, string, string, bridge.MetaUpdate) error { return nil }
-func (benchPlatform) AnsweredSince(context.Context, string, string, int64) (bool, error) {
-	return false, nil
-}
 func (benchPlatform) Meta(context.Context, string, string) (bridge.Meta, error) {
 	return bridge.Meta{}, nil
 }

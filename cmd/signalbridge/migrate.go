@@ -91,13 +91,71 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return fmt.Errorf("copy processed ids: %w", err)
 	}
+	cursors, inbox, err := copyIntake(ctx, src, dst)
+	if err != nil {
+		return err
+	}
 	if err := verifyMigration(ctx, src, dst); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "migrated %s to %s (prefix %q) in %s: %d conversations, %d audit entries, %d owing an answer, %d usage days, %d processed event ids; verified\n",
+	fmt.Fprintf(stdout, "migrated %s to %s (prefix %q) in %s: %d conversations, %d audit entries, %d owing an answer, %d usage days, %d processed event ids, %d catch-up cursors, %d accepted events not yet processed; verified\n",
 		*from, redactURL(*to), dst.Prefix(), time.Since(start).Round(time.Millisecond),
-		st.conversations.Load(), st.audit.Load(), st.outbox.Load(), st.usage.Load(), st.processed.Load())
+		st.conversations.Load(), st.audit.Load(), st.outbox.Load(), st.usage.Load(), st.processed.Load(), cursors, inbox)
 	return nil
+}
+
+// maxMigrateInbox bounds the accepted, unprocessed events migrate copies; past it, it refuses (let
+// the bridge process them first).
+const maxMigrateInbox = 100_000
+
+// copyIntake copies the catch-up cursors (without them the first catch-up after the switch would
+// take every website for new and never read back what Crisp sent during the downtime) and the
+// events accepted but not processed (acknowledged to Crisp: they must not be lost), and verifies
+// both.
+func copyIntake(ctx context.Context, src *bolt.Store, dst *redis.Store) (cursors, inbox int, err error) {
+	want := map[string]int64{}
+	err = src.EachCursor(ctx, func(name string, v int64) error {
+		want[name] = v
+		return dst.SetCursor(ctx, name, v)
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("copy catch-up cursors: %w", err)
+	}
+	entries, err := src.Unprocessed(ctx, maxMigrateInbox+1)
+	if err != nil {
+		return 0, 0, fmt.Errorf("copy inbox: %w", err)
+	}
+	if len(entries) > maxMigrateInbox {
+		return 0, 0, fmt.Errorf("copy inbox: more than %d accepted events are not processed yet: run the bridge on the file until they are, then migrate", maxMigrateInbox)
+	}
+	if len(entries) > 0 {
+		if err := dst.Accept(ctx, entries); err != nil {
+			return 0, 0, fmt.Errorf("copy inbox: %w", err)
+		}
+	}
+	for name, v := range want {
+		got, err := dst.Cursor(ctx, name)
+		if err != nil {
+			return 0, 0, fmt.Errorf("verify cursor %s: %w", name, err)
+		}
+		if got < v {
+			return 0, 0, fmt.Errorf("verify: cursor %s is %d after the copy, want %d", name, got, v)
+		}
+	}
+	left, err := dst.Unprocessed(ctx, maxMigrateInbox+len(entries)+1)
+	if err != nil {
+		return 0, 0, fmt.Errorf("verify inbox: %w", err)
+	}
+	have := map[string]bool{}
+	for _, e := range left {
+		have[e.ID] = true
+	}
+	for _, e := range entries {
+		if !have[e.ID] {
+			return 0, 0, fmt.Errorf("verify: accepted event %s missing after the copy", e.ID)
+		}
+	}
+	return len(want), len(entries), nil
 }
 
 type migrateJob struct {

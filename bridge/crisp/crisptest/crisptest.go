@@ -68,6 +68,10 @@ type Options struct {
 	// session:set_data anyway. Default false: an unchanged write emits nothing (UNCONFIRMED, see
 	// DESIGN.md).
 	EmitUnchangedData bool
+	// IgnoreClientFingerprint makes a sent message get a fingerprint of Crisp's even when the body
+	// supplies one. Default false: a client-supplied fingerprint is kept (UNCONFIRMED, see
+	// crisp-protocol.md §1.4.1: the send route accepts one; what Crisp does with it is not said).
+	IgnoreClientFingerprint bool
 	// MergeMeta makes PATCH meta merge "data" keys and "segments" into the current ones. Default
 	// false: the keys present replace the current map/list (UNCONFIRMED, see crisp-protocol.md §1.4).
 	MergeMeta bool

@@ -17,6 +17,14 @@ type RESTFault struct {
 	// AfterCommit performs the call before answering the fault, as when Crisp commits a write and
 	// the answer is lost or fails: a client that retries then duplicates the write.
 	AfterCommit bool
+	// BodyContains restricts the fault to calls whose body contains it ("" matches any body).
+	BodyContains string
+	// OnCommit, with AfterCommit, is called once the call is performed and before it is answered
+	// (a test kills the client at that instant).
+	OnCommit func()
+	// Stall, with AfterCommit, never answers: the connection is held until the client gives up or
+	// the server closes (an answer lost on the way).
+	Stall bool
 }
 
 // reason is the envelope reason of the fault. UNCONFIRMED: Crisp's reasons for 429/420/5xx.
@@ -64,12 +72,13 @@ func (f *faults) latency() time.Duration {
 }
 
 // take consumes one matching REST fault.
-func (f *faults) take(method, path string) (RESTFault, bool) {
+func (f *faults) take(method, path string, body []byte) (RESTFault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.rest {
 		r := &f.rest[i]
-		if (r.Method == "" || r.Method == method) && strings.Contains(path, r.Path) {
+		if (r.Method == "" || r.Method == method) && strings.Contains(path, r.Path) &&
+			(r.BodyContains == "" || strings.Contains(string(body), r.BodyContains)) {
 			out := *r
 			r.Count--
 			if r.Count <= 0 {

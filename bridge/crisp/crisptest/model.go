@@ -454,7 +454,9 @@ func (s *Server) addMessage(e *emitter, c *conversation, m *Message) {
 	if m.Timestamp == 0 {
 		m.Timestamp = e.now
 	}
-	m.Fingerprint = s.nextFP(e.now)
+	if m.Fingerprint == 0 {
+		m.Fingerprint = s.nextFP(e.now)
+	}
 	m.Stamped = true
 	if m.Mentions == nil {
 		m.Mentions = []string{}

@@ -147,7 +147,7 @@ func (s *Server) serveRESTBody(w *httptest.ResponseRecorder, r *http.Request, bo
 		}
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v1/")
-	f, hit := s.faults.take(r.Method, path)
+	f, hit := s.faults.take(r.Method, path, body)
 	if hit && !f.AfterCommit {
 		writeFault(w, f)
 		return
@@ -167,6 +167,15 @@ func (s *Server) serveRESTBody(w *httptest.ResponseRecorder, r *http.Request, bo
 	if hit {
 		// The call is performed, then answered with the fault: a committed write the client sees fail.
 		s.rest.ServeHTTP(httptest.NewRecorder(), r)
+		if f.OnCommit != nil {
+			f.OnCommit()
+		}
+		if f.Stall {
+			select {
+			case <-ctx.Done():
+			case <-s.ctx.Done():
+			}
+		}
 		writeFault(w, f)
 		return
 	}
@@ -455,6 +464,8 @@ type sendBody struct {
 	Stealth    bool            `json:"stealth"`
 	Automated  bool            `json:"automated"`
 	Translated bool            `json:"translated"`
+	// Fingerprint is client-supplied (the route accepts one; UNCONFIRMED whether Crisp keeps it).
+	Fingerprint int64 `json:"fingerprint"`
 }
 
 var messageTypes = []string{"text", "note", "file", "animation", "audio", "picker", "field", "carousel", "event"}
@@ -566,6 +577,9 @@ func (s *Server) restSendMessage(r *http.Request, body []byte) (result, error) {
 		m := &Message{
 			Type: b.Type, From: b.From, Origin: *b.Origin, Content: content, Mentions: b.Mentions,
 			Timestamp: b.Timestamp, Stealth: b.Stealth, Automated: b.Automated,
+		}
+		if b.Fingerprint > 0 && !s.opts.IgnoreClientFingerprint {
+			m.Fingerprint = b.Fingerprint
 		}
 		if b.User != nil {
 			m.User = *b.User
