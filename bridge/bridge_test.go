@@ -318,4 +318,3 @@ func TestOutboxAnsweredAfterRestart(t *testing.T) {
 		t.Fatalf("owed conversation got %v, want one answer", got)
 	}
 }
-
