@@ -57,11 +57,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./signals/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeConversation -fuzztime 20s ./bridge/bolt/
 
-# The model-based test of the bridge for longer: SOAK_CASES random interleavings (default 20,000);
-# it prints how many cases and inputs it ran.
+# The model-based tests of the bridge for longer: SOAK_CASES random interleavings of one bridge
+# (default 20,000), then SOAK_REPLICA_CASES of two or three replicas on a real redis-server
+# (default 5,000); each prints how many cases and inputs it ran.
 SOAK_CASES ?= 20000
-soak:
+SOAK_REPLICA_CASES ?= 5000
+soak: deps
 	$(GO) test -v -count=1 -run '^TestModelBridge$$' -timeout 3h ./bridge/ -rapid.checks=$(SOAK_CASES)
+	REPLICA_CHECKS=$(SOAK_REPLICA_CASES) $(GO) test -v -count=1 -run '^TestModelReplicas$$' -timeout 4h ./bridge/
 
 demo:
 	$(GO) run ./cmd/signalbridge demo

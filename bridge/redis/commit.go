@@ -14,17 +14,19 @@ import (
 // commitScript saves a conversation with everything that must change with it, atomically.
 //
 //	KEYS  1 conversation  2 set of mode names  3 new mode index  4 outbox  5 audit trail
-//	      6 processed marker  7 lease (fenced commits)
+//	      6 processed marker  7 lease (fenced commits)  8 the store's epoch
 //	ARGV  1 value  2 mode  3 ck  4 owes "1"/"0"  5 has event id "1"/"0"  6 processed ttl ms
 //	      7 transitions  8 audit limit  9 fencing token ("" when not fenced)  10 mode index prefix
-//	      11.. audit entries (JSON)
+//	      11 the epoch read at Open  12.. audit entries (JSON)
 //
-// It returns 0 when fenced (nothing written), 1 when committed. The audit trail is a list in
+// It returns 0 when fenced (nothing written), -1 when the store's epoch is not the one read at Open
+// (Redis lost its data: nothing written), 1 when committed. The audit trail is a list in
 // sequence order, each element "seq JSON". Audit entry i of n gets sequence number
 // transitions-n+1+i, so a repeated commit replaces the same entries (idempotent, like the bbolt
 // store); when the entries do not follow the transitions counter they are appended after the last
 // one, and skipped when the event id was already processed. The trail keeps the newest AuditLimit.
 var commitScript = goredis.NewScript(`
+if redis.call('GET', KEYS[8]) ~= ARGV[11] then return -1 end
 if ARGV[9] ~= '' then
   local l = redis.call('GET', KEYS[7])
   if not l then return 0 end
@@ -56,7 +58,7 @@ end
 redis.call('SET', KEYS[1], ARGV[1])
 local already = false
 if ARGV[5] == '1' then already = redis.call('EXISTS', KEYS[6]) == 1 end
-local n = #ARGV - 10
+local n = #ARGV - 11
 if n > 0 then
   local function seqOf(e) return tonumber(string.match(e, '^(%d+) ')) end
   local t = tonumber(ARGV[7])
@@ -83,7 +85,7 @@ if n > 0 then
     end
     local vals = {}
     for i = 1, n do
-      vals[i] = string.format('%.0f', first + i - 1) .. ' ' .. ARGV[10 + i]
+      vals[i] = string.format('%.0f', first + i - 1) .. ' ' .. ARGV[11 + i]
     end
     for _, e in ipairs(kept) do vals[#vals + 1] = e end
     local len = redis.call('RPUSH', KEYS[5], unpack(vals))
@@ -146,7 +148,7 @@ func (s *Store) commit(ctx context.Context, lease string, token int64, c *bridge
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", c.Key, err)
 	}
-	args := make([]any, 10, 10+len(audit))
+	args := make([]any, 11, 11+len(audit))
 	args[0], args[1], args[2] = val, string(c.Mode), ck
 	args[3], args[4] = "0", "0"
 	if owes(c) {
@@ -162,6 +164,7 @@ func (s *Store) commit(ctx context.Context, lease string, token int64, c *bridge
 		args[8] = strconv.FormatInt(token, 10)
 	}
 	args[9] = s.p + keyMode
+	args[10] = s.epoch
 	for i := range audit {
 		j, err := json.Marshal(&audit[i])
 		if err != nil {
@@ -170,7 +173,7 @@ func (s *Store) commit(ctx context.Context, lease string, token int64, c *bridge
 		args = append(args, string(j))
 	}
 	keys := []string{s.p + keyConv + ck, s.p + keyModes, s.p + keyMode + string(c.Mode), s.p + keyOutbox,
-		s.p + keyAudit + ck, s.p + keyProc + eventID, s.p + keyLease + lease}
+		s.p + keyAudit + ck, s.p + keyProc + eventID, s.p + keyLease + lease, s.p + keyEpoch}
 	var n int64
 	if s.group != nil {
 		n, err = s.group.call(ctx, ck, keys, args)
@@ -180,8 +183,12 @@ func (s *Store) commit(ctx context.Context, lease string, token int64, c *bridge
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", c.Key, err)
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		return fmt.Errorf("commit %s under %s: %w", c.Key, lease, bridge.ErrFenced)
+	case -1:
+		s.lost.Store(true)
+		return fmt.Errorf("commit %s: %w", c.Key, ErrStoreLost)
 	}
 	return nil
 }

@@ -17,7 +17,9 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -70,6 +73,7 @@ const (
 	keyInData  = "i:data"
 	keyCursors = "cursors"
 	keyLease   = "l:"
+	keyEpoch   = "epoch" // the store's identity, written once at its first start
 	keyToken   = "lease-token"
 )
 
@@ -184,7 +188,15 @@ type Store struct {
 	opts  Options
 	p     string   // key prefix
 	group *grouper // nil when CommitBatch < 0
+	epoch string   // the store's epoch read (or written) at Open
+	lost  atomic.Bool
 }
+
+// ErrStoreLost is returned by every commit, and by Ping, once the server no longer holds the epoch
+// key read at Open: Redis was wiped, or restarted without persistence, and the state the bridge
+// relies on (conversations, leases, processed ids) is gone. Nothing is written then: acting on such
+// a store would answer conversations it cannot place and repeat what was already done.
+var ErrStoreLost = errors.New("redis lost its data (the store's epoch key is gone or changed): refusing to write; restore it or restart every replica deliberately")
 
 // Open connects to the server of rawURL: redis://[user:password@]host:port/db, or rediss:// for
 // TLS. The password and database come from the URL. It pings the server once and fails when it does
@@ -224,6 +236,11 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		_ = s.rdb.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", ro.Addr, err)
 	}
+	if err := s.openEpoch(ctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, fmt.Errorf("open redis store %s: %w", ro.Addr, err)
+	}
+	s.checkPersistence(ctx)
 	if opts.CommitBatch > 0 {
 		s.group = newGrouper(s.rdb, opts.CommitRunners, opts.CommitBatch, func() (context.Context, context.CancelFunc) {
 			// A pipeline's budget: one timeout to write, one per read of the replies is go-redis's own.
@@ -258,7 +275,62 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("ping redis: %w", err)
 	}
+	if s.epoch == "" {
+		return nil // before openEpoch
+	}
+	cur, err := s.rdb.Get(ctx, s.p+keyEpoch).Result()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	if cur != s.epoch {
+		if !s.lost.Swap(true) {
+			s.opts.Logger.Error("REDIS LOST ITS DATA: the store's epoch key is gone or changed since this process started; nothing is written until it is restored or every replica is restarted deliberately",
+				"prefix", s.p)
+		}
+		return fmt.Errorf("ping redis: %w", ErrStoreLost)
+	}
 	return nil
+}
+
+// openEpoch reads the store's epoch, or writes one if there is none (a first start).
+func (s *Store) openEpoch(ctx context.Context) error {
+	var raw [12]byte
+	_, _ = rand.Read(raw[:])
+	mine := hex.EncodeToString(raw[:])
+	set, err := s.rdb.SetNX(ctx, s.p+keyEpoch, mine, 0).Result()
+	if err != nil {
+		return fmt.Errorf("epoch: %w", err)
+	}
+	if set {
+		s.epoch = mine
+		s.opts.Logger.Info("redis store epoch written (first start of this store, or a store that lost its data while no replica ran)", "prefix", s.p)
+		return nil
+	}
+	cur, err := s.rdb.Get(ctx, s.p+keyEpoch).Result()
+	if err != nil {
+		return fmt.Errorf("epoch: %w", err)
+	}
+	s.epoch = cur
+	return nil
+}
+
+// Epoch returns the store's epoch read at Open.
+func (s *Store) Epoch() string { return s.epoch }
+
+// checkPersistence warns when the server may lose or evict what the bridge keeps: no append-only
+// file, or an eviction policy other than noeviction. A server that refuses CONFIG (many managed
+// services) is not checked.
+func (s *Store) checkPersistence(ctx context.Context) {
+	if v, err := s.rdb.ConfigGet(ctx, "appendonly").Result(); err == nil {
+		if v["appendonly"] == "no" {
+			s.opts.Logger.Warn("redis runs without appendonly: a restart of the server loses what was written since its last snapshot (turn on appendonly yes, appendfsync everysec or always)")
+		}
+	}
+	if v, err := s.rdb.ConfigGet(ctx, "maxmemory-policy").Result(); err == nil {
+		if p := v["maxmemory-policy"]; p != "" && p != "noeviction" {
+			s.opts.Logger.Warn("redis may evict keys under memory pressure: set maxmemory-policy noeviction (conversations, leases and processed ids must not be evicted)", "policy", p)
+		}
+	}
 }
 
 // Prefix returns the key prefix in use.

@@ -85,9 +85,39 @@ func TestPrefixIsolation(t *testing.T) {
 		t.Errorf("Processed from the other prefix = %v, %v", ok, err)
 	}
 	for _, k := range strings.Split(srv.Do("KEYS", "*"), "\n") {
-		if !strings.HasPrefix(k, "deploy-a:") {
+		if !strings.HasPrefix(k, "deploy-a:") && k != "deploy-b:epoch" { // b's only key: its epoch
 			t.Errorf("key %q outside the prefix", k)
 		}
+	}
+}
+
+// TestStoreLostItsData: a Redis wiped (or restarted without persistence) under a running store is
+// detected: commits write nothing and fail with ErrStoreLost, and Ping (readiness) fails too. A
+// store opened afterwards starts a new epoch.
+func TestStoreLostItsData(t *testing.T) {
+	srv := redistest.Start(t)
+	s := mustOpen(t, srv, redis.Options{Prefix: newPrefix()})
+	ctx := context.Background()
+	c := storetest.Conversation("w1", "s1")
+	if err := s.Commit(ctx, &c, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping before the wipe: %v", err)
+	}
+	srv.Do("FLUSHALL")
+	if err := s.Ping(ctx); !errors.Is(err, redis.ErrStoreLost) {
+		t.Errorf("ping after the wipe = %v, want ErrStoreLost", err)
+	}
+	if err := s.Commit(ctx, &c, nil, "ev2"); !errors.Is(err, redis.ErrStoreLost) {
+		t.Errorf("commit after the wipe = %v, want ErrStoreLost", err)
+	}
+	if n := srv.Do("DBSIZE"); n != "0" {
+		t.Errorf("keys after a refused commit = %s, want 0", n)
+	}
+	again := mustOpen(t, srv, redis.Options{Prefix: s.Prefix()})
+	if again.Epoch() == s.Epoch() || again.Epoch() == "" {
+		t.Errorf("a store opened after the wipe has epoch %q (the lost one %q)", again.Epoch(), s.Epoch())
 	}
 }
 
