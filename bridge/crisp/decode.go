@@ -51,13 +51,13 @@ type wireEvent struct {
 		UserID   string `json:"user_id"`
 		Nickname string `json:"nickname"`
 	} `json:"user"`
-	Data         map[string]any `json:"data"`
-	State        string         `json:"state"`
-	Segments     []string       `json:"segments"`
-	RoutingID    *string        `json:"routing_id"`
-	Email        string         `json:"email"`
-	Available    *bool          `json:"available"`
-	UserID       string         `json:"user_id"`
+	Data         map[string]json.RawMessage `json:"data"` // values formatted by formatRaw
+	State        string                     `json:"state"`
+	Segments     []string                   `json:"segments"`
+	RoutingID    *string                    `json:"routing_id"`
+	Email        string                     `json:"email"`
+	Available    *bool                      `json:"available"`
+	UserID       string                     `json:"user_id"`
 	Availability *struct {
 		Type string `json:"type"`
 	} `json:"availability"`
@@ -65,11 +65,12 @@ type wireEvent struct {
 
 // DecodeEvent decodes the data object of a Crisp event into a bridge.Event. websiteID is used when the
 // data does not carry one (web hooks give it in the envelope). It validates the fields the bridge uses.
+// data is one JSON value (trailing bytes are malformed).
 func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event, error) {
+	// One json.Unmarshal, no Decoder: a Decoder copies its input into a buffer of its own, and is
+	// needed only for UseNumber, which the custom-data values get from formatValue instead.
 	var w wireEvent
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&w); err != nil {
+	if err := json.Unmarshal(data, &w); err != nil {
 		return bridge.Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, name, err)
 	}
 	ev := bridge.Event{Name: name, Via: via, WebsiteID: w.WebsiteID, SessionID: w.SessionID}
@@ -104,8 +105,12 @@ func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event,
 			return bridge.Event{}, fmt.Errorf("%w: %s: no data", ErrMalformed, name)
 		}
 		ev.Data = make(map[string]string, len(w.Data))
-		for k, v := range w.Data {
-			ev.Data[k] = formatValue(v)
+		for k, raw := range w.Data {
+			v, err := formatRaw(raw)
+			if err != nil {
+				return bridge.Event{}, fmt.Errorf("%w: %s: data %q: %v", ErrMalformed, name, k, err)
+			}
+			ev.Data[k] = v
 		}
 	case bridge.EventSessionSetState:
 		switch w.State {
@@ -206,6 +211,33 @@ func number(n json.Number) (int64, error) {
 		return 0, err
 	}
 	return int64(f), nil
+}
+
+// formatRaw is formatValue of one raw custom-data value as a UseNumber decoder would give it: a
+// string as is, a number as written, a boolean as true/false, null as "", an object or an array as
+// compact JSON with sorted keys and numbers as written.
+func formatRaw(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case 'n': // null
+		return "", nil
+	case 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(raw), nil // a literal exactly as the sender wrote it (json.Number's text)
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 func formatValue(v any) string {
