@@ -73,6 +73,11 @@ func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event,
 	if err := json.Unmarshal(data, &w); err != nil {
 		return bridge.Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, name, err)
 	}
+	return eventOf(name, &w, via, websiteID)
+}
+
+// eventOf validates a decoded event and turns it into a bridge.Event (see DecodeEvent).
+func eventOf(name string, w *wireEvent, via, websiteID string) (bridge.Event, error) {
 	ev := bridge.Event{Name: name, Via: via, WebsiteID: w.WebsiteID, SessionID: w.SessionID}
 	if ev.WebsiteID == "" {
 		ev.WebsiteID = websiteID
@@ -93,7 +98,7 @@ func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event,
 		if ev.Fingerprint == 0 {
 			return bridge.Event{}, fmt.Errorf("%w: %s: no fingerprint", ErrMalformed, name)
 		}
-		m, err := decodeMessage(&w)
+		m, err := decodeMessage(w)
 		if err != nil {
 			return bridge.Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, name, err)
 		}

@@ -3,7 +3,9 @@ package crisp
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
+	"reflect"
 	"testing"
 )
 
@@ -61,6 +63,44 @@ func FuzzFormatRaw(f *testing.F) {
 		}
 		if !maps.Equal(got, want) {
 			t.Fatalf("%s: got %q, before %q", raw, got, want)
+		}
+	})
+}
+
+// FuzzDecodeHookOnePass: the one-pass DecodeHook gives the event and the error class of the
+// two-pass decoding (envelope, then data) for every body.
+func FuzzDecodeHookOnePass(f *testing.F) {
+	const w = `"website_id":"42286ab3-b29a-4fde-8538-da0ae501d825"`
+	for _, s := range []string{
+		`{` + w + `,"event":"message:send","data":{"website_id":"x","session_id":"s","type":"text","from":"user","origin":"chat","content":"Hey","fingerprint":15069856964942,"timestamp":1506985696616,"user":{"user_id":"s","nickname":"v"}},"timestamp":1}`,
+		`{` + w + `,"event":"session:set_data","data":{"session_id":"s","data":{"enum":"start_chatbot","n":3,"o":{"b":1,"a":2}}},"timestamp":1715864068597}`,
+		`{` + w + `,"event":"people:profile:created","data":[1],"timestamp":1}`,
+		`{` + w + `,"event":"message:removed","data":{"session_id":"s","fingerprint":"x"}}`,
+		`{` + w + `,"event":"message:send","data":"hi"}`,
+		`{` + w + `,"event":"message:send","data":null}`,
+		`{` + w + `,"event":"message:send","data":{"type":5}}`,
+		`{` + w + `,"event":"session:set_state","data":{"session_id":"s","state":"resolved"},"timestamp":"x"}`,
+		`{"event":"session:set_state","data":{"session_id":"s","state":"resolved"},"data":"x"}`,
+		`{"event":"website:users:available","data":{"available":true}}`, `{}{}`, ``, `[]`,
+	} {
+		f.Add([]byte(s))
+	}
+	class := func(err error) string {
+		switch {
+		case err == nil:
+			return "ok"
+		case errors.Is(err, ErrUnhandled):
+			return "unhandled"
+		case errors.Is(err, ErrMalformed):
+			return "malformed"
+		}
+		return "other: " + err.Error()
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, gerr := DecodeHook(body)
+		want, werr := decodeHookTwoPass(body)
+		if class(gerr) != class(werr) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\none pass %+v, %v\ntwo pass %+v, %v", body, got, gerr, want, werr)
 		}
 	})
 }
