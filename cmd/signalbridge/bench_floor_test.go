@@ -23,7 +23,7 @@ import (
 //     (fdatasync on Linux), in a fresh file in the data directory.
 //
 // The data directory is the one the benchmarks' bbolt files live in: os.TempDir(), so TMPDIR moves
-// both. SB_BENCH_FLOOR_SAMPLES sets the samples of each (default 3000).
+// both. SB_BENCH_FLOOR_SAMPLES sets the samples of each (default 2000).
 //
 // This test file imports bbolt directly, the only place outside bridge/bolt that does: the floor is
 // bbolt's own cost, under the store's code, and must not go through it.
@@ -50,7 +50,7 @@ var (
 // prints it; later calls return the same figures.
 func benchFloor() diskFloor {
 	floorOnce.Do(func() {
-		floorVal = measureFloor(os.TempDir(), envInt("SB_BENCH_FLOOR_SAMPLES", 3000))
+		floorVal = measureFloor(os.TempDir(), envInt("SB_BENCH_FLOOR_SAMPLES", 2000))
 		fmt.Println("  " + floorVal.String())
 	})
 	return floorVal

@@ -50,8 +50,8 @@ import (
 // the CPU time of each process (getrusage of the server, of the generator).
 //
 // Sizes: SB_BENCH_OPEN_RATES (events/s, "500,1000,2000,4000"), SB_BENCH_OPEN_DURATION (per rate,
-// 3s), SB_BENCH_OPEN_CONVS (1000), SB_BENCH_OPEN_PATHS ("hooks,rtm"), SB_BENCH_OPEN_INFLIGHT (the
-// generator's cap on requests in flight, 2000), SB_BENCH_SAT_EVENTS (10000), SB_BENCH_SAT_WINDOW
+// 2s), SB_BENCH_OPEN_CONVS (1000), SB_BENCH_OPEN_PATHS ("hooks,rtm"), SB_BENCH_OPEN_INFLIGHT (the
+// generator's cap on requests in flight, 2000), SB_BENCH_SAT_EVENTS (5000), SB_BENCH_SAT_WINDOW
 // (256). SB_BENCH_PPROF=dir writes the server's CPU profile of each path (every rate and the
 // saturation run) to dir/server-<path>.pprof.
 func BenchmarkOpenLoop(b *testing.B) {
@@ -79,9 +79,9 @@ type openEnv struct {
 
 func readOpenEnv(b *testing.B) openEnv {
 	b.Helper()
-	e := openEnv{rates: []int{500, 1000, 2000, 4000}, dur: 3 * time.Second, convs: envInt("SB_BENCH_OPEN_CONVS", 1000),
+	e := openEnv{rates: []int{500, 1000, 2000, 4000}, dur: 2 * time.Second, convs: envInt("SB_BENCH_OPEN_CONVS", 1000),
 		paths: []string{"hooks", "rtm"}, inflight: envInt("SB_BENCH_OPEN_INFLIGHT", 2000),
-		satEvents: envInt("SB_BENCH_SAT_EVENTS", 10_000), satWindow: envInt("SB_BENCH_SAT_WINDOW", 256),
+		satEvents: envInt("SB_BENCH_SAT_EVENTS", 5000), satWindow: envInt("SB_BENCH_SAT_WINDOW", 256),
 		pprofDir: os.Getenv("SB_BENCH_PPROF")}
 	if v := os.Getenv("SB_BENCH_OPEN_RATES"); v != "" {
 		e.rates = nil
