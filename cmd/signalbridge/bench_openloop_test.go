@@ -453,7 +453,10 @@ func runOpenPath(b *testing.B, env openEnv, name string, fl diskFloor, tab *benc
 			len(events), len(p.visitors), env.dur, benchMS(benchPercentile(r.late, 0.99)),
 			r.srvCPU.Seconds()/r.wall.Seconds(), r.genCPU.Seconds()/r.wall.Seconds(), r.wall.Round(time.Millisecond))
 		if r.lost > 0 {
-			how += fmt.Sprintf("; %d UNANSWERED after the drain", r.lost)
+			how += fmt.Sprintf("; %d conversations UNANSWERED after the drain", r.lost)
+		}
+		if miss := len(events) - len(r.first); miss > 0 {
+			how += fmt.Sprintf("; %d events with no Crisp call after them", miss)
 		}
 		if name == "hooks" {
 			tab.add(fmt.Sprintf("open loop, hooks, %d/s: hook 2xx", rate), fl.latencies(r.hook), "p99 <= 3 ms at 2,000/s",
@@ -615,6 +618,15 @@ func (p *openPath) offer(rate int) (events []openEvent, wall, srvCPU, genCPU tim
 	}
 	benchCond("answers", 30*time.Second+time.Duration(n)*time.Millisecond, func() bool { return behind() == 0 })
 	wall = time.Since(start)
+	// An answer to an earlier message can come after the last one was sent: wait for the calls to
+	// stop (100 ms without one, 5 s at most) so that none of this run's is left for the next.
+	calls, quiet := -1, time.Now()
+	benchCond("quiet", 5*time.Second, func() bool {
+		if c := p.fake.CallCount("", ""); c != calls {
+			calls, quiet = c, time.Now()
+		}
+		return time.Since(quiet) >= 100*time.Millisecond
+	})
 	srv1, gen1 := p.srv.cpu(b), selfCPU()
 	return events, wall, srv1.total() - srv0.total(), gen1.total() - gen0.total(), behind()
 }
