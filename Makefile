@@ -39,7 +39,8 @@ lint:
 
 # Figures (printed, never asserted): the disk's floor, the open-loop latency benchmark (a generator
 # process against signalbridge in its own process), the load benchmark and the package benchmarks,
-# in about four minutes on 2 cores. docs/figures-method.md says how latency and floor are measured.
+# within about five minutes on 2 cores (6 minutes measured on 2 cores shared with other heavy work,
+# load average 9 to 12). docs/figures-method.md says how latency and the floor are measured.
 # Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go and
 # bench_openloop_test.go), e.g. SB_BENCH_STARTUP_CONVS=1000000 for the README's start-up figure,
 # SB_BENCH_OPEN_RATES=500,1000 SB_BENCH_OPEN_DURATION=10s for longer open-loop runs, and
