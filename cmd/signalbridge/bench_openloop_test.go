@@ -434,7 +434,8 @@ func runOpenPath(b *testing.B, env openEnv, name string, fl diskFloor, tab *benc
 		r.wall, r.srvCPU, r.genCPU, r.lost = wall, srvCPU, genCPU, lost
 		calls := fake.Calls()
 		fake.ResetCalls()
-		r.first = firstCalls(events, p.visitors, calls)
+		var merged int
+		r.first, merged = firstCalls(events, p.visitors, calls)
 		for _, ev := range events {
 			r.late = append(r.late, ev.sent.Sub(ev.sched))
 			if name == "hooks" {
@@ -454,6 +455,9 @@ func runOpenPath(b *testing.B, env openEnv, name string, fl diskFloor, tab *benc
 			r.srvCPU.Seconds()/r.wall.Seconds(), r.genCPU.Seconds()/r.wall.Seconds(), r.wall.Round(time.Millisecond))
 		if r.lost > 0 {
 			how += fmt.Sprintf("; %d conversations UNANSWERED after the drain", r.lost)
+		}
+		if merged > 0 {
+			how += fmt.Sprintf("; %d events in conversations whose answers were merged", merged)
 		}
 		if miss := len(events) - len(r.first); miss > 0 {
 			how += fmt.Sprintf("; %d events with no Crisp call after them", miss)
@@ -632,16 +636,20 @@ func (p *openPath) offer(rate int) (events []openEvent, wall, srvCPU, genCPU tim
 }
 
 // firstCalls returns, for every event, the time from its scheduled send to the first REST call of
-// its conversation that the fake recorded after the event was sent. Events of one conversation are
-// processed in order and each visitor message is answered once (one POST message), so the calls
-// of a conversation are split between its events in order: an event's calls start at the first
-// call after it was sent and past the previous event's answer.
-func firstCalls(events []openEvent, visitors []*crisptest.Visitor, calls []crisptest.Call) []time.Duration {
+// its conversation that the fake recorded after the event was sent (events no call followed are left
+// out). Events of one conversation are processed in order, and each visitor message is answered
+// once (one POST message) unless a newer message supersedes the answer being written, when both are
+// answered at once. So when a conversation has as many answers as events, its calls are split
+// between its events in order: an event's first call is the first one after it was sent and after
+// the previous event's answer. When it has fewer (answers were merged), each event is charged up to
+// the first call after it was sent, which may be shared with an earlier event; merged counts those.
+func firstCalls(events []openEvent, visitors []*crisptest.Visitor, calls []crisptest.Call) (lat []time.Duration, merged int) {
 	index := make(map[string]int, len(visitors))
 	for i, v := range visitors {
 		index[v.SessionID()] = i
 	}
 	bySession := make([][]crisptest.Call, len(visitors))
+	answers := make([]int, len(visitors))
 	for _, c := range calls {
 		i := strings.Index(c.Path, "/conversation/")
 		if i < 0 {
@@ -650,35 +658,43 @@ func firstCalls(events []openEvent, visitors []*crisptest.Visitor, calls []crisp
 		s, _, _ := strings.Cut(c.Path[i+len("/conversation/"):], "/")
 		if k, ok := index[s]; ok {
 			bySession[k] = append(bySession[k], c)
+			if isAnswer(c) {
+				answers[k]++
+			}
 		}
 	}
 	for _, cs := range bySession {
 		slices.SortFunc(cs, func(a, b crisptest.Call) int { return a.At.Compare(b.At) })
 	}
+	count := make([]int, len(visitors))
+	for _, ev := range events {
+		count[ev.session]++
+	}
 	next := make([]int, len(visitors)) // per conversation, the first call not yet given to an event
 	out := make([]time.Duration, 0, len(events))
 	for _, ev := range events { // in schedule order, so in order within each conversation
-		cs, i := bySession[ev.session], next[ev.session]
-		for i < len(cs) && cs[i].At.Before(ev.sent) {
-			i++
-		}
-		if i == len(cs) {
-			// No call of its own: its message was answered together with an earlier one (a newer
-			// message supersedes the answer being written). Its first call is the first one after it
-			// was sent, shared with that earlier message.
+		cs := bySession[ev.session]
+		if answers[ev.session] != count[ev.session] {
+			merged++
 			j, _ := slices.BinarySearchFunc(cs, ev.sent, func(c crisptest.Call, t time.Time) int { return c.At.Compare(t) })
 			if j < len(cs) {
 				out = append(out, cs[j].At.Sub(ev.sched))
 			}
 			continue
 		}
-		out = append(out, cs[i].At.Sub(ev.sched))
+		i := next[ev.session]
+		for i < len(cs) && cs[i].At.Before(ev.sent) {
+			i++
+		}
+		if i < len(cs) {
+			out = append(out, cs[i].At.Sub(ev.sched))
+		}
 		for i < len(cs) && !isAnswer(cs[i]) {
 			i++
 		}
 		next[ev.session] = i + 1
 	}
-	return out
+	return out, merged
 }
 
 // isAnswer reports whether c posts a message (our answer), as opposed to a typing indicator, a
