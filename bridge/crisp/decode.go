@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/signalbridge/signalbridge/bridge"
 )
@@ -165,9 +166,11 @@ func decodeMessage(w *wireEvent) (*bridge.Message, error) {
 		return m, nil
 	}
 	if w.Content[0] == '"' {
-		if err := json.Unmarshal(w.Content, &m.Text); err != nil {
+		text, err := jsonText(w.Content)
+		if err != nil {
 			return nil, fmt.Errorf("content: %v", err)
 		}
+		m.Text = text
 		return m, nil
 	}
 	if w.Content[0] != '{' {
@@ -202,6 +205,17 @@ func decodeMessage(w *wireEvent) (*bridge.Message, error) {
 	}
 	m.Text = obj.Text
 	return m, nil
+}
+
+// jsonText decodes a JSON string already checked by the decoder that delivered it. Most texts have
+// no escape and are valid UTF-8: they are the bytes between the quotes, with no second decoding.
+func jsonText(q []byte) (string, error) {
+	if len(q) >= 2 && q[0] == '"' && q[len(q)-1] == '"' && bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q) {
+		return string(q[1 : len(q)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(q, &s)
+	return s, err
 }
 
 func number(n json.Number) (int64, error) {

@@ -104,3 +104,19 @@ func FuzzDecodeHookOnePass(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONText: jsonText reads every JSON string token as json.Unmarshal does.
+func FuzzJSONText(f *testing.F) {
+	for _, s := range []string{`"Hey :)"`, `""`, `"caf\u00e9 \"q\" \n"`, "\"\xff\xfe\"", `"é"`, `"a`, `"`, `"\ud83d\ude00"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, q []byte) {
+		var want string
+		if json.Unmarshal(q, &want) != nil {
+			return // jsonText is only given strings the decoder accepted
+		}
+		if got, err := jsonText(q); err != nil || got != want {
+			t.Fatalf("%q: jsonText = %q, %v; json.Unmarshal %q", q, got, err, want)
+		}
+	})
+}
