@@ -37,9 +37,14 @@ lint:
 	@$(GO) mod tidy -diff >/dev/null 2>&1 || { echo "go.mod/go.sum untidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	$(GO) vet ./...
 
-# Figures (printed, never asserted): the load generator and the package benchmarks, in about two
-# minutes. Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go), e.g.
-# SB_BENCH_STARTUP_CONVS=1000000 for the README's start-up figure.
+# Figures (printed, never asserted): the disk's floor, the open-loop latency benchmark (a generator
+# process against signalbridge in its own process), the load benchmark and the package benchmarks,
+# within about five minutes on 2 cores (6 minutes measured on 2 cores shared with other heavy work,
+# load average 9 to 12). docs/figures-method.md says how latency and the floor are measured.
+# Sizes: SB_BENCH_* environment variables (see cmd/signalbridge/bench_test.go and
+# bench_openloop_test.go), e.g. SB_BENCH_STARTUP_CONVS=1000000 for the README's start-up figure,
+# SB_BENCH_OPEN_RATES=500,1000 SB_BENCH_OPEN_DURATION=10s for longer open-loop runs, and
+# SB_BENCH_PPROF=dir for CPU profiles of the server on the hook and RTM paths.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./bridge/redis/ ./signals/ ./assistant/... ./bridge/crisp/...

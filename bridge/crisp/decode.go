@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/signalbridge/signalbridge/bridge"
 )
@@ -51,13 +52,13 @@ type wireEvent struct {
 		UserID   string `json:"user_id"`
 		Nickname string `json:"nickname"`
 	} `json:"user"`
-	Data         map[string]any `json:"data"`
-	State        string         `json:"state"`
-	Segments     []string       `json:"segments"`
-	RoutingID    *string        `json:"routing_id"`
-	Email        string         `json:"email"`
-	Available    *bool          `json:"available"`
-	UserID       string         `json:"user_id"`
+	Data         map[string]json.RawMessage `json:"data"` // values formatted by formatRaw
+	State        string                     `json:"state"`
+	Segments     []string                   `json:"segments"`
+	RoutingID    *string                    `json:"routing_id"`
+	Email        string                     `json:"email"`
+	Available    *bool                      `json:"available"`
+	UserID       string                     `json:"user_id"`
 	Availability *struct {
 		Type string `json:"type"`
 	} `json:"availability"`
@@ -65,13 +66,19 @@ type wireEvent struct {
 
 // DecodeEvent decodes the data object of a Crisp event into a bridge.Event. websiteID is used when the
 // data does not carry one (web hooks give it in the envelope). It validates the fields the bridge uses.
+// data is one JSON value (trailing bytes are malformed).
 func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event, error) {
+	// One json.Unmarshal, no Decoder: a Decoder copies its input into a buffer of its own, and is
+	// needed only for UseNumber, which the custom-data values get from formatValue instead.
 	var w wireEvent
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&w); err != nil {
+	if err := json.Unmarshal(data, &w); err != nil {
 		return bridge.Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, name, err)
 	}
+	return eventOf(name, &w, via, websiteID)
+}
+
+// eventOf validates a decoded event and turns it into a bridge.Event (see DecodeEvent).
+func eventOf(name string, w *wireEvent, via, websiteID string) (bridge.Event, error) {
 	ev := bridge.Event{Name: name, Via: via, WebsiteID: w.WebsiteID, SessionID: w.SessionID}
 	if ev.WebsiteID == "" {
 		ev.WebsiteID = websiteID
@@ -92,7 +99,7 @@ func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event,
 		if ev.Fingerprint == 0 {
 			return bridge.Event{}, fmt.Errorf("%w: %s: no fingerprint", ErrMalformed, name)
 		}
-		m, err := decodeMessage(&w)
+		m, err := decodeMessage(w)
 		if err != nil {
 			return bridge.Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, name, err)
 		}
@@ -104,8 +111,12 @@ func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event,
 			return bridge.Event{}, fmt.Errorf("%w: %s: no data", ErrMalformed, name)
 		}
 		ev.Data = make(map[string]string, len(w.Data))
-		for k, v := range w.Data {
-			ev.Data[k] = formatValue(v)
+		for k, raw := range w.Data {
+			v, err := formatRaw(raw)
+			if err != nil {
+				return bridge.Event{}, fmt.Errorf("%w: %s: data %q: %v", ErrMalformed, name, k, err)
+			}
+			ev.Data[k] = v
 		}
 	case bridge.EventSessionSetState:
 		switch w.State {
@@ -155,9 +166,11 @@ func decodeMessage(w *wireEvent) (*bridge.Message, error) {
 		return m, nil
 	}
 	if w.Content[0] == '"' {
-		if err := json.Unmarshal(w.Content, &m.Text); err != nil {
+		text, err := jsonText(w.Content)
+		if err != nil {
 			return nil, fmt.Errorf("content: %v", err)
 		}
+		m.Text = text
 		return m, nil
 	}
 	if w.Content[0] != '{' {
@@ -194,6 +207,17 @@ func decodeMessage(w *wireEvent) (*bridge.Message, error) {
 	return m, nil
 }
 
+// jsonText decodes a JSON string already checked by the decoder that delivered it. Most texts have
+// no escape and are valid UTF-8: they are the bytes between the quotes, with no second decoding.
+func jsonText(q []byte) (string, error) {
+	if len(q) >= 2 && q[0] == '"' && q[len(q)-1] == '"' && bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q) {
+		return string(q[1 : len(q)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(q, &s)
+	return s, err
+}
+
 func number(n json.Number) (int64, error) {
 	if n == "" {
 		return 0, nil
@@ -206,6 +230,33 @@ func number(n json.Number) (int64, error) {
 		return 0, err
 	}
 	return int64(f), nil
+}
+
+// formatRaw is formatValue of one raw custom-data value as a UseNumber decoder would give it: a
+// string as is, a number as written, a boolean as true/false, null as "", an object or an array as
+// compact JSON with sorted keys and numbers as written.
+func formatRaw(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case 'n': // null
+		return "", nil
+	case 't', 'f', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(raw), nil // a literal exactly as the sender wrote it (json.Number's text)
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 func formatValue(v any) string {

@@ -218,19 +218,41 @@ type hookEnvelope struct {
 	Timestamp json.Number     `json:"timestamp"`
 }
 
-// DecodeHook decodes a verified hook body {website_id, event, data, timestamp} into an event via
-// DecodeEvent. An event the bridge does not consume gives ErrUnhandled (answer 2xx, do nothing); a
-// body that cannot be read gives ErrMalformed. The envelope's timestamp fills Event.Timestamp when
-// the data has none.
+// hookEvent is the body of a web hook with its data decoded in the same pass.
+type hookEvent struct {
+	WebsiteID string      `json:"website_id"`
+	Event     string      `json:"event"`
+	Data      *wireEvent  `json:"data"`
+	Timestamp json.Number `json:"timestamp"`
+}
+
+// DecodeHook decodes a verified hook body {website_id, event, data, timestamp} into an event as
+// DecodeEvent does with its data. An event the bridge does not consume gives ErrUnhandled (answer 2xx,
+// do nothing); a body that cannot be read gives ErrMalformed. The envelope's timestamp fills
+// Event.Timestamp when the data has none.
 func DecodeHook(body []byte) (bridge.Event, error) {
-	var env hookEnvelope
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&env); err != nil {
-		return bridge.Event{}, fmt.Errorf("%w: hook envelope: %v", ErrMalformed, err)
+	// One pass over the body for the envelope and its data. A body that does not decode so (data of
+	// another shape, maybe of an event we do not consume) takes the two-pass path, whose answer
+	// classifies it.
+	var h hookEvent
+	if json.Unmarshal(body, &h) != nil || h.Event == "" || h.Data == nil {
+		return decodeHookTwoPass(body)
 	}
-	if dec.More() {
-		return bridge.Event{}, fmt.Errorf("%w: hook envelope: trailing data", ErrMalformed)
+	if !Handled(h.Event) {
+		return bridge.Event{}, fmt.Errorf("%w: %q", ErrUnhandled, h.Event)
+	}
+	ev, err := eventOf(h.Event, h.Data, bridge.ViaHooks, h.WebsiteID)
+	if err != nil {
+		return bridge.Event{}, err
+	}
+	return hookTimestamp(ev, h.Timestamp)
+}
+
+// decodeHookTwoPass decodes the envelope, checks the event, then decodes its data.
+func decodeHookTwoPass(body []byte) (bridge.Event, error) {
+	var env hookEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return bridge.Event{}, fmt.Errorf("%w: hook envelope: %v", ErrMalformed, err)
 	}
 	if env.Event == "" {
 		return bridge.Event{}, fmt.Errorf("%w: hook envelope: no event", ErrMalformed)
@@ -245,10 +267,15 @@ func DecodeHook(body []byte) (bridge.Event, error) {
 	if err != nil {
 		return bridge.Event{}, err
 	}
-	if ev.Timestamp == 0 && env.Timestamp != "" {
-		ts, err := number(env.Timestamp)
+	return hookTimestamp(ev, env.Timestamp)
+}
+
+// hookTimestamp fills the event's timestamp from the envelope's when the data had none.
+func hookTimestamp(ev bridge.Event, envelope json.Number) (bridge.Event, error) {
+	if ev.Timestamp == 0 && envelope != "" {
+		ts, err := number(envelope)
 		if err != nil {
-			return bridge.Event{}, fmt.Errorf("%w: %s: envelope timestamp: %v", ErrMalformed, env.Event, err)
+			return bridge.Event{}, fmt.Errorf("%w: %s: envelope timestamp: %v", ErrMalformed, ev.Name, err)
 		}
 		ev.Timestamp = ts
 	}

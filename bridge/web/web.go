@@ -190,8 +190,12 @@ func (s *Server) requestID() gin.HandlerFunc {
 		case st >= 500:
 			lvl = slog.LevelError
 		}
-		s.Logger.Log(c.Request.Context(), lvl, "http request", "request_id", id, "method", c.Request.Method,
-			"path", c.FullPath(), "status", c.Writer.Status(), "took", time.Since(start))
+		// Checked first: the attributes would be boxed (allocated) even for a record the handler drops,
+		// and at debug level it drops the one every hook makes.
+		if ctx := c.Request.Context(); s.Logger.Enabled(ctx, lvl) {
+			s.Logger.Log(ctx, lvl, "http request", "request_id", id, "method", c.Request.Method,
+				"path", c.FullPath(), "status", c.Writer.Status(), "took", time.Since(start))
+		}
 	}
 }
 
@@ -249,9 +253,22 @@ func (s *Server) webhook(c *gin.Context) {
 	s.hookAnswer(c, http.StatusOK, "accepted")
 }
 
+// hookReplies are the hook answers that carry no error text, encoded once: every hook gets one.
+var hookReplies = map[string][]byte{
+	"accepted": []byte(`{"status":"accepted"}`),
+	"ignored":  []byte(`{"status":"ignored"}`),
+	"busy":     []byte(`{"status":"busy"}`),
+}
+
+// hookAnswer answers a hook {"status": msg}, the bytes c.JSON would write, without encoding a map
+// by reflection for the answers that never change.
 func (s *Server) hookAnswer(c *gin.Context, status int, msg string) {
 	s.Metrics.hooks.WithLabelValues(strconv.Itoa(status)).Inc()
-	c.JSON(status, gin.H{"status": msg})
+	body, ok := hookReplies[msg]
+	if !ok {
+		body, _ = json.Marshal(map[string]string{"status": msg})
+	}
+	c.Data(status, "application/json; charset=utf-8", body)
 }
 
 // cors lets the configured origins call /v1 from a browser: it adds the CORS headers to their

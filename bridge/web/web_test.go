@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -148,5 +149,28 @@ func TestRoutes(t *testing.T) {
 	}
 	if len(ctrl.erased) != 1 || ctrl.erased[0] != (bridge.Key{WebsiteID: "w", SessionID: "gone"}) {
 		t.Errorf("erased = %v, want [w/gone] (once, and only with the token)", ctrl.erased)
+	}
+}
+
+// TestHookAnswerBodies: a hook's answer is {"status": ...} as JSON, the constant answers and the
+// error texts alike.
+func TestHookAnswerBodies(t *testing.T) {
+	s := &web.Server{Bridge: &controller{}, Hooks: hooks{}, MaxBody: 64}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for body, want := range map[string]string{
+		"ok":   `{"status":"accepted"}`,
+		"skip": `{"status":"ignored"}`,
+		"evil": `{"status":"forged"}`,
+	} {
+		res, err := http.Post(srv.URL+"/webhooks/crisp", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(got) != want || res.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("hook %q answered %s (%s), want %s (application/json; charset=utf-8)", body, got, res.Header.Get("Content-Type"), want)
+		}
 	}
 }
