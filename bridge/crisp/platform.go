@@ -105,6 +105,9 @@ func (p *Platform) Send(ctx context.Context, websiteID, sessionID string, m brid
 		return 0, fmt.Errorf("send message: type %q: want text, note, picker or field", m.Type)
 	}
 	nm.From, nm.Origin = "operator", p.c.Origin() // SendMessage adds the bot's nickname and avatar
+	if _, set := ctx.Value(classKey{}).(Class); !set {
+		ctx = WithClass(ctx, sendClass(m))
+	}
 	return p.c.SendMessage(ctx, websiteID, sessionID, nm)
 }
 
@@ -113,6 +116,9 @@ func (p *Platform) Send(ctx context.Context, websiteID, sessionID string, m brid
 // whether Crisp replaces or merges them is UNCONFIRMED. Read-merge-writes of one conversation are
 // serialised within this process.
 func (p *Platform) UpdateMeta(ctx context.Context, websiteID, sessionID string, u bridge.MetaUpdate) error {
+	if _, set := ctx.Value(classKey{}).(Class); !set {
+		ctx = WithClass(ctx, ClassWriteBack) // its read too
+	}
 	patch := MetaPatch{Email: u.Email, Nickname: u.Nickname}
 	if p.merge && (len(u.Data) > 0 || len(u.Segments) > 0) {
 		// Crisp merges: send only what changes, in one call.

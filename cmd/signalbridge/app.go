@@ -529,7 +529,7 @@ func (hookIntake) Status(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, crisp.ErrMalformed):
 		return http.StatusBadRequest
-	case errors.Is(err, crisp.ErrNoSecret):
+	case errors.Is(err, crisp.ErrNoSecret), errors.Is(err, crisp.ErrReplayCacheFull):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
