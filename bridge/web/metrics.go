@@ -139,3 +139,39 @@ func (m *Metrics) CrispCall(method, route string, status int, took time.Duration
 	m.crispCalls.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.crispTime.Observe(took.Seconds())
 }
+
+// QuotaClassUse is one priority class's use of the client-side Crisp quota (bridge/crisp's
+// QuotaClass, converted by cmd).
+type QuotaClassUse struct {
+	Class                    string
+	Granted, Waited, Refused uint64
+	Waiting                  int64
+}
+
+// CrispQuota exports the Crisp quota's use per priority class, read from f at every scrape:
+// signalbridge_crisp_quota_calls_total{class,outcome="granted|waited|refused"} and
+// signalbridge_crisp_quota_waiting{class}.
+func (m *Metrics) CrispQuota(f func() []QuotaClassUse) {
+	m.Registry.MustRegister(&quotaCollector{f: f,
+		calls: prometheus.NewDesc("signalbridge_crisp_quota_calls_total",
+			"Crisp REST calls through the client-side quota, by priority class (answers, steps, write_backs, background) and outcome (granted; waited: had to wait first; refused: gave up before a token came).",
+			[]string{"class", "outcome"}, nil),
+		waiting: prometheus.NewDesc("signalbridge_crisp_quota_waiting",
+			"Crisp REST calls waiting for the client-side quota now, by priority class.", []string{"class"}, nil)})
+}
+
+type quotaCollector struct {
+	f              func() []QuotaClassUse
+	calls, waiting *prometheus.Desc
+}
+
+func (q *quotaCollector) Describe(ch chan<- *prometheus.Desc) { ch <- q.calls; ch <- q.waiting }
+
+func (q *quotaCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, u := range q.f() {
+		ch <- prometheus.MustNewConstMetric(q.calls, prometheus.CounterValue, float64(u.Granted), u.Class, "granted")
+		ch <- prometheus.MustNewConstMetric(q.calls, prometheus.CounterValue, float64(u.Waited), u.Class, "waited")
+		ch <- prometheus.MustNewConstMetric(q.calls, prometheus.CounterValue, float64(u.Refused), u.Class, "refused")
+		ch <- prometheus.MustNewConstMetric(q.waiting, prometheus.GaugeValue, float64(u.Waiting), u.Class)
+	}
+}
