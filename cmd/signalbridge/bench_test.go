@@ -163,6 +163,7 @@ func openBench(b *testing.B, o benchOptions) *benchApp {
 		RTMURL: fake.RTMURL(), Events: o.events, EIO: 4, HooksSecret: secret, HookMaxAge: time.Minute,
 		PluginURN: testURN, Timeout: 10 * time.Second, BotNickname: "Assistant"} // no daily quota: measure, don't throttle
 	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini"}}
+	cfg.AllowUnknown = true
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
