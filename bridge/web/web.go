@@ -75,7 +75,7 @@ type Server struct {
 	// is answered 421 before any route. The demo sets LoopbackHost, so that a page of another site
 	// whose name is rebound to 127.0.0.1 (DNS rebinding) reaches nothing.
 	AllowHost func(host string) bool
-	MaxBody       int64        // web-hook body cap (default 1 MiB)
+	MaxBody   int64 // web-hook body cap (default 1 MiB)
 	// CORSOrigins are the browser origins ("https://admin.example.com") allowed to call /v1 from
 	// another origin, preflight included; empty = none.
 	CORSOrigins []string

@@ -207,7 +207,6 @@ const (
 // joined the fields with "|"): three months after the release that replaced them.
 const legacySignedUntil = "2027-03-01"
 
-
 func defaultConfig() Config {
 	return Config{
 		Listen:    "127.0.0.1:8080",
