@@ -51,7 +51,32 @@ const (
 // NUL byte, like EchoKey, so it can never be a session data key.
 func LimitKey(name string) string { return "\x00limit\x00" + name }
 
-const answeredKey = "answered"
+const (
+	answeredKey = "answered"
+	refusedKey  = "edges_refused" // starts refused by the rate since the last edge applied
+)
+
+// limitedEdge refuses a start past the edge rate. The first refusal since the last edge applied is
+// a Refused (the bridge audits it); later ones only set Limited and are counted, so a page toggling
+// in a loop cannot grow the audit trail without bound.
+func (st *stepper) limitedEdge(src Source) {
+	k := LimitKey(refusedKey)
+	n, _ := strconv.Atoi(st.r.State.Written[k])
+	st.setWritten(k, strconv.Itoa(n+1))
+	st.r.Limited = LimitEdges
+	why := "rate limited: signal edges " + st.c.Limits.Edges.String()
+	if n == 0 {
+		st.refuse(src, why+"; further refusals are counted, not audited, until an edge is applied")
+		return
+	}
+	st.r.Note = fmt.Sprintf("start from %s refused: %s (%d since the last edge applied)", src, why, n+1)
+}
+
+// RefusedEdges returns the starts refused by the edge rate since the last edge applied in s.
+func RefusedEdges(s State) int {
+	n, _ := strconv.Atoi(s.Written[LimitKey(refusedKey)])
+	return n
+}
 
 // take takes one token of the named bucket at st.in.At. It reports false when none is left; with
 // force the action happens anyway and only spends what is left.
@@ -77,6 +102,9 @@ func (st *stepper) take(name string, r Rate, force bool) bool {
 	switch {
 	case ok:
 		milli -= 1000
+		if name == LimitEdges && st.r.State.Written[LimitKey(refusedKey)] != "" {
+			st.setWritten(LimitKey(refusedKey), "")
+		}
 	case !force:
 		return false
 	}

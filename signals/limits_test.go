@@ -23,7 +23,7 @@ func limited() signals.Config {
 func TestEdgeLimit(t *testing.T) {
 	cfg := limited()
 	s := cfg.Initial(at)
-	var applied, refused, writeBacks int
+	var applied, refused, audited, writeBacks int
 	for i := range 1000 {
 		v := fmt.Sprintf("pause_chatbot#p%d", i)
 		if i%2 == 1 {
@@ -37,9 +37,12 @@ func TestEdgeLimit(t *testing.T) {
 			applied++
 		}
 		if res.Refused != nil {
+			audited++
+		}
+		if res.Limited == signals.LimitEdges {
 			refused++
-			if res.Limited != signals.LimitEdges {
-				t.Fatalf("toggle %d refused (%s) without Limited", i, res.Note)
+			if res.Transition != nil {
+				t.Fatalf("toggle %d limited yet applied", i)
 			}
 		}
 		for _, a := range res.Actions {
@@ -48,7 +51,12 @@ func TestEdgeLimit(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("1,000 toggles in 60 s: %d edges applied, %d starts refused, %d write-backs", applied, refused, writeBacks)
+	t.Logf("1,000 toggles in 60 s: %d edges applied, %d starts refused (%d audited), %d write-backs", applied, refused, audited, writeBacks)
+	// One audited refusal per run of refusals (each run ends with an edge applied): the audit trail
+	// grows with the edges applied, not with the toggles.
+	if audited < 1 || audited > applied/2+1 {
+		t.Errorf("%d refusals audited for %d edges applied, want one per run of refusals", audited, applied)
+	}
 	// 4 at once, then one token every 30 s (2 in the minute): pauses spend what is left but still
 	// apply, so each start applied is followed by one pause.
 	if applied > 2*(4+2)+1 || applied < 4 {

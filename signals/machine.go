@@ -293,8 +293,7 @@ func (st *stepper) start(src Source) {
 		return
 	}
 	if Untrusted(src) && !st.take(LimitEdges, st.c.Limits.Edges, false) {
-		st.refuse(src, "rate limited: signal edges "+st.c.Limits.Edges.String())
-		st.r.Limited = LimitEdges
+		st.limitedEdge(src)
 		return
 	}
 	st.transition(ModeActive, ReasonSignal, src)
