@@ -930,6 +930,9 @@ func (h *harness) click(k bridge.Key, pickerID, value string) {
 			}
 			switch voc.ParseButton(value) {
 			case signals.CmdStart:
+				if cfg := h.sites[k.WebsiteID].Signals; len(cfg.StartSecret) > 0 && !cfg.StartButtonUnsigned {
+					return nil // a website that requires signed starts has its start button off
+				}
 				return h.startRule(k, c, h.sites[k.WebsiteID].Signals.UntrustedStartOverridesHuman)
 			case signals.CmdPause:
 				return pauseRule(c)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/bridge/effect"
 	"github.com/signalbridge/signalbridge/signals"
 )
@@ -159,6 +160,7 @@ func (st *step) apply(in signals.Input) signals.Result {
 		st.b.log.Info("start refused", "website", st.conv.WebsiteID, "session", st.conv.SessionID,
 			"mode", r.From, "reason", st.conv.Reason, "source", r.Source)
 	}
+	st.limited(res)
 	if len(res.Unknown) > 0 {
 		st.b.log.Info("signal value is not a command", "website", st.conv.WebsiteID,
 			"session", st.conv.SessionID, "values", len(res.Unknown))
@@ -541,7 +543,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			st.dirty = true
 		}
 		res := st.apply(signals.Input{Kind: signals.InputData, Source: signals.SourceData, Data: ev.Data, At: at,
-			WebsiteID: c.WebsiteID, SessionID: c.SessionID})
+			WebsiteID: c.WebsiteID, SessionID: c.SessionID, Now: b.opts.Now().UnixMilli()})
 		if hv := st.site.HandoverValue; hv != "" {
 			for _, v := range res.Unknown {
 				if v == hv || strings.HasPrefix(v, hv+st.site.Signals.Vocabulary.NonceSep) {
@@ -571,7 +573,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		return false
 
 	case EventSessionSetEmail:
-		if ev.Email != "" && ev.Email != c.Email {
+		if ev.Email != "" && ev.Email != c.Email && validEmail(ev.Email) {
 			c.Email = ev.Email
 			st.dirty = true
 			return true
@@ -646,7 +648,7 @@ func (b *Bridge) loadMeta(ctx context.Context, st *step) {
 	}
 	c.MetaLoaded = true
 	st.dirty = true
-	if c.Email == "" {
+	if c.Email == "" && validEmail(m.Email) {
 		c.Email = m.Email
 	}
 	c.Country, c.Locales = m.Country, m.Locales
@@ -673,7 +675,4 @@ func isCrispBot(m *Message) bool {
 	return strings.HasPrefix(m.Origin, "urn:crisp.im:bot") || (m.Automated && m.Origin != "chat")
 }
 
-func validEmail(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-3 && strings.Contains(s[at:], ".") && !strings.ContainsAny(s, " \t\n<>,;")
-}
+func validEmail(s string) bool { return assistant.ValidEmail(s) }

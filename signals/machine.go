@@ -102,6 +102,7 @@ func (c Config) Step(s State, in Input) Result {
 		st.stateChanged()
 	case InputAnswered:
 		st.r.State.Answers++
+		st.answered()
 	default:
 		st.r.Note = fmt.Sprintf("unknown input kind %q", in.Kind)
 	}
@@ -255,7 +256,8 @@ func (st *stepper) data() {
 func (st *stepper) signed(p Parsed, src Source) bool {
 	ek := SignedExpKey(st.c.Vocabulary.Key)
 	last, _ := strconv.ParseInt(st.r.State.Last[ek], 10, 64)
-	exp, err := VerifyStart(st.c.StartSecret, st.in.WebsiteID, st.in.SessionID, p.Nonce, st.in.At, last)
+	now := max(st.in.At, st.in.Now)
+	exp, err := VerifyStartUntil(st.c.StartSecret, st.in.WebsiteID, st.in.SessionID, p.Nonce, now, last, st.c.LegacyStartUntil)
 	if err != nil {
 		st.refuse(src, err.Error())
 		return false
@@ -268,6 +270,10 @@ func (st *stepper) button() {
 	src := st.source(SourceButton)
 	switch st.c.Vocabulary.ParseButton(st.in.Value) {
 	case CmdStart:
+		if len(st.c.StartSecret) > 0 && Untrusted(src) && !st.c.StartButtonUnsigned {
+			st.refuse(src, "the website requires signed starts: its start button is off")
+			return
+		}
 		st.start(src)
 	case CmdPause:
 		st.pause(ReasonSignal, src)
@@ -286,6 +292,10 @@ func (st *stepper) start(src Source) {
 		st.refuse(src, fmt.Sprintf("the conversation is %s (%s)", s.Mode, s.Reason))
 		return
 	}
+	if Untrusted(src) && !st.take(LimitEdges, st.c.Limits.Edges, false) {
+		st.limitedEdge(src)
+		return
+	}
 	st.transition(ModeActive, ReasonSignal, src)
 	st.act(Action{Kind: ActRunScenario}, ReasonSignal, src)
 }
@@ -297,9 +307,21 @@ func (st *stepper) refuse(src Source, why string) {
 	st.r.Note = fmt.Sprintf("start from %s refused: %s", src, why)
 }
 
-// HumanOwned reports whether a human owns the conversation: handed over, or paused by an operator.
+// HumanOwned reports whether a human owns the conversation: handed over, or paused for a person
+// (by an operator, or with reason human, budget or error: an API or scenario pause that asks for a
+// human is not the visitor's to undo).
 func HumanOwned(s State) bool {
-	return s.Mode == ModeHuman || s.Mode == ModePaused && s.Reason == ReasonOperator
+	if s.Mode == ModeHuman {
+		return true
+	}
+	if s.Mode != ModePaused {
+		return false
+	}
+	switch s.Reason {
+	case ReasonOperator, ReasonHuman, ReasonBudget, ReasonError:
+		return true
+	}
+	return false
 }
 
 // Untrusted reports whether src is writable by anyone on the page: session data, a page value, a
@@ -319,6 +341,11 @@ func (st *stepper) pause(reason Reason, src Source) {
 		st.r.Note = fmt.Sprintf("already %s", st.r.State.Mode)
 		return
 	}
+	if Untrusted(src) {
+		// Applied even past the limit (it moves towards a person), but it spends the token the
+		// next start needs.
+		st.take(LimitEdges, st.c.Limits.Edges, true)
+	}
 	st.transition(ModePaused, reason, src)
 	st.act(Action{Kind: ActCancel}, reason, src)
 	st.act(Action{Kind: ActStopTyping}, reason, src)
@@ -329,6 +356,16 @@ func (st *stepper) visitorMessage() {
 	s := st.r.State
 	if s.Mode != ModeActive {
 		st.r.Note = fmt.Sprintf("assistant is %s (%s): no reply", s.Mode, s.Reason)
+		return
+	}
+	if m := st.c.Limits.MaxAnswers; m > 0 && AnswersGiven(s) >= m {
+		st.in.Detail = fmt.Sprintf("message cap: %d answers in this conversation", m)
+		st.handover(ReasonBudget, SourceAssistant)
+		return
+	}
+	if !st.take(LimitAnswers, st.c.Limits.Answers, false) {
+		st.r.Note = "rate limited: answers " + st.c.Limits.Answers.String()
+		st.r.Limited = LimitAnswers
 		return
 	}
 	st.act(Action{Kind: ActReply}, s.Reason, st.source(SourceVisitor))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"strings"
@@ -58,8 +59,8 @@ func TestVerifyStart(t *testing.T) {
 			}
 		})
 	}
-	if strings.Contains(good, "=") || strings.Count(good, ".") != 2 {
-		t.Errorf("signed nonce %q: want <nonce>.<exp>.<base64url without padding>", good)
+	if strings.Contains(good, "=") || strings.Count(good, ".") != 3 || !strings.HasPrefix(good, "v2.") {
+		t.Errorf("signed nonce %q: want v2.<nonce>.<exp>.<base64url without padding>", good)
 	}
 }
 
@@ -106,9 +107,15 @@ func TestSignedStarts(t *testing.T) {
 	if res := step(s, b); res.State.Mode != A {
 		t.Fatalf("newer signed start: mode %s note %q, want active", res.State.Mode, res.Note)
 	}
-	// Buttons and trusted paths need no signature.
-	if res := step(s, signals.Input{Kind: signals.InputButton, At: at, Value: "enum:start_chatbot"}); res.State.Mode != A {
-		t.Errorf("button start: mode %s, want active", res.State.Mode)
+	// The start button is off (it would be an unsigned way round), unless the website opts in;
+	// trusted paths need no signature.
+	if res := step(s, signals.Input{Kind: signals.InputButton, At: at, Value: "enum:start_chatbot"}); res.State.Mode != P || res.Refused == nil {
+		t.Errorf("button start: mode %s refused %v, want paused and refused", res.State.Mode, res.Refused)
+	}
+	optIn := cfg
+	optIn.StartButtonUnsigned = true
+	if res := optIn.Step(s, signals.Input{Kind: signals.InputButton, At: at, Value: "enum:start_chatbot"}); res.State.Mode != A {
+		t.Errorf("button start with start_button_unsigned: mode %s, want active", res.State.Mode)
 	}
 	if res := step(s, signals.Input{Kind: signals.InputStart, Source: signals.SourceAPI, At: at}); res.State.Mode != A {
 		t.Errorf("api start: mode %s, want active", res.State.Mode)
@@ -120,8 +127,8 @@ func TestSignedStarts(t *testing.T) {
 	}
 }
 
-// readmeSignStart is the README's Go signing recipe, verbatim: it must keep producing values the
-// bridge accepts.
+// readmeSignStart is the README's first (version 1) Go signing recipe, verbatim: its values are
+// accepted during the grace period only.
 func readmeSignStart(secret []byte, websiteID, sessionID string) string {
 	nonce := rand.Text()[:16] // crypto/rand
 	exp := strconv.FormatInt(time.Now().Add(5*time.Minute).UnixMilli(), 10)
@@ -136,7 +143,54 @@ func TestReadmeSigningRecipe(t *testing.T) {
 	if p.Command != signals.CmdStart {
 		t.Fatalf("%q is not a start", v)
 	}
+	now := time.Now().UnixMilli()
+	if _, err := signals.VerifyStartUntil(secret, "w", "session_x", p.Nonce, now, 0, now+1); err != nil {
+		t.Fatalf("README recipe value %q in the grace period: %v", v, err)
+	}
+	if _, err := signals.VerifyStartUntil(secret, "w", "session_x", p.Nonce, now, 0, now); !errors.Is(err, signals.ErrLegacySignature) {
+		t.Fatalf("README recipe value %q after the grace period: %v, want ErrLegacySignature", v, err)
+	}
+}
+
+// docsSignStart is the signing recipe of docs/security.md, verbatim: it must keep producing values
+// the bridge accepts.
+func docsSignStart(secret []byte, websiteID, sessionID string) string {
+	nonce := rand.Text()[:16] // crypto/rand
+	exp := strconv.FormatInt(time.Now().Add(5*time.Minute).UnixMilli(), 10)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("signalbridge-start-v2"))
+	for _, f := range []string{websiteID, sessionID, nonce, exp} {
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(f))))
+		m.Write([]byte(f))
+	}
+	return "start_chatbot#v2." + nonce + "." + exp + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func TestDocsSigningRecipe(t *testing.T) {
+	v := docsSignStart(secret, "w", "session_x")
+	p := signals.DefaultVocabulary().Parse(v)
+	if p.Command != signals.CmdStart {
+		t.Fatalf("%q is not a start", v)
+	}
 	if _, err := signals.VerifyStart(secret, "w", "session_x", p.Nonce, time.Now().UnixMilli(), 0); err != nil {
-		t.Fatalf("README recipe value %q: %v", v, err)
+		t.Fatalf("docs recipe value %q: %v", v, err)
+	}
+}
+
+// TestSignedStartGrace: a version 1 value is accepted while the website's grace period lasts, then
+// refused; the machine checks it against the wall clock of the input.
+func TestSignedStartGrace(t *testing.T) {
+	cfg := signals.DefaultConfig()
+	cfg.StartMode = signals.StartWaitForSignal
+	cfg.StartSecret = secret
+	v1 := dataIn("start_chatbot#" + signals.SignStartV1(secret, "w", "s", "n1", at+60_000))
+	v1.WebsiteID, v1.SessionID = "w", "s"
+	cfg.LegacyStartUntil = at + 1
+	if res := cfg.Step(cfg.Initial(0), v1); res.State.Mode != A {
+		t.Errorf("v1 start in the grace period: mode %s note %q, want active", res.State.Mode, res.Note)
+	}
+	cfg.LegacyStartUntil = at
+	if res := cfg.Step(cfg.Initial(0), v1); res.State.Mode != W || res.Refused == nil {
+		t.Errorf("v1 start after the grace period: mode %s refused %v, want refused", res.State.Mode, res.Refused)
 	}
 }

@@ -104,8 +104,17 @@ type Config struct {
 	UntrustedStartOverridesHuman bool
 	// StartSecret, when set, makes a start from session data or the page valid only in the signed
 	// form made by the website's backend (see SignStart); other starts from those sources are
-	// refused. Buttons and the trusted paths are not affected.
+	// refused. The trusted paths are not affected; a picker button starts only with
+	// StartButtonUnsigned (anyone can select a button a scenario shows).
 	StartSecret []byte
+	// StartButtonUnsigned lets the start button start a website that requires signed starts. Off
+	// by default: the button would be an unsigned way round the signature.
+	StartButtonUnsigned bool
+	// LegacyStartUntil (Unix ms) is the end of the grace period of version 1 signed starts (see
+	// SignStartV1): before it they are accepted, after it refused. 0 never accepts them.
+	LegacyStartUntil int64
+	// Limits bound what a visitor can make one conversation do (signal edges, answers).
+	Limits Limits
 }
 
 // State is the durable per-conversation state the machine reads and writes. Times are Unix ms.
@@ -153,6 +162,10 @@ type Input struct {
 	Detail string            // free text for the audit trail (e.g. the model's handover reason)
 	// WebsiteID and SessionID name the conversation (InputData): signed starts are bound to them.
 	WebsiteID, SessionID string
+	// Now is the wall clock when the input is processed (Unix ms, 0 = At). At may be older (an
+	// event caught up after a gap carries the gap's start); a signed start's expiry is checked
+	// against the later of the two, so catching up never revives an expired value.
+	Now int64
 }
 
 // ActionKind is the kind of an action the bridge performs after persisting the new state.
@@ -203,6 +216,8 @@ type Result struct {
 	// Refused is the start that was refused because an untrusted source (data, page, button) tried
 	// to take the conversation from a human; the state is unchanged but for the remembered value.
 	Refused *Transition
+	// Limited names the limit (LimitEdges, LimitAnswers) that stopped the input, "" when none did.
+	Limited string
 	Note    string   // why nothing happened, or what was noticed (unknown value, echo, same value)
 	Unknown []string // signal values that were not commands and not ours
 }

@@ -66,6 +66,7 @@ func (c *Catchup) Calls() int64 { return c.calls.Load() }
 // so far are returned with it, and the next Missed of the website does not return them again while
 // their conversations have not changed (the caller is expected to have fed them).
 func (c *Catchup) Missed(ctx context.Context, websiteID string, since int64) ([]bridge.Event, error) {
+	ctx = WithClass(ctx, ClassBackground)
 	if c.Client == nil {
 		return nil, errors.New("catch up: no client")
 	}

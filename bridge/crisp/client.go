@@ -233,7 +233,7 @@ func (c *Client) do(ctx context.Context, r restCall) error {
 	}
 	for attempt := 0; ; attempt++ {
 		if c.quota != nil {
-			if err := c.quota.wait(ctx); err != nil {
+			if err := c.quota.wait(ctx, classOf(ctx, r.method, r.route)); err != nil {
 				return fmt.Errorf("%s: %w", r.op, err)
 			}
 		}

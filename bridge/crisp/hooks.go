@@ -283,21 +283,28 @@ func hookTimestamp(ev bridge.Event, envelope json.Number) (bridge.Event, error) 
 }
 
 // ReplayCache remembers the hook bodies accepted within the freshness window, so that the same
-// request sent again is refused. It is bounded: past Max entries the oldest are forgotten first
-// (expired ones first, as entries are kept in arrival order). Safe for concurrent use.
+// request sent again is refused. An entry is kept until its window ends, never less: the cache is
+// bounded by the window, not by a count. Its size is at most the hooks accepted in one window;
+// Max is only a ceiling on memory, reached by a flood, at which new bodies are refused with
+// ErrReplayCacheFull (a 503: Crisp retries once older entries expire) rather than forgetting a
+// live entry, which would let a replay through. Safe for concurrent use.
 type ReplayCache struct {
 	mu    sync.Mutex
 	max   int
 	seen  map[[32]byte]time.Time // body hash -> forget after
-	order [][32]byte             // arrival order, for eviction
-	head  int                    // order[head:] are live
+	order [][32]byte             // arrival order, for expiry
+	head  int                    // order[head:] may be live
 }
 
-// DefaultReplayEntries bounds a ReplayCache made with max <= 0: about 160 hooks a second over a
-// 10-minute span, 6 MB at most.
+// ErrReplayCacheFull: the replay cache holds Max live entries; the hook is refused (503) so that
+// Crisp retries it.
+var ErrReplayCacheFull = errors.New("crisp hook: replay cache full")
+
+// DefaultReplayEntries is the memory ceiling of a ReplayCache made with max <= 0: about 160 hooks a
+// second over a 10-minute span, 6 MB at most.
 const DefaultReplayEntries = 100_000
 
-// NewReplayCache returns a cache of at most max entries (max <= 0: DefaultReplayEntries).
+// NewReplayCache returns a cache of at most max live entries (max <= 0: DefaultReplayEntries).
 func NewReplayCache(max int) *ReplayCache {
 	if max <= 0 {
 		max = DefaultReplayEntries
@@ -305,7 +312,8 @@ func NewReplayCache(max int) *ReplayCache {
 	return &ReplayCache{max: max, seen: map[[32]byte]time.Time{}}
 }
 
-// Reserve records body as accepted until the time until, or returns ErrReplayed when it already is.
+// Reserve records body as accepted until the time until, or returns ErrReplayed when it already is,
+// or ErrReplayCacheFull when Max entries are all still live.
 // Call Release when the hook could not be taken after all (queue full), so that Crisp's retry of
 // it is accepted.
 func (c *ReplayCache) Reserve(body []byte, now, until time.Time) error {
@@ -315,20 +323,38 @@ func (c *ReplayCache) Reserve(body []byte, now, until time.Time) error {
 	if t, ok := c.seen[k]; ok && now.Before(t) {
 		return ErrReplayed
 	}
-	for c.head < len(c.order) && (len(c.seen) >= c.max || !now.Before(c.seen[c.order[c.head]])) {
-		old := c.order[c.head]
-		c.head++
-		if t, ok := c.seen[old]; ok && (len(c.seen) >= c.max || !now.Before(t)) {
-			delete(c.seen, old)
+	c.expire(now)
+	if len(c.seen) >= c.max {
+		// Entries expire in about arrival order (one window each) but not exactly: look for any
+		// expired one before refusing.
+		for h, t := range c.seen {
+			if !now.Before(t) {
+				delete(c.seen, h)
+			}
 		}
+		if len(c.seen) >= c.max {
+			return ErrReplayCacheFull
+		}
+	}
+	c.seen[k] = until
+	c.order = append(c.order, k)
+	return nil
+}
+
+// expire forgets the entries, oldest first, whose window has ended. Callers hold mu.
+func (c *ReplayCache) expire(now time.Time) {
+	for c.head < len(c.order) {
+		old := c.order[c.head]
+		if t, ok := c.seen[old]; ok && now.Before(t) {
+			break // the oldest still live: later ones are younger
+		}
+		delete(c.seen, old)
+		c.head++
 	}
 	if c.head > len(c.order)/2 && c.head > 1024 {
 		c.order = append([][32]byte(nil), c.order[c.head:]...)
 		c.head = 0
 	}
-	c.seen[k] = until
-	c.order = append(c.order, k)
-	return nil
 }
 
 // Release forgets body (see Reserve).

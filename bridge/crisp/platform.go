@@ -107,6 +107,9 @@ func (p *Platform) Send(ctx context.Context, websiteID, sessionID string, m brid
 	}
 	nm.From, nm.Origin = "operator", p.c.Origin() // SendMessage adds the bot's nickname and avatar
 	nm.Fingerprint = m.Fingerprint
+	if _, set := ctx.Value(classKey{}).(Class); !set {
+		ctx = WithClass(ctx, sendClass(m))
+	}
 	return p.c.SendMessage(ctx, websiteID, sessionID, nm)
 }
 
@@ -115,6 +118,9 @@ func (p *Platform) Send(ctx context.Context, websiteID, sessionID string, m brid
 // whether Crisp replaces or merges them is UNCONFIRMED. Read-merge-writes of one conversation are
 // serialised within this process.
 func (p *Platform) UpdateMeta(ctx context.Context, websiteID, sessionID string, u bridge.MetaUpdate) error {
+	if _, set := ctx.Value(classKey{}).(Class); !set {
+		ctx = WithClass(ctx, ClassWriteBack) // its read too
+	}
 	patch := MetaPatch{Email: u.Email, Nickname: u.Nickname}
 	if p.merge && (len(u.Data) > 0 || len(u.Segments) > 0) {
 		// Crisp merges: send only what changes, in one call.

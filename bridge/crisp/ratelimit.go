@@ -22,6 +22,7 @@ type quotaBucket struct {
 	per    time.Duration // refill time of one token
 	last   time.Time     // time tokens was last brought up to date
 	now    func() time.Time
+	stats  [numClasses]classStats
 }
 
 // newQuotaBucket returns a full bucket for quota requests a day with the given burst (<= 0: an hour's
@@ -89,28 +90,76 @@ func (b *quotaBucket) left() int {
 	return int(b.tokens)
 }
 
-// wait blocks until a token is available or ctx ends. It fails at once, with ErrRateLimited, when
-// ctx's deadline comes before the token would.
-func (b *quotaBucket) wait(ctx context.Context) error {
+// floor returns the tokens class c leaves in the bucket for the classes above it.
+func (b *quotaBucket) floor(c Class) int {
+	return int(classFloor[c] * b.burst)
+}
+
+// take takes one token for class c at t when more than the class's floor is left; otherwise it
+// returns how long until there would be. The top class (floor 0) always takes, as reserve does.
+func (b *quotaBucket) take(c Class, t time.Time) (time.Duration, bool) {
+	if c == ClassAnswer {
+		return b.reserve(t), true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advance(t)
+	f := float64(b.floor(c))
+	if b.tokens-1 >= f {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((f + 1 - b.tokens) * float64(b.per)), false
+}
+
+// wait blocks until a token is available to class c or ctx ends. It fails at once, with
+// ErrRateLimited, when ctx's deadline comes before the token would. A class below the top does not
+// hold a place in line while it waits: it looks again when its floor should be clear, so a higher
+// class arriving meanwhile goes first.
+func (b *quotaBucket) wait(ctx context.Context, c Class) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	now := b.now()
-	d := b.reserve(now)
-	if d <= 0 {
-		return nil
-	}
-	if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(d)) {
-		b.cancel()
-		return fmt.Errorf("%w: daily quota: next token in %s: %w", ErrRateLimited, d.Round(time.Millisecond), context.DeadlineExceeded)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		b.cancel()
-		return fmt.Errorf("%w: daily quota: %w", ErrRateLimited, ctx.Err())
+	st := &b.stats[c]
+	waited := false
+	defer func() {
+		if waited {
+			st.waiting.Add(-1)
+		}
+	}()
+	for {
+		now := b.now()
+		d, took := b.take(c, now)
+		if d <= 0 && took {
+			st.granted.Add(1)
+			return nil
+		}
+		if !waited {
+			waited = true
+			st.waited.Add(1)
+			st.waiting.Add(1)
+		}
+		if dl, ok := ctx.Deadline(); ok && dl.Before(now.Add(d)) {
+			if took {
+				b.cancel()
+			}
+			st.refused.Add(1)
+			return fmt.Errorf("%w: daily quota (%s): next token in %s: %w", ErrRateLimited, c, d.Round(time.Millisecond), context.DeadlineExceeded)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+			if took {
+				st.granted.Add(1)
+				return nil
+			}
+		case <-ctx.Done():
+			t.Stop()
+			if took {
+				b.cancel()
+			}
+			st.refused.Add(1)
+			return fmt.Errorf("%w: daily quota (%s): %w", ErrRateLimited, c, ctx.Err())
+		}
 	}
 }

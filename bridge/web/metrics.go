@@ -19,6 +19,7 @@ type Metrics struct {
 	duplicates  *prometheus.CounterVec
 	signals     *prometheus.CounterVec
 	refused     *prometheus.CounterVec
+	limited     *prometheus.CounterVec
 	transitions *prometheus.CounterVec
 	handovers   *prometheus.CounterVec
 	replies     *prometheus.CounterVec
@@ -36,6 +37,7 @@ type Metrics struct {
 var (
 	_ bridge.Metrics        = (*Metrics)(nil)
 	_ bridge.JournalMetrics = (*Metrics)(nil)
+	_ bridge.LimitMetrics   = (*Metrics)(nil)
 )
 
 // NewMetrics registers every metric on a new registry (with Go and process collectors).
@@ -46,6 +48,7 @@ func NewMetrics() *Metrics {
 		events:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_events_total", Help: "Crisp events received, by event name and transport."}, []string{"event", "via"}),
 		duplicates:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_duplicates_suppressed_total", Help: "Events dropped because they were already processed."}, []string{"event"}),
 		signals:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_signals_applied_total", Help: "Start/pause signals that changed a conversation, by source."}, []string{"source"}),
+		limited:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_limited_total", Help: "Inputs stopped by a per-conversation limit, by limit (signal_edges: a start refused past the rate; answers: a message left unanswered past the rate)."}, []string{"limit"}),
 		refused:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_signals_refused_total", Help: "Starts from session data, a page or a button refused while a human owns the conversation, by source."}, []string{"source"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_transitions_total", Help: "Mode transitions, by reason, source and new mode."}, []string{"reason", "source", "to"}),
 		handovers:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_handovers_total", Help: "Handovers to humans, by reason."}, []string{"reason"}),
@@ -60,7 +63,7 @@ func NewMetrics() *Metrics {
 		journal:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signalbridge_journal_entries_total", Help: "Crisp writes of the action journal, by kind and outcome (queued, done, retried, abandoned)."}, []string{"kind", "outcome"}),
 		oldest:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "signalbridge_journal_oldest_seconds", Help: "Age of the oldest waiting Crisp write, as last seen by a journal pass."}),
 	}
-	r.MustRegister(m.events, m.duplicates, m.signals, m.refused, m.transitions, m.handovers, m.replies, m.modelTime,
+	r.MustRegister(m.events, m.duplicates, m.signals, m.refused, m.limited, m.transitions, m.handovers, m.replies, m.modelTime,
 		m.modelErrors, m.tokens, m.cost, m.crispCalls, m.crispTime, m.hooks, m.journal, m.oldest,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
@@ -95,6 +98,9 @@ func (m *Metrics) SignalApplied(s signals.Source) { m.signals.WithLabelValues(st
 
 // SignalRefused counts a start refused while a human owns the conversation.
 func (m *Metrics) SignalRefused(s signals.Source) { m.refused.WithLabelValues(string(s)).Inc() }
+
+// Limited counts an input stopped by a per-conversation limit (bridge.LimitMetrics).
+func (m *Metrics) Limited(limit string) { m.limited.WithLabelValues(limit).Inc() }
 
 // Transition counts a mode transition.
 func (m *Metrics) Transition(r signals.Reason, s signals.Source, to signals.Mode) {
@@ -132,4 +138,40 @@ func (m *Metrics) ModelCall(took time.Duration, u assistant.Usage, offline bool,
 func (m *Metrics) CrispCall(method, route string, status int, took time.Duration) {
 	m.crispCalls.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.crispTime.Observe(took.Seconds())
+}
+
+// QuotaClassUse is one priority class's use of the client-side Crisp quota (bridge/crisp's
+// QuotaClass, converted by cmd).
+type QuotaClassUse struct {
+	Class                    string
+	Granted, Waited, Refused uint64
+	Waiting                  int64
+}
+
+// CrispQuota exports the Crisp quota's use per priority class, read from f at every scrape:
+// signalbridge_crisp_quota_calls_total{class,outcome="granted|waited|refused"} and
+// signalbridge_crisp_quota_waiting{class}.
+func (m *Metrics) CrispQuota(f func() []QuotaClassUse) {
+	m.Registry.MustRegister(&quotaCollector{f: f,
+		calls: prometheus.NewDesc("signalbridge_crisp_quota_calls_total",
+			"Crisp REST calls through the client-side quota, by priority class (answers, steps, write_backs, background) and outcome (granted; waited: had to wait first; refused: gave up before a token came).",
+			[]string{"class", "outcome"}, nil),
+		waiting: prometheus.NewDesc("signalbridge_crisp_quota_waiting",
+			"Crisp REST calls waiting for the client-side quota now, by priority class.", []string{"class"}, nil)})
+}
+
+type quotaCollector struct {
+	f              func() []QuotaClassUse
+	calls, waiting *prometheus.Desc
+}
+
+func (q *quotaCollector) Describe(ch chan<- *prometheus.Desc) { ch <- q.calls; ch <- q.waiting }
+
+func (q *quotaCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, u := range q.f() {
+		ch <- prometheus.MustNewConstMetric(q.calls, prometheus.CounterValue, float64(u.Granted), u.Class, "granted")
+		ch <- prometheus.MustNewConstMetric(q.calls, prometheus.CounterValue, float64(u.Waited), u.Class, "waited")
+		ch <- prometheus.MustNewConstMetric(q.calls, prometheus.CounterValue, float64(u.Refused), u.Class, "refused")
+		ch <- prometheus.MustNewConstMetric(q.waiting, prometheus.GaugeValue, float64(u.Waiting), u.Class)
+	}
 }

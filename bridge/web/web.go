@@ -67,7 +67,15 @@ type Server struct {
 	// where it can start, pause, hand over and resume and nothing else. Empty disables it.
 	ScenarioToken string
 	Ready         func() error // readiness check (store open, RTM connected when enabled)
-	MaxBody       int64        // web-hook body cap (default 1 MiB)
+	// ReadyDetail, when set, adds details to /readyz (the Crisp quota per class, for one): shown,
+	// like the readiness error's text, only to a caller with the admin token. Anyone else gets the
+	// status alone.
+	ReadyDetail func() map[string]any
+	// AllowHost, when set, is asked for the Host of every request; a request whose Host it refuses
+	// is answered 421 before any route. The demo sets LoopbackHost, so that a page of another site
+	// whose name is rebound to 127.0.0.1 (DNS rebinding) reaches nothing.
+	AllowHost func(host string) bool
+	MaxBody   int64 // web-hook body cap (default 1 MiB)
 	// CORSOrigins are the browser origins ("https://admin.example.com") allowed to call /v1 from
 	// another origin, preflight included; empty = none.
 	CORSOrigins []string
@@ -149,6 +157,9 @@ func (s *Server) Handler() *gin.Engine {
 		s.Logger.Error("handler panic", "method", c.Request.Method, "route", c.FullPath(), "panic", fmt.Sprint(rec))
 		c.AbortWithStatus(http.StatusInternalServerError)
 	}), s.requestID())
+	if s.AllowHost != nil {
+		r.Use(s.hostCheck())
+	}
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
@@ -203,17 +214,55 @@ func (s *Server) readyz(c *gin.Context) {
 	s.closeMu.Lock()
 	draining := s.draining
 	s.closeMu.Unlock()
-	if draining {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "shutting down"})
-		return
-	}
-	if s.Ready != nil {
+	// The details (a store's error text, the quota) are for the operator, not for anyone who can
+	// reach the port.
+	admin := tokenIs(bearer(c), s.AdminToken)
+	out := gin.H{"status": "ready"}
+	status := http.StatusOK
+	switch {
+	case draining:
+		out["status"], status = "shutting down", http.StatusServiceUnavailable
+	case s.Ready != nil:
 		if err := s.Ready(); err != nil {
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "reason": err.Error()})
-			return
+			out["status"], status = "not ready", http.StatusServiceUnavailable
+			if admin {
+				out["reason"] = err.Error()
+			}
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	if admin && s.ReadyDetail != nil {
+		for k, v := range s.ReadyDetail() {
+			out[k] = v
+		}
+	}
+	c.JSON(status, out)
+}
+
+// hostCheck refuses a request whose Host AllowHost refuses.
+func (s *Server) hostCheck() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !s.AllowHost(c.Request.Host) {
+			c.AbortWithStatusJSON(http.StatusMisdirectedRequest, gin.H{"error": "host not allowed"})
+			return
+		}
+		c.Next()
+	}
+}
+
+// LoopbackHost reports whether host (a Host header, with or without a port) names the loopback
+// interface: localhost (or a name under .localhost), 127.0.0.0/8 or ::1. Any other name, including
+// one that resolves to 127.0.0.1 today, is refused: its owner could rebind it.
+func LoopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // webhook answers fast: verify on the raw bytes, decode, queue on the conversation's shard, 200.

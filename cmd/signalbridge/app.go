@@ -39,6 +39,7 @@ type app struct {
 	web       *web.Server
 	metrics   *web.Metrics
 	catchup   *bridge.Reconciler // REST catch-up after a gap (catchup.go)
+	unknown   unknownWebsites    // unlisted websites already logged (guards.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -48,6 +49,7 @@ type app struct {
 type appOptions struct {
 	corsOrigins []string
 	fallback    http.Handler                        // extra pages (the demo)
+	demo        bool                                // loopback Host names only (DNS rebinding)
 	completer   assistant.Completer                 // overrides the OpenAI client (tests)
 	kbs         map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
 	cursors     bridge.Cursors                      // catch-up cursors when the store keeps none (tests)
@@ -55,6 +57,12 @@ type appOptions struct {
 
 // openApp opens everything in order; on error, what was opened is closed again.
 func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
+	// Budgets and limits are on unless a block turns them off (-1), however cfg was made.
+	sites := make(map[string]WebsiteConfig, len(cfg.Websites))
+	for id, w := range cfg.Websites {
+		sites[id] = w.withDefaults()
+	}
+	cfg.Websites = sites
 	a = &app{cfg: cfg, log: log, metrics: web.NewMetrics()}
 	defer func() {
 		if err != nil {
@@ -83,13 +91,20 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	a.platform = crisp.NewPlatform(a.client, crisp.PlatformOptions{Logger: log.With("component", "crisp"), MergeMeta: cfg.Crisp.MergeMeta})
 	a.metrics.GaugeFunc("signalbridge_crisp_quota_left", "Crisp REST calls left in the client-side daily quota.",
 		func() float64 { return float64(a.client.QuotaLeft()) })
+	a.metrics.CrispQuota(func() []web.QuotaClassUse {
+		var out []web.QuotaClassUse
+		for _, q := range a.client.QuotaStats() {
+			out = append(out, web.QuotaClassUse{Class: q.Class, Granted: q.Granted, Waited: q.Waited, Refused: q.Refused, Waiting: q.Waiting})
+		}
+		return out
+	})
 
 	a.asst, err = a.openAssistant(ctx, opt)
 	if err != nil {
 		return a, err
 	}
 
-	sites, err := a.websites()
+	served, err := a.websites()
 	if err != nil {
 		return a, err
 	}
@@ -97,10 +112,10 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		Store: a.store, Platform: a.platform, Assistant: a.asst, PluginURN: cfg.Crisp.PluginURN,
 		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
 		Websites: func(id string) *bridge.Website {
-			if w, ok := sites[id]; ok {
+			if w, ok := served[id]; ok {
 				return w
 			}
-			return sites["default"]
+			return served["default"] // allowed unknown website; events of others never get here
 		},
 		Logger: log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
 		Generations: cfg.Bridge.Generations, ReplyTimeout: cfg.Bridge.ReplyTimeout, CallTimeout: cfg.Bridge.CallTimeout,
@@ -131,10 +146,13 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if cfg.AdminToken == "" {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
-	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
-		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken,
+	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup, a.served}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
+		AdminToken: cfg.AdminToken, Ready: a.ready, ReadyDetail: a.readyDetail, ScenarioToken: cfg.AdminScenarioToken,
 		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
+	if opt.demo {
+		a.web.AllowHost = web.LoopbackHost
+	}
 	if err := a.web.Open(); err != nil {
 		return a, err
 	}
@@ -158,6 +176,9 @@ func (a *app) openRTM(ctx context.Context) error {
 			}
 		},
 	}, func(ctx context.Context, ev bridge.Event) {
+		if !a.served(ev.WebsiteID) {
+			return
+		}
 		// The socket's reader hands events over without waiting for each fsync: they are made
 		// durable in batches, in order, before they are processed.
 		err := a.bridge.HandleEventAsync(ctx, ev, func(err error) {
@@ -331,7 +352,7 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 		aw := assistant.Website{SystemPrompt: w.Prompt, Model: w.Model, Temperature: w.Temperature,
 			MaxAnswerTokens: w.MaxAnswerTokens, DefaultLanguage: w.Language, Languages: w.Languages,
 			Strings: assistant.StringTable(w.Strings), HumanPhrases: w.HumanPhrases,
-			ConversationTokenBudget: w.Budgets.ConversationTokens, DailyTokenBudget: w.Budgets.WebsiteTokensDay,
+			ConversationTokenBudget: max(0, w.Budgets.ConversationTokens), DailyTokenBudget: max(0, w.Budgets.WebsiteTokensDay),
 			HistoryTokens: w.HistoryTokens, Prices: map[string]assistant.Price{}}
 		for m, p := range cfg.OpenAI.Prices {
 			aw.Prices[m] = assistant.Price{Prompt: p.Prompt, Completion: p.Completion}
@@ -441,6 +462,17 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 			}
 			sc.StartSecret = []byte(secret)
 		}
+		if b := w.Signals.StartButtonUnsigned; b != nil {
+			sc.StartButtonUnsigned = *b
+		}
+		sc.LegacyStartUntil, _ = legacyUntil(w.Signals.LegacySignedUntil) // checked by Validate
+		sc.Limits = signals.Limits{MaxAnswers: max(0, w.Budgets.ConversationAnswers)}
+		if l := w.Limits; l.SignalEdges > 0 && l.SignalEdgeEvery > 0 {
+			sc.Limits.Edges = signals.Rate{Burst: l.SignalEdges, Every: l.SignalEdgeEvery.Milliseconds()}
+		}
+		if l := w.Limits; l.Answers > 0 && l.AnswerEvery > 0 {
+			sc.Limits.Answers = signals.Rate{Burst: l.Answers, Every: l.AnswerEvery.Milliseconds()}
+		}
 		set(&sc.HandoverSegment, w.Handover.Segment)
 		set(&sc.ResolvedSegment, w.Handover.ResolvedSegment)
 		if err := sc.Validate(); err != nil {
@@ -529,7 +561,7 @@ func (hookIntake) Status(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, crisp.ErrMalformed):
 		return http.StatusBadRequest
-	case errors.Is(err, crisp.ErrNoSecret):
+	case errors.Is(err, crisp.ErrNoSecret), errors.Is(err, crisp.ErrReplayCacheFull):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest

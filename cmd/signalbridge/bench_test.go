@@ -144,6 +144,10 @@ type benchOptions struct {
 	startMode string
 	completer assistant.Completer
 	hooks     crisptest.HookFaults
+	// guards keeps what run has by default: the daily Crisp quota and the per-conversation limits.
+	// Off, the bench measures the pipeline without throttling it; edgeLimitsOff then turns only the
+	// signal edge limit off (to show what the quota's classes do alone).
+	guards, edgeLimitsOff bool
 }
 
 // openBench starts the fake Crisp and the product on a bbolt file in b.TempDir(); both are closed
@@ -165,7 +169,18 @@ func openBench(b *testing.B, o benchOptions) *benchApp {
 	cfg.Crisp = CrispConfig{Identifier: "test-ident", Key: "test-key", Tier: "plugin", APIURL: fake.RESTURL(),
 		RTMURL: fake.RTMURL(), Events: o.events, EIO: 4, HooksSecret: secret, HookMaxAge: time.Minute,
 		PluginURN: testURN, Timeout: 10 * time.Second, BotNickname: "Assistant"} // no daily quota: measure, don't throttle
-	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini"}}
+	site := WebsiteConfig{StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini",
+		// No per-conversation limits either: the figures are the pipeline's, not the guards'.
+		Limits: LimitsConfig{SignalEdges: -1, Answers: -1}, Budgets: BudgetsConfig{ConversationAnswers: -1}}
+	if o.guards {
+		cfg.Crisp.DailyQuota = defaultConfig().Crisp.DailyQuota
+		site = WebsiteConfig{StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini"}
+		if o.edgeLimitsOff {
+			site.Limits.SignalEdges = -1
+		}
+	}
+	cfg.Websites = map[string]WebsiteConfig{"default": site}
+	cfg.AllowUnknown = true
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func (a *app) openCatchup(given bridge.Cursors) error {
 	}
 	src := &crisp.Catchup{Client: a.client, Logger: a.log.With("component", "catchup")}
 	r, err := bridge.OpenReconciler(bridge.ReconcilerOptions{
-		Handler: a.bridge, Cursors: cursors, LookBack: a.cfg.Crisp.CatchupLookBack, Source: src,
+		Handler: servedOnly{a.bridge, a.served}, Cursors: cursors, LookBack: a.cfg.Crisp.CatchupLookBack, Source: src,
 		Websites: a.servedWebsites, Logger: a.log.With("component", "catchup"),
 	})
 	if err != nil {
@@ -54,7 +54,7 @@ func (a *app) servedWebsites(ctx context.Context) ([]string, error) {
 			out = append(out, id)
 		}
 	}
-	if a.client.Tier() == "plugin" {
+	if a.client.Tier() == "plugin" && a.cfg.AllowUnknown {
 		// After a restart this listing is the only source of the websites to catch up (those seen
 		// in events are remembered in memory): try it a few times before giving up on it.
 		var ws []crisp.InstalledWebsite
@@ -83,10 +83,15 @@ func (a *app) servedWebsites(ctx context.Context) ([]string, error) {
 type observed struct {
 	*bridge.Bridge
 	catchup *bridge.Reconciler
+	served  func(websiteID string) bool
 }
 
-// HandleEvent hands the event to the bridge and, once accepted, to the catch-up.
+// HandleEvent hands the event to the bridge and, once accepted, to the catch-up. An event of a
+// website not served is accepted (Crisp need not retry it) and dropped.
 func (o observed) HandleEvent(ctx context.Context, ev bridge.Event) error {
+	if !o.served(ev.WebsiteID) {
+		return nil
+	}
 	if err := o.Bridge.HandleEvent(ctx, ev); err != nil {
 		return err
 	}
@@ -115,4 +120,18 @@ func (c *memCursors) SetCursor(_ context.Context, name string, v int64) error {
 		c.m[name] = v
 	}
 	return nil
+}
+
+// servedOnly drops the caught-up events of websites not served.
+type servedOnly struct {
+	*bridge.Bridge
+	served func(websiteID string) bool
+}
+
+// HandleEvent hands the event to the bridge when its website is served.
+func (s servedOnly) HandleEvent(ctx context.Context, ev bridge.Event) error {
+	if !s.served(ev.WebsiteID) {
+		return nil
+	}
+	return s.Bridge.HandleEvent(ctx, ev)
 }

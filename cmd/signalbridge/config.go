@@ -34,6 +34,10 @@ type Config struct {
 	OpenAI   OpenAIConfig             `yaml:"openai"`
 	Websites map[string]WebsiteConfig `yaml:"websites"` // by website id; "default" for the rest
 	Bridge   BridgeConfig             `yaml:"bridge"`
+	// AllowUnknown is websites.allow_unknown: whether a website not listed by id is served with the
+	// default block (its knowledge base, its model key). Off by default: an unlisted website gets a
+	// log line and nothing else. The demo turns it on for its one sandbox website.
+	AllowUnknown bool `yaml:"-"`
 
 	lines map[string]int // line in the file of each field path it sets, for Validate's messages
 }
@@ -124,6 +128,7 @@ type WebsiteConfig struct {
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
+	Limits          LimitsConfig                 `yaml:"limits"`
 }
 
 // SignalsConfig overrides the signal vocabulary.
@@ -144,6 +149,12 @@ type SignalsConfig struct {
 	// StartSecretEnv names the environment variable holding the website's start signing secret:
 	// when set, starts from session data or the page must be signed by the website's backend.
 	StartSecretEnv string `yaml:"start_secret_env"`
+	// StartButtonUnsigned lets the start button start a website that requires signed starts (off:
+	// the button would be an unsigned way round the signature).
+	StartButtonUnsigned *bool `yaml:"start_button_unsigned"`
+	// LegacySignedUntil is the last day (YYYY-MM-DD, UTC) version 1 signed starts are accepted
+	// (default legacySignedUntil); "none" refuses them now.
+	LegacySignedUntil string `yaml:"legacy_signed_until"`
 }
 
 // HandoverConfig is the handover policy.
@@ -159,11 +170,42 @@ type HandoverConfig struct {
 	ResumeAfter time.Duration `yaml:"resume_after"`
 }
 
-// BudgetsConfig caps model tokens.
+// BudgetsConfig caps model spending; reaching a cap hands the conversation over with reason budget.
+// 0 takes the default, -1 means no cap.
 type BudgetsConfig struct {
-	ConversationTokens int64 `yaml:"conversation_tokens"`
-	WebsiteTokensDay   int64 `yaml:"website_tokens_per_day"`
+	ConversationTokens int64 `yaml:"conversation_tokens"`    // per conversation (default 60,000)
+	WebsiteTokensDay   int64 `yaml:"website_tokens_per_day"` // per website per UTC day (default 2,000,000)
+	// ConversationAnswers caps the assistant's answers in one conversation (default 40).
+	ConversationAnswers int `yaml:"conversation_answers"`
 }
+
+// Default budgets: see docs/security.md for what they cost at list prices.
+const (
+	defaultConversationTokens  = 60_000
+	defaultWebsiteTokensDay    = 2_000_000
+	defaultConversationAnswers = 40
+)
+
+// LimitsConfig bounds what a visitor can make one conversation do. Each is a burst and a refill
+// period (one more every ...); 0 takes the default, -1 means no limit.
+type LimitsConfig struct {
+	SignalEdges     int           `yaml:"signal_edges"`      // start/pause edges from the page, data or buttons at once (4)
+	SignalEdgeEvery time.Duration `yaml:"signal_edge_every"` // then one more every (30s)
+	Answers         int           `yaml:"answers"`           // answers at once (5)
+	AnswerEvery     time.Duration `yaml:"answer_every"`      // then one more every (10s)
+}
+
+// Default limits.
+const (
+	defaultSignalEdges     = 4
+	defaultSignalEdgeEvery = 30 * time.Second
+	defaultAnswers         = 5
+	defaultAnswerEvery     = 10 * time.Second
+)
+
+// legacySignedUntil is the default end of the grace period of version 1 signed starts (their MAC
+// joined the fields with "|"): three months after the release that replaced them.
+const legacySignedUntil = "2027-03-01"
 
 func defaultConfig() Config {
 	return Config{
@@ -198,7 +240,12 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("parse config %s: %w", path, err)
 		}
 		if len(doc.Content) > 0 {
+			allow, perr := takeAllowUnknown(&doc)
+			cfg.AllowUnknown = allow
 			f := checkYAML(&doc)
+			if perr != nil {
+				f.problems = append(f.problems, perr)
+			}
 			if err := doc.Decode(&cfg); err != nil && len(f.problems) == 0 {
 				return cfg, fmt.Errorf("parse config %s: %w", path, err)
 			}
@@ -231,8 +278,9 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	def := cfg.Websites["default"]
 	for id, w := range cfg.Websites {
 		if id != "default" {
-			cfg.Websites[id] = w.inherit(def)
+			w = w.inherit(def)
 		}
+		cfg.Websites[id] = w.withDefaults()
 	}
 	return cfg, fileErr
 }
@@ -261,11 +309,14 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	}{{&s.Key, ds.Key}, {&s.Start, ds.Start}, {&s.Pause, ds.Pause},
 		{&s.Handover, ds.Handover}, {&s.StartButton, ds.StartButton}, {&s.PauseButton, ds.PauseButton},
 		{&s.PausedPrefix, ds.PausedPrefix}, {&s.ReasonKey, ds.ReasonKey}, {&s.AtKey, ds.AtKey},
-		{&s.StateKey, ds.StateKey}, {&s.StartSecretEnv, ds.StartSecretEnv}} {
+		{&s.StateKey, ds.StateKey}, {&s.StartSecretEnv, ds.StartSecretEnv}, {&s.LegacySignedUntil, ds.LegacySignedUntil}} {
 		str(f.v, f.d)
 	}
 	if s.UntrustedStartOverridesHuman == nil {
 		s.UntrustedStartOverridesHuman = ds.UntrustedStartOverridesHuman
+	}
+	if s.StartButtonUnsigned == nil {
+		s.StartButtonUnsigned = ds.StartButtonUnsigned
 	}
 	h, dh := &w.Handover, d.Handover
 	str(&h.Segment, dh.Segment)
@@ -306,6 +357,50 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	}
 	if w.Budgets.WebsiteTokensDay == 0 {
 		w.Budgets.WebsiteTokensDay = d.Budgets.WebsiteTokensDay
+	}
+	if w.Budgets.ConversationAnswers == 0 {
+		w.Budgets.ConversationAnswers = d.Budgets.ConversationAnswers
+	}
+	l, dl := &w.Limits, d.Limits
+	for _, f := range []struct{ v, d *int }{{&l.SignalEdges, &dl.SignalEdges}, {&l.Answers, &dl.Answers}} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	for _, f := range []struct{ v, d *time.Duration }{{&l.SignalEdgeEvery, &dl.SignalEdgeEvery}, {&l.AnswerEvery, &dl.AnswerEvery}} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	return w
+}
+
+// withDefaults fills the budgets and limits a block leaves at 0 with the defaults; -1 (none) stays.
+func (w WebsiteConfig) withDefaults() WebsiteConfig {
+	b, l := &w.Budgets, &w.Limits
+	if b.ConversationTokens == 0 {
+		b.ConversationTokens = defaultConversationTokens
+	}
+	if b.WebsiteTokensDay == 0 {
+		b.WebsiteTokensDay = defaultWebsiteTokensDay
+	}
+	if b.ConversationAnswers == 0 {
+		b.ConversationAnswers = defaultConversationAnswers
+	}
+	if l.SignalEdges == 0 {
+		l.SignalEdges = defaultSignalEdges
+	}
+	if l.SignalEdgeEvery == 0 {
+		l.SignalEdgeEvery = defaultSignalEdgeEvery
+	}
+	if l.Answers == 0 {
+		l.Answers = defaultAnswers
+	}
+	if l.AnswerEvery == 0 {
+		l.AnswerEvery = defaultAnswerEvery
+	}
+	if w.Signals.LegacySignedUntil == "" {
+		w.Signals.LegacySignedUntil = legacySignedUntil
 	}
 	return w
 }
@@ -395,7 +490,7 @@ func (c Config) Validate() error {
 	checkURL := func(field, v string, schemes ...string) {
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" {
-			bad(field, "must be an absolute URL, got %q", v)
+			bad(field, "must be an absolute URL, got %q", redactURL(v))
 			return
 		}
 		for _, s := range schemes {
@@ -479,8 +574,14 @@ func (c Config) Validate() error {
 		if w.Handover.ResumeAfter < 0 {
 			bad(p+".handover.resume_after", "must be >= 0")
 		}
-		if w.Budgets.ConversationTokens < 0 || w.Budgets.WebsiteTokensDay < 0 {
-			bad(p+".budgets", "must be >= 0")
+		if w.Budgets.ConversationTokens < -1 || w.Budgets.WebsiteTokensDay < -1 || w.Budgets.ConversationAnswers < -1 {
+			bad(p+".budgets", "must be > 0, or -1 for no cap")
+		}
+		if l := w.Limits; l.SignalEdges < -1 || l.Answers < -1 || l.SignalEdgeEvery < 0 || l.AnswerEvery < 0 {
+			bad(p+".limits", "counts must be > 0 (or -1 for no limit), periods > 0")
+		}
+		if _, err := legacyUntil(w.Signals.LegacySignedUntil); err != nil {
+			bad(p+".signals.legacy_signed_until", "%v", err)
 		}
 	}
 	return errors.Join(errs...)
@@ -516,7 +617,11 @@ func (c Config) String() string {
 	redact(&r.Crisp.HooksSecret)
 	redact(&r.Crisp.WebsiteHookKey)
 	redact(&r.OpenAI.APIKey)
-	r.Redis.URL = redactURL(r.Redis.URL)
+	for _, u := range []*string{&r.Redis.URL, &r.OpenAI.BaseURL, &r.Crisp.APIURL, &r.Crisp.RTMURL} {
+		if *u != "" {
+			*u = redactURL(*u)
+		}
+	}
 	if len(r.OpenAI.Headers) > 0 {
 		h := make(map[string]string, len(r.OpenAI.Headers))
 		for k := range r.OpenAI.Headers {
@@ -529,4 +634,49 @@ func (c Config) String() string {
 		return "config: " + err.Error()
 	}
 	return string(out)
+}
+
+// legacyUntil parses signals.legacy_signed_until: the end (exclusive, Unix ms) of the day given,
+// or 0 for "none".
+func legacyUntil(s string) (int64, error) {
+	switch s {
+	case "", "none":
+		return 0, nil
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return 0, fmt.Errorf("must be a date YYYY-MM-DD or none, got %q", s)
+	}
+	return d.AddDate(0, 0, 1).UnixMilli(), nil
+}
+
+// takeAllowUnknown reads websites.allow_unknown out of the document and removes it, since every
+// other key under websites is a website id.
+func takeAllowUnknown(doc *yaml.Node) (bool, *FieldProblem) {
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return false, nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "websites" || root.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		ws := root.Content[i+1]
+		for j := 0; j+1 < len(ws.Content); j += 2 {
+			if ws.Content[j].Value != "allow_unknown" {
+				continue
+			}
+			v := ws.Content[j+1]
+			ws.Content = append(ws.Content[:j:j], ws.Content[j+2:]...)
+			var b bool
+			if err := v.Decode(&b); err != nil {
+				return false, &FieldProblem{Field: "websites.allow_unknown", Line: v.Line, Msg: "must be true or false"}
+			}
+			return b, nil
+		}
+	}
+	return false, nil
 }

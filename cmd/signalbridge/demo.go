@@ -110,6 +110,8 @@ func startDemo(o demoOptions) (*demo, error) {
 		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
 	var kbs map[string]*assistant.KnowledgeBase
+	// The sandbox website is listed by id: websites.allow_unknown stays off, as in production.
+	cfg.Websites[DemoWebsiteID] = WebsiteConfig{}.inherit(cfg.Websites["default"])
 	switch o.kb {
 	case "", "embedded":
 		kbs = map[string]*assistant.KnowledgeBase{"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))}
@@ -138,6 +140,7 @@ func startDemo(o demoOptions) (*demo, error) {
 	a, err := openApp(cfg, log, appOptions{
 		kbs:      kbs,
 		fallback: demoMux(d.streams, proxy, page),
+		demo:     true,
 	})
 	if err != nil {
 		d.Close(context.Background())

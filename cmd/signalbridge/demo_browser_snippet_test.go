@@ -92,8 +92,8 @@ func TestDemoServesSnippet(t *testing.T) {
 		t.Errorf("POST /signalbridge.js: status 200, want an error")
 	}
 
-	// The demo page next to it: the page, its config (same-origin bridge and sandbox) and the root
-	// redirect.
+	// The demo page next to it: the page with its config inline (same-origin bridge and sandbox) and
+	// the root redirect.
 	pages := []struct {
 		path     string
 		status   int
@@ -103,7 +103,8 @@ func TestDemoServesSnippet(t *testing.T) {
 		{"/", http.StatusFound, "", "/demo/"},
 		{"/demo", http.StatusMovedPermanently, "", "/demo/"},
 		{"/demo/", http.StatusOK, `data-signalbridge="start"`, ""},
-		{"/demo/config.js", http.StatusOK, `"websiteID":"` + DemoWebsiteID + `"`, ""},
+		{"/demo/", http.StatusOK, `"websiteID":"` + DemoWebsiteID + `"`, ""}, // the config, inline
+		{"/demo/config.js", http.StatusNotFound, "", ""},                     // no script carries the token
 		{"/demo/app.js", http.StatusOK, `"/signalbridge.js"`, ""},
 	}
 	for _, pg := range pages {

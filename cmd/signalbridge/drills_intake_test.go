@@ -44,6 +44,7 @@ crisp:
   tier: plugin
   events: hooks
 websites:
+  allow_unknown: true
   default:
     start_mode: auto
     language: en

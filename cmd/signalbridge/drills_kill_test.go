@@ -197,6 +197,7 @@ openai:
   model: gpt-4o-mini
   timeout: 2m
 websites:
+  allow_unknown: true
   default:
     start_mode: wait_for_signal
     language: en

@@ -94,6 +94,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		w.Language = "en"
 	}
 	cfg.Websites = map[string]WebsiteConfig{"default": w}
+	cfg.AllowUnknown = true
 	if o.edit != nil {
 		o.edit(&cfg)
 	}

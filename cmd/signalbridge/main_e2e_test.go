@@ -77,6 +77,7 @@ log_format: json
 crisp:
   events: both
 websites:
+  allow_unknown: true
   default:
     start_mode: wait_for_signal
     knowledge_base: `+kb+`

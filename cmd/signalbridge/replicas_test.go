@@ -59,6 +59,7 @@ func newReplicaSet(t *testing.T, n int, events string) *replicaSet {
 		RTMURL: fake.RTMURL(), Events: events, EIO: 4, HooksSecret: secret, HookMaxAge: time.Minute,
 		PluginURN: testURN, Timeout: 5 * time.Second, BotNickname: "Assistant"}
 	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: "auto", Language: "en"}}
+	cfg.AllowUnknown = true
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -272,6 +273,7 @@ openai:
 bridge:
   lease_ttl: 1s
 websites:
+  allow_unknown: true
   default:
     start_mode: auto
     language: en

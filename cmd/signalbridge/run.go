@@ -100,7 +100,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		var ep string
 		ep, err = client.Endpoints(ctx)
 		if err == nil {
-			fmt.Fprintf(stdout, "ok   crisp: token accepted, RTM endpoint %s\n", ep)
+			fmt.Fprintf(stdout, "ok   crisp: token accepted, RTM endpoint %s\n", redactURL(ep))
 		}
 	}
 	if err != nil {
@@ -128,7 +128,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		if err != nil {
 			failed = true
-			fmt.Fprintf(stdout, "FAIL model %s at %s: %v\n", cfg.OpenAI.Model, cfg.OpenAI.BaseURL, err)
+			fmt.Fprintf(stdout, "FAIL model %s at %s: %v\n", cfg.OpenAI.Model, redactURL(cfg.OpenAI.BaseURL), err)
 		} else {
 			fmt.Fprintf(stdout, "ok   model %s answers\n", cfg.OpenAI.Model)
 		}

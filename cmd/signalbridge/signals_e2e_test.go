@@ -18,7 +18,10 @@ import (
 func TestSignalsEndToEnd(t *testing.T) {
 	for _, events := range []string{"rtm", "hooks"} {
 		t.Run(events, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{events: events, startMode: "wait_for_signal"})
+			// The contract, every form of signal in one conversation: more edges than the default
+			// per-conversation limit allows (TestHostileToggles covers the limit).
+			h := newHarness(t, harnessOptions{events: events, startMode: "wait_for_signal",
+				website: WebsiteConfig{Limits: LimitsConfig{SignalEdges: -1}}})
 			v := h.visitor(crisptest.VisitorInfo{})
 			s := v.SessionID()
 

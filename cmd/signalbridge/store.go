@@ -38,18 +38,6 @@ func (r RedisConfig) validate() []error {
 	return errs
 }
 
-// redactURL hides the password of a URL (for logs, errors and `check`).
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "[unparsable url]"
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "redacted")
-	}
-	return u.String()
-}
-
 // appStore is what the app needs from a store: the bridge's contract and Close.
 type appStore interface {
 	bridge.Store

@@ -85,6 +85,11 @@ type Options struct {
 	RTMPingTimeout  time.Duration
 	RTMAuthTimeout  time.Duration
 
+	// SandboxOrigins are the browser origins ("http://127.0.0.1:8080") besides the sandbox's own
+	// that may drive /_sandbox/ (a demo page served from another origin): they get CORS headers.
+	// Any other origin is refused; see sandboxGuard.
+	SandboxOrigins []string
+
 	// EventLog is how many emitted events are kept for Events, Subscribe and the sandbox; default 10000.
 	EventLog int
 

@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -160,11 +164,58 @@ func (s *Server) sandboxRoutes() http.Handler {
 		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Last-Event-ID")
 		w.WriteHeader(http.StatusNoContent)
 	})
-	// A demo page served from another origin (the bridge) may drive the sandbox.
+	return s.sandboxGuard(m)
+}
+
+// sandboxGuard lets only the sandbox's own page (and Options.SandboxOrigins) drive it. The sandbox is
+// unauthenticated, so a browser is the threat: a page of another site could post to it (a "simple"
+// text/plain POST needs no preflight) or, with DNS rebinding, read it as its own origin. So:
+//   - the Host must be a loopback name (a rebound name is refused: 421);
+//   - a request with an Origin must come from the sandbox's own origin or a listed one (else 403),
+//     and only listed origins get CORS headers (never "*");
+//   - a POST must be application/json (415 otherwise), which a cross-origin page can send only
+//     after a preflight that is refused.
+//
+// Requests without an Origin (tests, curl) are not browsers' cross-origin requests and pass.
+func (s *Server) sandboxGuard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		m.ServeHTTP(w, r)
+		if !loopbackHost(r.Host) {
+			writeSandbox(w, nil, &apiError{status: http.StatusMisdirectedRequest, reason: "host_not_allowed", message: "sandbox: host " + strconv.Quote(r.Host) + " is not a loopback name"})
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" {
+			listed := slices.Contains(s.opts.SandboxOrigins, origin)
+			if !listed && origin != "http://"+r.Host && origin != "https://"+r.Host {
+				writeSandbox(w, nil, &apiError{status: http.StatusForbidden, reason: "origin_not_allowed", message: "sandbox: origin not allowed"})
+				return
+			}
+			if listed {
+				w.Header().Set("Access-Control-Allow-Origin", origin)
+				w.Header().Add("Vary", "Origin")
+			}
+		}
+		if r.Method == http.MethodPost {
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				writeSandbox(w, nil, &apiError{status: http.StatusUnsupportedMediaType, reason: "json_only", message: "sandbox: POST bodies must be application/json"})
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost reports whether a Host header names the loopback interface.
+func loopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // defaultSite returns id, or the only website when id is "" and there is exactly one.

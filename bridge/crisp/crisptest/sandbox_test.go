@@ -27,6 +27,9 @@ func sandbox(tb testing.TB, s *crisptest.Server, method, path string, body any, 
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
@@ -228,5 +231,62 @@ func TestSandboxStream(t *testing.T) {
 	defer other.Close()
 	if s.RunID() == other.RunID() {
 		t.Fatal("two servers share a run id")
+	}
+}
+
+// TestSandboxGuard: only the sandbox's own page (or a listed origin) drives it; POSTs are JSON only;
+// a rebound (non-loopback) Host reaches nothing; no wildcard CORS.
+func TestSandboxGuard(t *testing.T) {
+	s := MustStart(t, crisptest.Options{SandboxOrigins: []string{"http://127.0.0.1:1"}})
+	own := s.URL()
+	send := func(origin, host, ctype string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest("POST", s.URL()+"/_sandbox/visitor/send", strings.NewReader(`{"text":"hi"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	for _, tt := range []struct {
+		name, origin, host, ctype string
+		want                      int
+	}{
+		{"own page", own, "", "application/json", 200},
+		{"own page, charset", own, "", "application/json; charset=utf-8", 200},
+		{"no origin (not a browser)", "", "", "application/json", 200},
+		{"listed origin", "http://127.0.0.1:1", "", "application/json", 200},
+		{"other site, simple text/plain POST", "https://evil.example", "", "text/plain", 403},
+		{"other site, JSON", "https://evil.example", "", "application/json", 403},
+		{"null origin", "null", "", "application/json", 403},
+		{"own page, text/plain", own, "", "text/plain", 415},
+		{"own page, form", own, "", "application/x-www-form-urlencoded", 415},
+		{"rebound host", "http://evil.example:" + strings.TrimPrefix(own[strings.LastIndex(own, ":"):], ":"), "evil.example:" + own[strings.LastIndex(own, ":")+1:], "application/json", 421},
+	} {
+		res := send(tt.origin, tt.host, tt.ctype)
+		if res.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, res.StatusCode, tt.want)
+		}
+		acao := res.Header.Get("Access-Control-Allow-Origin")
+		if acao == "*" || (acao != "" && acao != "http://127.0.0.1:1") {
+			t.Errorf("%s: Access-Control-Allow-Origin %q", tt.name, acao)
+		}
+	}
+	if n := len(s.Conversations(website)); n != 4 {
+		t.Errorf("%d conversations, want 4 (one per accepted request)", n)
 	}
 }

@@ -6,7 +6,8 @@
 // session:data writes to the sandbox visitor control.
 //
 // The page is static (one HTML, one JS, one CSS file, no build step, no external network); Handler
-// serves it with a generated config.js that carries Config.
+// serves it with Config inline in the HTML. The admin token is in no script file: a page of another
+// site may include a script of ours (a script tag is not subject to CORS) but cannot read our HTML.
 package ui
 
 import (
@@ -24,7 +25,8 @@ import (
 //go:embed static
 var static embed.FS
 
-// Config is what the page needs to know, injected as window.SANDBOX_CONFIG by /config.js.
+// Config is what the page needs to know, set as window.SANDBOX_CONFIG by a script inline in the
+// page's HTML.
 type Config struct {
 	// BridgeURL is the bridge's base URL ("http://127.0.0.1:8080"): the page loads
 	// BridgeURL+"/signalbridge.js" and polls BridgeURL+"/v1/conversations/{website}/{session}".
@@ -48,6 +50,9 @@ type pageConfig struct {
 	SandboxURL string `json:"sandboxURL"`
 }
 
+// configTag is the page's placeholder for its inline config.
+const configTag = `<script src="config.js"></script>`
+
 // files are the page's assets by the last element of the request path.
 var files = map[string]struct{ name, contentType string }{
 	"":            {"static/index.html", "text/html; charset=utf-8"},
@@ -57,11 +62,11 @@ var files = map[string]struct{ name, contentType string }{
 	"favicon.svg": {"static/favicon.svg", "image/svg+xml"},
 }
 
-// Handler returns the page's handler. It serves index.html for a path ending in "/", and app.js,
-// app.css, favicon.svg and config.js by the last element of the path, so it works under any prefix: mount it
+// Handler returns the page's handler. It serves index.html (with the config inline) for a path
+// ending in "/", and app.js, app.css and favicon.svg by the last element of the path, so it works under any prefix: mount it
 // with mux.Handle("/ui/", ui.Handler(cfg)) and open /ui/. A path of a directory without its
 // trailing slash ("/ui", or "/demo" behind http.StripPrefix("/demo", ...)) is redirected to it, so
-// the page's relative asset URLs (app.js, app.css, config.js) resolve: serve those next to the page.
+// the page's relative asset URLs (app.js, app.css) resolve: serve those next to the page.
 func Handler(cfg Config) http.Handler {
 	conf, err := json.Marshal(pageConfig{
 		BridgeURL:  strings.TrimRight(cfg.BridgeURL, "/"),
@@ -72,7 +77,13 @@ func Handler(cfg Config) http.Handler {
 	if err != nil {
 		panic(fmt.Sprintf("ui: encode config: %v", err)) // cannot happen: strings only
 	}
-	configJS := []byte("window.SANDBOX_CONFIG = " + string(conf) + ";\n")
+	// json.Marshal escapes <, > and &: the config cannot end the inline script.
+	inline := []byte("<script>window.SANDBOX_CONFIG = " + string(conf) + ";</script>")
+	page, err := fs.ReadFile(static, "static/index.html")
+	if err != nil || !bytes.Contains(page, []byte(configTag)) {
+		panic("ui: index.html without its config script tag") // cannot happen: embedded
+	}
+	page = bytes.Replace(page, []byte(configTag), inline, 1)
 	started := time.Now()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -94,12 +105,6 @@ func Handler(cfg Config) http.Handler {
 		}
 		last := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if last == "config.js" {
-			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-			w.Header().Set("Cache-Control", "no-store")
-			http.ServeContent(w, r, last, time.Time{}, bytes.NewReader(configJS))
-			return
-		}
 		f, ok := files[last]
 		if !ok {
 			http.NotFound(w, r)
@@ -108,6 +113,15 @@ func Handler(cfg Config) http.Handler {
 		b, err := fs.ReadFile(static, f.name)
 		if err != nil {
 			http.Error(w, "asset missing", http.StatusInternalServerError)
+			return
+		}
+		if f.name == "static/index.html" {
+			// The page carries the admin token: never cached, never framed by another site.
+			w.Header().Set("Content-Type", f.contentType)
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("X-Frame-Options", "DENY")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+			http.ServeContent(w, r, last, time.Time{}, bytes.NewReader(page))
 			return
 		}
 		w.Header().Set("Content-Type", f.contentType)

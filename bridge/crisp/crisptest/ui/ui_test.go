@@ -98,9 +98,10 @@ func TestHandler(t *testing.T) {
 		{"GET", "/ui/index.html", 200, "text/html; charset=utf-8", `<script src="app.js">`},
 		{"GET", "/ui/app.js", 200, "text/javascript; charset=utf-8", "SANDBOX_CONFIG"},
 		{"GET", "/ui/app.css", 200, "text/css; charset=utf-8", ".columns"},
-		{"GET", "/ui/config.js", 200, "text/javascript; charset=utf-8",
-			`window.SANDBOX_CONFIG = {"bridgeURL":"http://127.0.0.1:9","adminToken":"tok","websiteID":"w1","sandboxURL":""};`},
-		{"GET", "/demo/config.js", 200, "text/javascript; charset=utf-8", `"websiteID":"w1"`},
+		{"GET", "/ui/", 200, "text/html; charset=utf-8",
+			`<script>window.SANDBOX_CONFIG = {"bridgeURL":"http://127.0.0.1:9","adminToken":"tok","websiteID":"w1","sandboxURL":""};</script>`},
+		{"GET", "/ui/config.js", 404, "", ""}, // the token is in no script another site could include
+		{"GET", "/demo/config.js", 404, "", ""},
 		{"GET", "/demo/", 200, "text/html; charset=utf-8", `id="visitor-input"`},
 		{"GET", "/demo/app.css", 200, "text/css; charset=utf-8", ".columns"},
 		{"GET", "/ui/favicon.svg", 200, "image/svg+xml", "<svg"},

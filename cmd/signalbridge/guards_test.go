@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+)
+
+const otherSite = "0b5c7f3e-6a51-4f7e-9a46-2f0d1c3b9e77"
+
+// TestGuardsConfig: budgets and limits are on by default and each can be turned off with -1;
+// websites.allow_unknown is read from under websites (off unless set).
+func TestGuardsConfig(t *testing.T) {
+	path := writeConfig(t, `websites:
+  allow_unknown: true
+  default:
+    budgets:
+      website_tokens_per_day: 500000
+  `+testSite+`:
+    budgets:
+      conversation_answers: -1
+    limits:
+      signal_edges: 2
+    signals:
+      legacy_signed_until: none
+`)
+	cfg, err := LoadConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.AllowUnknown {
+		t.Errorf("websites.allow_unknown: true not read")
+	}
+	if _, ok := cfg.Websites["allow_unknown"]; ok {
+		t.Errorf("allow_unknown taken for a website id")
+	}
+	d, w := cfg.Websites["default"], cfg.Websites[testSite]
+	if d.Budgets != (BudgetsConfig{ConversationTokens: 60_000, WebsiteTokensDay: 500_000, ConversationAnswers: 40}) {
+		t.Errorf("default budgets %+v", d.Budgets)
+	}
+	if w.Budgets != (BudgetsConfig{ConversationTokens: 60_000, WebsiteTokensDay: 500_000, ConversationAnswers: -1}) {
+		t.Errorf("website budgets %+v, want the default block's tokens and no answer cap", w.Budgets)
+	}
+	if w.Limits != (LimitsConfig{SignalEdges: 2, SignalEdgeEvery: 30 * time.Second, Answers: 5, AnswerEvery: 10 * time.Second}) {
+		t.Errorf("website limits %+v", w.Limits)
+	}
+	if d.Signals.LegacySignedUntil != legacySignedUntil || w.Signals.LegacySignedUntil != "none" {
+		t.Errorf("legacy_signed_until: default %q, website %q", d.Signals.LegacySignedUntil, w.Signals.LegacySignedUntil)
+	}
+	if u, _ := legacyUntil(legacySignedUntil); time.UnixMilli(u).UTC().Format(time.DateOnly) != "2027-03-02" {
+		t.Errorf("legacy grace ends %v, want the end of %s", time.UnixMilli(u).UTC(), legacySignedUntil)
+	}
+
+	cfg, err = LoadConfig(writeConfig(t, "websites:\n  default: {}\n"), func(string) string { return "" })
+	if err != nil || cfg.AllowUnknown {
+		t.Errorf("without websites.allow_unknown: %v, allow %v; want off", err, cfg.AllowUnknown)
+	}
+	_, err = LoadConfig(writeConfig(t, "websites:\n  allow_unknown: sometimes\n"), func(string) string { return "" })
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "websites.allow_unknown") {
+		t.Errorf("allow_unknown: sometimes: %v, want a problem naming websites.allow_unknown", err)
+	}
+	bad := writeConfig(t, "websites:\n  default:\n    budgets:\n      conversation_answers: -2\n    signals:\n      legacy_signed_until: soon\n")
+	cfg, _ = LoadConfig(bad, func(string) string { return "" })
+	err = cfg.Validate()
+	for _, f := range []string{"websites.default.budgets", "websites.default.signals.legacy_signed_until"} {
+		if err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("Validate: %v, want a problem with %s", err, f)
+		}
+	}
+}
+
+// TestRedactURL: the one redaction of printed URLs hides passwords and secret query values, and
+// the configuration's String (what check prints) uses it for every URL.
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:s3cret@proxy.example/v1":             "https://user:redacted@proxy.example/v1",
+		"https://proxy.example/v1?api_key=s3cret&x=1":      "https://proxy.example/v1?api_key=redacted&x=1",
+		"redis://:s3cret@127.0.0.1:6379/0":                 "redis://:redacted@127.0.0.1:6379/0",
+		"wss://relay.example/w/?token=s3cret":              "wss://relay.example/w/?token=redacted",
+		"https://api.openai.com/v1":                        "https://api.openai.com/v1",
+		"http://[::1]:8080/p?Key=s3cret":                   "http://[::1]:8080/p?Key=redacted",
+		"https://user@host.example/?sig=s3cret&Signature=": "https://user@host.example/?Signature=redacted&sig=redacted",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	cfg := defaultConfig()
+	cfg.OpenAI.BaseURL = "https://team:s3cret@proxy.example/v1?api_key=s3cret"
+	cfg.Crisp.APIURL = "https://u:s3cret@api.example/v1/"
+	cfg.Crisp.RTMURL = "wss://relay.example/?token=s3cret"
+	cfg.Redis.URL = "redis://:s3cret@127.0.0.1:6379/0"
+	if s := cfg.String(); strings.Contains(s, "s3cret") {
+		t.Errorf("Config.String prints a secret:\n%s", s)
+	}
+	cfg.OpenAI.BaseURL = "https://team:s3cret@/v1"
+	if err := cfg.Validate(); err != nil && strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Validate prints a secret: %v", err)
+	}
+}
+
+// TestUnknownWebsiteDropped: with websites.allow_unknown off, the events of a website not listed
+// are dropped (nothing stored, nothing answered, nothing written), while a listed website is served.
+func TestUnknownWebsiteDropped(t *testing.T) {
+	h := newHarness(t, harnessOptions{startMode: "auto", edit: func(c *Config) {
+		c.AllowUnknown = false
+		c.Websites[otherSite] = WebsiteConfig{}.inherit(c.Websites["default"])
+	}})
+	h.fake.AddWebsite(otherSite)
+	unlisted := h.visitor(crisptest.VisitorInfo{}) // testSite: not listed
+	mustSend(t, unlisted, "How do I return an item?")
+	mustSetData(t, unlisted, map[string]any{"enum": "pause_chatbot"})
+	// A listed website's conversation after it, on the same socket: once it is answered, the
+	// unlisted one's events were taken and dropped.
+	listed := h.fake.Visitor(otherSite, "", crisptest.VisitorInfo{})
+	mustSend(t, listed, "How do I return an item?")
+	h.eventually("the listed website answered", func() bool {
+		c, _ := h.fake.Conversation(otherSite, listed.SessionID())
+		for _, m := range c.Messages {
+			if m.Origin == testURN {
+				return true
+			}
+		}
+		return false
+	})
+	if c, _ := h.conv(unlisted.SessionID()); c.Mode != "" {
+		t.Errorf("the unlisted website's conversation is stored (mode %s)", c.Mode)
+	}
+	if n := len(h.ours(unlisted.SessionID(), "")); n != 0 {
+		t.Errorf("%d messages posted in the unlisted website's conversation", n)
+	}
+	if n := h.fake.CallCount("", "/website/"+testSite+"/"); n != 0 {
+		t.Errorf("%d REST calls about the unlisted website", n)
+	}
+}

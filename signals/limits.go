@@ -1,0 +1,128 @@
+package signals
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Rate is a token bucket: Burst tokens at most, one more every Every milliseconds. The zero value
+// means no limit.
+type Rate struct {
+	Burst int
+	Every int64 // ms per token
+}
+
+// On reports whether the rate limits anything.
+func (r Rate) On() bool { return r.Burst > 0 && r.Every > 0 }
+
+// String renders the rate for notes and logs: "4, then 1 per 30s".
+func (r Rate) String() string {
+	if !r.On() {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d, then 1 per %ds", r.Burst, r.Every/1000)
+}
+
+// Limits bound what a visitor can make one conversation do. They are kept in the conversation's
+// own state (State.Written, under LimitKey keys), so they are durable, shared by replicas and
+// decided in the pure machine like everything else. The zero value limits nothing.
+type Limits struct {
+	// Edges bounds the signal edges from untrusted sources (session data, the page, picker buttons)
+	// that change the mode. A start past the limit is refused (audited, counted); a pause past it is
+	// still applied (it moves towards a person) but leaves no token for the next start, so a
+	// conversation toggled in a loop settles paused and costs no Crisp calls after the burst.
+	Edges Rate
+	// Answers bounds the answers decided per conversation; a visitor message past it is kept in the
+	// transcript and not answered (the next answer covers it).
+	Answers Rate
+	// MaxAnswers caps the assistant's answers in one conversation: the message after the last one is
+	// handed over to a human with reason budget. 0: no cap.
+	MaxAnswers int
+}
+
+// Limit names, in Result.Limited and in metrics.
+const (
+	LimitEdges   = "signal_edges"
+	LimitAnswers = "answers"
+)
+
+// LimitKey is the key of State.Written holding the bucket or counter of a limit. It starts with a
+// NUL byte, like EchoKey, so it can never be a session data key.
+func LimitKey(name string) string { return "\x00limit\x00" + name }
+
+const (
+	answeredKey = "answered"
+	refusedKey  = "edges_refused" // starts refused by the rate since the last edge applied
+)
+
+// limitedEdge refuses a start past the edge rate. The first refusal since the last edge applied is
+// a Refused (the bridge audits it); later ones only set Limited and are counted, so a page toggling
+// in a loop cannot grow the audit trail without bound.
+func (st *stepper) limitedEdge(src Source) {
+	k := LimitKey(refusedKey)
+	n, _ := strconv.Atoi(st.r.State.Written[k])
+	st.setWritten(k, strconv.Itoa(n+1))
+	st.r.Limited = LimitEdges
+	why := "rate limited: signal edges " + st.c.Limits.Edges.String()
+	if n == 0 {
+		st.refuse(src, why+"; further refusals are counted, not audited, until an edge is applied")
+		return
+	}
+	st.r.Note = fmt.Sprintf("start from %s refused: %s (%d since the last edge applied)", src, why, n+1)
+}
+
+// RefusedEdges returns the starts refused by the edge rate since the last edge applied in s.
+func RefusedEdges(s State) int {
+	n, _ := strconv.Atoi(s.Written[LimitKey(refusedKey)])
+	return n
+}
+
+// take takes one token of the named bucket at st.in.At. It reports false when none is left; with
+// force the action happens anyway and only spends what is left.
+func (st *stepper) take(name string, r Rate, force bool) bool {
+	if !r.On() {
+		return true
+	}
+	k := LimitKey(name)
+	milli, last := int64(r.Burst)*1000, st.in.At
+	if v, ok := st.r.State.Written[k]; ok {
+		a, b, _ := strings.Cut(v, "@")
+		m, err1 := strconv.ParseInt(a, 10, 64)
+		l, err2 := strconv.ParseInt(b, 10, 64)
+		if err1 == nil && err2 == nil {
+			milli, last = m, l
+		}
+	}
+	if el := st.in.At - last; el > 0 {
+		milli = min(int64(r.Burst)*1000, milli+el*1000/r.Every)
+		last = st.in.At
+	}
+	ok := milli >= 1000
+	switch {
+	case ok:
+		milli -= 1000
+		if name == LimitEdges && st.r.State.Written[LimitKey(refusedKey)] != "" {
+			st.setWritten(LimitKey(refusedKey), "")
+		}
+	case !force:
+		return false
+	}
+	st.setWritten(k, strconv.FormatInt(milli, 10)+"@"+strconv.FormatInt(last, 10))
+	return ok
+}
+
+// answered counts the conversation's answers for Limits.MaxAnswers.
+func (st *stepper) answered() {
+	if st.c.Limits.MaxAnswers <= 0 {
+		return
+	}
+	n, _ := strconv.Atoi(st.r.State.Written[LimitKey(answeredKey)])
+	st.setWritten(LimitKey(answeredKey), strconv.Itoa(n+1))
+}
+
+// AnswersGiven returns the answers counted against Limits.MaxAnswers in s.
+func AnswersGiven(s State) int {
+	n, _ := strconv.Atoi(s.Written[LimitKey(answeredKey)])
+	return n
+}
