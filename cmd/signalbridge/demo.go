@@ -245,7 +245,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 Press Ctrl+C to stop.
 `, d.app.web.URL(), d.fake.RESTURL(), d.app.cfg.Crisp.Identifier, d.app.cfg.Crisp.Key, d.fake.RTMURL(), d.app.web.URL(), d.tok, d.app.web.URL())
 	<-ctx.Done()
+	log := newLogger(stderr, o.logLevel, "auto")
+	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return d.Close(sctx)
+	if err := d.Close(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
 }
