@@ -120,7 +120,7 @@ func TestSignedStarts(t *testing.T) {
 	}
 }
 
-// readmeSignStart is the README's Go signing recipe, verbatim: it must keep producing values the
+// readmeSignStart is the Go signing recipe of docs/behaviour.md (Signed starts), verbatim: it must keep producing values the
 // bridge accepts.
 func readmeSignStart(secret []byte, websiteID, sessionID string) string {
 	nonce := rand.Text()[:16] // crypto/rand
@@ -137,6 +137,6 @@ func TestReadmeSigningRecipe(t *testing.T) {
 		t.Fatalf("%q is not a start", v)
 	}
 	if _, err := signals.VerifyStart(secret, "w", "session_x", p.Nonce, time.Now().UnixMilli(), 0); err != nil {
-		t.Fatalf("README recipe value %q: %v", v, err)
+		t.Fatalf("docs recipe value %q: %v", v, err)
 	}
 }

@@ -100,7 +100,7 @@ Usage:
   signalbridge version                   print the version (and VCS revision)
 
 Run "signalbridge COMMAND --help" for a command's flags. The config file may also be given with
-SIGNALBRIDGE_CONFIG; secrets come from the environment (see the README).
+SIGNALBRIDGE_CONFIG; secrets come from the environment (signalbridge run --help lists them).
 `
 
 // Main is the whole program behind os.Args, so tests can run it in-process.
