@@ -23,7 +23,7 @@ type WebsiteSettings struct {
 	Language  string   `json:"language,omitempty"`
 	Languages []string `json:"languages,omitempty"`
 	// Knowledge is the knowledge source: "" keeps the file's (a folder or the Crisp Helpdesk);
-	// KnowledgeMarkdown uses the Markdown of KnowledgeMarkdown, articles separated by lines "---".
+	// KnowledgeMarkdown uses the Markdown of KnowledgeMarkdown, an article at each "# " heading.
 	Knowledge         string `json:"knowledge,omitempty"`
 	KnowledgeMarkdown string `json:"knowledge_markdown,omitempty"`
 	// HandoverMessage is said to the visitor at a handover while operators are online;

@@ -39,6 +39,11 @@ type app struct {
 	web       *web.Server
 	metrics   *web.Metrics
 	catchup   *bridge.Reconciler // REST catch-up after a gap (catchup.go)
+	// owners applies the settings website owners save on their page, live (owners.go); nil when
+	// the store keeps none.
+	owners    *owners
+	asstBase  assistantBase // what openAssistant built the assistant from, to rebuild it
+	baseSites map[string]*bridge.Website
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -93,16 +98,15 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if err != nil {
 		return a, err
 	}
+	a.baseSites = sites
+	if err := a.openOwners(ctx); err != nil { // owners' saved settings over the file's (owners.go)
+		return a, err
+	}
 	a.bridge, err = bridge.Open(bridge.Options{
-		Store: a.store, Platform: a.platform, Assistant: a.asst, PluginURN: cfg.Crisp.PluginURN,
+		Store: a.store, Platform: a.platform, Assistant: liveReplier{a}, PluginURN: cfg.Crisp.PluginURN,
 		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
-		Websites: func(id string) *bridge.Website {
-			if w, ok := sites[id]; ok {
-				return w
-			}
-			return sites["default"]
-		},
-		Logger: log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
+		Websites: a.website,
+		Logger:   log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
 		Generations: cfg.Bridge.Generations, ReplyTimeout: cfg.Bridge.ReplyTimeout, CallTimeout: cfg.Bridge.CallTimeout,
 		JournalDeadline: cfg.Bridge.WriteDeadline, MessageDeadline: cfg.Bridge.MessageDeadline,
 		MaxTurnText: cfg.Bridge.MaxTurnText, Retention: cfg.Bridge.Retention,
@@ -132,7 +136,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
 	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
-		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken,
+		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken, Owners: a.webOwners(),
 		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
 	if err := a.web.Open(); err != nil {
@@ -375,6 +379,7 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
 		}
 	}
+	a.asstBase = assistantBase{cfg: acfg, c: c, kb: defaultKB, opts: slices.Clone(opts), kbCommon: kbCommon, kbs: kbs}
 	asst, err := assistant.New(acfg, c, defaultKB, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
@@ -453,8 +458,8 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 			lang = "en"
 		}
 		bw := &bridge.Website{ID: id, Signals: sc, Language: lang, Languages: w.Languages,
-			Text:            func(l, key string) string { return a.asst.Text(siteID, l, key) },
-			ResolveLanguage: func(data string, locales []string) string { return a.asst.Language(siteID, data, locales) },
+			Text:            func(l, key string) string { return a.assistant().Text(siteID, l, key) },
+			ResolveLanguage: func(data string, locales []string) string { return a.assistant().Language(siteID, data, locales) },
 			HandoverValue:   "handover_chatbot", OfferHuman: offer,
 			AskEmailOffline: w.Handover.AskEmailOffline == nil || *w.Handover.AskEmailOffline,
 			NoteCommands:    w.Handover.NoteCommands == nil || *w.Handover.NoteCommands,

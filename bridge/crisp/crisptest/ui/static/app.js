@@ -983,6 +983,13 @@
   // ---- controls ---------------------------------------------------------------------------------
 
   function wire() {
+    // The website owner's pages, when the bridge serves them (the demo does).
+    [["link-settings", cfg.settingsURL], ["link-insights", cfg.insightsURL]].forEach(function (l) {
+      if (l[1]) {
+        $(l[0]).href = l[1];
+        $(l[0]).hidden = false;
+      }
+    });
     $("visitor-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var input = $("visitor-input");
