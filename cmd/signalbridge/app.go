@@ -44,6 +44,7 @@ type app struct {
 	owners    *owners
 	asstBase  assistantBase // what openAssistant built the assistant from, to rebuild it
 	baseSites map[string]*bridge.Website
+	insights  *bridge.InsightsRecorder // nil when the store keeps no insights
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -102,11 +103,12 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if err := a.openOwners(ctx); err != nil { // owners' saved settings over the file's (owners.go)
 		return a, err
 	}
+	a.openInsights() // the insights page's counters (insights.go)
 	a.bridge, err = bridge.Open(bridge.Options{
 		Store: a.store, Platform: a.platform, Assistant: liveReplier{a}, PluginURN: cfg.Crisp.PluginURN,
 		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
 		Websites: a.website,
-		Logger:   log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
+		Logger:   log.With("component", "bridge"), Metrics: a.bridgeMetrics(), TypingDelay: 400 * time.Millisecond,
 		Generations: cfg.Bridge.Generations, ReplyTimeout: cfg.Bridge.ReplyTimeout, CallTimeout: cfg.Bridge.CallTimeout,
 		JournalDeadline: cfg.Bridge.WriteDeadline, MessageDeadline: cfg.Bridge.MessageDeadline,
 		MaxTurnText: cfg.Bridge.MaxTurnText, Retention: cfg.Bridge.Retention,
@@ -295,6 +297,9 @@ func (a *app) Close(ctx context.Context) error {
 	}
 	if a.bridge != nil {
 		errs = append(errs, a.bridge.Close())
+	}
+	if a.insights != nil {
+		a.insights.Close() // after the bridge: what its last steps recorded is written
 	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())

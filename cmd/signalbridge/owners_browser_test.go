@@ -80,6 +80,7 @@ func TestOwnerSettingsInBrowser(t *testing.T) {
 		t.Fatalf("edit and save: %v\npage: %s", err, text("body"))
 	}
 	pollTab(t, tab, "saved", `!!document.getElementById("saved")`)
+	(&demoTab{t: t, d: d, ctx: tab}).screenshot("owner-settings")
 	if v := evalOn[string](t, tab, `document.getElementById("knowledge_markdown").value`); strings.TrimSpace(v) != article {
 		t.Errorf("after save the page shows markdown %q", v)
 	}
