@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -323,7 +325,7 @@ func TestScaleLayout(t *testing.T) {
 	var mu sync.Mutex
 	hooksTo := map[string]int{}
 	proxy := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !slices.Contains(publicPaths, r.URL.Path) {
+		if !slices.ContainsFunc(publicPaths, func(p string) bool { ok, _ := path.Match(p, r.URL.Path); return ok }) {
 			http.NotFound(w, r)
 			return
 		}
@@ -409,6 +411,19 @@ func TestScaleLayout(t *testing.T) {
 	}
 	if code := adminGet(front); code != http.StatusNotFound {
 		t.Errorf("admin API through the proxy = %d, want 404", code)
+	}
+	// The owners' settings page, as Crisp opens it, through the proxy: the website's plugin token
+	// opens it, another token does not.
+	siteToken := fmt.Sprintf("%x", sha256.Sum256([]byte(testSite)))[:32] // the sandbox's token of the website
+	for tok, want := range map[string]int{siteToken: http.StatusOK, "not-the-token": http.StatusForbidden} {
+		res, err := http.Get(front + ownerURL("/owners/settings", testSite, tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("owners' settings page through the proxy = %d, want %d", res.StatusCode, want)
+		}
 	}
 	body, _ := json.Marshal(map[string]string{"website_id": testSite, "session_id": v.SessionID(), "command": "pause"})
 	res, err := http.Post(procs[upstreams[1]].url+"/v1/control?token="+dotenv["SIGNALBRIDGE_SCENARIO_TOKEN"], "application/json", strings.NewReader(string(body)))

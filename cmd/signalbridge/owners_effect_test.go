@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+	"github.com/signalbridge/signalbridge/signals"
+)
+
+// TestOwnerAssistantOffAndClosedMessage: with the assistant switched off on the settings page, a
+// new conversation waits; started by the API it is handed to a human instead of answered, and
+// with nobody online the visitor gets the owner's closed message. Switched on again, the next new
+// conversation is answered from the first message (the file's start mode, auto).
+func TestOwnerAssistantOffAndClosedMessage(t *testing.T) {
+	h := newHarness(t, harnessOptions{startMode: "auto",
+		fake: crisptest.Options{Operators: []crisptest.Operator{{UserID: testOperator, Nickname: "Alex", Online: false}}}})
+	const closed = "We are closed: back tomorrow at nine."
+	if _, err := h.app.owners.SaveSettings(h.ctx(), testSite, bridge.WebsiteSettings{AssistantOff: true, ClosedMessage: closed}); err != nil {
+		t.Fatal(err)
+	}
+	v := h.visitor(crisptest.VisitorInfo{})
+	if _, err := v.Send("Is my order on its way?"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitTurn(v.SessionID(), "visitor", "Is my order on its way?")
+	if c, _ := h.conv(v.SessionID()); c.Mode != signals.ModeWaiting {
+		t.Fatalf("mode with the assistant off = %s, want waiting", c.Mode)
+	}
+	if _, err := h.app.bridge.Control(h.ctx(), bridge.Key{WebsiteID: testSite, SessionID: v.SessionID()}, "start", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	c := h.waitMode(v.SessionID(), signals.ModeHuman)
+	if c.Reason != signals.ReasonHuman {
+		t.Errorf("handover reason = %s, want human", c.Reason)
+	}
+	h.eventually("the owner's closed message", func() bool {
+		for _, m := range h.ours(v.SessionID(), "text") {
+			if contentText(m) == closed {
+				return true
+			}
+		}
+		return false
+	})
+	for _, m := range h.answers(v.SessionID()) {
+		if strings.Contains(contentText(m), "help.nimbus.example") {
+			t.Errorf("the assistant answered although switched off: %q", contentText(m))
+		}
+	}
+
+	// On again, everything else as in the file.
+	if _, err := h.app.owners.SaveSettings(context.Background(), testSite, bridge.WebsiteSettings{}); err != nil {
+		t.Fatal(err)
+	}
+	w := h.visitor(crisptest.VisitorInfo{})
+	if _, err := w.Send("How long does shipping take?"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitAnswers(w.SessionID(), 1)
+	if c, _ := h.conv(w.SessionID()); c.Mode != signals.ModeActive {
+		t.Errorf("mode after switching back on = %s, want active", c.Mode)
+	}
+}
