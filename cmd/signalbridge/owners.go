@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"fmt"
@@ -59,6 +60,9 @@ type owners struct {
 	mu     sync.Mutex // one apply at a time
 	state  atomic.Pointer[liveState]
 	tokens websiteTokens
+
+	pluginMu sync.Mutex
+	pluginID string // the plugin's id in Crisp, read once (mirror)
 }
 
 // openOwners applies the settings saved so far and starts watching the version. The assistant is
@@ -332,8 +336,42 @@ func (o *owners) SaveSettings(ctx context.Context, websiteID string, s bridge.We
 	if err := o.reload(ctx); err != nil {
 		return web.OwnerSettings{}, fmt.Errorf("apply settings: %w", err)
 	}
-	o.a.log.Info("website settings saved", "website", websiteID, "version", o.state.Load().version)
+	v := o.state.Load().version
+	o.a.log.Info("website settings saved", "website", websiteID, "version", v)
+	o.mirror(ctx, websiteID, s, v)
 	return o.Settings(ctx, websiteID)
+}
+
+// mirror saves a summary of the settings as the plugin's subscription settings in Crisp (so the
+// website counts as configured in plugin/connect/websites, and Crisp emits plugin:settings:saved).
+// The store stays the source: a failure is logged, not returned, and the next save mirrors again.
+func (o *owners) mirror(ctx context.Context, websiteID string, s bridge.WebsiteSettings, version int64) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	o.pluginMu.Lock()
+	if o.pluginID == "" {
+		id, err := o.a.client.ConnectAccount(ctx)
+		if err != nil {
+			o.pluginMu.Unlock()
+			o.a.log.Warn("mirror settings to crisp: plugin id", "website", websiteID, "err", err)
+			return
+		}
+		o.pluginID = id
+	}
+	pluginID := o.pluginID
+	o.pluginMu.Unlock()
+	assistantOn, mode := "on", s.StartMode
+	if s.AssistantOff {
+		assistantOn = "off"
+	}
+	if mode == "" {
+		mode = "as_configured"
+	}
+	summary := map[string]any{"assistant": assistantOn, "start_mode": mode, "knowledge": cmp.Or(s.Knowledge, "as_configured"),
+		"settings_version": version, "updated_at": s.UpdatedAt}
+	if err := o.a.client.SaveSubscriptionSettings(ctx, websiteID, pluginID, summary); err != nil {
+		o.a.log.Warn("mirror settings to crisp", "website", websiteID, "err", err)
+	}
 }
 
 // websiteTokens knows each website's plugin token, read from Crisp's list of the websites that

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -102,7 +100,7 @@ func TestOwnerSettingsInBrowser(t *testing.T) {
 	p.screenshot("owner-settings-effect")
 
 	// Another website's token opens nothing of this website.
-	other := fmt.Sprintf("%x", sha256.Sum256([]byte(otherSite)))[:32]
+	other := d.fake.WebsiteToken(otherSite)
 	forbidden := strings.Replace(link, "token=", "token="+other+"&x=", 1)
 	ftab, status := ownerTab(t, browser, forbidden)
 	if status != http.StatusForbidden {

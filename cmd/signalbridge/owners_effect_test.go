@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +21,16 @@ func TestOwnerAssistantOffAndClosedMessage(t *testing.T) {
 	const closed = "We are closed: back tomorrow at nine."
 	if _, err := h.app.owners.SaveSettings(h.ctx(), testSite, bridge.WebsiteSettings{AssistantOff: true, ClosedMessage: closed}); err != nil {
 		t.Fatal(err)
+	}
+	// The save is mirrored to Crisp as the plugin's subscription settings, which emits
+	// plugin:settings:saved and lists the website with its settings.
+	if got := h.fake.SubscriptionSettings(testSite); got["assistant"] != "off" || got["settings_version"] == nil {
+		t.Errorf("Crisp's subscription settings = %v, want assistant off and a version", got)
+	}
+	if evs := h.fake.Events(0); !slices.ContainsFunc(evs, func(e crisptest.Event) bool {
+		return e.Name == "plugin:settings:saved" && e.WebsiteID == testSite && strings.Contains(string(e.Data), `"assistant":"off"`)
+	}) {
+		t.Errorf("no plugin:settings:saved event for the website")
 	}
 	v := h.visitor(crisptest.VisitorInfo{})
 	if _, err := v.Send("Is my order on its way?"); err != nil {

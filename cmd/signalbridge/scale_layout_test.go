@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -414,7 +413,7 @@ func TestScaleLayout(t *testing.T) {
 	}
 	// The owners' settings page, as Crisp opens it, through the proxy: the website's plugin token
 	// opens it, another token does not.
-	siteToken := fmt.Sprintf("%x", sha256.Sum256([]byte(testSite)))[:32] // the sandbox's token of the website
+	siteToken := fake.WebsiteToken(testSite)
 	for tok, want := range map[string]int{siteToken: http.StatusOK, "not-the-token": http.StatusForbidden} {
 		res, err := http.Get(front + ownerURL("/owners/settings", testSite, tok))
 		if err != nil {
