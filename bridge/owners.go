@@ -23,7 +23,8 @@ type WebsiteSettings struct {
 	Language  string   `json:"language,omitempty"`
 	Languages []string `json:"languages,omitempty"`
 	// Knowledge is the knowledge source: "" keeps the file's (a folder or the Crisp Helpdesk);
-	// KnowledgeMarkdown uses the Markdown of KnowledgeMarkdown, an article at each "# " heading.
+	// KnowledgeMarkdown uses the Markdown of KnowledgeMarkdown, an article at each "# " heading;
+	// KnowledgeHelpdesk the website's published Crisp Helpdesk articles.
 	Knowledge         string `json:"knowledge,omitempty"`
 	KnowledgeMarkdown string `json:"knowledge_markdown,omitempty"`
 	// HandoverMessage is said to the visitor at a handover while operators are online;
@@ -37,8 +38,12 @@ type WebsiteSettings struct {
 	UpdatedAt int64 `json:"updated_at,omitempty"`
 }
 
-// KnowledgeMarkdown is the WebsiteSettings.Knowledge value of Markdown saved with the settings.
-const KnowledgeMarkdown = "markdown"
+// WebsiteSettings.Knowledge values: Markdown saved with the settings, or the website's published
+// Crisp Helpdesk articles.
+const (
+	KnowledgeMarkdown = "markdown"
+	KnowledgeHelpdesk = "crisp-helpdesk"
+)
 
 // Bounds of WebsiteSettings.
 const (
@@ -76,13 +81,13 @@ func (s WebsiteSettings) Validate() error {
 		}
 	}
 	switch s.Knowledge {
-	case "":
+	case "", KnowledgeHelpdesk:
 	case KnowledgeMarkdown:
 		if strings.TrimSpace(s.KnowledgeMarkdown) == "" {
 			errs = append(errs, "knowledge_markdown is empty: paste at least one article")
 		}
 	default:
-		errs = append(errs, fmt.Sprintf("knowledge must be empty (the file's) or %s, got %q", KnowledgeMarkdown, s.Knowledge))
+		errs = append(errs, fmt.Sprintf("knowledge must be empty (the file's), %s or %s, got %q", KnowledgeMarkdown, KnowledgeHelpdesk, s.Knowledge))
 	}
 	if len(s.KnowledgeMarkdown) > MaxSettingsMarkdown {
 		errs = append(errs, fmt.Sprintf("knowledge_markdown is longer than %d bytes", MaxSettingsMarkdown))

@@ -295,6 +295,7 @@ shown under it as <i>From the file</i>.</p>
 <select id="knowledge" name="knowledge">
 <option value=""{{if eq .Form.Knowledge ""}} selected{{end}}>As in the file</option>
 <option value="markdown"{{if eq .Form.Knowledge "markdown"}} selected{{end}}>Markdown articles pasted below</option>
+<option value="crisp-helpdesk"{{if eq .Form.Knowledge "crisp-helpdesk"}} selected{{end}}>The website's Crisp Helpdesk articles</option>
 </select>
 <div class="file">From the file: {{.FileKnowledge}}</div>
 <label for="knowledge_markdown">Markdown articles <span style="font-weight:400">(each starts with a line <code># Title</code>)</span></label>

@@ -15,6 +15,7 @@ import (
 
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/bridge"
+	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/web"
 	"github.com/signalbridge/signalbridge/signals"
 )
@@ -46,11 +47,19 @@ type liveState struct {
 	asst     *assistant.Assistant
 	sites    map[string]*bridge.Website
 	markdown map[string]markdownKB // per website, rebuilt only when its Markdown changes
+	helpdesk map[string]helpdeskKB // per website, started once while chosen
 }
 
 type markdownKB struct {
 	text string
 	kb   *assistant.KnowledgeBase
+}
+
+// helpdeskKB is a website's Crisp Helpdesk knowledge base chosen on its settings page, synced in
+// the background until another source is chosen or the app stops.
+type helpdeskKB struct {
+	kb   *assistant.KnowledgeBase
+	stop context.CancelFunc
 }
 
 // owners applies the saved settings and serves the owners' pages (web.Owners).
@@ -61,6 +70,7 @@ type owners struct {
 	state  atomic.Pointer[liveState]
 	tokens websiteTokens
 
+	ctx      context.Context // the app's: ends the helpdesk syncs
 	pluginMu sync.Mutex
 	pluginID string // the plugin's id in Crisp, read once (mirror)
 }
@@ -75,7 +85,7 @@ func (a *app) openOwners(ctx context.Context) error {
 		a.owners.state.Store(st)
 		return nil
 	}
-	o := &owners{a: a, store: store, tokens: websiteTokens{list: a.installedTokens}}
+	o := &owners{a: a, store: store, tokens: websiteTokens{list: a.installedTokens}, ctx: ctx}
 	o.state.Store(st)
 	a.owners = o
 	if err := o.reload(ctx); err != nil {
@@ -185,7 +195,15 @@ func (o *owners) reload(ctx context.Context) error {
 func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, prev *liveState) (*liveState, error) {
 	a := o.a
 	base := a.asstBase
-	st := &liveState{version: version, settings: all, sites: map[string]*bridge.Website{}, markdown: map[string]markdownKB{}}
+	st := &liveState{version: version, settings: all, sites: map[string]*bridge.Website{}, markdown: map[string]markdownKB{},
+		helpdesk: map[string]helpdeskKB{}}
+	defer func() {
+		for id, h := range prev.helpdesk {
+			if _, kept := st.helpdesk[id]; !kept {
+				h.stop() // another source was chosen
+			}
+		}
+	}()
 	if len(all) == 0 {
 		st.asst = a.asst
 		return st, nil
@@ -240,6 +258,14 @@ func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, pre
 			st.markdown[id] = m
 			opts = append(opts, assistant.WithKnowledgeBase(id, m.kb))
 		}
+		if ws.Knowledge == bridge.KnowledgeHelpdesk {
+			h, ok := prev.helpdesk[id]
+			if !ok {
+				h = o.startHelpdesk(id)
+			}
+			st.helpdesk[id] = h
+			opts = append(opts, assistant.WithKnowledgeBase(id, h.kb))
+		}
 
 		// The file's policy (its website block, or the default block) is the base.
 		b, ok := a.baseSites[id]
@@ -274,6 +300,29 @@ func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, pre
 	}
 	st.asst = asst
 	return st, nil
+}
+
+// startHelpdesk makes a website's knowledge base from its Crisp Helpdesk: it starts empty, is
+// synced at once in the background, then every HelpdeskSyncInterval until stopped.
+func (o *owners) startHelpdesk(websiteID string) helpdeskKB {
+	a := o.a
+	kb := assistant.NewKnowledgeBase(nil, a.asstBase.kbCommon...)
+	h := crisp.NewHelpdeskSync(a.client, websiteID, nil, kb)
+	ctx, stop := context.WithCancel(o.ctx)
+	log := a.log.With("component", "helpdesk", "website", websiteID)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if _, err := h.Sync(sctx); err != nil && ctx.Err() == nil {
+			log.Warn("helpdesk sync failed, retrying later", "err", err)
+		} else if err == nil {
+			log.Info("helpdesk synced", "chunks", kb.Len(), "articles_read", h.ArticleReads())
+		}
+		cancel()
+		h.Run(ctx, HelpdeskSyncInterval, func(err error) { log.Warn("helpdesk sync", "err", err) })
+	}()
+	return helpdeskKB{kb: kb, stop: stop}
 }
 
 // splitMarkdown cuts the owner's Markdown into articles, one at each "# " heading.

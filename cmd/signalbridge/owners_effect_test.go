@@ -74,3 +74,42 @@ func TestOwnerAssistantOffAndClosedMessage(t *testing.T) {
 		t.Errorf("mode after switching back on = %s, want active", c.Mode)
 	}
 }
+
+// TestOwnerHelpdeskKnowledge: choosing the website's Crisp Helpdesk on the settings page syncs its
+// published articles and answers from them; choosing the file's source again stops the sync and
+// answers from the file's articles.
+func TestOwnerHelpdeskKnowledge(t *testing.T) {
+	h := newHarness(t, harnessOptions{startMode: "auto"})
+	arts, err := h.fake.SeedHelpdesk(testSite, map[string]string{"llamas.md": "---\ntitle: Llama care\nurl: https://help.example/llamas\n---\n" +
+		"# Llama care\n\nOur llamas are fed twice a day, at seven in the morning and at five in the afternoon.\n"})
+	if err != nil || len(arts) != 1 {
+		t.Fatalf("seed helpdesk: %v %v", arts, err)
+	}
+	if _, err := h.app.owners.SaveSettings(h.ctx(), testSite, bridge.WebsiteSettings{Knowledge: bridge.KnowledgeHelpdesk}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("helpdesk synced", func() bool {
+		hd, ok := h.app.owners.state.Load().helpdesk[testSite]
+		return ok && hd.kb.Len() > 0
+	})
+	v := h.visitor(crisptest.VisitorInfo{})
+	if _, err := v.Send("When are the llamas fed?"); err != nil {
+		t.Fatal(err)
+	}
+	if a := h.waitAnswers(v.SessionID(), 1); !strings.Contains(contentText(a[0]), "seven in the morning") {
+		t.Fatalf("answer = %q, want the helpdesk article", contentText(a[0]))
+	}
+	if _, err := h.app.owners.SaveSettings(h.ctx(), testSite, bridge.WebsiteSettings{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.app.owners.state.Load().helpdesk[testSite]; ok {
+		t.Fatal("the helpdesk sync is still kept after choosing the file's source")
+	}
+	w := h.visitor(crisptest.VisitorInfo{})
+	if _, err := w.Send("How long does shipping take?"); err != nil {
+		t.Fatal(err)
+	}
+	if a := h.waitAnswers(w.SessionID(), 1); !strings.Contains(contentText(a[0]), "/shipping") {
+		t.Fatalf("answer after switching back = %q, want the file's shipping article", contentText(a[0]))
+	}
+}
