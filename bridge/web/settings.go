@@ -72,6 +72,10 @@ func ownerWebsite(c *gin.Context) string {
 // the same 403, which says nothing of the website.
 func (s *Server) ownerAuth() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if c.Request.Body != nil {
+			// The form's largest field is the Markdown (bridge.MaxSettingsMarkdown).
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+		}
 		website := ownerWebsite(c)
 		h := bearer(c)
 		if website != "" && (tokenIs(h, s.AdminToken) || s.websiteToken(c.Request.Context(), website, h) ||
