@@ -356,7 +356,7 @@ func (openaiNoop) Complete(context.Context, assistant.CompletionRequest) (assist
 	return assistant.Completion{}, errors.New("not called")
 }
 
-// evalFloors guards against regressions, well below the measured figures (README, "Knowledge
+// evalFloors guards against regressions, well below the measured figures (docs/behaviour.md, "Knowledge
 // base"): they catch a broken analyzer or lexicon, not a point of tuning.
 func evalFloors(t *testing.T, get func(mode, split, lang string) *evalStats) {
 	floors := map[string]struct{ hit, lang, refusals float64 }{

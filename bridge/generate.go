@@ -347,6 +347,7 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 		}
 		st.addTurn(Turn{Role: "assistant", Text: a.Text, At: now, Sources: srcs})
 		c.Replies++
+		st.noteAnswer(a, now)
 		b.opts.Metrics.Reply(a.Offline)
 		st.apply(signals.Input{Kind: signals.InputAnswered, Source: signals.SourceAssistant, At: now})
 	}

@@ -74,6 +74,7 @@ type step struct {
 	// dirtyData: conv.Data is this step's own copy; ownDeliveries: likewise conv.Deliveries.
 	dirtyData     bool
 	ownDeliveries bool
+	insight       stepInsight // what the step did for its website's insights (insights.go)
 }
 
 func (b *Bridge) website(id string) *Website {
@@ -175,6 +176,7 @@ func (st *step) resolveRequest(src signals.Source, at int64) {
 	if slices.ContainsFunc(res.Actions, func(a signals.Action) bool {
 		return a.Kind == signals.ActSetState && a.State == signals.CrispResolved
 	}) {
+		st.insight.resolved = st.conv.Mode == signals.ModeActive
 		st.freshWindow()
 	}
 }
@@ -384,6 +386,7 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
 	}
+	st.recordInsight()
 	st.audit, st.dirty = nil, false
 	st.b.markFresh(st.conv.Key, st.newSeqs())
 	st.seq0 = st.conv.JournalSeq

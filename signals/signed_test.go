@@ -127,8 +127,8 @@ func TestSignedStarts(t *testing.T) {
 	}
 }
 
-// readmeSignStart is the README's first (version 1) Go signing recipe, verbatim: its values are
-// accepted during the grace period only.
+// readmeSignStart is the first (version 1) Go signing recipe the README gave, verbatim: its values
+// are accepted during the grace period only.
 func readmeSignStart(secret []byte, websiteID, sessionID string) string {
 	nonce := rand.Text()[:16] // crypto/rand
 	exp := strconv.FormatInt(time.Now().Add(5*time.Minute).UnixMilli(), 10)

@@ -81,6 +81,8 @@ type Server struct {
 	CORSOrigins []string
 	Logger      *slog.Logger
 	Fallback    http.Handler // serves every path the server does not (the demo page); nil = 404
+	// Owners serves the website owners' settings and insights pages (settings.go); nil = none.
+	Owners Owners
 
 	engine   *gin.Engine
 	srv      *http.Server
@@ -177,6 +179,9 @@ func (s *Server) Handler() *gin.Engine {
 	v1.DELETE("/conversations/:website/:session", s.auth(), s.erase)
 	v1.POST("/conversations/:website/:session/:command", s.auth(), s.control)
 	v1.POST("/control", s.scenarioAuth(), s.controlBody)
+	if s.Owners != nil {
+		s.ownerRoutes(r, v1)
+	}
 	if s.Fallback != nil {
 		r.NoRoute(gin.WrapH(s.Fallback))
 	}

@@ -40,6 +40,12 @@ type app struct {
 	metrics   *web.Metrics
 	catchup   *bridge.Reconciler // REST catch-up after a gap (catchup.go)
 	unknown   unknownWebsites    // unlisted websites already logged (guards.go)
+	// owners applies the settings website owners save on their page, live (owners.go); nil when
+	// the store keeps none.
+	owners    *owners
+	asstBase  assistantBase // what openAssistant built the assistant from, to rebuild it
+	baseSites map[string]*bridge.Website
+	insights  *bridge.InsightsRecorder // nil when the store keeps no insights
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -108,16 +114,18 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if err != nil {
 		return a, err
 	}
+	a.baseSites = served
+	if err := a.openOwners(ctx); err != nil { // owners' saved settings over the file's (owners.go)
+		return a, err
+	}
+	a.openInsights() // the insights page's counters (insights.go)
 	a.bridge, err = bridge.Open(bridge.Options{
-		Store: a.store, Platform: a.platform, Assistant: a.asst, PluginURN: cfg.Crisp.PluginURN,
+		Store: a.store, Platform: a.platform, Assistant: liveReplier{a}, PluginURN: cfg.Crisp.PluginURN,
 		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
-		Websites: func(id string) *bridge.Website {
-			if w, ok := served[id]; ok {
-				return w
-			}
-			return served["default"] // allowed unknown website; events of others never get here
-		},
-		Logger: log.With("component", "bridge"), Metrics: a.metrics, TypingDelay: 400 * time.Millisecond,
+		// The owners' settings over the file's; "default" only for an allowed unknown website (events
+		// of others never get here).
+		Websites: a.website,
+		Logger:   log.With("component", "bridge"), Metrics: a.bridgeMetrics(), TypingDelay: 400 * time.Millisecond,
 		Generations: cfg.Bridge.Generations, ReplyTimeout: cfg.Bridge.ReplyTimeout, CallTimeout: cfg.Bridge.CallTimeout,
 		JournalDeadline: cfg.Bridge.WriteDeadline, MessageDeadline: cfg.Bridge.MessageDeadline,
 		MaxTurnText: cfg.Bridge.MaxTurnText, Retention: cfg.Bridge.Retention,
@@ -147,7 +155,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
 	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup, a.served}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
-		AdminToken: cfg.AdminToken, Ready: a.ready, ReadyDetail: a.readyDetail, ScenarioToken: cfg.AdminScenarioToken,
+		AdminToken: cfg.AdminToken, Ready: a.ready, ReadyDetail: a.readyDetail, ScenarioToken: cfg.AdminScenarioToken, Owners: a.webOwners(),
 		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
 	if opt.demo {
@@ -313,6 +321,9 @@ func (a *app) Close(ctx context.Context) error {
 	if a.bridge != nil {
 		errs = append(errs, a.bridge.Close())
 	}
+	if a.insights != nil {
+		a.insights.Close() // after the bridge: what its last steps recorded is written
+	}
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}
@@ -396,6 +407,7 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
 		}
 	}
+	a.asstBase = assistantBase{cfg: acfg, c: c, kb: defaultKB, opts: slices.Clone(opts), kbCommon: kbCommon, kbs: kbs}
 	asst, err := assistant.New(acfg, c, defaultKB, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
@@ -485,8 +497,8 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 			lang = "en"
 		}
 		bw := &bridge.Website{ID: id, Signals: sc, Language: lang, Languages: w.Languages,
-			Text:            func(l, key string) string { return a.asst.Text(siteID, l, key) },
-			ResolveLanguage: func(data string, locales []string) string { return a.asst.Language(siteID, data, locales) },
+			Text:            func(l, key string) string { return a.assistant().Text(siteID, l, key) },
+			ResolveLanguage: func(data string, locales []string) string { return a.assistant().Language(siteID, data, locales) },
 			HandoverValue:   "handover_chatbot", OfferHuman: offer,
 			AskEmailOffline: w.Handover.AskEmailOffline == nil || *w.Handover.AskEmailOffline,
 			NoteCommands:    w.Handover.NoteCommands == nil || *w.Handover.NoteCommands,

@@ -49,7 +49,7 @@ type benchEnv struct {
 	modelLatency time.Duration // SB_BENCH_MODEL_LATENCY: fake model latency in the reply phase (0)
 	typingDelay  time.Duration // SB_BENCH_TYPING_LATENCY: model latency of the typing phase (1s)
 	memConvs     int           // SB_BENCH_MEM_CONVS: stored conversations for the memory figure (100000)
-	startupConvs int           // SB_BENCH_STARTUP_CONVS: stored conversations for start-up (100000; the README figure uses 1000000)
+	startupConvs int           // SB_BENCH_STARTUP_CONVS: stored conversations for start-up (100000; the figure of docs/figures.md uses 1000000)
 }
 
 func readBenchEnv(tb testing.TB) benchEnv {

@@ -39,7 +39,8 @@ type Config struct {
 	// log line and nothing else. The demo turns it on for its one sandbox website.
 	AllowUnknown bool `yaml:"-"`
 
-	lines map[string]int // line in the file of each field path it sets, for Validate's messages
+	lines map[string]int    // line in the file of each field path it sets, for Validate's messages
+	env   map[string]string // field path -> the environment variable that set it (configenv.go)
 }
 
 // BridgeConfig tunes the core: answers in flight, timeouts, retries of Crisp writes, storage bounds.
@@ -270,6 +271,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	for name, dst := range env {
 		if v := getenv(name); v != "" {
 			*dst = v
+			cfg.noteEnv(name)
 		}
 	}
 	if _, ok := cfg.Websites["default"]; !ok {
@@ -509,7 +511,7 @@ func (c Config) Validate() error {
 	default:
 		bad("crisp.events", "must be rtm, hooks or both, got %q", cr.Events)
 	}
-	if cr.Events != "rtm" && cr.HooksSecret == "" && cr.WebsiteHookKey == "" {
+	if (cr.Events == "hooks" || cr.Events == "both") && cr.HooksSecret == "" && cr.WebsiteHookKey == "" {
 		bad("crisp.hooks_secret", "is required when events include hooks (CRISP_HOOKS_SECRET, or CRISP_WEBSITE_HOOK_KEY for website hooks)")
 	}
 	if cr.EIO != 3 && cr.EIO != 4 {

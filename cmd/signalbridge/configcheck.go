@@ -273,7 +273,7 @@ func editDistance(a, b string) int {
 // fieldProblem builds Validate's problem for field: with its line when the file sets it, or noted as
 // inherited when a website block takes the value from the default block.
 func (c Config) fieldProblem(field, msg string) *FieldProblem {
-	p := &FieldProblem{Field: field, Line: c.lines[field], Msg: msg}
+	p := &FieldProblem{Field: field, Line: c.lines[field], Msg: msg + c.envNote(field)}
 	if rest, ok := strings.CutPrefix(field, "websites."); ok && p.Line == 0 {
 		if id, sub, ok := strings.Cut(rest, "."); ok && id != "default" {
 			if l := c.lines["websites.default."+sub]; l > 0 {

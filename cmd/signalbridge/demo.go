@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest/ui"
 )
@@ -133,10 +134,18 @@ func startDemo(o demoOptions) (*demo, error) {
 		return nil, fmt.Errorf("demo config: %w", err)
 	}
 	log := newLogger(o.log, cfg.LogLevel, "auto")
+	// The sandbox website's plugin token opens its owner's pages, as Crisp's settings link would.
+	siteToken, err := demoWebsiteToken(cfg)
+	if err != nil {
+		d.Close(context.Background())
+		return nil, err
+	}
 	sandbox, _ := url.Parse(fake.URL())
 	proxy := httputil.NewSingleHostReverseProxy(sandbox)
 	proxy.FlushInterval = -1 // stream the sandbox's live events
-	page := ui.Handler(ui.Config{AdminToken: d.tok, WebsiteID: DemoWebsiteID})
+	page := ui.Handler(ui.Config{AdminToken: d.tok, WebsiteID: DemoWebsiteID,
+		SettingsURL: ownerURL("/owners/settings", DemoWebsiteID, siteToken),
+		InsightsURL: ownerURL("/owners/insights", DemoWebsiteID, siteToken)})
 	a, err := openApp(cfg, log, appOptions{
 		kbs:      kbs,
 		fallback: demoMux(d.streams, proxy, page),
@@ -248,7 +257,40 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 Press Ctrl+C to stop.
 `, d.app.web.URL(), d.fake.RESTURL(), d.app.cfg.Crisp.Identifier, d.app.cfg.Crisp.Key, d.fake.RTMURL(), d.app.web.URL(), d.tok, d.app.web.URL())
 	<-ctx.Done()
+	log := newLogger(stderr, o.logLevel, "auto")
+	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return d.Close(sctx)
+	if err := d.Close(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// demoWebsiteToken reads the sandbox website's plugin token from the sandbox's list of the
+// websites that installed the plugin, as the bridge itself does to check it.
+func demoWebsiteToken(cfg Config) (string, error) {
+	client, err := crisp.NewClient(crisp.ClientConfig{BaseURL: cfg.Crisp.APIURL, Identifier: cfg.Crisp.Identifier,
+		Key: cfg.Crisp.Key, Tier: cfg.Crisp.Tier, Timeout: cfg.Crisp.Timeout})
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, err := client.AllInstalledWebsites(ctx, false)
+	if err != nil {
+		return "", fmt.Errorf("demo: list the sandbox's websites: %w", err)
+	}
+	for _, w := range ws {
+		if w.WebsiteID == DemoWebsiteID {
+			return w.Token, nil
+		}
+	}
+	return "", fmt.Errorf("demo: the sandbox does not list website %s", DemoWebsiteID)
+}
+
+// ownerURL is the path of an owner's page of a website, with the website's plugin token.
+func ownerURL(path, websiteID, token string) string {
+	return path + "?" + url.Values{"website_id": {websiteID}, "token": {token}}.Encode()
 }

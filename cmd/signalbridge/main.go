@@ -96,11 +96,11 @@ Usage:
   signalbridge run     [--config FILE]   run against Crisp (production)
   signalbridge demo    [--addr ADDR]     run the local Crisp sandbox demo (no account, no key)
   signalbridge check   [--config FILE]   validate the config and reach Crisp and the model once
-  signalbridge migrate --from FILE --to redis://...   copy a bbolt data file to Redis (migrate.go)
+  signalbridge migrate --from FILE --to redis://...   copy a bbolt data file to Redis
   signalbridge version                   print the version (and VCS revision)
 
 Run "signalbridge COMMAND --help" for a command's flags. The config file may also be given with
-SIGNALBRIDGE_CONFIG; secrets come from the environment (see the README).
+SIGNALBRIDGE_CONFIG; secrets come from the environment (signalbridge run --help lists them).
 `
 
 // Main is the whole program behind os.Args, so tests can run it in-process.

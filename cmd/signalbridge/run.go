@@ -32,8 +32,11 @@ const runEnvHelp = `Environment (wins over the config file):
   SIGNALBRIDGE_ADDR             listen address (default 127.0.0.1:8080)
   SIGNALBRIDGE_DATA             bbolt data file (default signalbridge.db)
   SIGNALBRIDGE_ADMIN_TOKEN      bearer token of the /v1 admin API (unset: API disabled)
+  SIGNALBRIDGE_SCENARIO_TOKEN   narrow token of POST /v1/control?token= (Crisp "Submit Web Hooks"): start, pause, handover, resume
+  SIGNALBRIDGE_REDIS_URL        redis://[:password@]host:port/db: share state with other replicas (unset: the bbolt file)
   OPENAI_API_KEY                model key (unset, with no OPENAI_BASE_URL: the offline assistant)
-  OPENAI_BASE_URL, OPENAI_MODEL any OpenAI-compatible endpoint and its model (default gpt-4o-mini)`
+  OPENAI_BASE_URL, OPENAI_MODEL any OpenAI-compatible endpoint and its model (default gpt-4o-mini)
+  OPENAI_EMBEDDING_MODEL        embeddings for hybrid retrieval (default text-embedding-3-small; off: lexical only)`
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlags("run", "Run the bridge against Crisp with the YAML config (secrets from the environment).\n\n"+runEnvHelp, stderr)
@@ -62,7 +65,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return a.Close(sctx)
+	err = a.Close(sctx)
+	if err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
 }
 
 // cmdCheck validates the config and makes one cheap call to Crisp and one to the model, printing
@@ -197,6 +205,7 @@ func loadConfig(path string, getenv func(string) string) (cfg Config, problems [
 	if verr := cfg.Validate(); verr != nil {
 		problems = append(problems, splitErrors(verr)...)
 	}
+	problems = append(problems, cfg.envProblems(getenv)...)
 	return cfg, problems, nil
 }
 

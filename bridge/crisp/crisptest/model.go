@@ -159,6 +159,7 @@ type website struct {
 	convs     map[string]*conversation
 	since     int64                                  // availability status since
 	helpdesk  map[string]map[string]*HelpdeskArticle // locale -> article id -> article
+	settings  map[string]any                         // plugin subscription settings (subscription.go)
 }
 
 func (w *website) operator(userID string) *Operator {

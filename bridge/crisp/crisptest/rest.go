@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -94,6 +92,9 @@ func (s *Server) restRoutes() *http.ServeMux {
 	h("GET plugin/connect/account", s.pluginOnly(s.restAccount))
 	h("GET plugin/connect/websites/all/{page}", s.pluginOnly(s.restPluginWebsites))
 	h("HEAD plugin/connect/session", s.pluginOnly(func(*http.Request, []byte) (result, error) { return resolved(nil), nil }))
+	h("GET plugins/subscription/{w}/{plugin}/settings", s.pluginOnly(s.restGetSubscriptionSettings))
+	h("PUT plugins/subscription/{w}/{plugin}/settings", s.pluginOnly(s.restSaveSubscriptionSettings))
+	h("PATCH plugins/subscription/{w}/{plugin}/settings", s.pluginOnly(s.restSaveSubscriptionSettings))
 	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusNotFound, true, "not_found", map[string]any{"message": "the route does not exist"})
 	})
@@ -1206,8 +1207,12 @@ func (s *Server) restPluginWebsites(r *http.Request, _ []byte) (result, error) {
 	ids := s.Websites()
 	out := []any{}
 	for i := (page - 1) * listPage; i < len(ids) && i < page*listPage; i++ {
+		settings := s.SubscriptionSettings(ids[i])
+		if settings == nil {
+			settings = map[string]any{}
+		}
 		out = append(out, map[string]any{
-			"website_id": ids[i], "token": fmt.Sprintf("%x", sha256.Sum256([]byte(ids[i])))[:32], "settings": map[string]any{},
+			"website_id": ids[i], "token": s.WebsiteToken(ids[i]), "settings": settings,
 			"plan": map[string]any{"id": "", "name": "", "trialing": false},
 		})
 	}

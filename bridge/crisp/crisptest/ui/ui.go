@@ -40,14 +40,20 @@ type Config struct {
 	// SandboxURL is the base URL of the fake Crisp serving /_sandbox/; "" means the page's own
 	// origin (the page is mounted on the fake Crisp's server). A different origin must allow CORS.
 	SandboxURL string
+	// SettingsURL and InsightsURL are the website owner's pages of the sandbox website (the plugin's
+	// settings page and the insights page, token included); "" hides their links.
+	SettingsURL string
+	InsightsURL string
 }
 
 // pageConfig is Config as the page's JavaScript reads it.
 type pageConfig struct {
-	BridgeURL  string `json:"bridgeURL"`
-	AdminToken string `json:"adminToken"`
-	WebsiteID  string `json:"websiteID"`
-	SandboxURL string `json:"sandboxURL"`
+	BridgeURL   string `json:"bridgeURL"`
+	AdminToken  string `json:"adminToken"`
+	WebsiteID   string `json:"websiteID"`
+	SandboxURL  string `json:"sandboxURL"`
+	SettingsURL string `json:"settingsURL,omitempty"`
+	InsightsURL string `json:"insightsURL,omitempty"`
 }
 
 // configTag is the page's placeholder for its inline config.
@@ -69,10 +75,12 @@ var files = map[string]struct{ name, contentType string }{
 // the page's relative asset URLs (app.js, app.css) resolve: serve those next to the page.
 func Handler(cfg Config) http.Handler {
 	conf, err := json.Marshal(pageConfig{
-		BridgeURL:  strings.TrimRight(cfg.BridgeURL, "/"),
-		AdminToken: cfg.AdminToken,
-		WebsiteID:  cfg.WebsiteID,
-		SandboxURL: strings.TrimRight(cfg.SandboxURL, "/"),
+		BridgeURL:   strings.TrimRight(cfg.BridgeURL, "/"),
+		AdminToken:  cfg.AdminToken,
+		WebsiteID:   cfg.WebsiteID,
+		SandboxURL:  strings.TrimRight(cfg.SandboxURL, "/"),
+		SettingsURL: cfg.SettingsURL,
+		InsightsURL: cfg.InsightsURL,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("ui: encode config: %v", err)) // cannot happen: strings only

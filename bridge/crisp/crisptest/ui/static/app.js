@@ -508,6 +508,8 @@
         return renderMessage(m, "visitor");
       });
     }
+    // The first questions are offered until the visitor wrote something.
+    $("visitor-suggest").hidden = msgs.length > 0;
     var typing = !!(state.conv && state.conv.compose === "start");
     $("visitor-typing").hidden = !typing;
     var avail = $("visitor-availability");
@@ -806,16 +808,30 @@
 
   var bridgeBusy = false;
 
+  // pingBridge shows whether the bridge is up before there is a conversation to ask it about: its
+  // readiness probe answers 200 once it is connected to the sandbox and serving.
+  function pingBridge() {
+    bridgeBusy = true;
+    request("GET", BRIDGE + "/readyz").then(function () {
+      pill("conn-bridge", true, "bridge live");
+    }, function (err) {
+      pill("conn-bridge", false, err.status === 503 ? "bridge starting" : "bridge unreachable");
+    }).then(function () {
+      bridgeBusy = false;
+    });
+  }
+
   function pollBridge() {
-    if (bridgeBusy || !state.session || !state.website || !state.live) {
+    if (bridgeBusy || !state.website || !state.live) {
       return; // while the stream is down the demo may be restarting: an old token would be refused
     }
-    if (!state.conv || !state.conv.messages.length) {
+    if (!state.session || !state.conv || !state.conv.messages.length) {
       // Nothing happened in this conversation yet: the bridge cannot know it, do not ask.
       if (state.bridge) {
         state.bridge = null;
       }
       renderBridge();
+      pingBridge();
       return;
     }
     bridgeBusy = true;
@@ -967,6 +983,13 @@
   // ---- controls ---------------------------------------------------------------------------------
 
   function wire() {
+    // The website owner's pages, when the bridge serves them (the demo does).
+    [["link-settings", cfg.settingsURL], ["link-insights", cfg.insightsURL]].forEach(function (l) {
+      if (l[1]) {
+        $(l[0]).href = l[1];
+        $(l[0]).hidden = false;
+      }
+    });
     $("visitor-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var input = $("visitor-input");
@@ -976,6 +999,11 @@
       }
       input.value = "";
       act(sandbox.post("visitor/send", visitorBody({ text: text })), "send");
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("#visitor-suggest button"), function (b) {
+      b.addEventListener("click", function () {
+        act(sandbox.post("visitor/send", visitorBody({ text: b.textContent })), "send");
+      });
     });
     $("visitor-new").addEventListener("click", function () {
       select(newSessionID());
