@@ -53,6 +53,8 @@ type Website struct {
 	NoteCommands bool
 	// Steps runs guided steps before the assistant (nil = none).
 	Steps Steps
+	// Hours are the website's support hours (nil = always open): see hours.go.
+	Hours *SupportHours
 }
 
 // Options configure a Bridge. Store, Platform, Assistant and Websites are required.
@@ -113,6 +115,12 @@ type Options struct {
 	Shared   bool
 	Replica  string
 	LeaseTTL time.Duration
+	// HoursSweep is how often conversations handed over while closed are checked for their
+	// reminder at opening (default 1 minute); the sweep runs when HoursEnabled (any website has
+	// support hours). The reminder's own timer usually fires first; the sweep covers clocks that
+	// jumped and timers lost to a suspend.
+	HoursEnabled bool
+	HoursSweep   time.Duration
 }
 
 // Bridge processes events. Create it with Open, stop it with Close.
@@ -211,6 +219,9 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.PendingWindow <= 0 {
 		opts.PendingWindow = 15 * time.Minute
 	}
+	if opts.HoursSweep <= 0 {
+		opts.HoursSweep = time.Minute
+	}
 	if opts.ResumeSweep <= 0 {
 		opts.ResumeSweep = time.Minute
 	}
@@ -295,6 +306,10 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	b.sweepWG.Add(1)
 	go b.recoverOutbox()
+	if opts.HoursEnabled {
+		b.sweepWG.Add(1)
+		go b.every("hours", opts.HoursSweep, b.SweepReopen, "brought conversations back at opening")
+	}
 	if b.shared() {
 		b.sweepWG.Add(1)
 		go b.every("takeover", b.opts.LeaseTTL/2, b.SweepTakeover, "took over work another replica left")

@@ -124,6 +124,9 @@ type Meta struct {
 	Locales  []string
 	Data     map[string]string
 	Segments []string
+	// Timezone is the visitor's browser UTC offset in minutes behind UTC (JavaScript's
+	// getTimezoneOffset, as Crisp's device.timezone), nil when unknown.
+	Timezone *int
 }
 
 // Availability tells whether humans can answer now.

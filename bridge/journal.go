@@ -195,11 +195,7 @@ func (st *step) journalize() {
 		case signals.ActPostNote:
 			st.addJournal(JournalEntry{Kind: JournalNote, Reason: a.Reason, Message: &OutMessage{Type: "note", Text: HandoverSummary(c, a.Reason)}})
 		case signals.ActOfferHuman:
-			o := &Offer{Online: st.b.text(st, "handover_ack"), Offline: st.b.text(st, "nobody_online")}
-			if c.Email == "" && st.site.AskEmailOffline {
-				o.AskEmail = &Field{ID: FieldEmail, Text: st.b.text(st, "ask_email"), Explain: "you@example.com"}
-			}
-			st.addJournal(JournalEntry{Kind: JournalOffer, Reason: a.Reason, Offer: o})
+			st.offerHuman(a.Reason) // hours.go: the offer, or the closed notice and the reminder at opening
 		}
 	}
 	st.actions = keep
@@ -399,6 +395,8 @@ func (b *Bridge) performEntry(key Key, e *JournalEntry) error {
 			return fmt.Errorf("set pending after handover messages: %w", err)
 		}
 		return nil
+	case JournalClosed, JournalReopen:
+		return b.performHours(ctx, key, e)
 	}
 	return fmt.Errorf("journal entry %d: unknown kind %q", e.Seq, e.Kind)
 }

@@ -445,6 +445,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		}
 		text := m.Text
 		turn := Turn{Role: "visitor", Text: text, At: at, Fingerprint: ev.Fingerprint}
+		st.startWhenClosed(at) // hours.go
 		if !c.MetaLoaded && c.Mode == signals.ModeActive {
 			b.loadMeta(ctx, st)
 		}

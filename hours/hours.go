@@ -132,6 +132,7 @@ func New(zone string, week map[string][]string, holidays []string) (*Schedule, e
 			s.Week[d] = append(s.Week[d], spans...)
 		}
 	}
+	reported := map[string]bool{}
 	for d := range s.Week {
 		sp := s.Week[d]
 		slices.SortFunc(sp, func(a, b Span) int { return a.Start - b.Start })
@@ -140,8 +141,9 @@ func New(zone string, week map[string][]string, holidays []string) (*Schedule, e
 			if sp[i-1].Crosses() {
 				prevEnd += 24 * 60
 			}
-			if sp[i].Start < prevEnd {
-				errs = append(errs, fmt.Errorf("weekly.%s: %s overlaps %s", set[d], sp[i], sp[i-1]))
+			if msg := fmt.Sprintf("weekly.%s: %s overlaps %s", set[d], sp[i], sp[i-1]); sp[i].Start < prevEnd && !reported[msg] {
+				reported[msg] = true // once for mon-fri, not once per day
+				errs = append(errs, errors.New(msg))
 			}
 		}
 	}

@@ -58,11 +58,12 @@ type Cond struct {
 	Segment    List              `yaml:"segment"`     // each segment is present
 	Language   List              `yaml:"language"`    // the conversation language is one of these
 	EmailKnown *bool             `yaml:"email_known"` // the visitor's email is (not) known
+	Open       *bool             `yaml:"open"`        // the website is (not) within its support hours
 }
 
 func (c *Cond) empty() bool {
 	return len(c.Data) == 0 && len(c.Has) == 0 && len(c.Missing) == 0 && len(c.Segment) == 0 &&
-		len(c.Language) == 0 && c.EmailKnown == nil
+		len(c.Language) == 0 && c.EmailKnown == nil && c.Open == nil
 }
 
 // Text is a localized text: language -> text. The key "" applies to every language without its own
@@ -222,7 +223,7 @@ func (c *CaseSpec) UnmarshalYAML(n *yaml.Node) error {
 
 // UnmarshalYAML decodes a condition and rejects unknown keys.
 func (c *Cond) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "condition", "data", "has", "missing", "segment", "language", "email_known"); err != nil {
+	if err := checkKeys(n, "condition", "data", "has", "missing", "segment", "language", "email_known", "open"); err != nil {
 		return err
 	}
 	type plain Cond

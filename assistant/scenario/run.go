@@ -95,6 +95,9 @@ type Context struct {
 	Email    string
 	Data     map[string]string // session data
 	Segments []string
+	// Closed is true outside the website's support hours (condition open: false); a website
+	// without support hours is always open.
+	Closed bool
 }
 
 // StepKind is what a step asks the bridge to do.
@@ -411,6 +414,9 @@ func (r *runner) match(c *Cond) bool {
 		}
 	}
 	if c.EmailKnown != nil && (r.email != "") != *c.EmailKnown {
+		return false
+	}
+	if c.Open != nil && !r.ctx.Closed != *c.Open {
 		return false
 	}
 	return true

@@ -124,6 +124,7 @@ type WebsiteConfig struct {
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
+	Hours           *HoursConfig                 `yaml:"hours"` // support hours (hours.go)
 }
 
 // SignalsConfig overrides the signal vocabulary.
@@ -307,6 +308,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	if w.Budgets.WebsiteTokensDay == 0 {
 		w.Budgets.WebsiteTokensDay = d.Budgets.WebsiteTokensDay
 	}
+	if w.Hours == nil {
+		w.Hours = d.Hours
+	}
 	return w
 }
 
@@ -482,6 +486,7 @@ func (c Config) Validate() error {
 		if w.Budgets.ConversationTokens < 0 || w.Budgets.WebsiteTokensDay < 0 {
 			bad(p+".budgets", "must be >= 0")
 		}
+		errs = append(errs, c.validateHours(p, w)...) // hours.go
 	}
 	return errors.Join(errs...)
 }

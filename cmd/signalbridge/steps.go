@@ -32,12 +32,15 @@ func loadSteps(spec string, languages []string) (bridge.Steps, error) {
 
 // steps adapts a linearized scenario program to the bridge: the conversation stores only its cursor
 // (Conversation.ScenarioIndex), so resuming is one lookup.
-type steps struct{ p *scenario.Program }
+type steps struct {
+	p      *scenario.Program
+	closed func() bool // outside support hours now (hours.go); nil: always open
+}
 
 var _ bridge.Steps = steps{}
 
 func (s steps) context(c *bridge.Conversation) scenario.Context {
-	return scenario.Context{Language: c.Language, Email: c.Email, Data: c.Data, Segments: c.Segments}
+	return scenario.Context{Language: c.Language, Email: c.Email, Data: c.Data, Segments: c.Segments, Closed: s.closedNow()}
 }
 
 // Enter starts the steps, or resumes them at the stored cursor.

@@ -15,6 +15,9 @@ type VisitorInfo struct {
 	Email    string   `json:"email,omitempty"`
 	Locales  []string `json:"locales,omitempty"` // browser locales, e.g. ["fr-FR", "fr"]
 	Country  string   `json:"country,omitempty"` // geolocation country code, e.g. "FR"
+	// Timezone is the browser's UTC offset as Crisp's device.timezone reports it (JavaScript's
+	// getTimezoneOffset: minutes behind UTC, -120 for UTC+2); nil leaves it out of the meta.
+	Timezone *int `json:"timezone,omitempty"`
 }
 
 // Visitor acts as a visitor on the chatbox of a website, like the Crisp chatbox and its $crisp SDK.
@@ -57,6 +60,7 @@ func (v *Visitor) conv(e *emitter) (*conversation, error) {
 	c := v.s.newConv(w, v.session, e.now)
 	c.nickname, c.email = v.info.Nickname, v.info.Email
 	c.locales, c.country = slices.Clone(v.info.Locales), v.info.Country
+	c.timezone = v.info.Timezone
 	return c, nil
 }
 
