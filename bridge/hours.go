@@ -124,9 +124,6 @@ func (st *step) offerHuman(reason signals.Reason) {
 	}
 	note := fmt.Sprintf("Support hours started. This conversation was handed over while closed (%s, %s); the visitor was told we are back %s.",
 		now.In(h.Schedule.Location).Format("Mon 2 Jan 15:04"), h.Schedule.Location, hours.When("en", hs.Next, now.In(h.Schedule.Location)))
-	if c.Email != "" {
-		note += " Email: " + c.Email + "."
-	}
 	st.addJournal(JournalEntry{Kind: JournalReopen, Reason: reason, State: signals.CrispPending,
 		Message: &OutMessage{Type: "note", Text: note}})
 	// Due at opening, retried until its own deadline after it.
@@ -205,10 +202,14 @@ func (b *Bridge) performHours(ctx context.Context, key Key, e *JournalEntry) err
 		if err := p.SetState(ctx, w, s, e.State); err != nil {
 			return fmt.Errorf("reopen: %w", err)
 		}
-		if e.Message != nil {
-			return b.postOnce(ctx, key, e, *e.Message)
+		if e.Message == nil {
+			return nil
 		}
-		return nil
+		m := *e.Message
+		if c.Email != "" {
+			m.Text += " Email: " + c.Email + "." // known now, perhaps left after the handover
+		}
+		return b.postOnce(ctx, key, e, m)
 	}
 	return fmt.Errorf("journal entry %d: unknown kind %q", e.Seq, e.Kind)
 }
