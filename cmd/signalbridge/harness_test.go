@@ -41,7 +41,7 @@ type harnessOptions struct {
 	completer assistant.Completer
 	data      string
 	fake      crisptest.Options
-	edit      func(*Config) // changes the configuration before the product opens
+	edit      func(*Config)    // changes the configuration before the product opens
 	now       func() time.Time // the bridge's clock; nil = time.Now
 }
 
