@@ -9,8 +9,12 @@
  *
  * or from page code: SignalBridge.start(), SignalBridge.pause(), SignalBridge.handover(),
  * SignalBridge.init({key, start, pause, handover, strategy, delay, nonceSeparator, dummy, poll, stateKey,
- * reasonKey, signedStartUrl, onState}). SignalBridge.start({signed: value}) writes a start value signed
+ * reasonKey, signedStartUrl, website, bridgeUrl, onState}). SignalBridge.start({signed: value}) writes a start value signed
  * by the website's backend; with signedStartUrl set, start() fetches one from there first.
+ *
+ * SignalBridge.hours([website]) resolves with the website's support hours, {open, until, next, time_zone,
+ * forced_closed} (times in RFC 3339), read from the bridge that served this script (or bridgeUrl),
+ * for the website of window.CRISP_WEBSITE_ID (or website); it rejects when the website has none.
  *
  * Every command is a Crisp session data write pushed through the $crisp queue:
  *   $crisp.push(["set", "session:data", [[[key, value]]]])
@@ -58,6 +62,8 @@
     stateKey: "enum_state", // the bridge's write-back of its mode: the authority when present
     reasonKey: "enum_reason", // the bridge's write-back of the reason
     signedStartUrl: "", // the website backend's URL that returns a signed start value
+    website: "", // website id for hours(); default window.CRISP_WEBSITE_ID
+    bridgeUrl: "", // bridge base URL for hours(); default where this script was served from
     onState: null
   };
 
@@ -98,7 +104,7 @@
       return;
     }
     var names = ["key", "start", "pause", "handover", "pausedPrefix", "strategy", "nonceSeparator", "dummy",
-      "stateKey", "reasonKey", "signedStartUrl"];
+      "stateKey", "reasonKey", "signedStartUrl", "website", "bridgeUrl"];
     for (var i = 0; i < names.length; i++) {
       if (typeof opts[names[i]] === "string" && opts[names[i]] !== "") {
         config[names[i]] = opts[names[i]];
@@ -134,6 +140,8 @@
       stateKey: attr(el, "state-key"),
       reasonKey: attr(el, "reason-key"),
       signedStartUrl: attr(el, "signed-start-url"),
+      website: attr(el, "website"),
+      bridgeUrl: attr(el, "bridge-url"),
       onState: onState && typeof window[onState] === "function" ? window[onState] : null
     };
   }
@@ -337,6 +345,25 @@
       });
   }
 
+  // hours reads the website's support hours from the bridge: GET <bridge>/hours/<website>.
+  function hours(website) {
+    website = website || config.website || window.CRISP_WEBSITE_ID || "";
+    var base = config.bridgeUrl || (script && script.src ? script.src.replace(/\/signalbridge(\.min)?\.js([?#].*)?$/, "") : "");
+    if (typeof window.fetch !== "function") {
+      return window.Promise.reject(new Error("signalbridge: hours() needs fetch"));
+    }
+    if (!website || !base) {
+      return window.Promise.reject(new Error("signalbridge: hours() needs a website id (CRISP_WEBSITE_ID) and the bridge URL"));
+    }
+    var url = base.replace(/\/$/, "") + "/hours/" + encodeURIComponent(website);
+    return window.fetch(url, { credentials: "omit", headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) {
+        throw new Error("signalbridge: hours: " + url + " answered " + r.status);
+      }
+      return r.json();
+    });
+  }
+
   function writeNow(key, value) {
     write(key, value);
     later(check);
@@ -435,6 +462,7 @@
       return send("handover", opts);
     },
     send: send,
+    hours: hours,
     parse: function (value) {
       return parse(config.key, value);
     },

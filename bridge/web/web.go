@@ -166,6 +166,7 @@ func (s *Server) Handler() *gin.Engine {
 	v1.DELETE("/conversations/:website/:session", s.auth(), s.erase)
 	v1.POST("/conversations/:website/:session/:command", s.auth(), s.control)
 	v1.POST("/control", s.scenarioAuth(), s.controlBody)
+	s.hoursRoutes(r, v1) // hours.go
 	if s.Fallback != nil {
 		r.NoRoute(gin.WrapH(s.Fallback))
 	}

@@ -107,6 +107,8 @@ func startDemo(o demoOptions) (*demo, error) {
 	}
 	cfg.Websites = map[string]WebsiteConfig{"default": {Name: "Demo shop", StartMode: o.startMode, Language: "en",
 		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
+		// Support hours: the page's switch forces the website closed to show the closed handover.
+		Hours: &HoursConfig{TimeZone: "Europe/Madrid", Weekly: map[string]Spans{"mon-fri": {"09:00-18:00"}}},
 		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
 	var kbs map[string]*assistant.KnowledgeBase

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -173,4 +175,69 @@ func TestSupportHoursStartWhenClosed(t *testing.T) {
 	if n := len(h.answers(s2)); n != 0 {
 		t.Fatalf("answered %d times within hours without a start signal", n)
 	}
+}
+
+// TestSupportHoursAPI: the public route the snippet reads, the admin route, and the forced-closed
+// switch, on the real server; a handover while forced closed says when the team is back.
+func TestSupportHoursAPI(t *testing.T) {
+	loc := madrid(t)
+	clock := newTestClock(time.Date(2026, 3, 30, 10, 0, 0, 0, loc)) // Monday, open
+	h := handoverHarness(t, harnessOptions{now: clock.Now, website: WebsiteConfig{Hours: officeHours(false)}})
+	if err := h.fake.SetOperatorOnline(testSite, testOperator, false); err != nil {
+		t.Fatal(err)
+	}
+	base := h.app.web.URL()
+	get := func(path, token string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return doJSON(t, req)
+	}
+	code, body := get("/hours/"+testSite, "")
+	if code != http.StatusOK || body["open"] != true || body["time_zone"] != "Europe/Madrid" ||
+		body["until"] != "2026-03-30T18:00:00+02:00" || body["next"] != "2026-03-31T09:00:00+02:00" {
+		t.Fatalf("public hours = %d %v", code, body)
+	}
+	if code, _ := get("/v1/websites/"+testSite+"/hours", ""); code != http.StatusUnauthorized {
+		t.Fatalf("admin hours without a token = %d, want 401", code)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/websites/"+testSite+"/hours", strings.NewReader(`{"forced_closed": true}`))
+	req.Header.Set("Authorization", "Bearer "+h.cfg.AdminToken)
+	if code, body := doJSON(t, req); code != http.StatusOK || body["open"] != false || body["forced_closed"] != true {
+		t.Fatalf("force closed = %d %v", code, body)
+	}
+	code, body = get("/v1/websites/"+testSite+"/hours", h.cfg.AdminToken)
+	if code != http.StatusOK || body["open"] != false || body["next"] != "2026-03-31T09:00:00+02:00" {
+		t.Fatalf("admin hours while forced closed = %d %v", code, body)
+	}
+
+	v := h.visitor(crisptest.VisitorInfo{Locales: []string{"fr-FR"}})
+	s := v.SessionID()
+	mustSend(t, v, "I want to talk to a human")
+	h.waitMode(s, signals.ModeHuman)
+	h.eventually("closed notice in French", func() bool {
+		return slices.ContainsFunc(h.ours(s, "text"), func(m crisptest.Message) bool {
+			return strings.Contains(contentText(m), "Nous revenons demain à 9h00")
+		}) && len(h.ours(s, "field")) == 1
+	})
+
+	req, _ = http.NewRequest(http.MethodPost, base+"/v1/websites/"+testSite+"/hours", strings.NewReader(`{"forced_closed": false}`))
+	req.Header.Set("Authorization", "Bearer "+h.cfg.AdminToken)
+	if code, body := doJSON(t, req); code != http.StatusOK || body["open"] != true {
+		t.Fatalf("back to the schedule = %d %v", code, body)
+	}
+}
+
+func doJSON(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
 }
