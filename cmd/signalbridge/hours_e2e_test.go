@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -240,4 +242,44 @@ func doJSON(t *testing.T, req *http.Request) (int, map[string]any) {
 	var body map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body
+}
+
+// TestSupportHoursScenarioBranch: guided steps branch on open: false on Saturday and on open: true
+// on Monday, through the real product (the steps read the website's hours at each run).
+func TestSupportHoursScenarioBranch(t *testing.T) {
+	loc := madrid(t)
+	clock := newTestClock(time.Date(2026, 3, 28, 15, 0, 0, 0, loc))
+	scen := filepath.Join(t.TempDir(), "steps.yaml")
+	if err := os.WriteFile(scen, []byte(`start: when
+languages: [en]
+blocks:
+  - id: when
+    kind: branch
+    cases:
+      - {when: {open: false}, next: weekend}
+    else: weekday
+  - {id: weekend, kind: message, text: "Weekend service: the assistant will help.", next: ai}
+  - {id: weekday, kind: message, text: "Our team is in today.", next: ai}
+  - {id: ai, kind: end}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, harnessOptions{now: clock.Now, startMode: "auto",
+		website: WebsiteConfig{Scenario: scen, Hours: officeHours(false)}})
+	said := func(s, text string) func() bool {
+		return func() bool {
+			return slices.ContainsFunc(h.ours(s, "text"), func(m crisptest.Message) bool { return contentText(m) == text })
+		}
+	}
+	v := h.visitor(crisptest.VisitorInfo{})
+	mustSend(t, v, "Hello")
+	h.eventually("weekend branch", said(v.SessionID(), "Weekend service: the assistant will help."))
+
+	clock.Set(time.Date(2026, 3, 30, 9, 30, 0, 0, loc))
+	v2 := h.visitor(crisptest.VisitorInfo{})
+	mustSend(t, v2, "Hello")
+	h.eventually("weekday branch", said(v2.SessionID(), "Our team is in today."))
+	if said(v2.SessionID(), "Weekend service: the assistant will help.")() {
+		t.Fatal("weekday conversation took the weekend branch")
+	}
 }
