@@ -283,3 +283,45 @@ blocks:
 		t.Fatal("weekday conversation took the weekend branch")
 	}
 }
+
+// TestSupportHoursResolvedBeforeOpeningStaysResolved: a conversation handed over while closed and
+// resolved before opening is not brought back.
+func TestSupportHoursResolvedBeforeOpeningStaysResolved(t *testing.T) {
+	loc := madrid(t)
+	clock := newTestClock(time.Date(2026, 4, 3, 11, 0, 0, 0, loc)) // Good Friday: a holiday
+	h := handoverHarness(t, harnessOptions{now: clock.Now, website: WebsiteConfig{Hours: officeHours(false)}})
+	if err := h.fake.SetOperatorOnline(testSite, testOperator, false); err != nil {
+		t.Fatal(err)
+	}
+	v := h.visitor(crisptest.VisitorInfo{Email: "kim@example.com"})
+	s := v.SessionID()
+	mustSend(t, v, "I want to talk to a human")
+	h.waitMode(s, signals.ModeHuman)
+	h.eventually("closed notice", func() bool {
+		return slices.ContainsFunc(h.ours(s, "text"), func(m crisptest.Message) bool {
+			return strings.Contains(contentText(m), "We're back Monday at 9:00")
+		})
+	})
+	key := bridge.Key{WebsiteID: testSite, SessionID: s}
+	if p, _ := h.app.bridge.Pending(context.Background(), key); !slices.ContainsFunc(p, func(e bridge.JournalEntry) bool { return e.Kind == bridge.JournalReopen }) {
+		t.Fatalf("no reminder in the journal: %+v", p)
+	}
+	if err := h.fake.Resolve(testSite, s); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("resolved", func() bool { c, _ := h.conv(s); return c.CrispState == signals.CrispResolved })
+	clock.Set(time.Date(2026, 4, 6, 9, 0, 0, 0, loc))
+	if n, err := h.app.bridge.SweepReopen(context.Background()); err != nil || n != 1 {
+		t.Fatalf("sweep at opening = %d, %v; want 1", n, err)
+	}
+	h.eventually("reminder dropped", func() bool {
+		p, _ := h.app.bridge.Pending(context.Background(), key)
+		return len(p) == 0
+	})
+	if fc, _ := h.fake.Conversation(testSite, s); fc.State != signals.CrispResolved {
+		t.Fatalf("state after opening = %s, want resolved", fc.State)
+	}
+	if slices.ContainsFunc(h.ours(s, "note"), func(m crisptest.Message) bool { return strings.Contains(contentText(m), "Support hours started") }) {
+		t.Fatal("a resolved conversation got the opening note")
+	}
+}
