@@ -34,6 +34,9 @@ type Spec struct {
 	Cases    []CaseSpec        `yaml:"cases"`    // branch
 	Else     string            `yaml:"else"`     // branch
 	SkipIf   *Cond             `yaml:"skip_if"`  // picker, field
+	Webhook  string            `yaml:"webhook"`  // webhook: the configured endpoint's name
+	Branches map[string]string `yaml:"branches"` // webhook: reply branch -> block id
+	Failed   string            `yaml:"failed"`   // webhook: successor when the call fails for good
 	Line     int               `yaml:"-"`        // line in the YAML source, 0 when unknown
 }
 
@@ -190,7 +193,7 @@ func checkKeys(n *yaml.Node, what string, known ...string) error {
 // UnmarshalYAML decodes a block and rejects unknown keys.
 func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, "block", "id", "kind", "text", "explain", "invalid", "next", "choices",
-		"validate", "store", "data", "segments", "cases", "else", "skip_if"); err != nil {
+		"validate", "store", "data", "segments", "cases", "else", "skip_if", "webhook", "branches", "failed"); err != nil {
 		// Keep the id for the error message when it can be read.
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == "id" {
