@@ -158,7 +158,7 @@ func (e *StatusError) Permanent() bool {
 // permanentError is a reply that no retry can fix (it is not the documented JSON).
 type permanentError struct{ error }
 
-func (permanentError) Permanent() bool  { return true }
+func (permanentError) Permanent() bool { return true }
 func (e permanentError) Unwrap() error { return e.error }
 
 // Client sends calls. The zero value uses http.DefaultClient's transport with a 10 s timeout per
