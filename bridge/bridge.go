@@ -55,6 +55,8 @@ type Website struct {
 	Steps Steps
 	// Hours are the website's support hours (nil = always open): see hours.go.
 	Hours *SupportHours
+	// Webhooks are the endpoints the guided steps' webhook blocks call (webhook.go).
+	Webhooks *WebhookSettings
 }
 
 // Options configure a Bridge. Store, Platform, Assistant and Websites are required.
@@ -121,6 +123,8 @@ type Options struct {
 	// jumped and timers lost to a suspend.
 	HoursEnabled bool
 	HoursSweep   time.Duration
+	// Webhooks performs the guided steps' webhook calls (nil: every call fails for good).
+	Webhooks WebhookPoster
 }
 
 // Bridge processes events. Create it with Open, stop it with Close.
@@ -565,9 +569,10 @@ type Steps interface {
 
 // StepInput is a visitor input for the guided steps.
 type StepInput struct {
-	PickerID, Choice string // a picker click
-	FieldID, Value   string // a field input
-	Text             string // a visitor message
+	PickerID, Choice string         // a picker click
+	FieldID, Value   string         // a field input
+	Text             string         // a visitor message
+	Webhook          *WebhookResult // the outcome of a webhook block's call (webhook.go)
 }
 
 // StepResult is what the guided steps decided; the bridge performs it.
@@ -579,4 +584,5 @@ type StepResult struct {
 	Handover  bool         // hand over to a human
 	Resolve   bool         // resolve the conversation
 	Note      string       // something to log (e.g. a stale index restarted the steps)
+	Webhook   *WebhookCall // a webhook block's call to journal (webhook.go)
 }

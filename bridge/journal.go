@@ -58,6 +58,8 @@ func (e *JournalEntry) lane() string {
 		return "meta"
 	case JournalState:
 		return "state"
+	case JournalWebhook, JournalReopen:
+		return e.Kind // a slow endpoint or a reminder due later holds back nothing else
 	}
 	return "messages"
 }
@@ -397,6 +399,8 @@ func (b *Bridge) performEntry(key Key, e *JournalEntry) error {
 		return nil
 	case JournalClosed, JournalReopen:
 		return b.performHours(ctx, key, e)
+	case JournalWebhook:
+		return b.performWebhook(ctx, key, e)
 	}
 	return fmt.Errorf("journal entry %d: unknown kind %q", e.Seq, e.Kind)
 }

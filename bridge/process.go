@@ -494,6 +494,9 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 	case EventMessageUpdated:
 		return b.interpretUpdate(ctx, st, ev, at)
 
+	case EventWebhookResult:
+		return b.interpretWebhook(ctx, st, ev) // webhook.go
+
 	case EventSessionSetData:
 		st.keepData(ev.Data)
 		ev.Data = st.dropLateCopy(ev)

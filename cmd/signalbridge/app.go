@@ -101,7 +101,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	a.bridge, err = bridge.Open(bridge.Options{
 		Store: a.store, Platform: a.platform, Assistant: a.asst, PluginURN: cfg.Crisp.PluginURN,
 		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
-		HoursEnabled: hoursEnabled(cfg), Now: opt.now,
+		HoursEnabled: hoursEnabled(cfg), Now: opt.now, Webhooks: newWebhookPoster(),
 		Websites: func(id string) *bridge.Website {
 			if w, ok := sites[id]; ok {
 				return w
@@ -477,6 +477,9 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 			return nil, fmt.Errorf("websites.%s.hours: %w", id, err)
 		}
 		bw.Steps = withHours(steps, bw.Hours, a.now)
+		if bw.Webhooks, err = webhookSettings(id, w); err != nil {
+			return nil, err
+		}
 		out[id] = bw
 	}
 	return out, nil

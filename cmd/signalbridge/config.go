@@ -124,7 +124,8 @@ type WebsiteConfig struct {
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
-	Hours           *HoursConfig                 `yaml:"hours"` // support hours (hours.go)
+	Hours           *HoursConfig                 `yaml:"hours"`    // support hours (hours.go)
+	Webhooks        *WebhooksConfig              `yaml:"webhooks"` // endpoints of guided steps' webhook blocks (webhooks.go)
 }
 
 // SignalsConfig overrides the signal vocabulary.
@@ -311,6 +312,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	if w.Hours == nil {
 		w.Hours = d.Hours
 	}
+	if w.Webhooks == nil {
+		w.Webhooks = d.Webhooks
+	}
 	return w
 }
 
@@ -486,7 +490,8 @@ func (c Config) Validate() error {
 		if w.Budgets.ConversationTokens < 0 || w.Budgets.WebsiteTokensDay < 0 {
 			bad(p+".budgets", "must be >= 0")
 		}
-		errs = append(errs, c.validateHours(p, w)...) // hours.go
+		errs = append(errs, c.validateHours(p, w)...)    // hours.go
+		errs = append(errs, c.validateWebhooks(p, w)...) // webhooks.go
 	}
 	return errors.Join(errs...)
 }

@@ -57,6 +57,9 @@ func (s steps) Input(_ context.Context, c *bridge.Conversation, in bridge.StepIn
 	}
 	var sin scenario.Input
 	switch {
+	case in.Webhook != nil:
+		w := in.Webhook
+		sin = scenario.WebhookResult{Block: w.Block, Failed: w.Failed, Message: w.Message, Data: w.Data, Branch: w.Branch}
 	case in.PickerID != "":
 		if !scenario.IsStepID(in.PickerID) {
 			return bridge.StepResult{}, false, nil
@@ -117,6 +120,8 @@ func (s steps) result(c *bridge.Conversation, cur scenario.Cursor, out []scenari
 			r.Resolve = true
 		case scenario.StepRestarted, scenario.StepIgnored:
 			notes = append(notes, st.Kind.String()+": "+st.Text)
+		case scenario.StepWebhook:
+			r.Webhook = &bridge.WebhookCall{Block: st.Block, Endpoint: st.Value, Answers: st.Data}
 		}
 	}
 	r.Note = strings.Join(notes, "; ")
