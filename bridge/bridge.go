@@ -57,6 +57,8 @@ type Website struct {
 	Hours *SupportHours
 	// Webhooks are the endpoints the guided steps' webhook blocks call (webhook.go).
 	Webhooks *WebhookSettings
+	// Greeting greets visitors who have not written yet (greet.go); nil: never.
+	Greeting *Greeting
 }
 
 // Options configure a Bridge. Store, Platform, Assistant and Websites are required.

@@ -58,8 +58,8 @@ func (e *JournalEntry) lane() string {
 		return "meta"
 	case JournalState:
 		return "state"
-	case JournalWebhook, JournalReopen:
-		return e.Kind // a slow endpoint or a reminder due later holds back nothing else
+	case JournalWebhook, JournalReopen, JournalGreet:
+		return e.Kind // a slow endpoint or an entry due later holds back nothing else
 	}
 	return "messages"
 }
@@ -401,6 +401,8 @@ func (b *Bridge) performEntry(key Key, e *JournalEntry) error {
 		return b.performHours(ctx, key, e)
 	case JournalWebhook:
 		return b.performWebhook(ctx, key, e)
+	case JournalGreet:
+		return b.performGreet(ctx, key, e)
 	}
 	return fmt.Errorf("journal entry %d: unknown kind %q", e.Seq, e.Kind)
 }

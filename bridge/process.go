@@ -497,6 +497,9 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 	case EventWebhookResult:
 		return b.interpretWebhook(ctx, st, ev) // webhook.go
 
+	case EventSessionSyncPages:
+		return b.greetOnPage(ctx, st, ev) // greet.go
+
 	case EventSessionSetData:
 		st.keepData(ev.Data)
 		ev.Data = st.dropLateCopy(ev)
@@ -516,6 +519,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 				}
 			}
 		}
+		b.greetFromPage(ctx, st, res.Unknown) // greet.go
 		return true
 
 	case EventSessionSetState:

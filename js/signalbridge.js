@@ -6,11 +6,16 @@
  *   <button data-signalbridge="start">Ask the AI</button>
  *   <button data-signalbridge="pause">Stop the AI</button>
  *   <button data-signalbridge="handover">Talk to a human</button>
+ *   <button data-signalbridge="greet">Say hello</button>
  *
  * or from page code: SignalBridge.start(), SignalBridge.pause(), SignalBridge.handover(),
  * SignalBridge.init({key, start, pause, handover, strategy, delay, nonceSeparator, dummy, poll, stateKey,
  * reasonKey, signedStartUrl, website, bridgeUrl, onState}). SignalBridge.start({signed: value}) writes a start value signed
  * by the website's backend; with signedStartUrl set, start() fetches one from there first.
+ *
+ * SignalBridge.greet() asks the assistant to greet the visitor now (once per conversation, only while
+ * the assistant is on and nobody has written); data-signalbridge-greet="<ms>" on the script tag
+ * greets after that many milliseconds on the page.
  *
  * SignalBridge.hours([website]) resolves with the website's support hours, {open, until, next, time_zone,
  * forced_closed} (times in RFC 3339), read from the bridge that served this script (or bridgeUrl),
@@ -46,13 +51,14 @@
     return; // loaded twice: keep the first instance and its listeners
   }
 
-  var COMMANDS = { start: true, pause: true, handover: true };
+  var COMMANDS = { start: true, pause: true, handover: true, greet: true };
 
   var config = {
     key: "enum",
     start: "start_chatbot",
     pause: "pause_chatbot",
     handover: "handover_chatbot",
+    greet: "greet_chatbot", // asks the assistant to greet the visitor (proactive greeting)
     pausedPrefix: "chatbot_paused",
     strategy: "nonce", // "nonce" | "dummy"
     delay: 1000, // ms between the dummy and the exact value (strategy "dummy")
@@ -103,7 +109,7 @@
     if (!opts) {
       return;
     }
-    var names = ["key", "start", "pause", "handover", "pausedPrefix", "strategy", "nonceSeparator", "dummy",
+    var names = ["key", "start", "pause", "handover", "greet", "pausedPrefix", "strategy", "nonceSeparator", "dummy",
       "stateKey", "reasonKey", "signedStartUrl", "website", "bridgeUrl"];
     for (var i = 0; i < names.length; i++) {
       if (typeof opts[names[i]] === "string" && opts[names[i]] !== "") {
@@ -461,6 +467,9 @@
     handover: function (opts) {
       return send("handover", opts);
     },
+    greet: function (opts) {
+      return send("greet", opts);
+    },
     send: send,
     hours: hours,
     parse: function (value) {
@@ -482,4 +491,15 @@
   };
 
   watch();
+
+  // data-signalbridge-greet="<ms>" on the script tag: greet after that long on this page.
+  var greetAfter = attr(script, "greet");
+  if (greetAfter !== null && /^\d+$/.test(greetAfter)) {
+    window.setTimeout(function () {
+      var r = send("greet");
+      if (r && typeof r.then === "function") {
+        r.then(null, report);
+      }
+    }, Number(greetAfter));
+  }
 })(window, document);

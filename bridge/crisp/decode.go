@@ -22,7 +22,7 @@ func Handled(name string) bool {
 	case bridge.EventMessageSend, bridge.EventMessageReceived, bridge.EventMessageUpdated,
 		bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 		bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
-		bridge.EventUsersAvailable, bridge.EventOperatorAvailability:
+		bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages:
 		return true
 	}
 	return false
@@ -33,7 +33,7 @@ var SubscribedEvents = []string{
 	bridge.EventMessageSend, bridge.EventMessageReceived, bridge.EventMessageUpdated,
 	bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 	bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
-	bridge.EventUsersAvailable, bridge.EventOperatorAvailability,
+	bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages,
 }
 
 // wireEvent is the union of the data fields of the events we handle (RTM argument or hook "data").
@@ -61,6 +61,10 @@ type wireEvent struct {
 	Availability *struct {
 		Type string `json:"type"`
 	} `json:"availability"`
+	Pages []struct {
+		PageURL   string      `json:"page_url"`
+		Timestamp json.Number `json:"timestamp"`
+	} `json:"pages"`
 }
 
 // DecodeEvent decodes the data object of a Crisp event into a bridge.Event. websiteID is used when the
@@ -122,6 +126,17 @@ func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event,
 		}
 	case bridge.EventSessionSetEmail:
 		ev.Email = w.Email
+	case bridge.EventSessionSyncPages:
+		var latest int64 = -1
+		for _, p := range w.Pages {
+			at, err := number(p.Timestamp)
+			if err != nil {
+				return bridge.Event{}, fmt.Errorf("%w: %s: page timestamp: %v", ErrMalformed, name, err)
+			}
+			if at >= latest && p.PageURL != "" {
+				latest, ev.PageURL = at, p.PageURL
+			}
+		}
 	case bridge.EventUsersAvailable:
 		needSession = false
 		if w.Available == nil {

@@ -480,6 +480,7 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		if bw.Webhooks, err = webhookSettings(id, w); err != nil {
 			return nil, err
 		}
+		bw.Greeting = greeting(w)
 		out[id] = bw
 	}
 	return out, nil

@@ -126,6 +126,7 @@ type WebsiteConfig struct {
 	Budgets         BudgetsConfig                `yaml:"budgets"`
 	Hours           *HoursConfig                 `yaml:"hours"`    // support hours (hours.go)
 	Webhooks        *WebhooksConfig              `yaml:"webhooks"` // endpoints of guided steps' webhook blocks (webhooks.go)
+	Greeting        *GreetingConfig              `yaml:"greeting"` // proactive greeting (greet.go)
 }
 
 // SignalsConfig overrides the signal vocabulary.
@@ -315,6 +316,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	if w.Webhooks == nil {
 		w.Webhooks = d.Webhooks
 	}
+	if w.Greeting == nil {
+		w.Greeting = d.Greeting
+	}
 	return w
 }
 
@@ -492,6 +496,7 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, c.validateHours(p, w)...)    // hours.go
 		errs = append(errs, c.validateWebhooks(p, w)...) // webhooks.go
+		errs = append(errs, c.validateGreeting(p, w)...) // greet.go
 	}
 	return errors.Join(errs...)
 }

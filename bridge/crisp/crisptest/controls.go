@@ -229,6 +229,29 @@ func (v *Visitor) SetSegments(segments []string, overwrite bool) error {
 	return nil
 }
 
+// Browse shows the visitor on a page of the website: session:sync:pages with that page, as the
+// chatbox reports page views (payload of the official clients: go-crisp-api
+// EventsReceiveSessionSyncPages, node-crisp-api EventsSessionSyncPages). It creates the
+// conversation, as a chatbox session exists before the visitor writes.
+func (v *Visitor) Browse(url, title string) error {
+	err := v.s.update(func(e *emitter) error {
+		c, err := v.conv(e)
+		if err != nil {
+			return err
+		}
+		page := map[string]any{"page_title": title, "page_url": url, "timestamp": e.now}
+		e.emit(c.website, c.session, "session:sync:pages", map[string]any{
+			"website_id": c.website, "session_id": c.session, "inbox_id": nullable(c.inbox),
+			"pages": []any{page},
+		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("visitor browse: %w", err)
+	}
+	return nil
+}
+
 // SetEmail sets the visitor's email (session:set_email when it changed).
 func (v *Visitor) SetEmail(email string) error {
 	err := v.s.update(func(e *emitter) error {
