@@ -64,3 +64,34 @@ func TestWebhookSecretFromTheEnvironment(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestCheckReportsGreetingProblems: the greeting's fields are checked with their path and line.
+func TestCheckReportsGreetingProblems(t *testing.T) {
+	fake := startFake(t)
+	path := writeConfig(t, `websites:
+  default:
+    greeting:
+      text: {en: "  ", xx-yy: "Hi"}
+      delay: 1h
+      pages: ["https://shop.example/pricing*", "not a pattern"]
+`)
+	env := map[string]string{"CRISP_IDENTIFIER": "ident", "CRISP_KEY": "key", "CRISP_API_URL": fake.RESTURL()}
+	var out, errb strings.Builder
+	if code := Main(context.Background(), []string{"check", "--config", path}, &out, &errb, envFunc(env)); code == 0 {
+		t.Fatalf("check exited 0:\n%s", out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		`line 4: websites.default.greeting.text: the en greeting is empty`,
+		`line 4: websites.default.greeting.text: "xx-yy" is not a language code such as en`,
+		`line 5: websites.default.greeting.delay: must be between 0 and 10m, got 1h0m0s`,
+		`line 6: websites.default.greeting.pages: pattern 2 must be a URL pattern without spaces`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", got)
+	}
+}
