@@ -62,9 +62,9 @@ func TestGreetingOnAMatchingPage(t *testing.T) {
 	}
 }
 
-// TestGreetingNotOnOtherPagesNorOverAHuman: a page that does not match, a visitor who wrote first,
-// an operator who wrote first, and a wait_for_signal website never get the greeting.
-func TestGreetingNotOnOtherPagesNorOverAHuman(t *testing.T) {
+// TestGreetingNotOnOtherPages: a page that does not match, a visitor who wrote first and a
+// wait_for_signal website never get the greeting.
+func TestGreetingNotOnOtherPages(t *testing.T) {
 	h := greetingHarness(t, "auto")
 
 	other := h.visitor(crisptest.VisitorInfo{})
@@ -87,21 +87,6 @@ func TestGreetingNotOnOtherPagesNorOverAHuman(t *testing.T) {
 	h.waitTurn(wrote.SessionID(), "visitor", "thanks")
 	if h.greetingPending(wrote.SessionID()) || h.greetings(wrote.SessionID()) != 0 {
 		t.Fatal("greeted a visitor who had written")
-	}
-
-	// The greeting is due, but an operator writes first: it is not posted.
-	human := h.visitor(crisptest.VisitorInfo{})
-	hs := human.SessionID()
-	if err := human.Browse("https://shop.example/pricing", "Pricing"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.fake.OperatorReply(testSite, hs, testOperator, "Hi, Alex here. Need a hand?"); err != nil {
-		t.Fatal(err)
-	}
-	h.waitMode(hs, signals.ModePaused)
-	h.eventually("greeting entry done", func() bool { return !h.greetingPending(hs) })
-	if n := h.greetings(hs); n != 0 {
-		t.Fatalf("greeted over the operator: %d", n)
 	}
 
 	w := greetingHarness(t, "wait_for_signal")
@@ -129,5 +114,30 @@ func TestGreetingFromTheSnippet(t *testing.T) {
 	h.waitTurn(s, "visitor", "hi")
 	if h.greetingPending(s) || h.greetings(s) != 1 {
 		t.Fatalf("greeted twice: %d", h.greetings(s))
+	}
+}
+
+// TestGreetingNotOverAHuman: the greeting is scheduled, an operator writes during its delay; when it
+// comes due (the injected clock moves past it) it is dropped, not posted.
+func TestGreetingNotOverAHuman(t *testing.T) {
+	clock := newTestClock(time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC))
+	h := newHarness(t, harnessOptions{startMode: "auto", now: clock.Now, website: WebsiteConfig{Greeting: &GreetingConfig{
+		Text: LocalText{"": "Hi! Questions about our plans? Ask me."}, Delay: 5 * time.Minute}}})
+	v := h.visitor(crisptest.VisitorInfo{})
+	s := v.SessionID()
+	if err := v.Browse("https://shop.example/pricing", "Pricing"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("greeting scheduled", func() bool { return h.greetingPending(s) })
+	if _, err := h.fake.OperatorReply(testSite, s, testOperator, "Hi, Alex here. Need a hand?"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMode(s, signals.ModePaused)
+	clock.Set(clock.Now().Add(10 * time.Minute))
+	mustSend(t, v, "oh, hello") // processed after the clock moved: kicks the journal, the greeting is due
+	h.waitTurn(s, "visitor", "oh, hello")
+	h.eventually("greeting entry done", func() bool { return !h.greetingPending(s) })
+	if n := h.greetings(s); n != 0 {
+		t.Fatalf("greeted over the operator: %d", n)
 	}
 }
