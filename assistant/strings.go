@@ -23,6 +23,9 @@ const (
 	// StrOtherLang heads an offline answer taken from an article in another language than the
 	// visitor's; "{language}" is replaced by that language's name in the visitor's language.
 	StrOtherLang = "other_language"
+	// StrClosedHours is a handover outside the website's support hours; "{when}" is replaced by
+	// when the team is back ("Monday at 9:00", in the visitor's language and time zone).
+	StrClosedHours = "closed_hours"
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -44,6 +47,7 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Thanks, we will reply to you by email.",
 		StrInvalidEmail: "That does not look like an email address. Could you check it?",
 		StrOtherLang:    "We only have this in {language}:",
+		StrClosedHours:  "Our team is away right now. We're back {when} and will reply here.",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -60,6 +64,7 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Gracias, te responderemos por correo electrónico.",
 		StrInvalidEmail: "Eso no parece una dirección de correo. ¿Puedes revisarla?",
 		StrOtherLang:    "Solo tenemos esta información en {language}:",
+		StrClosedHours:  "Nuestro equipo no está disponible ahora. Volvemos {when} y te responderemos aquí.",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -76,6 +81,7 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Gràcies, et respondrem per correu electrònic.",
 		StrInvalidEmail: "Això no sembla una adreça de correu. La pots revisar?",
 		StrOtherLang:    "Només tenim aquesta informació en {language}:",
+		StrClosedHours:  "El nostre equip no està disponible ara. Tornem {when} i et respondrem aquí.",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -92,6 +98,7 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Merci, nous vous répondrons par e-mail.",
 		StrInvalidEmail: "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous la vérifier ?",
 		StrOtherLang:    "Nous n'avons cette information qu'en {language} :",
+		StrClosedHours:  "Notre équipe est absente pour le moment. Nous revenons {when} et vous répondrons ici.",
 	},
 }
 

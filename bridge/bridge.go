@@ -53,6 +53,12 @@ type Website struct {
 	NoteCommands bool
 	// Steps runs guided steps before the assistant (nil = none).
 	Steps Steps
+	// Hours are the website's support hours (nil = always open): see hours.go.
+	Hours *SupportHours
+	// Webhooks are the endpoints the guided steps' webhook blocks call (webhook.go).
+	Webhooks *WebhookSettings
+	// Greeting greets visitors who have not written yet (greet.go); nil: never.
+	Greeting *Greeting
 }
 
 // Options configure a Bridge. Store, Platform, Assistant and Websites are required.
@@ -113,6 +119,14 @@ type Options struct {
 	Shared   bool
 	Replica  string
 	LeaseTTL time.Duration
+	// HoursSweep is how often conversations handed over while closed are checked for their
+	// reminder at opening (default 1 minute); the sweep runs when HoursEnabled (any website has
+	// support hours). The reminder's own timer usually fires first; the sweep covers clocks that
+	// jumped and timers lost to a suspend.
+	HoursEnabled bool
+	HoursSweep   time.Duration
+	// Webhooks performs the guided steps' webhook calls (nil: every call fails for good).
+	Webhooks WebhookPoster
 }
 
 // Bridge processes events. Create it with Open, stop it with Close.
@@ -213,6 +227,9 @@ func Open(opts Options) (*Bridge, error) {
 	if opts.PendingWindow <= 0 {
 		opts.PendingWindow = 15 * time.Minute
 	}
+	if opts.HoursSweep <= 0 {
+		opts.HoursSweep = time.Minute
+	}
 	if opts.ResumeSweep <= 0 {
 		opts.ResumeSweep = time.Minute
 	}
@@ -297,6 +314,10 @@ func Open(opts Options) (*Bridge, error) {
 	}
 	b.sweepWG.Add(1)
 	go b.recoverOutbox()
+	if opts.HoursEnabled {
+		b.sweepWG.Add(1)
+		go b.every("hours", opts.HoursSweep, b.SweepReopen, "brought conversations back at opening")
+	}
 	if b.shared() {
 		b.sweepWG.Add(1)
 		go b.every("takeover", b.opts.LeaseTTL/2, b.SweepTakeover, "took over work another replica left")
@@ -575,9 +596,10 @@ type Steps interface {
 
 // StepInput is a visitor input for the guided steps.
 type StepInput struct {
-	PickerID, Choice string // a picker click
-	FieldID, Value   string // a field input
-	Text             string // a visitor message
+	PickerID, Choice string         // a picker click
+	FieldID, Value   string         // a field input
+	Text             string         // a visitor message
+	Webhook          *WebhookResult // the outcome of a webhook block's call (webhook.go)
 }
 
 // StepResult is what the guided steps decided; the bridge performs it.
@@ -589,4 +611,5 @@ type StepResult struct {
 	Handover  bool         // hand over to a human
 	Resolve   bool         // resolve the conversation
 	Note      string       // something to log (e.g. a stale index restarted the steps)
+	Webhook   *WebhookCall // a webhook block's call to journal (webhook.go)
 }

@@ -16,6 +16,7 @@ const (
 	EventSessionSetEmail      = "session:set_email"    // visitor email set
 	EventUsersAvailable       = "website:users:available"
 	EventOperatorAvailability = "website:update_operators_availability"
+	EventSessionSyncPages     = "session:sync:pages" // the visitor's page views (proactive greeting)
 )
 
 // Transport names where an event came from.
@@ -43,6 +44,7 @@ type Event struct {
 	RoutedTo string            // session:set_routing: operator user id or ""
 	Email    string            // session:set_email
 	Typing   string            // message:compose:send: "start" or "stop"
+	PageURL  string            // session:sync:pages: the most recent page's URL
 
 	Available    *bool  // website:users:available
 	OperatorID   string // website:update_operators_availability
@@ -146,6 +148,9 @@ type Meta struct {
 	Locales  []string
 	Data     map[string]string
 	Segments []string
+	// Timezone is the visitor's browser UTC offset in minutes behind UTC (JavaScript's
+	// getTimezoneOffset, as Crisp's device.timezone), nil when unknown.
+	Timezone *int
 }
 
 // Availability tells whether humans can answer now.

@@ -75,13 +75,17 @@ func (e *JournalEntry) lane() string {
 		return "meta"
 	case JournalState:
 		return "state"
+	case JournalWebhook, JournalReopen, JournalGreet:
+		return e.Kind // a slow endpoint or an entry due later holds back nothing else
 	}
 	return "messages"
 }
 
 func (e *JournalEntry) plan() effect.Entry {
+	// Data writes and calls to the website's own system (what the visitor gave is forwarded
+	// whatever the mode became) outlive their epoch; everything else belongs to it.
 	return effect.Entry{Lane: e.lane(), NextAt: e.NextAt, Deadline: e.Deadline, Epoch: e.Epoch,
-		Scoped: e.Kind != JournalMeta, Inline: e.Kind == JournalAnswer}
+		Scoped: e.Kind != JournalMeta && e.Kind != JournalWebhook, Inline: e.Kind == JournalAnswer}
 }
 
 // PostCheck asks whether a message of ours landed in Crisp.
@@ -260,11 +264,7 @@ func (st *step) journalize() {
 		case signals.ActPostNote:
 			st.addJournal(JournalEntry{Kind: JournalNote, Reason: a.Reason, Message: &OutMessage{Type: "note", Text: HandoverSummary(c, a.Reason)}})
 		case signals.ActOfferHuman:
-			o := &Offer{Online: st.b.text(st, "handover_ack"), Offline: st.b.text(st, "nobody_online")}
-			if c.Email == "" && st.site.AskEmailOffline {
-				o.AskEmail = &Field{ID: FieldEmail, Text: st.b.text(st, "ask_email"), Explain: "you@example.com"}
-			}
-			st.addJournal(JournalEntry{Kind: JournalOffer, Reason: a.Reason, Offer: o})
+			st.offerHuman(a.Reason) // hours.go: the offer, or the closed notice and the reminder at opening
 		}
 	}
 	st.actions = keep
@@ -591,7 +591,13 @@ func (p *performer) perform(ctx context.Context) (chosen string, err error) {
 			b.log.Warn("availability for note", "website", w, "err", err)
 		}
 		return "", p.post(ctx, m, 0)
-	case JournalOffer:
+	case JournalReopen:
+		return "", b.performReopen(ctx, p)
+	case JournalWebhook:
+		return "", b.performWebhook(ctx, p.key, e)
+	case JournalGreet:
+		return "", b.performGreet(ctx, p)
+	case JournalOffer, JournalClosed:
 		o := e.Offer
 		if o == nil {
 			return "", nil
@@ -612,7 +618,11 @@ func (p *performer) perform(ctx context.Context) (chosen string, err error) {
 				return chosen, err
 			}
 		} else {
-			if err := p.post(ctx, OutMessage{Type: "text", Text: o.Offline}, 0); err != nil {
+			offline := o.Offline
+			if e.Kind == JournalClosed {
+				offline = b.closedInVisitorZone(ctx, p.key, e) // when the team is back, in the visitor's time zone
+			}
+			if err := p.post(ctx, OutMessage{Type: "text", Text: offline}, 0); err != nil {
 				return chosen, err
 			}
 			if f := o.AskEmail; f != nil {

@@ -487,6 +487,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		}
 		text := m.Text
 		turn := Turn{Role: "visitor", Text: text, At: at, Fingerprint: ev.Fingerprint}
+		st.startWhenClosed(at) // hours.go
 		if !c.MetaLoaded && c.Mode == signals.ModeActive {
 			b.loadMeta(ctx, st)
 		}
@@ -535,6 +536,12 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 	case EventMessageUpdated:
 		return b.interpretUpdate(ctx, st, ev, at)
 
+	case EventWebhookResult:
+		return b.interpretWebhook(ctx, st, ev) // webhook.go
+
+	case EventSessionSyncPages:
+		return b.greetOnPage(ctx, st, ev) // greet.go
+
 	case EventSessionSetData:
 		st.keepData(ev.Data)
 		ev.Data = st.dropLateCopy(ev)
@@ -554,6 +561,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 				}
 			}
 		}
+		b.greetFromPage(ctx, st, res.Unknown) // greet.go
 		return true
 
 	case EventSessionSetState:

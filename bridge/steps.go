@@ -55,6 +55,9 @@ func (b *Bridge) applySteps(st *step, res StepResult) {
 		}
 	}
 	st.meta.Segments = append(st.meta.Segments, res.Meta.Segments...)
+	if res.Webhook != nil {
+		st.addWebhook(*res.Webhook) // webhook.go
+	}
 	now := b.opts.Now().UnixMilli()
 	switch {
 	case res.Handover:

@@ -6,11 +6,20 @@
  *   <button data-signalbridge="start">Ask the AI</button>
  *   <button data-signalbridge="pause">Stop the AI</button>
  *   <button data-signalbridge="handover">Talk to a human</button>
+ *   <button data-signalbridge="greet">Say hello</button>
  *
  * or from page code: SignalBridge.start(), SignalBridge.pause(), SignalBridge.handover(),
  * SignalBridge.init({key, start, pause, handover, strategy, delay, nonceSeparator, dummy, poll, stateKey,
- * reasonKey, signedStartUrl, onState}). SignalBridge.start({signed: value}) writes a start value signed
+ * reasonKey, signedStartUrl, website, bridgeUrl, onState}). SignalBridge.start({signed: value}) writes a start value signed
  * by the website's backend; with signedStartUrl set, start() fetches one from there first.
+ *
+ * SignalBridge.greet() asks the assistant to greet the visitor now (once per conversation, only while
+ * the assistant is on and nobody has written); data-signalbridge-greet="<ms>" on the script tag
+ * greets after that many milliseconds on the page.
+ *
+ * SignalBridge.hours([website]) resolves with the website's support hours, {open, until, next, time_zone,
+ * forced_closed} (times in RFC 3339), read from the bridge that served this script (or bridgeUrl),
+ * for the website of window.CRISP_WEBSITE_ID (or website); it rejects when the website has none.
  *
  * Every command is a Crisp session data write pushed through the $crisp queue:
  *   $crisp.push(["set", "session:data", [[[key, value]]]])
@@ -42,13 +51,14 @@
     return; // loaded twice: keep the first instance and its listeners
   }
 
-  var COMMANDS = { start: true, pause: true, handover: true };
+  var COMMANDS = { start: true, pause: true, handover: true, greet: true };
 
   var config = {
     key: "enum",
     start: "start_chatbot",
     pause: "pause_chatbot",
     handover: "handover_chatbot",
+    greet: "greet_chatbot", // asks the assistant to greet the visitor (proactive greeting)
     pausedPrefix: "chatbot_paused",
     strategy: "nonce", // "nonce" | "dummy"
     delay: 1000, // ms between the dummy and the exact value (strategy "dummy")
@@ -58,6 +68,8 @@
     stateKey: "enum_state", // the bridge's write-back of its mode: the authority when present
     reasonKey: "enum_reason", // the bridge's write-back of the reason
     signedStartUrl: "", // the website backend's URL that returns a signed start value
+    website: "", // website id for hours(); default window.CRISP_WEBSITE_ID
+    bridgeUrl: "", // bridge base URL for hours(); default where this script was served from
     onState: null
   };
 
@@ -97,8 +109,8 @@
     if (!opts) {
       return;
     }
-    var names = ["key", "start", "pause", "handover", "pausedPrefix", "strategy", "nonceSeparator", "dummy",
-      "stateKey", "reasonKey", "signedStartUrl"];
+    var names = ["key", "start", "pause", "handover", "greet", "pausedPrefix", "strategy", "nonceSeparator", "dummy",
+      "stateKey", "reasonKey", "signedStartUrl", "website", "bridgeUrl"];
     for (var i = 0; i < names.length; i++) {
       if (typeof opts[names[i]] === "string" && opts[names[i]] !== "") {
         config[names[i]] = opts[names[i]];
@@ -134,6 +146,8 @@
       stateKey: attr(el, "state-key"),
       reasonKey: attr(el, "reason-key"),
       signedStartUrl: attr(el, "signed-start-url"),
+      website: attr(el, "website"),
+      bridgeUrl: attr(el, "bridge-url"),
       onState: onState && typeof window[onState] === "function" ? window[onState] : null
     };
   }
@@ -337,6 +351,25 @@
       });
   }
 
+  // hours reads the website's support hours from the bridge: GET <bridge>/hours/<website>.
+  function hours(website) {
+    website = website || config.website || window.CRISP_WEBSITE_ID || "";
+    var base = config.bridgeUrl || (script && script.src ? script.src.replace(/\/signalbridge(\.min)?\.js([?#].*)?$/, "") : "");
+    if (typeof window.fetch !== "function") {
+      return window.Promise.reject(new Error("signalbridge: hours() needs fetch"));
+    }
+    if (!website || !base) {
+      return window.Promise.reject(new Error("signalbridge: hours() needs a website id (CRISP_WEBSITE_ID) and the bridge URL"));
+    }
+    var url = base.replace(/\/$/, "") + "/hours/" + encodeURIComponent(website);
+    return window.fetch(url, { credentials: "omit", headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) {
+        throw new Error("signalbridge: hours: " + url + " answered " + r.status);
+      }
+      return r.json();
+    });
+  }
+
   function writeNow(key, value) {
     write(key, value);
     later(check);
@@ -434,7 +467,11 @@
     handover: function (opts) {
       return send("handover", opts);
     },
+    greet: function (opts) {
+      return send("greet", opts);
+    },
     send: send,
+    hours: hours,
     parse: function (value) {
       return parse(config.key, value);
     },
@@ -454,4 +491,15 @@
   };
 
   watch();
+
+  // data-signalbridge-greet="<ms>" on the script tag: greet after that long on this page.
+  var greetAfter = attr(script, "greet");
+  if (greetAfter !== null && /^\d+$/.test(greetAfter)) {
+    window.setTimeout(function () {
+      var r = send("greet");
+      if (r && typeof r.then === "function") {
+        r.then(null, report);
+      }
+    }, Number(greetAfter));
+  }
 })(window, document);

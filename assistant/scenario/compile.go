@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,12 +26,15 @@ const (
 	KindHandover
 	KindResolve
 	KindEnd
+	// KindWebhook calls the website's own system (webhook.go); it waits for the reply, so it sits
+	// after the terminal kinds in number only.
+	KindWebhook
 )
 
 var kindNames = [...]string{
 	KindMessage: "message", KindPicker: "picker", KindField: "field", KindSetData: "set_data",
 	KindSegment: "segment", KindBranch: "branch", KindAssistant: "assistant", KindHandover: "handover",
-	KindResolve: "resolve", KindEnd: "end",
+	KindResolve: "resolve", KindEnd: "end", KindWebhook: "webhook",
 }
 
 // String returns the YAML name of the kind.
@@ -41,11 +45,12 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Waits reports whether a block of this kind waits for the visitor.
-func (k Kind) Waits() bool { return k == KindPicker || k == KindField }
+// Waits reports whether a block of this kind waits: for the visitor (picker, field) or for the
+// website's system (webhook).
+func (k Kind) Waits() bool { return k == KindPicker || k == KindField || k == KindWebhook }
 
 // Terminal reports whether a block of this kind ends the guided steps.
-func (k Kind) Terminal() bool { return k >= KindAssistant }
+func (k Kind) Terminal() bool { return k >= KindAssistant && k <= KindEnd }
 
 func parseKind(s string) (Kind, bool) {
 	for k, n := range kindNames {
@@ -122,6 +127,9 @@ type Block struct {
 	Cases    []Case            // branch
 	Else     int               // branch
 	SkipIf   *Cond             // picker, field
+	Webhook  string            // webhook: endpoint name
+	Branches map[string]int    // webhook: reply branch -> index
+	Failed   int               // webhook: successor when the call fails for good
 	Line     int               // YAML line, for diagnostics
 
 	tag     int    // stamped into cursors; see Cursor
@@ -289,6 +297,7 @@ var allowed = map[Kind]string{
 	KindHandover:  "",
 	KindResolve:   "",
 	KindEnd:       "",
+	KindWebhook:   "next webhook branches failed",
 }
 
 func (c *compiler) checkBlock(s *Spec, k Kind, langs []string) {
@@ -300,6 +309,7 @@ func (c *compiler) checkBlock(s *Spec, k Kind, langs []string) {
 		{"next", s.Next != ""}, {"choices", len(s.Choices) > 0}, {"validate", s.Validate != ""},
 		{"store", len(s.Store) > 0}, {"data", len(s.Data) > 0}, {"segments", len(s.Segments) > 0},
 		{"cases", len(s.Cases) > 0}, {"else", s.Else != ""}, {"skip_if", s.SkipIf != nil},
+		{"webhook", s.Webhook != ""}, {"branches", len(s.Branches) > 0}, {"failed", s.Failed != ""},
 	}
 	for _, f := range set {
 		if f.set && !slices.Contains(allowedFields[k], f.name) {
@@ -393,6 +403,8 @@ func (c *compiler) checkBlock(s *Spec, k Kind, langs []string) {
 			succ(what+" next", cs.Next, true)
 		}
 		succ("else", s.Else, true)
+	case KindWebhook:
+		c.webhook(s, succ)
 	}
 }
 
@@ -535,6 +547,12 @@ func successors(s *Spec, k Kind) []string {
 			add(cs.Next)
 		}
 		add(s.Else)
+	case KindWebhook:
+		add(s.Next)
+		for _, b := range slices.Sorted(maps.Keys(s.Branches)) {
+			add(s.Branches[b])
+		}
+		add(s.Failed)
 	default:
 		add(s.Next)
 	}
@@ -700,6 +718,13 @@ func (c *compiler) build(order []int, kinds []Kind, langs []string) *Program {
 			ID: s.ID, Kind: k, Next: at(s.Next), Else: at(s.Else), Line: s.Line,
 			Text: loc(s.Text), Explain: loc(s.Explain), Invalid: loc(s.Invalid),
 			Data: s.Data, Segments: s.Segments, SkipIf: s.SkipIf, tag: tagOf(s.ID, k),
+			Webhook: s.Webhook, Failed: at(s.Failed),
+		}
+		if len(s.Branches) > 0 {
+			b.Branches = make(map[string]int, len(s.Branches))
+			for name, id := range s.Branches {
+				b.Branches[name] = at(id)
+			}
 		}
 		if k.Waits() {
 			b.StepID = StepIDPrefix + s.ID

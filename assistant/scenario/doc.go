@@ -41,12 +41,14 @@
 //	  - {id: human, kind: handover}
 //
 // Kinds: message (text, next), picker (text, choices, store, next), field (text, explain, validate,
-// store, invalid, next), set_data (data, next), segment (segments, next), branch (cases, else), and
-// the terminals assistant, handover, resolve and end. Pickers and fields wait for the visitor; they
+// store, invalid, next), set_data (data, next), segment (segments, next), branch (cases, else),
+// webhook (webhook, next, branches, failed: see [WebhookResult]), and the terminals assistant,
+// handover, resolve and end. Pickers and fields wait for the visitor; they
 // may carry skip_if, a condition under which they are passed over to their next block. Conditions
 // (in skip_if and branch cases) combine, all of which must hold: data (key: value equality), has
 // (keys with a value), missing (keys without one), segment (all listed segments present), language
-// (any listed language) and email_known (true or false).
+// (any listed language), email_known (true or false) and open (true within the website's support
+// hours, false outside them; a website without support hours is always open).
 //
 // Text may be a plain string (every language) or a map with one entry per configured language.
 //

@@ -34,6 +34,9 @@ type Spec struct {
 	Cases    []CaseSpec        `yaml:"cases"`    // branch
 	Else     string            `yaml:"else"`     // branch
 	SkipIf   *Cond             `yaml:"skip_if"`  // picker, field
+	Webhook  string            `yaml:"webhook"`  // webhook: the configured endpoint's name
+	Branches map[string]string `yaml:"branches"` // webhook: reply branch -> block id
+	Failed   string            `yaml:"failed"`   // webhook: successor when the call fails for good
 	Line     int               `yaml:"-"`        // line in the YAML source, 0 when unknown
 }
 
@@ -58,11 +61,12 @@ type Cond struct {
 	Segment    List              `yaml:"segment"`     // each segment is present
 	Language   List              `yaml:"language"`    // the conversation language is one of these
 	EmailKnown *bool             `yaml:"email_known"` // the visitor's email is (not) known
+	Open       *bool             `yaml:"open"`        // the website is (not) within its support hours
 }
 
 func (c *Cond) empty() bool {
 	return len(c.Data) == 0 && len(c.Has) == 0 && len(c.Missing) == 0 && len(c.Segment) == 0 &&
-		len(c.Language) == 0 && c.EmailKnown == nil
+		len(c.Language) == 0 && c.EmailKnown == nil && c.Open == nil
 }
 
 // Text is a localized text: language -> text. The key "" applies to every language without its own
@@ -189,7 +193,7 @@ func checkKeys(n *yaml.Node, what string, known ...string) error {
 // UnmarshalYAML decodes a block and rejects unknown keys.
 func (s *Spec) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n, "block", "id", "kind", "text", "explain", "invalid", "next", "choices",
-		"validate", "store", "data", "segments", "cases", "else", "skip_if"); err != nil {
+		"validate", "store", "data", "segments", "cases", "else", "skip_if", "webhook", "branches", "failed"); err != nil {
 		// Keep the id for the error message when it can be read.
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == "id" {
@@ -222,7 +226,7 @@ func (c *CaseSpec) UnmarshalYAML(n *yaml.Node) error {
 
 // UnmarshalYAML decodes a condition and rejects unknown keys.
 func (c *Cond) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "condition", "data", "has", "missing", "segment", "language", "email_known"); err != nil {
+	if err := checkKeys(n, "condition", "data", "has", "missing", "segment", "language", "email_known", "open"); err != nil {
 		return err
 	}
 	type plain Cond

@@ -95,6 +95,9 @@ type Context struct {
 	Email    string
 	Data     map[string]string // session data
 	Segments []string
+	// Closed is true outside the website's support hours (condition open: false); a website
+	// without support hours is always open.
+	Closed bool
 }
 
 // StepKind is what a step asks the bridge to do.
@@ -116,6 +119,7 @@ const (
 	StepInvalid                            // post Text: the answer was not accepted; the question follows again
 	StepRestarted                          // informational: Text says why the steps restarted (log it)
 	StepIgnored                            // informational: Text says why the input was ignored (log it)
+	StepWebhook                            // call the endpoint Value for Block with Data, the answers by data key (webhook.go)
 )
 
 var stepNames = [...]string{
@@ -123,7 +127,7 @@ var stepNames = [...]string{
 	StepSetData: "set_data", StepSetEmail: "set_email", StepSetLanguage: "set_language",
 	StepAddSegments: "add_segments", StepStartAssistant: "start_assistant", StepHandover: "handover",
 	StepResolve: "resolve", StepEnd: "end", StepInvalid: "invalid", StepRestarted: "restarted",
-	StepIgnored: "ignored",
+	StepIgnored: "ignored", StepWebhook: "webhook",
 }
 
 // String returns the step kind's name.
@@ -167,6 +171,9 @@ func (p *Program) Run(cur Cursor, in Input, c Context) (Cursor, []Step) {
 		if !waiting {
 			return next, steps
 		}
+		if p.Blocks[i].Kind == KindWebhook {
+			return cur, nil // the call is on its way; its result moves on
+		}
 		return r.from(i)
 	case PickerChoice:
 		i, ok := r.answering(cur, in.PickerID, KindPicker)
@@ -197,6 +204,10 @@ func (p *Program) Run(cur Cursor, in Input, c Context) (Cursor, []Step) {
 		if b.Kind == KindField {
 			return r.field(i, in.Text)
 		}
+		if b.Kind == KindWebhook {
+			r.add(Step{Kind: StepIgnored, Block: b.ID, Text: fmt.Sprintf("visitor text while webhook %q is in flight", b.ID)})
+			return r.end(cur)
+		}
 		text := strings.TrimSpace(in.Text)
 		for _, ch := range b.Choices {
 			if strings.EqualFold(text, ch.Value) || containsFold(ch.Labels, text) {
@@ -206,6 +217,9 @@ func (p *Program) Run(cur Cursor, in Input, c Context) (Cursor, []Step) {
 		}
 		r.invalid(b)
 		return r.from(i)
+	}
+	if in, ok := in.(WebhookResult); ok {
+		return r.webhookResult(cur, in)
 	}
 	r.add(Step{Kind: StepIgnored, Text: fmt.Sprintf("unknown input %T", in)})
 	return r.end(cur)
@@ -413,6 +427,9 @@ func (r *runner) match(c *Cond) bool {
 	if c.EmailKnown != nil && (r.email != "") != *c.EmailKnown {
 		return false
 	}
+	if c.Open != nil && !r.ctx.Closed != *c.Open {
+		return false
+	}
 	return true
 }
 
@@ -459,6 +476,8 @@ func (r *runner) from(i int) (Cursor, []Step) {
 			}
 			r.add(b.prompts[l])
 			return p.CursorAt(i), r.steps
+		case KindWebhook:
+			return r.callWebhook(i)
 		case KindAssistant:
 			r.add(Step{Kind: StepStartAssistant, Block: b.ID})
 			return Done, r.steps

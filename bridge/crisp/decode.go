@@ -23,7 +23,7 @@ func Handled(name string) bool {
 	case bridge.EventMessageSend, bridge.EventMessageReceived, bridge.EventMessageUpdated,
 		bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 		bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
-		bridge.EventUsersAvailable, bridge.EventOperatorAvailability:
+		bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages:
 		return true
 	}
 	return false
@@ -34,7 +34,7 @@ var SubscribedEvents = []string{
 	bridge.EventMessageSend, bridge.EventMessageReceived, bridge.EventMessageUpdated,
 	bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 	bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
-	bridge.EventUsersAvailable, bridge.EventOperatorAvailability,
+	bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages,
 }
 
 // wireEvent is the union of the data fields of the events we handle (RTM argument or hook "data").
@@ -62,6 +62,10 @@ type wireEvent struct {
 	Availability *struct {
 		Type string `json:"type"`
 	} `json:"availability"`
+	Pages []struct {
+		PageURL   string      `json:"page_url"`
+		Timestamp json.Number `json:"timestamp"`
+	} `json:"pages"`
 }
 
 // DecodeEvent decodes the data object of a Crisp event into a bridge.Event. websiteID is used when the
@@ -133,6 +137,17 @@ func eventOf(name string, w *wireEvent, via, websiteID string) (bridge.Event, er
 		}
 	case bridge.EventSessionSetEmail:
 		ev.Email = w.Email
+	case bridge.EventSessionSyncPages:
+		var latest int64 = -1
+		for _, p := range w.Pages {
+			at, err := number(p.Timestamp)
+			if err != nil {
+				return bridge.Event{}, fmt.Errorf("%w: %s: page timestamp: %v", ErrMalformed, name, err)
+			}
+			if at >= latest && p.PageURL != "" {
+				latest, ev.PageURL = at, p.PageURL
+			}
+		}
 	case bridge.EventUsersAvailable:
 		needSession = false
 		if w.Available == nil {

@@ -191,6 +191,7 @@ func (p *Platform) Meta(ctx context.Context, websiteID, sessionID string) (bridg
 		Locales:  m.Device.Locales,
 		Segments: m.Segments,
 		Data:     make(map[string]string, len(m.Data)),
+		Timezone: m.Device.Timezone,
 	}
 	for k, v := range m.Data {
 		out.Data[k] = formatValue(v)

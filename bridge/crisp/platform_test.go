@@ -190,7 +190,7 @@ func TestPlatformMeta(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := bridge.Meta{Email: "v@example.com", Nickname: "Vi", Country: "DE", Locales: []string{"de", "en"},
-		Data: map[string]string{"enum": "pause_chatbot", "n": "1.5", "x": ""}, Segments: []string{"a"}}
+		Data: map[string]string{"enum": "pause_chatbot", "n": "1.5", "x": ""}, Segments: []string{"a"}, Timezone: new(-60)}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Meta = %+v, want %+v", m, want)
 	}

@@ -307,7 +307,7 @@ type ConversationMeta struct {
 			City    string `json:"city"`
 		} `json:"geolocation"`
 		Locales  []string `json:"locales"`
-		Timezone int      `json:"timezone"`
+		Timezone *int     `json:"timezone"` // minutes behind UTC (JavaScript's getTimezoneOffset); nil when absent
 	} `json:"device"`
 }
 

@@ -182,6 +182,7 @@ func (s *Server) Handler() *gin.Engine {
 	if s.Owners != nil {
 		s.ownerRoutes(r, v1)
 	}
+	s.hoursRoutes(r, v1) // hours.go
 	if s.Fallback != nil {
 		r.NoRoute(gin.WrapH(s.Fallback))
 	}

@@ -49,6 +49,7 @@ type app struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	now    func() time.Time // the bridge's clock
 }
 
 // appOptions are the extras the demo and tests add.
@@ -59,6 +60,7 @@ type appOptions struct {
 	completer   assistant.Completer                 // overrides the OpenAI client (tests)
 	kbs         map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
 	cursors     bridge.Cursors                      // catch-up cursors when the store keeps none (tests)
+	now         func() time.Time                    // the bridge's clock (tests); nil = time.Now
 }
 
 // openApp opens everything in order; on error, what was opened is closed again.
@@ -69,7 +71,10 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		sites[id] = w.withDefaults()
 	}
 	cfg.Websites = sites
-	a = &app{cfg: cfg, log: log, metrics: web.NewMetrics()}
+	a = &app{cfg: cfg, log: log, metrics: web.NewMetrics(), now: opt.now}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	defer func() {
 		if err != nil {
 			a.Close(context.Background())
@@ -122,6 +127,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	a.bridge, err = bridge.Open(bridge.Options{
 		Store: a.store, Platform: a.platform, Assistant: liveReplier{a}, PluginURN: cfg.Crisp.PluginURN,
 		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
+		HoursEnabled: hoursEnabled(cfg), Now: opt.now, Webhooks: newWebhookPoster(),
 		// The owners' settings over the file's; "default" only for an allowed unknown website (events
 		// of others never get here).
 		Websites: a.website,
@@ -362,7 +368,7 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 	for id, w := range cfg.Websites {
 		aw := assistant.Website{SystemPrompt: w.Prompt, Model: w.Model, Temperature: w.Temperature,
 			MaxAnswerTokens: w.MaxAnswerTokens, DefaultLanguage: w.Language, Languages: w.Languages,
-			Strings: assistant.StringTable(w.Strings), HumanPhrases: w.HumanPhrases,
+			Strings: assistant.StringTable(closedStrings(w)), HumanPhrases: w.HumanPhrases,
 			ConversationTokenBudget: max(0, w.Budgets.ConversationTokens), DailyTokenBudget: max(0, w.Budgets.WebsiteTokensDay),
 			HistoryTokens: w.HistoryTokens, Prices: map[string]assistant.Price{}}
 		for m, p := range cfg.OpenAI.Prices {
@@ -511,7 +517,14 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		if err != nil {
 			return nil, fmt.Errorf("websites.%s.scenario: %w", id, err)
 		}
-		bw.Steps = steps
+		if bw.Hours, err = supportHours(w); err != nil {
+			return nil, fmt.Errorf("websites.%s.hours: %w", id, err)
+		}
+		bw.Steps = withHours(steps, bw.Hours, a.now)
+		if bw.Webhooks, err = webhookSettings(id, w); err != nil {
+			return nil, err
+		}
+		bw.Greeting = greeting(w)
 		out[id] = bw
 	}
 	return out, nil

@@ -130,6 +130,9 @@ type WebsiteConfig struct {
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
 	Limits          LimitsConfig                 `yaml:"limits"`
+	Hours           *HoursConfig                 `yaml:"hours"`    // support hours (hours.go)
+	Webhooks        *WebhooksConfig              `yaml:"webhooks"` // endpoints of guided steps' webhook blocks (webhooks.go)
+	Greeting        *GreetingConfig              `yaml:"greeting"` // proactive greeting (greet.go)
 }
 
 // SignalsConfig overrides the signal vocabulary.
@@ -374,6 +377,15 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 			*f.v = *f.d
 		}
 	}
+	if w.Hours == nil {
+		w.Hours = d.Hours
+	}
+	if w.Webhooks == nil {
+		w.Webhooks = d.Webhooks
+	}
+	if w.Greeting == nil {
+		w.Greeting = d.Greeting
+	}
 	return w
 }
 
@@ -585,6 +597,9 @@ func (c Config) Validate() error {
 		if _, err := legacyUntil(w.Signals.LegacySignedUntil); err != nil {
 			bad(p+".signals.legacy_signed_until", "%v", err)
 		}
+		errs = append(errs, c.validateHours(p, w)...)    // hours.go
+		errs = append(errs, c.validateWebhooks(p, w)...) // webhooks.go
+		errs = append(errs, c.validateGreeting(p, w)...) // greet.go
 	}
 	return errors.Join(errs...)
 }

@@ -71,6 +71,9 @@ func checkYAML(doc *yaml.Node) *yamlFile {
 
 var durationType = reflect.TypeFor[time.Duration]()
 
+// scalarFormType is implemented by configuration types that also accept a plain scalar (hours.go).
+var scalarFormType = reflect.TypeFor[interface{ scalarForm() }]()
+
 func join(path, key string) string {
 	if path == "" {
 		return key
@@ -99,6 +102,9 @@ func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string) bool {
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if n.Kind == yaml.ScalarNode && reflect.PointerTo(t).Implements(scalarFormType) {
+		return true // a type with its own short form (a plain string for a list of one, or for every language)
 	}
 	switch t.Kind() {
 	case reflect.Struct:

@@ -108,6 +108,13 @@ func startDemo(o demoOptions) (*demo, error) {
 	}
 	cfg.Websites = map[string]WebsiteConfig{"default": {Name: "Demo shop", StartMode: o.startMode, Language: "en",
 		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
+		// Support hours: the page's switch forces the website closed to show the closed handover.
+		Hours: &HoursConfig{TimeZone: "Europe/Madrid", Weekly: map[string]Spans{"mon-fri": {"09:00-18:00"}}},
+		// Proactive greeting: the page's "Greet me" button (the snippet's greet()) asks for it.
+		Greeting: &GreetingConfig{Text: LocalText{"en": "Hi! I'm the Nimbus Coffee assistant. Ask me about orders, shipping or returns.",
+			"es": "¡Hola! Soy el asistente de Nimbus Coffee. Pregúntame por pedidos, envíos o devoluciones.",
+			"ca": "Hola! Sóc l'assistent de Nimbus Coffee. Pregunta'm per comandes, enviaments o devolucions.",
+			"fr": "Bonjour ! Je suis l'assistant de Nimbus Coffee. Posez-moi vos questions sur les commandes, la livraison ou les retours."}},
 		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
 	var kbs map[string]*assistant.KnowledgeBase

@@ -41,7 +41,8 @@ type harnessOptions struct {
 	completer assistant.Completer
 	data      string
 	fake      crisptest.Options
-	edit      func(*Config) // changes the configuration before the product opens
+	edit      func(*Config)    // changes the configuration before the product opens
+	now       func() time.Time // the bridge's clock; nil = time.Now
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -102,7 +103,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		t.Fatalf("config: %v", err)
 	}
 	h.cfg = cfg
-	h.opt = appOptions{completer: o.completer, kbs: map[string]*assistant.KnowledgeBase{
+	h.opt = appOptions{completer: o.completer, now: o.now, kbs: map[string]*assistant.KnowledgeBase{
 		"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))}}
 	h.open()
 	return h

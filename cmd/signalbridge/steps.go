@@ -32,12 +32,15 @@ func loadSteps(spec string, languages []string) (bridge.Steps, error) {
 
 // steps adapts a linearized scenario program to the bridge: the conversation stores only its cursor
 // (Conversation.ScenarioIndex), so resuming is one lookup.
-type steps struct{ p *scenario.Program }
+type steps struct {
+	p      *scenario.Program
+	closed func() bool // outside support hours now (hours.go); nil: always open
+}
 
 var _ bridge.Steps = steps{}
 
 func (s steps) context(c *bridge.Conversation) scenario.Context {
-	return scenario.Context{Language: c.Language, Email: c.Email, Data: c.Data, Segments: c.Segments}
+	return scenario.Context{Language: c.Language, Email: c.Email, Data: c.Data, Segments: c.Segments, Closed: s.closedNow()}
 }
 
 // Enter starts the steps, or resumes them at the stored cursor.
@@ -54,6 +57,9 @@ func (s steps) Input(_ context.Context, c *bridge.Conversation, in bridge.StepIn
 	}
 	var sin scenario.Input
 	switch {
+	case in.Webhook != nil:
+		w := in.Webhook
+		sin = scenario.WebhookResult{Block: w.Block, Failed: w.Failed, Message: w.Message, Data: w.Data, Branch: w.Branch}
 	case in.PickerID != "":
 		if !scenario.IsStepID(in.PickerID) {
 			return bridge.StepResult{}, false, nil
@@ -114,6 +120,8 @@ func (s steps) result(c *bridge.Conversation, cur scenario.Cursor, out []scenari
 			r.Resolve = true
 		case scenario.StepRestarted, scenario.StepIgnored:
 			notes = append(notes, st.Kind.String()+": "+st.Text)
+		case scenario.StepWebhook:
+			r.Webhook = &bridge.WebhookCall{Block: st.Block, Endpoint: st.Value, Answers: st.Data}
 		}
 	}
 	r.Note = strings.Join(notes, "; ")

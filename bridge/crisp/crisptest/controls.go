@@ -15,6 +15,9 @@ type VisitorInfo struct {
 	Email    string   `json:"email,omitempty"`
 	Locales  []string `json:"locales,omitempty"` // browser locales, e.g. ["fr-FR", "fr"]
 	Country  string   `json:"country,omitempty"` // geolocation country code, e.g. "FR"
+	// Timezone is the browser's UTC offset as Crisp's device.timezone reports it (JavaScript's
+	// getTimezoneOffset: minutes behind UTC, -120 for UTC+2); nil leaves it out of the meta.
+	Timezone *int `json:"timezone,omitempty"`
 }
 
 // Visitor acts as a visitor on the chatbox of a website, like the Crisp chatbox and its $crisp SDK.
@@ -57,6 +60,7 @@ func (v *Visitor) conv(e *emitter) (*conversation, error) {
 	c := v.s.newConv(w, v.session, e.now)
 	c.nickname, c.email = v.info.Nickname, v.info.Email
 	c.locales, c.country = slices.Clone(v.info.Locales), v.info.Country
+	c.timezone = v.info.Timezone
 	return c, nil
 }
 
@@ -221,6 +225,29 @@ func (v *Visitor) SetSegments(segments []string, overwrite bool) error {
 	})
 	if err != nil {
 		return fmt.Errorf("visitor set segments: %w", err)
+	}
+	return nil
+}
+
+// Browse shows the visitor on a page of the website: session:sync:pages with that page, as the
+// chatbox reports page views (payload of the official clients: go-crisp-api
+// EventsReceiveSessionSyncPages, node-crisp-api EventsSessionSyncPages). It creates the
+// conversation, as a chatbox session exists before the visitor writes.
+func (v *Visitor) Browse(url, title string) error {
+	err := v.s.update(func(e *emitter) error {
+		c, err := v.conv(e)
+		if err != nil {
+			return err
+		}
+		page := map[string]any{"page_title": title, "page_url": url, "timestamp": e.now}
+		e.emit(c.website, c.session, "session:sync:pages", map[string]any{
+			"website_id": c.website, "session_id": c.session, "inbox_id": nullable(c.inbox),
+			"pages": []any{page},
+		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("visitor browse: %w", err)
 	}
 	return nil
 }

@@ -188,6 +188,7 @@ type conversation struct {
 	segments         []string
 	locales          []string
 	country          string
+	timezone         *int // device.timezone, nil when the visitor's browser did not give it
 	compose          string
 	composeExcerpt   string
 	composeAt        int64

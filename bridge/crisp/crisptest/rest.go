@@ -916,7 +916,10 @@ func (s *Server) metaJSON(c *conversation) map[string]any {
 	if locales == nil {
 		locales = []string{}
 	}
-	device := map[string]any{"capabilities": []string{}, "locales": slices.Clone(locales), "timezone": 0}
+	device := map[string]any{"capabilities": []string{}, "locales": slices.Clone(locales)}
+	if c.timezone != nil {
+		device["timezone"] = *c.timezone
+	}
 	if c.country != "" {
 		device["geolocation"] = map[string]any{"country": c.country}
 	}

@@ -285,6 +285,28 @@
     crispPush(queued[qi]);
   }
 
+  // refreshHours shows the website's support hours as the snippet reads them (hidden when the
+  // website has none).
+  function refreshHours() {
+    if (!window.SignalBridge || !window.SignalBridge.hours) {
+      return;
+    }
+    window.SignalBridge.hours(state.website).then(function (h) {
+      var when = function (iso) {
+        var d = new Date(iso);
+        return d.toLocaleString(undefined, { weekday: "long", hour: "2-digit", minute: "2-digit" });
+      };
+      $("hours-card").hidden = false;
+      $("hours-closed").checked = !!h.forced_closed;
+      var b = $("hours-state");
+      b.textContent = (h.open ? "open until " + when(h.until) : "closed" + (h.forced_closed ? " (forced)" : "") +
+        (h.next ? ", back " + when(h.next) : "")) + " · " + h.time_zone;
+      b.className = "mode " + (h.open ? "active" : "paused");
+    }, function () {
+      $("hours-card").hidden = true;
+    });
+  }
+
   function loadSnippet() {
     var s = document.createElement("script");
     s.src = BRIDGE + "/signalbridge.js";
@@ -296,6 +318,7 @@
         return;
       }
       pill("conn-snippet", true, "snippet loaded");
+      refreshHours();
       window.SignalBridge.init({
         onState: function (st) {
           var b = $("snippet-state");
@@ -1039,6 +1062,12 @@
       if (state.conv) {
         act(sandbox.post("operator/resolve", { session_id: state.session }), "resolve");
       }
+    });
+    $("hours-closed").addEventListener("change", function (ev) {
+      request("POST", BRIDGE + "/v1/websites/" + encodeURIComponent(state.website) + "/hours",
+        { forced_closed: ev.target.checked }, bridge.headers()).then(refreshHours, function (err) {
+        toast("support hours: " + err.message, true);
+      });
     });
     $("operator-online").addEventListener("change", function (ev) {
       var o = state.operators[0];
