@@ -110,8 +110,16 @@ func TermsIn(lang, s string) []string {
 // DetectLanguage guesses the language of s among KBLanguages by counting its stop words and
 // language-typical letters; "" when nothing points anywhere (a single noun, a product name).
 func DetectLanguage(s string) string {
+	best, bestN, second := detectLanguage(s)
+	if bestN < 1 || bestN == second {
+		return ""
+	}
+	return best
+}
+
+// detectLanguage returns the best language of s with its score and the runner-up's score.
+func detectLanguage(s string) (best string, bestN, second float64) {
 	ws := lowerWords(s)
-	best, bestN, second := "", 0.0, 0.0
 	for _, lang := range KBLanguages {
 		a := analyzers[lang]
 		n := 0.0
@@ -122,6 +130,17 @@ func DetectLanguage(s string) string {
 			if hint, ok := letterHints[lang]; ok && strings.ContainsAny(w, hint) {
 				n += 0.5
 			}
+			if len(w) >= 5 {
+				for _, suf := range endingHints[lang] {
+					if strings.HasSuffix(w, suf) {
+						n += 0.5
+						break
+					}
+				}
+			}
+		}
+		if marks, ok := markHints[lang]; ok && strings.ContainsAny(s, marks) {
+			n++
 		}
 		switch {
 		case n > bestN:
@@ -130,15 +149,24 @@ func DetectLanguage(s string) string {
 			second = n
 		}
 	}
-	if bestN < 1 || bestN == second {
-		return ""
-	}
-	return best
+	return best, bestN, second
+}
+
+// markHints are punctuation marks that point to a language (they are not part of words).
+var markHints = map[string]string{"es": "¿¡"}
+
+// endingHints are word endings typical of a language's inflection (second person plural verbs,
+// nouns of action), counted on words of five letters or more.
+var endingHints = map[string][]string{
+	"es": {"éis", "áis", "ción", "ciones"},
+	"fr": {"ez", "eux", "ée", "ées", "ait"},
+	"ca": {"eu", "iu", "ció", "cions", "ny"},
+	"pt": {"ção", "ções"},
 }
 
 // letterHints are letters that point to a language when they occur in a word.
 var letterHints = map[string]string{
-	"es": "ñ¿¡", "fr": "œêâîûç", "ca": "ŀ·òï", "de": "ßäöü", "pt": "ãõ", "it": "",
+	"es": "ñá", "fr": "œêâîûçù", "ca": "ŀ·òï", "de": "ßäöü", "pt": "ãõ", "it": "",
 }
 
 // lightStem is the language-neutral stemmer (also Catalan's, which Snowball's Go ports lack):

@@ -398,7 +398,7 @@ func evalJudge(q evalQuestion, ans assistant.Answer, articles map[string]evalArt
 }
 
 // evalWeak reports an answer that offers its article as a weak match rather than citing it.
-func evalWeak(ans assistant.Answer) bool { return false }
+func evalWeak(ans assistant.Answer) bool { return ans.Weak }
 
 // evalOffline answers through Assistant.Reply without a model, as the demo does; browser, when
 // set, is the conversation's language whatever the visitor writes (a browser locale).

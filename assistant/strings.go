@@ -23,6 +23,13 @@ const (
 	// StrOtherLang heads an offline answer taken from an article in another language than the
 	// visitor's; "{language}" is replaced by that language's name in the visitor's language.
 	StrOtherLang = "other_language"
+	// StrMayHelp heads a weak match: an article that may answer, offered with the human option;
+	// "{title}" and "{url}" are replaced.
+	StrMayHelp      = "may_help"
+	StrGreeting     = "greeting"      // answer to a greeting
+	StrPresence     = "presence"      // answer to "are you there?"
+	StrAnythingElse = "anything_else" // answer to "ok"
+	StrGoodbye      = "goodbye"       // answer to a goodbye
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -44,6 +51,11 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Thanks, we will reply to you by email.",
 		StrInvalidEmail: "That does not look like an email address. Could you check it?",
 		StrOtherLang:    "We only have this in {language}:",
+		StrMayHelp:      "This article may help: {title} — {url}",
+		StrGreeting:     "Hello! How can I help you today?",
+		StrPresence:     "Yes, I'm here. How can I help?",
+		StrAnythingElse: "Is there anything else I can help you with?",
+		StrGoodbye:      "Goodbye! Write to us again whenever you need.",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -60,6 +72,11 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Gracias, te responderemos por correo electrónico.",
 		StrInvalidEmail: "Eso no parece una dirección de correo. ¿Puedes revisarla?",
 		StrOtherLang:    "Solo tenemos esta información en {language}:",
+		StrMayHelp:      "Este artículo puede ayudarte: {title} — {url}",
+		StrGreeting:     "¡Hola! ¿En qué puedo ayudarte?",
+		StrPresence:     "Sí, aquí estoy. ¿En qué puedo ayudarte?",
+		StrAnythingElse: "¿Hay algo más en lo que pueda ayudarte?",
+		StrGoodbye:      "¡Hasta pronto! Escríbenos cuando lo necesites.",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -76,6 +93,11 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Gràcies, et respondrem per correu electrònic.",
 		StrInvalidEmail: "Això no sembla una adreça de correu. La pots revisar?",
 		StrOtherLang:    "Només tenim aquesta informació en {language}:",
+		StrMayHelp:      "Aquest article et pot ajudar: {title} — {url}",
+		StrGreeting:     "Hola! En què et puc ajudar?",
+		StrPresence:     "Sí, sóc aquí. En què et puc ajudar?",
+		StrAnythingElse: "Et puc ajudar en res més?",
+		StrGoodbye:      "Fins aviat! Escriu-nos quan ho necessitis.",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -92,6 +114,11 @@ var defaultStrings = StringTable{
 		StrEmailThanks:  "Merci, nous vous répondrons par e-mail.",
 		StrInvalidEmail: "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous la vérifier ?",
 		StrOtherLang:    "Nous n'avons cette information qu'en {language} :",
+		StrMayHelp:      "Cet article peut vous aider : {title} — {url}",
+		StrGreeting:     "Bonjour ! Comment puis-je vous aider ?",
+		StrPresence:     "Oui, je suis là. Comment puis-je vous aider ?",
+		StrAnythingElse: "Puis-je vous aider pour autre chose ?",
+		StrGoodbye:      "Au revoir ! Écrivez-nous quand vous voulez.",
 	},
 }
 

@@ -46,6 +46,15 @@ type Answer struct {
 	Resolve        bool     // the model judged the question resolved
 	Usage          Usage
 	Offline        bool // answered from the knowledge base without a model
+	// Weak: the answer offers its source as a plausible but weak match ("This article may help")
+	// together with the human option (OffersHuman is then true).
+	Weak bool
+	// Turn is the kind of conversational turn answered (TurnGreeting, TurnThanks, ...), without a
+	// knowledge-base search; TurnQuestion ("") for a question.
+	Turn string
+	// Language is the language the answer is written in: the visitor's message language when it
+	// says so clearly, else the conversation's.
+	Language string
 }
 
 // Source is a knowledge-base passage's origin.

@@ -1,0 +1,197 @@
+package assistant
+
+import (
+	"slices"
+	"strings"
+)
+
+// Kinds of conversational turns: messages that are conversation, not questions, answered without
+// a knowledge-base search.
+const (
+	TurnQuestion = ""         // a question (or anything else): search the knowledge base
+	TurnGreeting = "greeting" // "hello", "hola", "bonjour"
+	TurnThanks   = "thanks"   // "thanks!", "merci beaucoup"
+	TurnPresence = "presence" // "are you there?", "¿hay alguien?"
+	TurnAck      = "ack"      // "ok", "got it", "vale", "d'accord"
+	TurnBye      = "bye"      // "bye", "adiós", "au revoir"
+)
+
+// turnWords is the conversational vocabulary: folded words (and a few fixed phrases, written with
+// spaces) by kind and language. A message is conversation when every word of it is one of these
+// or a filler word, so "hi, how do I register?" is a question and "hi there!" is not.
+var turnWords = map[string]map[string]string{
+	TurnGreeting: {
+		"en": "hi hello hey hiya howdy greetings morning afternoon evening",
+		"es": "hola buenas buenos dias tardes noches saludos",
+		"fr": "bonjour bonsoir salut coucou",
+		"ca": "hola bon dia bona tarda vespre nit",
+	},
+	TurnThanks: {
+		"en": "thanks thank thx ty cheers appreciated appreciate helpful",
+		"es": "gracias mil agradezco amable",
+		"fr": "merci remercie beaucoup",
+		"ca": "gracies merces moltes",
+	},
+	TurnPresence: {
+		"en": "there anyone anybody someone somebody still alive here",
+		"es": "ahi alguien hay sigues estas",
+		"fr": "quelqu personne etes",
+		"ca": "algu hi ets sou aqui",
+	},
+	TurnAck: {
+		"en": "ok okay k kk good sure fine great perfect cool nice alright right understood got gotcha noted yes yeah yep no nope",
+		"es": "vale bien perfecto genial entendido claro si de acuerdo ok",
+		"fr": "ok d accord parfait super entendu compris oui non bien",
+		"ca": "vale perfecte entesos entes genial molt be d acord si",
+	},
+	TurnBye: {
+		"en": "bye goodbye later see cya farewell night",
+		"es": "adios chao hasta luego pronto vemos",
+		"fr": "revoir bientot plus tard bonne journee soiree",
+		"ca": "adeu fins aviat despres",
+	},
+}
+
+// turnFillers may stand in a conversational message without making it a question.
+var turnFillers = strings.Fields(`a an the you u your so very much lot for all is are it that this and
+	me again to everyone everybody guys team folks that's thats just oh ah well then too really
+	de la el los las muy por todo tu usted te le y pues
+	le les vous tu a de pour tout tres et ca c est
+	el la els per tot molt i et us`)
+
+var turnIndex = func() map[string][]string {
+	m := map[string][]string{}
+	for kind, byLang := range turnWords {
+		for _, list := range byLang {
+			for _, w := range strings.Fields(list) {
+				if !slices.Contains(m[w], kind) {
+					m[w] = append(m[w], kind)
+				}
+			}
+		}
+	}
+	return m
+}()
+
+// turnLang tells the language of a conversational word when only one language uses it.
+var turnLang = func() map[string]string {
+	m := map[string]string{}
+	seen := map[string]int{}
+	for _, byLang := range turnWords {
+		for lang, list := range byLang {
+			for _, w := range strings.Fields(list) {
+				if m[w] != lang {
+					seen[w]++
+				}
+				m[w] = lang
+			}
+		}
+	}
+	for w, n := range seen {
+		if n > 1 {
+			delete(m, w)
+		}
+	}
+	return m
+}()
+
+// maxTurnWords caps a conversational message: a longer one is read as a question.
+const maxTurnWords = 8
+
+// ClassifyTurn tells whether a visitor message is conversation (a greeting, thanks, "are you
+// there?", "ok", goodbye) and which, and the language its conversational words point to ("" when
+// they do not say). Anything else is TurnQuestion.
+func ClassifyTurn(text string) (kind, lang string) {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > maxTurnWords {
+		return TurnQuestion, ""
+	}
+	found := map[string]bool{}
+	votes := map[string]int{}
+	for _, w := range ws {
+		kinds, ok := turnIndex[w]
+		if !ok {
+			if slices.Contains(turnFillers, w) {
+				continue
+			}
+			return TurnQuestion, ""
+		}
+		for _, k := range kinds {
+			found[k] = true
+		}
+		if l := turnLang[w]; l != "" {
+			votes[l]++
+		}
+	}
+	best := 0
+	for l, n := range votes {
+		if n > best || (n == best && l < lang) {
+			lang, best = l, n
+		}
+	}
+	// A message mixing kinds is answered for the one that matters most: thanks close, a goodbye
+	// ends, a presence check ("are you there?", but not "hi there") wants a sign of life, then
+	// greetings, then acknowledgements.
+	switch {
+	case found[TurnThanks]:
+		return TurnThanks, lang
+	case found[TurnBye]:
+		return TurnBye, lang
+	case found[TurnPresence] && (!found[TurnGreeting] || strings.Contains(text, "?")):
+		return TurnPresence, lang
+	case found[TurnGreeting]:
+		return TurnGreeting, lang
+	case found[TurnAck]:
+		return TurnAck, lang
+	}
+	return TurnQuestion, ""
+}
+
+// turnString is the localized string answering each kind of conversational turn.
+var turnString = map[string]string{
+	TurnGreeting: StrGreeting,
+	TurnThanks:   StrClosing,
+	TurnPresence: StrPresence,
+	TurnAck:      StrAnythingElse,
+	TurnBye:      StrGoodbye,
+}
+
+// followWords open or mark a follow-up: a conjunction first ("and to Norway?", "y a Francia?"), or
+// a word pointing back ("can I pause it instead?", "how long does that take?").
+var (
+	followOpeners = strings.Fields("and also what how or but y e o pero tambien et ou mais aussi i pero tambe")
+	followPointer = strings.Fields("it that this them those these instead one ones there eso esto ello ese esa alli ahi lo ca cela ceci celui celle la aixo allo ho")
+)
+
+// maxFollowWords caps a follow-up: a longer message stands on its own.
+const maxFollowWords = 8
+
+// IsFollowUp reports a short message that leans on the previous one: it opens with a conjunction
+// or points back with a pronoun. Only then does the previous message join the search, at a lower
+// weight.
+func IsFollowUp(text string) bool {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > maxFollowWords {
+		return false
+	}
+	if slices.Contains(followOpeners, ws[0]) && (ws[0] != "what" && ws[0] != "how" || len(ws) > 1 && ws[1] == "about") {
+		return true
+	}
+	for _, w := range ws {
+		if slices.Contains(followPointer, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// MessageLanguage returns the language a message's own words say clearly (function words, letters,
+// marks and endings of one language, at least twice as many as of any other), or "" when they
+// do not.
+func MessageLanguage(text string) string {
+	lang, n, second := detectLanguage(text)
+	if n >= 1 && n >= 2*second {
+		return lang
+	}
+	return ""
+}
