@@ -150,6 +150,7 @@ type Bridge struct {
 	shardsClosed bool // shard queues are closed: nothing at all may be queued
 	idle         chan struct{}
 	gens         map[Key]*generation // in-flight generation per conversation
+	held         sync.Map            // Key -> true: an answer waits for the guided steps' messages (perform)
 	jobs         map[Key]*journalJob // journal work per conversation
 	leases       Leases              // shared store's leases; nil when this is the only replica
 	tokens       map[Key]int64       // fencing token of the task running per conversation

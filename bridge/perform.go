@@ -18,11 +18,36 @@ func (b *Bridge) perform(_ context.Context, st *step) {
 		case signals.ActCancel:
 			b.cancelGeneration(c.Key)
 		case signals.ActReply:
+			if stepsPending(c) {
+				b.held.Store(c.Key, true)
+				continue
+			}
+			b.held.Delete(c.Key)
 			b.startGeneration(c)
 		}
 	}
 	st.actions = nil
+	// An answer owed while guided-step messages were still to be posted (the steps hand over to the
+	// assistant with their last words, "Thanks! How can I help?") starts once the journal posted
+	// them, so the visitor reads them first. After a restart the outbox (ReplyDue) answers it.
+	if c.ReplyDue == 0 || c.Mode != signals.ModeActive {
+		b.held.Delete(c.Key)
+	} else if !stepsPending(c) {
+		if _, held := b.held.LoadAndDelete(c.Key); held {
+			b.startGeneration(c)
+		}
+	}
 	b.kickJournal(c)
+}
+
+// stepsPending reports guided-step messages not yet posted.
+func stepsPending(c *Conversation) bool {
+	for _, e := range c.Journal {
+		if e.Kind == JournalStep {
+			return true
+		}
+	}
+	return false
 }
 
 // text returns a localized string for the conversation.
