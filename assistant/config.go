@@ -83,7 +83,7 @@ var builtinWebsite = Website{
 	Passages:         3,
 	MinPassageMatch:  0.45,
 	OfflineMinMatch:  0.5,
-	OfflineWeakMatch: 0.35,
+	OfflineWeakMatch: 0.45,
 	MinSimilarity:    0.5,
 	Timeout:          30 * time.Second,
 }

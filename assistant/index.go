@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // BM25 parameters.
@@ -45,11 +46,16 @@ type index struct {
 	typos    *typoIndex
 	langs    []string    // the documents' languages
 	vecs     [][]float32 // normalized embeddings of docs (WithEmbeddings), nil without
+	synonyms bool        // expand unknown question words through the thesaurus
 }
 
 // group is what one word (or lexicon phrase) of a text contributes: its stem and its concepts.
 type group struct {
 	word    string // the folded word, "" for a phrase
+	raw     string // the lowercase word, accents kept
+	// unknown: the knowledge base uses neither the word nor a typo correction of it; what it
+	// matches comes from synonyms, and it still weighs as an unknown word.
+	unknown bool
 	terms   []string
 	factors []float64
 }
@@ -102,7 +108,7 @@ func analyzeText(text string, stopLangs, stemLangs []string) []group {
 		if isStopIn(stopLangs, Fold(w)) {
 			continue
 		}
-		g := group{word: Fold(w)}
+		g := group{word: Fold(w), raw: w}
 		for _, lang := range stemLangs {
 			a := analyzerFor(lang)
 			st := a.term(w)
@@ -236,6 +242,22 @@ func (idx *index) queryGroups(text, lang string, weight float64) []weighted {
 					g.add(nt, typoFactor)
 				}
 			}
+			g.unknown = true
+			for _, t := range g.terms {
+				if len(idx.postings[t]) > 0 {
+					g.unknown = false
+				}
+			}
+			if idx.synonyms && g.unknown {
+				// A word the articles never use: the words they use for the same thing, in the
+				// question's languages.
+				w := strings.ToLower(g.raw)
+				for _, l := range langs {
+					for _, t := range idx.synonymTerms(l, w) {
+						g.add(t, thesFactor)
+					}
+				}
+			}
 		}
 		out = append(out, weighted{group: g, weight: weight})
 	}
@@ -332,11 +354,16 @@ func (idx *index) find(q Query, k int) []scored {
 				tf := float64(p.tf)
 				norm := bm25K1 * (1 - bm25B + bm25B*float64(idx.lens[p.doc])/idx.avgLen)
 				best[p.doc] = max(best[p.doc], idf*tf*(bm25K1+1)/(tf+norm))
-				bestIDF[p.doc] = max(bestIDF[p.doc], idf)
+				if g.unknown {
+					// A synonym ranks the passage but says less about whether it answers.
+					bestIDF[p.doc] = max(bestIDF[p.doc], idf*thesMatchShare)
+				} else {
+					bestIDF[p.doc] = max(bestIDF[p.doc], idf)
+				}
 			}
 		}
-		if gmass == 0 {
-			gmass = unknown
+		if gmass == 0 || g.unknown {
+			gmass = max(gmass, unknown)
 		}
 		mass += g.weight * gmass
 		for d, s := range best {

@@ -55,6 +55,14 @@ type kbOptions struct {
 	chunkSize int
 	embedder  Embedder
 	cache     EmbeddingCache
+	// noSynonyms turns the thesaurus off (WithSynonyms(false)).
+	noSynonyms bool
+}
+
+// WithSynonyms turns the thesaurus expansion of question words on (the default) or off: a word of
+// the question that the articles never use also matches the articles' words for the same thing.
+func WithSynonyms(on bool) KBOption {
+	return func(o *kbOptions) { o.noSynonyms = !on }
 }
 
 // WithBaseURL links articles without a "url:" front-matter line to baseURL + their path without
@@ -110,6 +118,10 @@ func NewKnowledgeBase(files map[string]string, opts ...KBOption) *KnowledgeBase 
 // index and an error wrapping errEmbed.
 func (kb *KnowledgeBase) build(chunks []Passage) (*index, error) {
 	idx := buildIndex(chunks)
+	if !kb.opts.noSynonyms {
+		idx.synonyms = true
+		thesaurus() // loaded once, here rather than in the first question
+	}
 	if kb.opts.embedder == nil || len(chunks) == 0 {
 		return idx, nil
 	}
