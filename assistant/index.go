@@ -51,8 +51,8 @@ type index struct {
 
 // group is what one word (or lexicon phrase) of a text contributes: its stem and its concepts.
 type group struct {
-	word    string // the folded word, "" for a phrase
-	raw     string // the lowercase word, accents kept
+	word string // the folded word, "" for a phrase
+	raw  string // the lowercase word, accents kept
 	// unknown: the knowledge base uses neither the word nor a typo correction of it; what it
 	// matches comes from synonyms, and it still weighs as an unknown word.
 	unknown bool
