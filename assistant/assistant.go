@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,6 +23,8 @@ type Assistant struct {
 	sites map[string]*site
 	def   *site
 	gaps  GapRecorder
+
+	rewrites *rewriteCache // WithQueryRewrite
 }
 
 var _ Replier = (*Assistant)(nil)
@@ -168,10 +172,11 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		a.noteGap(q.WebsiteID, last, ans)
 		return ans, nil
 	}
-	passages := a.passages(ctx, q.WebsiteID, query)
+	passages, rewriteUsage := a.passages(ctx, q.WebsiteID, query)
 	q.Language = lang
 	ans, err := a.complete(ctx, w, q, passages)
 	ans.Language = lang
+	ans.Usage = addUsage(ans.Usage, rewriteUsage)
 	if err == nil && len(passages) == 0 {
 		a.noteGap(q.WebsiteID, last, Answer{})
 	}
@@ -227,15 +232,35 @@ func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev st
 	if prev != "" && IsFollowUp(last) {
 		q.Context = prev
 	}
-	return a.passages(ctx, websiteID, q)
+	ps, _ := a.passages(ctx, websiteID, q)
+	return ps
 }
 
-func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) []Passage {
+// passages retrieves for q and, with WithQueryRewrite, for the model's search query in each
+// article language, fused; it returns the rewrite's usage.
+func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]Passage, Usage) {
 	w := a.site(websiteID).w
+	kb := a.knowledge(websiteID)
 	q.MinMatch, q.MinSimilarity = w.MinPassageMatch, w.MinSimilarity
-	hits, err := a.knowledge(websiteID).Retrieve(ctx, q, w.Passages)
+	hits, err := kb.Retrieve(ctx, q, w.Passages)
 	if err != nil {
 		a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
+	}
+	queries, usage := a.searchQueries(ctx, w, websiteID, kb.Languages(), q.Text, q.Context)
+	if len(queries) > 0 {
+		lists := [][]Passage{hits}
+		for _, lang := range slices.Sorted(maps.Keys(queries)) {
+			rq := q
+			rq.Text, rq.Context = queries[lang], ""
+			// The rewrite is in lang: passages in lang first, then the conversation's.
+			rq.Lang, rq.Fallback = lang, q.Lang
+			more, err := kb.Retrieve(ctx, rq, w.Passages)
+			if err != nil {
+				a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
+			}
+			lists = append(lists, more)
+		}
+		hits = fusePassages(lists, w.Passages)
 	}
 	var passages []Passage
 	for _, p := range hits {
@@ -243,7 +268,18 @@ func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) []P
 			passages = append(passages, p)
 		}
 	}
-	return passages
+	return passages, usage
+}
+
+// addUsage adds a side call's usage (a query rewrite) to an answer's.
+func addUsage(u, side Usage) Usage {
+	u.PromptTokens += side.PromptTokens
+	u.CompletionTokens += side.CompletionTokens
+	u.CostUSD += side.CostUSD
+	if u.Model == "" {
+		u.Model = side.Model
+	}
+	return u
 }
 
 func lastVisitorMessages(h []Turn) (last, prev string) {
@@ -283,6 +319,7 @@ func offlineAnswer(w Website, lang string, hits []Passage) Answer {
 		if p.Lang != "" && p.Lang != lang {
 			text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLang), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
 		}
+		text = strings.TrimSpace(text) + "\n\n" + w.Strings.Get(lang, StrOfferHuman)
 		return Answer{Text: strings.TrimSpace(text), Sources: src, Offline: true, Weak: true, Language: lang}
 	}
 	text := strings.TrimSpace(p.Text)

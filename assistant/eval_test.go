@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"unicode"
 
@@ -456,7 +455,8 @@ func evalModes(t *testing.T, dir string, articles map[string]evalArticle) []eval
 	return []evalMode{
 		evalOffline(t, "offline", dir, "", articles),
 		evalOffline(t, "offline-en", dir, "en", articles),
-		evalHybrid(t, dir, articles),
+		evalHybrid(t, "hybrid", dir, articles, false),
+		evalHybrid(t, "hybrid-rw", dir, articles, true),
 	}
 }
 
@@ -465,7 +465,7 @@ func evalModes(t *testing.T, dir string, articles map[string]evalArticle) []eval
 // stand-in model that cites the first passage of its prompt (evalCiter). It measures what reaches
 // the model, in the order given. With SB_EVAL_EMBEDDINGS_URL (and SB_EVAL_EMBEDDINGS_KEY,
 // SB_EVAL_EMBEDDINGS_MODEL) it uses a real endpoint for embeddings instead of the fake.
-func evalHybrid(t *testing.T, dir string, articles map[string]evalArticle) evalMode {
+func evalHybrid(t *testing.T, name, dir string, articles map[string]evalArticle, rewrite bool) evalMode {
 	cfg := openai.Config{BaseURL: os.Getenv("SB_EVAL_EMBEDDINGS_URL"), APIKey: os.Getenv("SB_EVAL_EMBEDDINGS_KEY"),
 		EmbeddingModel: os.Getenv("SB_EVAL_EMBEDDINGS_MODEL")}
 	if cfg.BaseURL == "" {
@@ -483,11 +483,24 @@ func evalHybrid(t *testing.T, dir string, articles map[string]evalArticle) evalM
 	if v, err := strconv.ParseFloat(os.Getenv("SB_EVAL_PASSAGE_MATCH"), 64); err == nil {
 		acfg.Default.MinPassageMatch = v
 	}
-	a, err := assistant.New(acfg, &evalCiter{}, kb)
+	citer := &evalCiter{}
+	var opts []assistant.Option
+	if rewrite {
+		opts = append(opts, assistant.WithQueryRewrite(0))
+		if m := os.Getenv("SB_EVAL_CHAT_MODEL"); m != "" && os.Getenv("SB_EVAL_EMBEDDINGS_URL") != "" {
+			cfg.Model = m
+			rc, err := openai.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			citer.rewriter = rc
+		}
+	}
+	a, err := assistant.New(acfg, citer, kb, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return evalMode{name: "hybrid", run: func(q evalQuestion) evalOutcome {
+	return evalMode{name: name, run: func(q evalQuestion) evalOutcome {
 		ctx := context.Background()
 		h, err := evalHistory(ctx, a, q, q.lang)
 		if err != nil {
@@ -510,12 +523,28 @@ func evalHybrid(t *testing.T, dir string, articles map[string]evalArticle) evalM
 }
 
 // evalCiter stands in for the model: it answers with the link of the first passage of its prompt,
-// or says it does not know.
-type evalCiter struct{ mu sync.Mutex }
+// or says it does not know. A query rewrite goes to rewriter (a real model, SB_EVAL_CHAT_MODEL)
+// or, without one, gets the message back unchanged in each language (the fake cannot translate:
+// this measures the path, not a model's rewriting).
+type evalCiter struct{ rewriter assistant.Completer }
 
-var evalURL = regexp.MustCompile(`(?m)^URL: (\S+)$`)
+var (
+	evalURL   = regexp.MustCompile(`(?m)^URL: (\S+)$`)
+	evalLangs = regexp.MustCompile(`([a-z]{2}) \(`)
+)
 
-func (*evalCiter) Complete(_ context.Context, req assistant.CompletionRequest) (assistant.Completion, error) {
+func (c *evalCiter) Complete(ctx context.Context, req assistant.CompletionRequest) (assistant.Completion, error) {
+	if req.Metadata[assistant.MetaPurpose] == assistant.PurposeSearchQuery {
+		if c.rewriter != nil {
+			return c.rewriter.Complete(ctx, req)
+		}
+		msg := req.Messages[len(req.Messages)-1].Content
+		var b strings.Builder
+		for _, m := range evalLangs.FindAllStringSubmatch(req.Messages[0].Content, -1) {
+			fmt.Fprintf(&b, "%s: %s\n", m[1], msg)
+		}
+		return assistant.Completion{Text: b.String()}, nil
+	}
 	if m := evalURL.FindStringSubmatch(req.Messages[0].Content); m != nil {
 		return assistant.Completion{Text: "See " + m[1]}, nil
 	}

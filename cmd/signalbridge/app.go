@@ -317,6 +317,9 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			return nil, fmt.Errorf("openai: %w", err)
 		}
 		c = oc
+		if cfg.OpenAI.QueryRewrite {
+			opts = append(opts, assistant.WithQueryRewrite(0))
+		}
 		if cfg.OpenAI.EmbeddingModel != "off" {
 			// Hybrid retrieval. The cache is the store when it keeps embeddings (bbolt): a restart or
 			// an unchanged article costs no embedding call; else it lives in memory.
