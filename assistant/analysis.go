@@ -119,7 +119,23 @@ func DetectLanguage(s string) string {
 
 // detectLanguage returns the best language of s with its score and the runner-up's score.
 func detectLanguage(s string) (best string, bestN, second float64) {
+	scores := languageScores(s)
+	for _, lang := range KBLanguages {
+		switch n := scores[lang]; {
+		case n > bestN:
+			best, bestN, second = lang, n, bestN
+		case n > second:
+			second = n
+		}
+	}
+	return best, bestN, second
+}
+
+// languageScores counts, for each of KBLanguages, the signs of s that point to it: stop words,
+// typical letters, marks and word endings.
+func languageScores(s string) map[string]float64 {
 	ws := lowerWords(s)
+	scores := map[string]float64{}
 	for _, lang := range KBLanguages {
 		a := analyzers[lang]
 		n := 0.0
@@ -142,14 +158,9 @@ func detectLanguage(s string) (best string, bestN, second float64) {
 		if marks, ok := markHints[lang]; ok && strings.ContainsAny(s, marks) {
 			n++
 		}
-		switch {
-		case n > bestN:
-			best, bestN, second = lang, n, bestN
-		case n > second:
-			second = n
-		}
+		scores[lang] = n
 	}
-	return best, bestN, second
+	return scores
 }
 
 // markHints are punctuation marks that point to a language (they are not part of words).

@@ -28,7 +28,7 @@ var turnWords = map[string]map[string]string{
 	},
 	TurnThanks: {
 		"en": "thanks thank thx ty cheers appreciated appreciate helpful",
-		"es": "gracias mil agradezco amable",
+		"es": "gracias mil muchas muchisimas agradezco amable",
 		"fr": "merci remercie beaucoup",
 		"ca": "gracies merces moltes",
 	},
@@ -56,7 +56,7 @@ var turnWords = map[string]map[string]string{
 var turnFillers = strings.Fields(`a an the you u your so very much lot for all is are it that this and
 	me again to everyone everybody guys team folks that's thats just oh ah well then too really
 	de la el los las muy por todo tu usted te le y pues
-	le les vous tu a de pour tout tres et ca c est
+	le les vous tu a au de pour tout tres et ca c est
 	el la els per tot molt i et us`)
 
 var turnIndex = func() map[string][]string {
@@ -73,23 +73,16 @@ var turnIndex = func() map[string][]string {
 	return m
 }()
 
-// turnLang tells the language of a conversational word when only one language uses it.
-var turnLang = func() map[string]string {
-	m := map[string]string{}
-	seen := map[string]int{}
+// turnLangs are the languages whose conversational vocabulary has a word.
+var turnLangs = func() map[string][]string {
+	m := map[string][]string{}
 	for _, byLang := range turnWords {
 		for lang, list := range byLang {
 			for _, w := range strings.Fields(list) {
-				if m[w] != lang {
-					seen[w]++
+				if !slices.Contains(m[w], lang) {
+					m[w] = append(m[w], lang)
 				}
-				m[w] = lang
 			}
-		}
-	}
-	for w, n := range seen {
-		if n > 1 {
-			delete(m, w)
 		}
 	}
 	return m
@@ -119,14 +112,16 @@ func ClassifyTurn(text string) (kind, lang string) {
 		for _, k := range kinds {
 			found[k] = true
 		}
-		if l := turnLang[w]; l != "" {
+		for _, l := range turnLangs[w] {
 			votes[l]++
 		}
 	}
+	// The language with most votes; among equals, the first of KBLanguages ("hola" is Spanish
+	// and Catalan: Spanish).
 	best := 0
-	for l, n := range votes {
-		if n > best || (n == best && l < lang) {
-			lang, best = l, n
+	for _, l := range KBLanguages {
+		if votes[l] > best {
+			lang, best = l, votes[l]
 		}
 	}
 	// A message mixing kinds is answered for the one that matters most: thanks close, a goodbye
@@ -186,11 +181,11 @@ func IsFollowUp(text string) bool {
 }
 
 // MessageLanguage returns the language a message's own words say clearly (function words, letters,
-// marks and endings of one language, at least twice as many as of any other), or "" when they
+// marks and endings of one language, a whole word ahead of any other), or "" when they
 // do not.
 func MessageLanguage(text string) string {
 	lang, n, second := detectLanguage(text)
-	if n >= 1 && n >= 2*second {
+	if n >= 1 && n >= second+1 {
 		return lang
 	}
 	return ""

@@ -73,6 +73,7 @@ type Server struct {
 	CORSOrigins []string
 	Logger      *slog.Logger
 	Fallback    http.Handler // serves every path the server does not (the demo page); nil = 404
+	Gaps        GapLister    // GET /v1/websites/:website/gaps (knowledge gaps); nil disables it
 
 	engine   *gin.Engine
 	srv      *http.Server
@@ -166,6 +167,9 @@ func (s *Server) Handler() *gin.Engine {
 	v1.DELETE("/conversations/:website/:session", s.auth(), s.erase)
 	v1.POST("/conversations/:website/:session/:command", s.auth(), s.control)
 	v1.POST("/control", s.scenarioAuth(), s.controlBody)
+	if s.Gaps != nil {
+		v1.GET("/websites/:website/gaps", s.auth(), s.gaps)
+	}
 	if s.Fallback != nil {
 		r.NoRoute(gin.WrapH(s.Fallback))
 	}

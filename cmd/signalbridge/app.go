@@ -34,6 +34,7 @@ type app struct {
 	// several, on the replica holding the socket's lease).
 	rtmLeader atomic.Bool
 	asst      *assistant.Assistant
+	gaps      *assistant.Gaps // knowledge gaps, listed by the admin API
 	kbs       []*assistant.KnowledgeBase
 	bridge    *bridge.Bridge
 	web       *web.Server
@@ -133,7 +134,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	}
 	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
 		AdminToken: cfg.AdminToken, Ready: a.ready, ScenarioToken: cfg.AdminScenarioToken,
-		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
+		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web"),
+		Gaps: a.gaps}
 	a.web.Fallback = opt.fallback
 	if err := a.web.Open(); err != nil {
 		return a, err
@@ -378,6 +380,8 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
 		}
 	}
+	a.gaps = &assistant.Gaps{}
+	opts = append(opts, assistant.WithGaps(a.gaps))
 	asst, err := assistant.New(acfg, c, defaultKB, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("assistant: %w", err)
