@@ -21,15 +21,15 @@ const (
 // or a filler word, so "hi, how do I register?" is a question and "hi there!" is not.
 var turnWords = map[string]map[string]string{
 	TurnGreeting: {
-		"en": "hi hello hey hiya howdy greetings morning afternoon evening",
-		"es": "hola buenas buenos dias tardes noches saludos",
-		"fr": "bonjour bonsoir salut coucou",
-		"ca": "hola bon dia bona tarda vespre nit",
+		"en": "hi hello hey hiya howdy yo greetings morning afternoon evening how doing",
+		"es": "hola buenas buenos dias buen tardes noches saludos que tal como estas",
+		"fr": "bonjour bonsoir salut coucou allo comment allez va",
+		"ca": "hola bon bona dia tarda vespre nit com estas que tal",
 	},
 	TurnThanks: {
-		"en": "thanks thank thx ty cheers appreciated appreciate helpful",
+		"en": "thanks thank thx thnx thanx tks ty tysm tyvm cheers appreciated appreciate grateful helpful",
 		"es": "gracias mil muchas muchisimas agradezco amable",
-		"fr": "merci remercie beaucoup",
+		"fr": "merci remercie beaucoup mille",
 		"ca": "gracies merces moltes",
 	},
 	TurnPresence: {
@@ -39,22 +39,23 @@ var turnWords = map[string]map[string]string{
 		"ca": "algu hi ets sou aqui",
 	},
 	TurnAck: {
-		"en": "ok okay k kk good sure fine great perfect cool nice alright right understood got gotcha noted yes yeah yep no nope",
-		"es": "vale bien perfecto genial entendido claro si de acuerdo ok",
-		"fr": "ok d accord parfait super entendu compris oui non bien",
-		"ca": "vale perfecte entesos entes genial molt be d acord si",
+		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds",
+		"es": "vale bien perfecto genial estupendo guay entendido claro si de acuerdo ok",
+		"fr": "ok d accord parfait super entendu compris oui non bien genial nickel marche",
+		"ca": "vale perfecte entesos entes genial molt be d acord si val",
 	},
 	TurnBye: {
-		"en": "bye goodbye later see cya farewell night",
-		"es": "adios chao hasta luego pronto vemos",
-		"fr": "revoir bientot plus tard bonne journee soiree",
-		"ca": "adeu fins aviat despres",
+		"en": "bye goodbye later see cya farewell night care day",
+		"es": "adios chao chau hasta luego pronto vemos manana",
+		"fr": "revoir bientot plus tard bonne journee soiree tchao",
+		"ca": "adeu fins aviat despres dema",
 	},
 }
 
 // turnFillers may stand in a conversational message without making it a question.
 var turnFillers = strings.Fields(`a an the you u your so very much lot for all is are it that this and
-	me again to everyone everybody guys team folks that's thats just oh ah well then too really
+	me again to everyone everybody guys team folks that's thats just oh ah well then too really have
+	take
 	de la el los las muy por todo tu usted te le y pues
 	le les vous tu a au de pour tout tres et ca c est
 	el la els per tot molt i et us`)

@@ -37,6 +37,13 @@ func TestClassifyTurn(t *testing.T) {
 		{"hola, ¿cuánto cuesta el envío?", assistant.TurnQuestion, ""},
 		{"thanks, and do you ship to Norway?", assistant.TurnQuestion, ""},
 		{"refund", assistant.TurnQuestion, ""},
+		{"how are you?", assistant.TurnGreeting, "en"},
+		{"have a nice day", assistant.TurnBye, "en"},
+		{"¿qué tal?", assistant.TurnGreeting, "es"},
+		{"ça marche, merci", assistant.TurnThanks, "fr"},
+		{"fins aviat!", assistant.TurnBye, "ca"},
+		{"how do I cancel?", assistant.TurnQuestion, ""},
+		{"what day do you ship?", assistant.TurnQuestion, ""},
 	}
 	for _, tc := range tests {
 		kind, lang := assistant.ClassifyTurn(tc.text)
