@@ -157,7 +157,7 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		return a.conversation(ctx, w, q, kind, lang)
 	}
 	query := Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}
-	if prev != "" && IsFollowUp(last) {
+	if prev != "" && leansOnPrevious(last, lang) {
 		query.Context = prev
 	}
 	if a.c == nil {
@@ -246,7 +246,7 @@ func (a *Assistant) conversation(ctx context.Context, w Website, q Question, kin
 func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev string) []Passage {
 	w := a.site(websiteID).w
 	q := Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}
-	if prev != "" && IsFollowUp(last) {
+	if prev != "" && leansOnPrevious(last, lang) {
 		q.Context = prev
 	}
 	ps, _ := a.passages(ctx, websiteID, q)
@@ -297,6 +297,16 @@ func addUsage(u, side Usage) Usage {
 		u.Model = side.Model
 	}
 	return u
+}
+
+// leansOnPrevious reports a message to be searched with the previous one: a follow-up
+// (IsFollowUp), or a short message with no word of its own to search ("how much?", "¿y cuánto?").
+// Any other message is searched alone, whatever came before.
+func leansOnPrevious(last, lang string) bool {
+	if IsFollowUp(last) {
+		return true
+	}
+	return len(words(last)) <= maxFollowWords && len(TermsIn(lang, last)) == 0 && len(Terms(last)) == 0
 }
 
 func lastVisitorMessages(h []Turn) (last, prev string) {

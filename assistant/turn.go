@@ -21,10 +21,10 @@ const (
 // or a filler word, so "hi, how do I register?" is a question and "hi there!" is not.
 var turnWords = map[string]map[string]string{
 	TurnGreeting: {
-		"en": "hi hello hey hiya howdy yo greetings morning afternoon evening how doing",
-		"es": "hola buenas buenos dias buen tardes noches saludos que tal como estas",
-		"fr": "bonjour bonsoir salut coucou allo comment allez va",
-		"ca": "hola bon bona dia tarda vespre nit com estas que tal",
+		"en": "hi hello hey hiya howdy yo greetings morning afternoon evening",
+		"es": "hola buenas buenos dias buen tardes noches saludos",
+		"fr": "bonjour bonsoir salut coucou allo",
+		"ca": "hola bon bona dia tarda vespre nit",
 	},
 	TurnThanks: {
 		"en": "thanks thank thx thnx thanx tks ty tysm tyvm cheers appreciated appreciate grateful helpful",
@@ -89,6 +89,16 @@ var turnLangs = func() map[string][]string {
 	return m
 }()
 
+// greetingPhrases are greetings shaped as questions, folded, with the greeting word of their
+// language that stands for them.
+var (
+	greetingPhrases = []string{"how are you doing", "how are you", "how is it going", "how s it going",
+		"que tal", "como estas", "comment allez vous", "comment ca va", "ca va", "com estas", "com va"}
+	greetingOf = map[string]string{"how are you doing": "hello", "how are you": "hello", "how is it going": "hello",
+		"how s it going": "hello", "que tal": "hola", "como estas": "hola", "comment allez vous": "bonjour",
+		"comment ca va": "bonjour", "ca va": "bonjour", "com estas": "hola", "com va": "hola"}
+)
+
 // maxTurnWords caps a conversational message: a longer one is read as a question.
 const maxTurnWords = 8
 
@@ -97,6 +107,14 @@ const maxTurnWords = 8
 // they do not say). Anything else is TurnQuestion.
 func ClassifyTurn(text string) (kind, lang string) {
 	ws := words(text)
+	if len(ws) > 1 {
+		// Greetings that are questions in form ("how are you?") read as greetings.
+		j := " " + strings.Join(ws, " ") + " "
+		for _, p := range greetingPhrases {
+			j = strings.ReplaceAll(j, " "+p+" ", " "+greetingOf[p]+" ")
+		}
+		ws = strings.Fields(j)
+	}
 	if len(ws) == 0 || len(ws) > maxTurnWords {
 		return TurnQuestion, ""
 	}
@@ -157,13 +175,18 @@ var turnString = map[string]string{
 var (
 	followOpeners = strings.Fields("and also what how or but y e o pero tambien et ou mais aussi i pero tambe")
 	followPointer = strings.Fields("it that this them those these instead one ones there eso esto ello ese esa alli ahi lo ca cela ceci celui celle la aixo allo ho")
+	// followPrep open a fragment ("to Norway?", "para estudiantes?", "en Suisse ?").
+	followPrep = strings.Fields("to for in from with a para en con de pour avec per amb")
 )
+
+// maxFragmentWords caps a fragment opened by a preposition.
+const maxFragmentWords = 4
 
 // maxFollowWords caps a follow-up: a longer message stands on its own.
 const maxFollowWords = 8
 
-// IsFollowUp reports a short message that leans on the previous one: it opens with a conjunction
-// or points back with a pronoun. Only then does the previous message join the search, at a lower
+// IsFollowUp reports a short message that leans on the previous one: it opens with a conjunction,
+// is a fragment opened by a preposition, or points back with a pronoun. Only then does the previous message join the search, at a lower
 // weight.
 func IsFollowUp(text string) bool {
 	ws := words(text)
@@ -171,6 +194,9 @@ func IsFollowUp(text string) bool {
 		return false
 	}
 	if slices.Contains(followOpeners, ws[0]) && (ws[0] != "what" && ws[0] != "how" || len(ws) > 1 && ws[1] == "about") {
+		return true
+	}
+	if slices.Contains(followPrep, ws[0]) && len(ws) <= maxFragmentWords {
 		return true
 	}
 	for _, w := range ws {

@@ -224,3 +224,23 @@ func TestFrontMatterQuestions(t *testing.T) {
 		t.Fatalf("helpdesk article questions: %+v", got)
 	}
 }
+
+// A message with no word of its own ("how much?") is searched with the previous one.
+func TestReplyEllipsis(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	ask := func(texts ...string) assistant.Answer {
+		t.Helper()
+		var h []assistant.Turn
+		for _, x := range texts {
+			h = append(h, assistant.Turn{Role: assistant.RoleVisitor, Text: x})
+		}
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en", History: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ans
+	}
+	if ans := ask("what does shipping cost?", "how much?"); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "shipping") {
+		t.Fatalf("how much? after a shipping question = %+v, want the shipping article", ans)
+	}
+}
