@@ -149,9 +149,12 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		return Answer{Handover: true, HandoverReason: fmt.Sprintf("the visitor asked for a human (%q)", p)}, nil
 	}
 
-	lang := a.answerLanguage(w, q.Language, last, prev)
+	lang := ResolveLanguage(q.Language, nil, w.DefaultLanguage, w.Languages)
+	if !q.LanguageChosen {
+		lang = a.answerLanguage(w, q.Language, last, prev)
+	}
 	if kind, tlang := ClassifyTurn(last); kind != TurnQuestion {
-		if tlang != "" && a.supports(w, tlang) {
+		if tlang != "" && a.supports(w, tlang) && !q.LanguageChosen {
 			lang = tlang
 		}
 		return a.conversation(ctx, w, q, kind, lang)

@@ -244,3 +244,23 @@ func TestReplyEllipsis(t *testing.T) {
 		t.Fatalf("how much? after a shipping question = %+v, want the shipping article", ans)
 	}
 }
+
+// A language the visitor chose (a picker, session data) stands against the message's language; a
+// browser locale does not.
+func TestReplyChosenLanguage(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	ask := func(chosen bool) assistant.Answer {
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: "es", LanguageChosen: chosen,
+			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "What are the opening hours of the shop?"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ans
+	}
+	if ans := ask(true); ans.Language != "es" {
+		t.Fatalf("chosen Spanish, English message: answered in %q: %q", ans.Language, ans.Text)
+	}
+	if ans := ask(false); ans.Language != "en" {
+		t.Fatalf("Spanish locale, English message: answered in %q: %q", ans.Language, ans.Text)
+	}
+}

@@ -29,9 +29,13 @@ type Question struct {
 	WebsiteID string
 	SessionID string
 	Language  string // answer language (BCP 47 primary subtag: "en", "es", "ca", "fr", ...)
-	Country   string
-	Email     string
-	History   []Turn // oldest first, the visitor's new message last
+	// LanguageChosen: the visitor chose Language (a language picker, session data "language"), so
+	// it stands; otherwise (a browser locale, the website default) a message that says clearly
+	// which language it is written in is answered in that language.
+	LanguageChosen bool
+	Country        string
+	Email          string
+	History        []Turn // oldest first, the visitor's new message last
 	// Budget state, so the assistant can refuse before spending.
 	ConversationTokens int64 // tokens already spent in this conversation
 	WebsiteTokensToday int64 // tokens already spent by the website today

@@ -178,7 +178,7 @@ func (b *Bridge) clearGeneration(g *generation) bool {
 // question builds the assistant's input from the conversation.
 func (b *Bridge) question(c *Conversation) assistant.Question {
 	q := assistant.Question{WebsiteID: c.WebsiteID, SessionID: c.SessionID, Language: c.Language,
-		Country: c.Country, Email: c.Email, ConversationTokens: c.TokensUsed}
+		Country: c.Country, Email: c.Email, ConversationTokens: c.TokensUsed, LanguageChosen: c.Data["language"] != ""}
 	for _, t := range c.Transcript {
 		q.History = append(q.History, assistant.Turn{Role: t.Role, Text: t.Text})
 	}
