@@ -221,7 +221,7 @@ var stopWordLists = map[string]string{
 		was we were what whats what's when where which while who whom why will with would you your
 		yours yourself yourselves hi hello hey also get got guys ok okay many lot anything something
 		really still yet ever way thing things does any one make made question questions quick another
-		customer customers client clients`,
+		customer customers client clients hmm hm mmm uh um lol haha`,
 	"es": `a al algo algun alguna alguno algunos ante antes aqui asi aun bien cada como con contra cual
 		cuales cualquier cuando de del desde donde dos el ella ellas ellos en entre era eres es esa ese
 		eso esta estas este esto estos estoy estan fue ha hace hacer hay he la las le les lo los mas me
@@ -229,14 +229,14 @@ var stopWordLists = map[string]string{
 		pueden que quien se ser si sin sobre soy su sus tambien te tener tengo tiene ti tu tus un una
 		uno unos unas usted vosotros y ya yo hola gracias quiero necesito quisiera saber podeis podria
 		vuestro vuestra vuestros mio algun cuanto cuanta cuantos cuantas esto favor pregunta preguntas otra
-		cliente clientes`,
+		cliente clientes jaja jeje`,
 	"fr": `a ai aie au aux avec avez avoir c ca ce ceci cela celle celui ces cet cette d dans de des du
 		elle elles en est et etre eu fait faire il ils j je l la le les leur leurs lui m ma mais me mes
 		moi mon n ne ni nos notre nous on ou par pas peu peut peux plus pour pouvez puis puisqu qu que
 		quel quelle quelles quels qui quoi s sa sans se ses si son sont sur t ta te tes toi ton tu un
 		une vos votre vous y bonjour merci svp voudrais veux aimerais savoir est-ce comment combien
 		ete suis es sommes etes ont avons serai sera serons serez quand question questions autre seront serais serait aurai aura aurez auront aurais aurait
-		client clients cliente clientes`,
+		client clients cliente clientes mdr`,
 	"ca": `a al als algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
 		el els em en ens es et ha han he hi i jo la les li lo ma mes meu meva meus meves molt no nos
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si

@@ -171,6 +171,15 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			query.MinMatch = min(w.OfflineMinMatch, w.OfflineWeakMatch)
 		}
 		hits := a.knowledge(q.WebsiteID).Find(query, w.Passages)
+		if len(hits) == 0 && len(words(last)) <= maxTurnWords && len(TermsIn(lang, last)) == 0 && len(Terms(last)) == 0 {
+			// Nothing to search ("what?", "hmm, so"): conversation, not a question the articles
+			// failed to answer.
+			kind := TurnGreeting
+			if prev != "" {
+				kind = TurnAck
+			}
+			return a.conversation(ctx, w, q, kind, lang)
+		}
 		ans := offlineAnswer(w, lang, hits)
 		a.noteGap(q.WebsiteID, last, ans)
 		return ans, nil

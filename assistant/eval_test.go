@@ -261,7 +261,7 @@ func frac(n, d int) string {
 // lines: a wrong article cited confidently, or any article cited confidently for a line nothing
 // answers), weak misses (a wrong article offered as a weak match), refusals of the
 // unanswerable (kind none and offtopic: no article), small talk handled (no article, never "I
-// couldn't find"), follow-ups right, and wrong-language answers. Mode offline-en is offline with
+// couldn't find") and nofind (small talk answered "I couldn't find"), follow-ups right, and wrong-language answers. Mode offline-en is offline with
 // an English browser locale whatever the visitor writes. With SB_EVAL_MISSES=1 it lists the old
 // set's tuning-split misses (never the held-aside split's nor the independent set's).
 func TestEval(t *testing.T) {
@@ -299,8 +299,8 @@ func TestEval(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-10s %-11s %-7s %-4s %4s %6s %6s %6s %6s %6s %6s %8s %9s %8s %5s\n", "mode", "set", "split", "lang", "n",
-		"hit@1", "conf", "sec@1", "MRR", "false", "weak-x", "refused", "smalltalk", "followup", "wlang")
+	fmt.Fprintf(&b, "\n%-10s %-11s %-7s %-4s %4s %6s %6s %6s %6s %6s %6s %8s %9s %6s %8s %5s\n", "mode", "set", "split", "lang", "n",
+		"hit@1", "conf", "sec@1", "MRR", "false", "weak-x", "refused", "smalltalk", "nofind", "followup", "wlang")
 	for _, m := range modes {
 		for _, set := range []string{"independent", "old"} {
 			splits := []string{"all"}
@@ -314,10 +314,10 @@ func TestEval(t *testing.T) {
 					if s.answerable > 0 {
 						mrr = fmt.Sprintf("%.2f", s.rr/float64(s.answerable))
 					}
-					fmt.Fprintf(&b, "%-10s %-11s %-7s %-4s %4d %6s %6s %6s %6s %6s %6d %8s %9s %8s %5d\n", m.name, set, split, lang, s.n,
+					fmt.Fprintf(&b, "%-10s %-11s %-7s %-4s %4d %6s %6s %6s %6s %6s %6d %8s %9s %6d %8s %5d\n", m.name, set, split, lang, s.n,
 						ratio(s.hits, s.answerable), ratio(s.confident, s.answerable), ratio(s.secHits, s.answerable), mrr,
 						ratio(s.falseAnswers, s.n), s.weakWrong, frac(s.refused, s.refusable),
-						frac(s.smalltalkOK, s.smalltalk), frac(s.followupsOK, s.followups), s.wrongLang)
+						frac(s.smalltalkOK, s.smalltalk), s.noFindTalk, frac(s.followupsOK, s.followups), s.wrongLang)
 				}
 			}
 		}

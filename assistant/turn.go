@@ -55,7 +55,7 @@ var turnWords = map[string]map[string]string{
 // turnFillers may stand in a conversational message without making it a question.
 var turnFillers = strings.Fields(`a an the you u your so very much lot for all is are it that this and
 	me again to everyone everybody guys team folks that's thats just oh ah well then too really have
-	take
+	take hmm hm mmm uh um lol haha jaja jeje mdr xd
 	de la el los las muy por todo tu usted te le y pues
 	le les vous tu a au de pour tout tres et ca c est
 	el la els per tot molt i et us`)

@@ -264,3 +264,16 @@ func TestReplyChosenLanguage(t *testing.T) {
 		t.Fatalf("Spanish locale, English message: answered in %q: %q", ans.Language, ans.Text)
 	}
 }
+
+// A message with nothing to search ("hmm, so?") is conversation, never "I couldn't find".
+func TestReplyNothingToSearch(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "hmm, so?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Turn == assistant.TurnQuestion || len(ans.Sources) > 0 || ans.Text == assistant.DefaultStrings().Get("en", assistant.StrNoAnswer) {
+		t.Fatalf("hmm, so? = %+v, want a conversational answer", ans)
+	}
+}
