@@ -3,7 +3,6 @@ package assistant
 import (
 	"math"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -345,14 +344,19 @@ func (idx *index) find(q Query, k int) []scored {
 	}
 	N := float64(len(idx.docs))
 	unknown := unknownWeight * math.Log(1+(N-0.5)/1.5)
-	scores := map[int32]float64{}
-	matched := map[int32]float64{}
+	// Dense per-document accumulators (a search touches a good share of the documents): BM25,
+	// matched weight and words of the newest message found, then the group's best term per doc.
+	n := len(idx.docs)
+	scores := make([]float64, n)
+	matched := make([]float64, n)
+	hitWords := make([]int32, n)
+	best := make([]float64, n)    // BM25 of the group's best term per doc
+	bestIDF := make([]float64, n) // weight of the group's best matched term per doc
+	var touched, groupDocs []int32
 	var mass float64
 	strangers, newest := 0, 0
-	hitWords := map[int32]int{} // words of the newest message found in each doc
 	for _, g := range groups {
-		best := map[int32]float64{}    // BM25 of the group's best term per doc
-		bestIDF := map[int32]float64{} // weight of the group's best matched term per doc
+		groupDocs = groupDocs[:0]
 		gmass := 0.0
 		for i, t := range g.terms {
 			ps := idx.postings[t]
@@ -361,16 +365,19 @@ func (idx *index) find(q Query, k int) []scored {
 			}
 			idf := idx.idf(t) * g.factors[i]
 			gmass = max(gmass, idf)
+			matchIDF := idf
+			if g.unknown {
+				// A synonym ranks the passage but says less about whether it answers.
+				matchIDF = idf * thesMatchShare
+			}
 			for _, p := range ps {
 				tf := float64(p.tf)
 				norm := bm25K1 * (1 - bm25B + bm25B*float64(idx.lens[p.doc])/idx.avgLen)
-				best[p.doc] = max(best[p.doc], idf*tf*(bm25K1+1)/(tf+norm))
-				if g.unknown {
-					// A synonym ranks the passage but says less about whether it answers.
-					bestIDF[p.doc] = max(bestIDF[p.doc], idf*thesMatchShare)
-				} else {
-					bestIDF[p.doc] = max(bestIDF[p.doc], idf)
+				if best[p.doc] == 0 && bestIDF[p.doc] == 0 {
+					groupDocs = append(groupDocs, p.doc)
 				}
+				best[p.doc] = max(best[p.doc], idf*tf*(bm25K1+1)/(tf+norm))
+				bestIDF[p.doc] = max(bestIDF[p.doc], matchIDF)
 			}
 		}
 		if g.weight == 1 {
@@ -383,30 +390,41 @@ func (idx *index) find(q Query, k int) []scored {
 			gmass = max(gmass, unknown)
 		}
 		mass += g.weight * gmass
-		for d, s := range best {
-			scores[d] += g.weight * s
+		for _, d := range groupDocs {
+			if scores[d] == 0 && matched[d] == 0 && hitWords[d] == 0 {
+				touched = append(touched, d)
+			}
+			scores[d] += g.weight * best[d]
 			matched[d] += g.weight * bestIDF[d]
 			if g.weight == 1 {
 				hitWords[d]++
 			}
+			best[d], bestIDF[d] = 0, 0
 		}
-	}
-	type hit struct {
-		doc   int32
-		score float64
-		first bool
 	}
 	lang, fallback := primaryTag(q.Lang), primaryTag(q.Fallback)
 	bestMatch := 0.0
-	for d := range scores {
+	for _, d := range touched {
 		bestMatch = max(bestMatch, matched[d]/mass)
 	}
 	unknownShare := 0.0
 	if newest > 0 {
 		unknownShare = float64(strangers) / float64(newest)
 	}
-	hits := make([]scored, 0, len(scores))
-	for d, s := range scores {
+	// The k best, kept in order as the documents are scored (k is small; a full sort of every
+	// touched document cost more than the scoring).
+	before := func(a, b scored) bool {
+		if a.tier != b.tier {
+			return a.tier < b.tier
+		}
+		if a.rank != b.rank {
+			return a.rank > b.rank
+		}
+		return a.doc < b.doc
+	}
+	hits := make([]scored, 0, min(k, len(touched))+1)
+	for _, d := range touched {
+		s := scores[d]
 		m := matched[d] / mass
 		tier := 2
 		if good := m >= q.MinMatch && m >= langRatio*bestMatch; good && lang != "" && idx.docs[d].Lang == lang {
@@ -416,18 +434,20 @@ func (idx *index) find(q Query, k int) []scored {
 		}
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a
 		// longer one repeating a single word (tuning split: hit@1 0.90 against 0.88 for BM25 alone).
-		hits = append(hits, scored{doc: d, score: s, match: m, rank: s * m, tier: tier, unknown: unknownShare,
-			thin: newest >= 2 && hitWords[d] < 2})
+		h := scored{doc: d, score: s, match: m, rank: s * m, tier: tier, unknown: unknownShare,
+			thin: newest >= 2 && hitWords[d] < 2}
+		if len(hits) == k && !before(h, hits[k-1]) {
+			continue
+		}
+		i := len(hits)
+		for i > 0 && before(h, hits[i-1]) {
+			i--
+		}
+		hits = slices.Insert(hits, i, h)
+		if len(hits) > k {
+			hits = hits[:k]
+		}
 	}
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].tier != hits[j].tier {
-			return hits[i].tier < hits[j].tier
-		}
-		if hits[i].rank != hits[j].rank {
-			return hits[i].rank > hits[j].rank
-		}
-		return hits[i].doc < hits[j].doc
-	})
 	if len(hits) > k {
 		hits = hits[:k]
 	}
