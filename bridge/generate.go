@@ -262,6 +262,11 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 	c := &st.conv
 	now := b.opts.Now().UnixMilli()
 	b.charge(ctx, st, a.Usage)
+	if a.Language != "" && a.Language != c.Language && c.Data["language"] == "" {
+		// The visitor writes another language than the browser's: the buttons and notices follow.
+		c.Language = a.Language
+		st.dirty = true
+	}
 	if a.Text != "" {
 		m := OutMessage{Type: "text", Text: a.Text}
 		offer := st.site.OfferHuman

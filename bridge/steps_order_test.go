@@ -2,9 +2,11 @@ package bridge_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/bridge"
 )
 
@@ -76,5 +78,39 @@ func TestStepsWelcomeBeforeTheAnswer(t *testing.T) {
 	}
 	if len(texts) != 2 || texts[0] != "Thanks! How can I help?" || texts[1] != "re:1" {
 		t.Fatalf("texts posted = %q, want the steps' welcome, then the answer", texts)
+	}
+}
+
+// spanishReply answers in Spanish whatever the conversation's language, as the assistant does for a
+// visitor writing Spanish in an English browser.
+type spanishReply struct{}
+
+func (spanishReply) Reply(context.Context, assistant.Question) (assistant.Answer, error) {
+	return assistant.Answer{Text: "El envío es gratuito.", Language: "es", Offline: true}, nil
+}
+
+// The buttons under an answer speak the answer's language, and the conversation follows it.
+func TestAnswerLanguageLeadsTheButtons(t *testing.T) {
+	p := newCrispish()
+	b, st := openFlows(t, p, spanishReply{}, "", func(w *bridge.Website) {
+		w.OfferHuman = 1
+		w.Text = func(lang, key string) string { return lang + ":" + key }
+	})
+	defer st.Close()
+	mustHandle(t, b, visitorMessage("s1", 1))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var picker *bridge.Picker
+	for _, m := range p.sent("s1") {
+		if m.Type == "picker" {
+			picker = m.Picker
+		}
+	}
+	if picker == nil || len(picker.Choices) != 2 || !strings.HasPrefix(picker.Choices[0].Label, "es:") {
+		t.Fatalf("picker = %+v, want Spanish labels", picker)
+	}
+	if c := load(t, st, "s1"); c.Language != "es" {
+		t.Fatalf("conversation language = %q, want es", c.Language)
 	}
 }
