@@ -180,7 +180,7 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			}
 			return a.conversation(ctx, w, q, kind, lang)
 		}
-		ans := offlineAnswer(w, lang, hits)
+		ans := offlineAnswer(w, lang, MessageLanguage(last), hits)
 		a.noteGap(q.WebsiteID, last, ans)
 		return ans, nil
 	}
@@ -339,8 +339,9 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 // (OfflineMinMatch), offers it as "This article may help" when it matches weakly
 // (OfflineWeakMatch; Weak is then set and OffersHuman true), and otherwise says it found nothing
 // (OffersHuman is then true). A passage in another language than the visitor's is introduced by
-// StrOtherLang, in the visitor's language.
-func offlineAnswer(w Website, lang string, hits []Passage) Answer {
+// StrOtherLang, in the visitor's language, unless the visitor wrote in the passage's language
+// (msgLang): then nothing needs explaining, and whether the answer exists in lang is not known.
+func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
 	// A weak match is not offered when half the question's words are ones the knowledge base never
 	// uses, nor a near spelling or synonym of them ("opening hours"): the question is about
 	// something else, however well the other words match.
@@ -365,14 +366,14 @@ func offlineAnswer(w Website, lang string, hits []Passage) Answer {
 		if p.URL == "" {
 			text = strings.TrimSuffix(strings.TrimSpace(text), "—")
 		}
-		if p.Lang != "" && p.Lang != lang {
+		if p.Lang != "" && p.Lang != lang && p.Lang != msgLang {
 			text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLang), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
 		}
 		text = strings.TrimSpace(text) + "\n\n" + w.Strings.Get(lang, StrOfferHuman)
 		return Answer{Text: strings.TrimSpace(text), Sources: src, Offline: true, Weak: true, Language: lang}
 	}
 	text := strings.TrimSpace(p.Text)
-	if p.Lang != "" && p.Lang != lang {
+	if p.Lang != "" && p.Lang != lang && p.Lang != msgLang {
 		// Find ranked an article in the visitor's language first when one matched: this one is the
 		// best of another language, and the answer says so in the visitor's.
 		text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLang), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text

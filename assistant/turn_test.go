@@ -263,6 +263,16 @@ func TestReplyChosenLanguage(t *testing.T) {
 	if ans := ask(false); ans.Language != "en" {
 		t.Fatalf("Spanish locale, English message: answered in %q: %q", ans.Language, ans.Text)
 	}
+	// Spanish chosen, an English question answered from an English article: the visitor reads it;
+	// "we only have this in English" would be a claim nothing checked.
+	ans, err := a.Reply(context.Background(), assistant.Question{Language: "es", LanguageChosen: true,
+		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "Do you accept PayPal payments?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Sources) == 0 || strings.Contains(ans.Text, "Solo tenemos") {
+		t.Fatalf("answer = %+v, want the payments article without the other-language notice", ans)
+	}
 }
 
 // A message with nothing to search ("hmm, so?") is conversation, never "I couldn't find".
