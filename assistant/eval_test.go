@@ -579,4 +579,21 @@ func evalFloors(t *testing.T, get func(mode, set, lang string) *evalStats) {
 			}
 		}
 	}
+	// The frozen set is never tuned on; these floors, well below its figures, only catch a
+	// regression of what issue 20 built (conversation, refusals, language).
+	ind := get("offline", "independent", "all")
+	if ind.n > 0 {
+		if ind.noFindTalk > 2 {
+			t.Errorf("independent set: small talk answered \"I couldn't find\" %d times, want <= 2", ind.noFindTalk)
+		}
+		if float64(ind.refused) < 0.85*float64(ind.refusable) {
+			t.Errorf("independent set: %d/%d unanswerable refused, want >= 85%%", ind.refused, ind.refusable)
+		}
+		if ind.wrongLang > 2 {
+			t.Errorf("independent set: %d wrong-language answers, want <= 2", ind.wrongLang)
+		}
+		if float64(ind.hits) < 0.6*float64(ind.answerable) {
+			t.Errorf("independent set: hit@1 %d/%d, want >= 0.6", ind.hits, ind.answerable)
+		}
+	}
 }
