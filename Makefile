@@ -49,7 +49,8 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./bridge/redis/ ./signals/ ./assistant/... ./bridge/crisp/...
 
-# Retrieval figures on assistant/testdata/eval/questions.tsv (printed; floors only guard regressions).
+# Answer figures on both evaluation sets (assistant/testdata/eval/independent.tsv, frozen, and
+# questions.tsv), printed; floors only guard regressions. See docs/knowledge-base.md.
 # SB_EVAL_MISSES=1 lists the tuning split's misses.
 eval:
 	$(GO) test -count=1 -run '^TestEval$$' -v ./assistant/

@@ -110,8 +110,32 @@ func TermsIn(lang, s string) []string {
 // DetectLanguage guesses the language of s among KBLanguages by counting its stop words and
 // language-typical letters; "" when nothing points anywhere (a single noun, a product name).
 func DetectLanguage(s string) string {
+	best, bestN, second := detectLanguage(s)
+	if bestN < 1 || bestN == second {
+		return ""
+	}
+	return best
+}
+
+// detectLanguage returns the best language of s with its score and the runner-up's score.
+func detectLanguage(s string) (best string, bestN, second float64) {
+	scores := languageScores(s)
+	for _, lang := range KBLanguages {
+		switch n := scores[lang]; {
+		case n > bestN:
+			best, bestN, second = lang, n, bestN
+		case n > second:
+			second = n
+		}
+	}
+	return best, bestN, second
+}
+
+// languageScores counts, for each of KBLanguages, the signs of s that point to it: stop words,
+// typical letters, marks and word endings.
+func languageScores(s string) map[string]float64 {
 	ws := lowerWords(s)
-	best, bestN, second := "", 0.0, 0.0
+	scores := map[string]float64{}
 	for _, lang := range KBLanguages {
 		a := analyzers[lang]
 		n := 0.0
@@ -122,23 +146,38 @@ func DetectLanguage(s string) string {
 			if hint, ok := letterHints[lang]; ok && strings.ContainsAny(w, hint) {
 				n += 0.5
 			}
+			if len(w) >= 5 {
+				for _, suf := range endingHints[lang] {
+					if strings.HasSuffix(w, suf) {
+						n += 0.5
+						break
+					}
+				}
+			}
 		}
-		switch {
-		case n > bestN:
-			best, bestN, second = lang, n, bestN
-		case n > second:
-			second = n
+		if marks, ok := markHints[lang]; ok && strings.ContainsAny(s, marks) {
+			n++
 		}
+		scores[lang] = n
 	}
-	if bestN < 1 || bestN == second {
-		return ""
-	}
-	return best
+	return scores
+}
+
+// markHints are punctuation marks that point to a language (they are not part of words).
+var markHints = map[string]string{"es": "¿¡"}
+
+// endingHints are word endings typical of a language's inflection (second person plural verbs,
+// nouns of action), counted on words of five letters or more.
+var endingHints = map[string][]string{
+	"es": {"éis", "áis", "ción", "ciones"},
+	"fr": {"ez", "eux", "ée", "ées", "ait"},
+	"ca": {"eu", "iu", "ció", "cions", "ny"},
+	"pt": {"ção", "ções"},
 }
 
 // letterHints are letters that point to a language when they occur in a word.
 var letterHints = map[string]string{
-	"es": "ñ¿¡", "fr": "œêâîûç", "ca": "ŀ·òï", "de": "ßäöü", "pt": "ãõ", "it": "",
+	"es": "ñá", "fr": "œêâîûçù", "ca": "ŀ·òï", "de": "ßäöü", "pt": "ãõ", "it": "",
 }
 
 // lightStem is the language-neutral stemmer (also Catalan's, which Snowball's Go ports lack):
@@ -168,7 +207,8 @@ var lightSuffixes = []string{
 }
 
 // stopWordLists hold everyday words that say nothing about what a question is about: function
-// words, greetings, and the verbs and adverbs of asking ("can", "need", "much", "which", "never"
+// words, greetings, the word for the one asking ("customer", "cliente": every question of a
+// help centre is a customer's), and the verbs and adverbs of asking ("can", "need", "much", "which", "never"
 // is kept as it means something in support questions).
 var stopWordLists = map[string]string{
 	"en": `a about above after again all also am an and any are as at be because been before being below
@@ -180,25 +220,29 @@ var stopWordLists = map[string]string{
 		themselves then there there's these they this those through to too under until up us very want
 		was we were what whats what's when where which while who whom why will with would you your
 		yours yourself yourselves hi hello hey also get got guys ok okay many lot anything something
-		really still yet ever way thing things does any one make made question questions quick another`,
+		really still yet ever way thing things does any one make made question questions quick another
+		customer customers client clients hmm hm mmm uh um lol haha`,
 	"es": `a al algo algun alguna alguno algunos ante antes aqui asi aun bien cada como con contra cual
 		cuales cualquier cuando de del desde donde dos el ella ellas ellos en entre era eres es esa ese
 		eso esta estas este esto estos estoy estan fue ha hace hacer hay he la las le les lo los mas me
 		mi mis mucho muy nada ni no nos nosotros o os otra otro para pero poco por porque puede puedo
 		pueden que quien se ser si sin sobre soy su sus tambien te tener tengo tiene ti tu tus un una
 		uno unos unas usted vosotros y ya yo hola gracias quiero necesito quisiera saber podeis podria
-		vuestro vuestra vuestros mio algun cuanto cuanta cuantos cuantas esto favor pregunta preguntas otra`,
+		vuestro vuestra vuestros mio algun cuanto cuanta cuantos cuantas esto favor pregunta preguntas otra
+		cliente clientes jaja jeje`,
 	"fr": `a ai aie au aux avec avez avoir c ca ce ceci cela celle celui ces cet cette d dans de des du
 		elle elles en est et etre eu fait faire il ils j je l la le les leur leurs lui m ma mais me mes
 		moi mon n ne ni nos notre nous on ou par pas peu peut peux plus pour pouvez puis puisqu qu que
 		quel quelle quelles quels qui quoi s sa sans se ses si son sont sur t ta te tes toi ton tu un
 		une vos votre vous y bonjour merci svp voudrais veux aimerais savoir est-ce comment combien
-		ete suis es sommes etes ont avons serai sera serons serez quand question questions autre seront serais serait aurai aura aurez auront aurais aurait`,
+		ete suis es sommes etes ont avons serai sera serons serez quand question questions autre seront serais serait aurai aura aurez auront aurais aurait
+		client clients cliente clientes mdr`,
 	"ca": `a al als algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
 		el els em en ens es et ha han he hi i jo la les li lo ma mes meu meva meus meves molt no nos
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si
 		sobre son sou su teu teva tu un una uns unes vosaltres vostre vostra vull voldria necessito
-		tinc teniu hola gracies saber podeu quan quant quanta sisplau favor pregunta preguntes altra`,
+		tinc teniu hola gracies saber podeu quan quant quanta sisplau favor pregunta preguntes altra
+		client clients clienta clientes`,
 	"de": `aber alle als am an auch auf aus bei bin bis bitte da das dass dein deine dem den der des
 		die dies du durch ein eine einem einen einer es euer fur gibt habe haben hallo hat ich ihr im
 		in ist ja kann kein konnen mein meine mich mir mit muss nach nicht noch nur oder sein sich sie

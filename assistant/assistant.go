@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,6 +22,9 @@ type Assistant struct {
 	kbs   map[string]*KnowledgeBase
 	sites map[string]*site
 	def   *site
+	gaps  GapRecorder
+
+	rewrites *rewriteCache // WithQueryRewrite
 }
 
 var _ Replier = (*Assistant)(nil)
@@ -45,6 +50,11 @@ func WithLogger(l *slog.Logger) Option {
 // WithKnowledgeBase gives one website its own knowledge base instead of the shared one.
 func WithKnowledgeBase(websiteID string, kb *KnowledgeBase) Option {
 	return func(a *Assistant) { a.kbs[websiteID] = kb }
+}
+
+// WithGaps records every question the assistant refused or answered weakly (knowledge gaps).
+func WithGaps(g GapRecorder) Option {
+	return func(a *Assistant) { a.gaps = g }
 }
 
 // New returns an assistant. c is the model; nil selects offline mode, which answers from the
@@ -107,10 +117,10 @@ func (a *Assistant) Language(websiteID, dataLanguage string, locales []string) s
 	return ResolveLanguage(dataLanguage, locales, w.DefaultLanguage, w.Languages)
 }
 
-// OffersHuman reports whether an answer is the offline "I don't know": the bridge should follow it
-// with a picker offering a human (texts StrOfferHuman and StrTalkToHuman).
+// OffersHuman reports whether an answer is the offline "I don't know" or a weak match: the bridge
+// should follow it with a picker offering a human (texts StrOfferHuman and StrTalkToHuman).
 func OffersHuman(a Answer) bool {
-	return a.Offline && len(a.Sources) == 0 && !a.Handover && !a.Resolve
+	return a.Offline && (len(a.Sources) == 0 || a.Weak) && a.Turn == TurnQuestion && !a.Handover && !a.Resolve
 }
 
 // errEmpty is a completion with neither text nor a tool call.
@@ -139,25 +149,147 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		return Answer{Handover: true, HandoverReason: fmt.Sprintf("the visitor asked for a human (%q)", p)}, nil
 	}
 
-	if a.c == nil {
-		hits := a.knowledge(q.WebsiteID).Find(Query{Text: last, Context: prev, Lang: q.Language,
-			Fallback: w.DefaultLanguage, MinMatch: w.OfflineMinMatch}, w.Passages)
-		return offlineAnswer(w, q, hits), nil
+	lang := ResolveLanguage(q.Language, nil, w.DefaultLanguage, w.Languages)
+	if !q.LanguageChosen {
+		lang = a.answerLanguage(w, q.Language, last, prev)
 	}
-	return a.complete(ctx, w, q, a.Passages(ctx, q.WebsiteID, q.Language, last, prev))
+	if kind, tlang := ClassifyTurn(last); kind != TurnQuestion {
+		if tlang != "" && a.supports(w, tlang) && !q.LanguageChosen {
+			lang = tlang
+		}
+		return a.conversation(ctx, w, q, kind, lang)
+	}
+	query := Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}
+	if prev != "" && leansOnPrevious(last, lang) {
+		query.Context = prev
+	}
+	if a.c == nil {
+		// A passage in the visitor's language that answers even weakly ranks first, so that "we only
+		// have this in X" is said only when it is true.
+		query.MinMatch = w.OfflineMinMatch
+		if w.OfflineWeakMatch > 0 {
+			query.MinMatch = min(w.OfflineMinMatch, w.OfflineWeakMatch)
+		}
+		hits := a.knowledge(q.WebsiteID).Find(query, w.Passages)
+		if len(hits) == 0 && len(words(last)) <= maxTurnWords && len(TermsIn(lang, last)) == 0 && len(Terms(last)) == 0 {
+			// Nothing to search ("what?", "hmm, so"): conversation, not a question the articles
+			// failed to answer.
+			kind := TurnGreeting
+			if prev != "" {
+				kind = TurnAck
+			}
+			return a.conversation(ctx, w, q, kind, lang)
+		}
+		ans := offlineAnswer(w, lang, MessageLanguage(last), hits)
+		a.noteGap(q.WebsiteID, last, ans)
+		return ans, nil
+	}
+	passages, rewriteUsage := a.passages(ctx, q.WebsiteID, query)
+	q.Language = lang
+	ans, err := a.complete(ctx, w, q, passages)
+	ans.Language = lang
+	ans.Usage = addUsage(ans.Usage, rewriteUsage)
+	if err == nil && len(passages) == 0 {
+		a.noteGap(q.WebsiteID, last, Answer{})
+	}
+	return ans, err
+}
+
+// answerLanguage is the language of the answer: the message's own language when its words say it
+// clearly and the website supports it, else the conversation's (session data, browser locale,
+// website default). A short message that says nothing clearly ("¿y a Noruega?") takes the language of the visitor's
+// previous message when that one was clear.
+func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
+	conv = ResolveLanguage(conv, nil, w.DefaultLanguage, w.Languages)
+	clear := func(text string) string {
+		if l := MessageLanguage(text); l != "" && l != conv && a.supports(w, l) {
+			// Close languages share words (Catalan "té" reads as Spanish "te"): the message must
+			// point more than a whole word further from the conversation's language than towards it.
+			if sc := languageScores(text); sc[l] > sc[conv]+1 {
+				return l
+			}
+		}
+		return ""
+	}
+	if l := clear(text); l != "" {
+		return l
+	}
+	if prev != "" {
+		if l, ml := clear(prev), MessageLanguage(text); l != "" && (ml == "" || ml == l) {
+			return l
+		}
+	}
+	return conv
+}
+
+// supports reports whether the website answers in lang: one of its languages, or, when it lists
+// none, any language of its strings.
+func (a *Assistant) supports(w Website, lang string) bool {
+	if len(w.Languages) > 0 {
+		for _, l := range w.Languages {
+			if languageCode(l) == lang {
+				return true
+			}
+		}
+		return false
+	}
+	_, ok := w.Strings[lang]
+	return ok
+}
+
+// conversation answers a conversational turn without searching the knowledge base: offline with
+// the localized string (thanks also resolve), with a model through the model, without passages.
+func (a *Assistant) conversation(ctx context.Context, w Website, q Question, kind, lang string) (Answer, error) {
+	if a.c == nil {
+		return Answer{Text: w.Strings.Get(lang, turnString[kind]), Offline: true, Turn: kind, Language: lang,
+			Resolve: kind == TurnThanks}, nil
+	}
+	q.Language = lang
+	ans, err := a.complete(ctx, w, q, nil)
+	ans.Turn, ans.Language = kind, lang
+	return ans, err
 }
 
 // Passages returns the knowledge-base passages the model gets for a question (last, helped by the
-// previous visitor message prev at a lower weight, for follow-ups such as "and to Canada?"): hybrid
-// retrieval when the knowledge base has embeddings, passages in the conversation's language first,
-// and only those reaching the website's MinPassageMatch or MinSimilarity. An embedding failure is
-// logged and the lexical passages are used.
+// previous visitor message prev at a lower weight when last is a follow-up such as "and to
+// Canada?"): hybrid retrieval when the knowledge base has embeddings, passages in the
+// conversation's language first, and only those reaching the website's MinPassageMatch or
+// MinSimilarity. An embedding failure is logged and the lexical passages are used.
 func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev string) []Passage {
 	w := a.site(websiteID).w
-	hits, err := a.knowledge(websiteID).Retrieve(ctx, Query{Text: last, Context: prev, Lang: lang,
-		Fallback: w.DefaultLanguage, MinMatch: w.MinPassageMatch, MinSimilarity: w.MinSimilarity}, w.Passages)
+	q := Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}
+	if prev != "" && leansOnPrevious(last, lang) {
+		q.Context = prev
+	}
+	ps, _ := a.passages(ctx, websiteID, q)
+	return ps
+}
+
+// passages retrieves for q and, with WithQueryRewrite, for the model's search query in each
+// article language, fused; it returns the rewrite's usage.
+func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]Passage, Usage) {
+	w := a.site(websiteID).w
+	kb := a.knowledge(websiteID)
+	q.MinMatch, q.MinSimilarity = w.MinPassageMatch, w.MinSimilarity
+	hits, err := kb.Retrieve(ctx, q, w.Passages)
 	if err != nil {
 		a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
+	}
+	queries, usage := a.searchQueries(ctx, w, websiteID, kb.Languages(), q.Text, q.Context)
+	if len(queries) > 0 {
+		lists := [][]Passage{hits}
+		for _, lang := range slices.Sorted(maps.Keys(queries)) {
+			rq := q
+			rq.Text, rq.Context = queries[lang], ""
+			// The rewrite is in lang: passages in lang first, then the conversation's.
+			rq.Lang, rq.Fallback = lang, q.Lang
+			more, err := kb.Retrieve(ctx, rq, w.Passages)
+			if err != nil {
+				a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
+			}
+			lists = append(lists, more)
+		}
+		hits = fusePassages(lists, w.Passages)
 	}
 	var passages []Passage
 	for _, p := range hits {
@@ -165,7 +297,28 @@ func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev st
 			passages = append(passages, p)
 		}
 	}
-	return passages
+	return passages, usage
+}
+
+// addUsage adds a side call's usage (a query rewrite) to an answer's.
+func addUsage(u, side Usage) Usage {
+	u.PromptTokens += side.PromptTokens
+	u.CompletionTokens += side.CompletionTokens
+	u.CostUSD += side.CostUSD
+	if u.Model == "" {
+		u.Model = side.Model
+	}
+	return u
+}
+
+// leansOnPrevious reports a message to be searched with the previous one: a follow-up
+// (IsFollowUp), or a short message with no word of its own to search ("how much?", "¿y cuánto?").
+// Any other message is searched alone, whatever came before.
+func leansOnPrevious(last, lang string) bool {
+	if IsFollowUp(last) {
+		return true
+	}
+	return len(words(last)) <= maxFollowWords && len(TermsIn(lang, last)) == 0 && len(Terms(last)) == 0
 }
 
 func lastVisitorMessages(h []Turn) (last, prev string) {
@@ -182,21 +335,45 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 	return last, ""
 }
 
-// offlineAnswer answers with the best passage and its link when it matches well enough, and
-// otherwise says so (OffersHuman is then true). A passage in another language than the visitor's
-// is introduced by StrOtherLang.
-func offlineAnswer(w Website, q Question, hits []Passage) Answer {
-	lang := ResolveLanguage(q.Language, nil, w.DefaultLanguage, w.Languages)
-	last, _ := lastVisitorMessages(q.History)
-	if isThanks(last) {
-		return Answer{Text: w.Strings.Get(lang, StrClosing), Resolve: true, Offline: true}
+// offlineAnswer answers in lang with the best passage and its link when it matches surely
+// (OfflineMinMatch), offers it as "This article may help" when it matches weakly
+// (OfflineWeakMatch; Weak is then set and OffersHuman true), and otherwise says it found nothing
+// (OffersHuman is then true). A passage in another language than the visitor's is introduced by
+// StrOtherLang, in the visitor's language, unless the visitor wrote in the passage's language
+// (msgLang): then nothing needs explaining, and whether the answer exists in lang is not known.
+func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
+	// A weak match is not offered when half the question's words are ones the knowledge base never
+	// uses, nor a near spelling or synonym of them ("opening hours"): the question is about
+	// something else, however well the other words match.
+	weakFloor := max(w.OfflineWeakMatch, 0.01)
+	if len(hits) > 0 && hits[0].Unknown >= 0.5 {
+		weakFloor = w.OfflineMinMatch
 	}
-	if len(hits) == 0 || hits[0].Match < w.OfflineMinMatch {
-		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true}
+	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) {
+		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}
 	}
 	p := hits[0]
+	src := []Source{{Title: p.Title, URL: p.URL}}
+	title := p.Title
+	if p.Section != "" {
+		title += " — " + p.Section
+	}
+	// A passage with one word of a question of several ("opening hours" against "one hour") is at
+	// most a weak match (measured on the old set's tuning split: refusing it lost "necesito una
+	// factura para mi empresa").
+	if p.Match < w.OfflineMinMatch || p.Thin {
+		text := strings.NewReplacer("{title}", title, "{url}", p.URL).Replace(w.Strings.Get(lang, StrMayHelp))
+		if p.URL == "" {
+			text = strings.TrimSuffix(strings.TrimSpace(text), "—")
+		}
+		if p.Lang != "" && p.Lang != lang && p.Lang != msgLang {
+			text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLang), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
+		}
+		text = strings.TrimSpace(text) + "\n\n" + w.Strings.Get(lang, StrOfferHuman)
+		return Answer{Text: strings.TrimSpace(text), Sources: src, Offline: true, Weak: true, Language: lang}
+	}
 	text := strings.TrimSpace(p.Text)
-	if p.Lang != "" && p.Lang != lang {
+	if p.Lang != "" && p.Lang != lang && p.Lang != msgLang {
 		// Find ranked an article in the visitor's language first when one matched: this one is the
 		// best of another language, and the answer says so in the visitor's.
 		text = strings.ReplaceAll(w.Strings.Get(lang, StrOtherLang), "{language}", LanguageNameIn(lang, p.Lang)) + "\n\n" + text
@@ -204,28 +381,7 @@ func offlineAnswer(w Website, q Question, hits []Passage) Answer {
 	if p.URL != "" {
 		text += "\n\n" + strings.ReplaceAll(w.Strings.Get(lang, StrReadMore), "{url}", p.URL)
 	}
-	return Answer{Text: text, Sources: []Source{{Title: p.Title, URL: p.URL}}, Offline: true}
-}
-
-// thanksWords end a conversation when a short message without a question contains one.
-var thanksWords = map[string]bool{"thanks": true, "thank": true, "thx": true, "gracias": true, "gracies": true, "merci": true}
-
-// isThanks reports a short closing message ("Great, thanks!"), which offline mode answers with
-// the closing string and Resolve instead of searching the knowledge base.
-func isThanks(text string) bool {
-	if strings.Contains(text, "?") {
-		return false
-	}
-	ws := words(text)
-	if len(ws) > 6 {
-		return false
-	}
-	for _, w := range ws {
-		if thanksWords[w] {
-			return true
-		}
-	}
-	return false
+	return Answer{Text: text, Sources: src, Offline: true, Language: lang}
 }
 
 func (a *Assistant) complete(ctx context.Context, w Website, q Question, passages []Passage) (Answer, error) {
@@ -321,4 +477,12 @@ func (a *Assistant) cost(w Website, u Usage, requested string) Usage {
 		a.log.Debug("no price for model", "model", u.Model)
 	}
 	return u
+}
+
+// noteGap records a question answered weakly or not at all as a knowledge gap of the website.
+func (a *Assistant) noteGap(websiteID, question string, ans Answer) {
+	if a.gaps == nil || (len(ans.Sources) > 0 && !ans.Weak) {
+		return
+	}
+	a.gaps.Record(websiteID, question)
 }

@@ -153,8 +153,19 @@ func TestReplyOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The message says clearly it is English: that beats the conversation's French.
+	if !assistant.OffersHuman(got) || got.Text != assistant.DefaultStrings().Get("en", assistant.StrNoAnswer) {
+		t.Errorf("Reply(unrelated) = %+v, want the English no_answer text offering a human", got)
+	}
+
+	q = ask("Bitcoin?") // no language of its own: the conversation's French
+	q.Language = "fr"
+	got, err = a.Reply(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !assistant.OffersHuman(got) || got.Text != assistant.DefaultStrings().Get("fr", assistant.StrNoAnswer) {
-		t.Errorf("Reply(unrelated) = %+v, want the French no_answer text offering a human", got)
+		t.Errorf("Reply(Bitcoin?) = %+v, want the French no_answer text offering a human", got)
 	}
 }
 

@@ -33,11 +33,15 @@ type Website struct {
 	DailyTokenBudget        int64            `yaml:"daily_token_budget"`        // per website per day; 0: no limit
 	Prices                  map[string]Price `yaml:"prices"`                    // by model name or prefix
 
-	HistoryTokens   int           `yaml:"history_tokens"`    // estimated tokens of history in the prompt
-	Passages        int           `yaml:"passages"`          // knowledge-base passages in the prompt
-	MinPassageMatch float64       `yaml:"min_passage_match"` // passages below this Match stay out of the prompt
-	OfflineMinMatch float64       `yaml:"offline_min_match"` // offline answers need this Match
-	Timeout         time.Duration `yaml:"timeout"`           // per model attempt
+	HistoryTokens   int     `yaml:"history_tokens"`    // estimated tokens of history in the prompt
+	Passages        int     `yaml:"passages"`          // knowledge-base passages in the prompt
+	MinPassageMatch float64 `yaml:"min_passage_match"` // passages below this Match stay out of the prompt
+	OfflineMinMatch float64 `yaml:"offline_min_match"` // offline answers need this Match
+	// OfflineWeakMatch is the lower confidence band of offline answers: a best passage between it
+	// and OfflineMinMatch is offered as "This article may help" with the human option; below it
+	// the assistant says it found nothing. 0 or a value >= OfflineMinMatch disables the band.
+	OfflineWeakMatch float64       `yaml:"offline_weak_match"`
+	Timeout          time.Duration `yaml:"timeout"` // per model attempt
 	// MinSimilarity admits a passage to the prompt on its embedding similarity alone (hybrid
 	// retrieval, when the knowledge base has embeddings); 0 disables that.
 	MinSimilarity float64 `yaml:"min_similarity"`
@@ -70,17 +74,18 @@ const DefaultSystemPrompt = "You are the support assistant of this website. Answ
 
 // defaults of a Website, applied under Config.Default.
 var builtinWebsite = Website{
-	SystemPrompt:    DefaultSystemPrompt,
-	DefaultLanguage: "en",
-	Strings:         defaultStrings,
-	HumanPhrases:    DefaultHumanPhrases,
-	MaxAnswerTokens: 400,
-	HistoryTokens:   1500,
-	Passages:        3,
-	MinPassageMatch: 0.45,
-	OfflineMinMatch: 0.5,
-	MinSimilarity:   0.5,
-	Timeout:         30 * time.Second,
+	SystemPrompt:     DefaultSystemPrompt,
+	DefaultLanguage:  "en",
+	Strings:          defaultStrings,
+	HumanPhrases:     DefaultHumanPhrases,
+	MaxAnswerTokens:  400,
+	HistoryTokens:    1500,
+	Passages:         3,
+	MinPassageMatch:  0.45,
+	OfflineMinMatch:  0.5,
+	OfflineWeakMatch: 0.45,
+	MinSimilarity:    0.5,
+	Timeout:          30 * time.Second,
 }
 
 // Validate reports settings that cannot work.
@@ -105,7 +110,7 @@ func (c Config) Validate() error {
 		for _, m := range []struct {
 			field string
 			v     float64
-		}{{"min_passage_match", w.MinPassageMatch}, {"offline_min_match", w.OfflineMinMatch}, {"min_similarity", w.MinSimilarity}} {
+		}{{"min_passage_match", w.MinPassageMatch}, {"offline_min_match", w.OfflineMinMatch}, {"offline_weak_match", w.OfflineWeakMatch}, {"min_similarity", w.MinSimilarity}} {
 			if m.v < 0 || m.v > 1 {
 				errs = append(errs, fmt.Errorf("%s: %s %v not in [0, 1]", name, m.field, m.v))
 			}
@@ -191,6 +196,7 @@ func merge(base, over Website) Website {
 	w.Passages = int(num(int64(base.Passages), int64(over.Passages)))
 	w.MinPassageMatch = flt(base.MinPassageMatch, over.MinPassageMatch)
 	w.OfflineMinMatch = flt(base.OfflineMinMatch, over.OfflineMinMatch)
+	w.OfflineWeakMatch = flt(base.OfflineWeakMatch, over.OfflineWeakMatch)
 	w.MinSimilarity = flt(base.MinSimilarity, over.MinSimilarity)
 	w.Timeout = time.Duration(num(int64(base.Timeout), int64(over.Timeout)))
 	return w

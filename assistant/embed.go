@@ -87,7 +87,13 @@ func EmbeddingKey(model, text string) string {
 	return hex.EncodeToString(h[:])
 }
 
-func embedText(p Passage) string { return p.Title + "\n" + p.Section + "\n" + p.Text }
+func embedText(p Passage) string {
+	t := p.Title + "\n" + p.Section + "\n" + p.Text
+	if p.Questions != "" {
+		t += "\n" + p.Questions
+	}
+	return t
+}
 
 // embedDocs returns the chunks' vectors, calling the embedder only for those not in the cache.
 func embedDocs(ctx context.Context, o kbOptions, docs []Passage) ([][]float32, int, error) {

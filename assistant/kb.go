@@ -32,6 +32,16 @@ type Passage struct {
 	// Similarity is the cosine of the question's and the chunk's embeddings (Retrieve with
 	// embeddings), 0 otherwise.
 	Similarity float64
+	// Unknown is the share of the question's words that the knowledge base does not use, nor any
+	// near spelling or synonym of them (stop words aside): how much of the question is about
+	// something it never mentions.
+	Unknown float64
+	// Thin: the question has two words or more (stop words aside) and the passage has only one of
+	// them ("opening hours" against a passage that says "one hour"): at most a weak match.
+	Thin bool
+	// Questions are questions the article's owner listed ("questions:" in the front matter) that
+	// this chunk answers: indexed with it, never shown.
+	Questions string
 }
 
 // KnowledgeBase is an in-memory BM25 index over the Markdown and text files of a directory. It is
@@ -55,6 +65,14 @@ type kbOptions struct {
 	chunkSize int
 	embedder  Embedder
 	cache     EmbeddingCache
+	// noSynonyms turns the thesaurus off (WithSynonyms(false)).
+	noSynonyms bool
+}
+
+// WithSynonyms turns the thesaurus expansion of question words on (the default) or off: a word of
+// the question that the articles never use also matches the articles' words for the same thing.
+func WithSynonyms(on bool) KBOption {
+	return func(o *kbOptions) { o.noSynonyms = !on }
 }
 
 // WithBaseURL links articles without a "url:" front-matter line to baseURL + their path without
@@ -110,6 +128,10 @@ func NewKnowledgeBase(files map[string]string, opts ...KBOption) *KnowledgeBase 
 // index and an error wrapping errEmbed.
 func (kb *KnowledgeBase) build(chunks []Passage) (*index, error) {
 	idx := buildIndex(chunks)
+	if !kb.opts.noSynonyms {
+		idx.synonyms = true
+		thesaurus() // loaded once, here rather than in the first question
+	}
 	if kb.opts.embedder == nil || len(chunks) == 0 {
 		return idx, nil
 	}
@@ -290,10 +312,14 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 		cur.WriteString(strings.TrimRight(l, " \t"))
 	}
 	flushSection()
+	if qs := meta["questions"]; qs != "" {
+		attachQuestions(out, strings.FieldsFunc(qs, func(r rune) bool { return r == '\n' || r == '|' }), lang)
+	}
 	return out
 }
 
-// frontMatter parses a leading "---" block of "key: value" lines.
+// frontMatter parses a leading "---" block of "key: value" lines; a key with no value followed by
+// "- item" lines (a YAML list, as "questions:") gets its items joined by newlines.
 func frontMatter(s string) (map[string]string, string) {
 	meta := map[string]string{}
 	if !strings.HasPrefix(s, "---\n") {
@@ -303,14 +329,28 @@ func frontMatter(s string) (map[string]string, string) {
 	if end < 0 {
 		return meta, s
 	}
+	list := ""
 	for _, l := range strings.Split(s[4:4+end], "\n") {
+		if item, ok := strings.CutPrefix(strings.TrimSpace(l), "- "); ok && list != "" {
+			item = strings.Trim(strings.TrimSpace(item), `"'`)
+			if meta[list] != "" {
+				meta[list] += "\n"
+			}
+			meta[list] += item
+			continue
+		}
 		k, v, ok := strings.Cut(l, ":")
 		if !ok {
 			continue
 		}
+		k = strings.ToLower(strings.TrimSpace(k))
 		v = strings.TrimSpace(v)
 		v = strings.Trim(v, `"'`)
-		meta[strings.ToLower(strings.TrimSpace(k))] = v
+		meta[k] = v
+		list = ""
+		if v == "" {
+			list = k
+		}
 	}
 	rest := s[4+end+4:]
 	if i := strings.IndexByte(rest, '\n'); i >= 0 {
@@ -319,6 +359,55 @@ func frontMatter(s string) (map[string]string, string) {
 		rest = ""
 	}
 	return meta, rest
+}
+
+// attachQuestions gives each question an article lists in its front matter ("questions:", the
+// words visitors use that the article does not) to the chunk it is closest to: the most of its
+// terms in the chunk's heading and text, the article's first chunk when none shares any. A
+// chunk's Questions are indexed with it and never shown.
+func attachQuestions(chunks []Passage, questions []string, lang string) {
+	if len(chunks) == 0 {
+		return
+	}
+	terms := make([]map[string]bool, len(chunks))
+	for i, c := range chunks {
+		terms[i] = map[string]bool{}
+		for _, t := range TermsIn(lang, c.Section+"\n"+c.Text) {
+			terms[i][t] = true
+		}
+	}
+	for _, q := range questions {
+		q = strings.TrimSpace(q)
+		if q == "" {
+			continue
+		}
+		// The question's terms and those of their synonyms (the owner writes the visitor's words).
+		qterms := TermsIn(lang, q)
+		if th := thesaurus()[primaryTag(lang)]; th != nil {
+			a := analyzerFor(lang)
+			for _, t := range slices.Clone(qterms) {
+				for _, syn := range th[t] {
+					qterms = append(qterms, a.term(syn))
+				}
+			}
+		}
+		best, bestN := 0, 0
+		for i := range chunks {
+			n := 0
+			for _, t := range qterms {
+				if terms[i][t] {
+					n++
+				}
+			}
+			if n > bestN {
+				best, bestN = i, n
+			}
+		}
+		if chunks[best].Questions != "" {
+			chunks[best].Questions += "\n"
+		}
+		chunks[best].Questions += q
+	}
 }
 
 func heading(l string) (string, bool) {
@@ -415,6 +504,8 @@ type Article struct {
 	Lang    string // language code; "" detects it
 	URL     string // link for "Read more"
 	Content string // Markdown
+	// Questions the article answers, in the visitor's words (indexed, never shown).
+	Questions []string
 }
 
 // SetArticles replaces the knowledge base's articles (a knowledge base made by NewKnowledgeBase,
@@ -429,6 +520,14 @@ func (kb *KnowledgeBase) SetArticles(articles []Article) error {
 		for _, kv := range [][2]string{{"title", a.Title}, {"lang", a.Lang}, {"url", a.URL}} {
 			if v := strings.TrimSpace(strings.ReplaceAll(kv[1], "\n", " ")); v != "" {
 				fmt.Fprintf(&fm, "%s: %s\n", kv[0], v)
+			}
+		}
+		if len(a.Questions) > 0 {
+			fm.WriteString("questions:\n")
+			for _, q := range a.Questions {
+				if q = strings.TrimSpace(strings.ReplaceAll(q, "\n", " ")); q != "" {
+					fmt.Fprintf(&fm, "  - %s\n", q)
+				}
 			}
 		}
 		fm.WriteString("---\n")

@@ -198,8 +198,8 @@ var lexiconSource = []struct {
 		"pt": "cancelar, cancelamento", "it": "disdire, disdetta, annullare",
 	}},
 	{"tracking", map[string]string{
-		"en": "track, tracking, trace, follow", "es": "seguimiento, seguir, rastrear, rastreo, localizar",
-		"fr": "suivi, suivre, tracer", "ca": "seguiment, seguir, rastrejar", "de": "sendungsverfolgung, verfolgen, tracking",
+		"en": "track, tracking, trace, follow, where is my, where's my, status of my", "es": "seguimiento, seguir, rastrear, rastreo, localizar, dónde está mi, dónde está el, estado de mi",
+		"fr": "suivi, suivre, tracer, où est ma, où est mon, où en est", "ca": "seguiment, seguir, rastrejar, on és el meu, on és la meva, on és", "de": "sendungsverfolgung, verfolgen, tracking",
 		"pt": "rastreio, rastrear, seguimento", "it": "tracciamento, tracciare",
 	}},
 	{"number", map[string]string{

@@ -26,6 +26,13 @@ const (
 	// StrClosedHours is a handover outside the website's support hours; "{when}" is replaced by
 	// when the team is back ("Monday at 9:00", in the visitor's language and time zone).
 	StrClosedHours = "closed_hours"
+	// StrMayHelp heads a weak match: an article that may answer, offered with the human option;
+	// "{title}" and "{url}" are replaced.
+	StrMayHelp      = "may_help"
+	StrGreeting     = "greeting"      // answer to a greeting
+	StrPresence     = "presence"      // answer to "are you there?"
+	StrAnythingElse = "anything_else" // answer to "ok"
+	StrGoodbye      = "goodbye"       // answer to a goodbye
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -48,6 +55,11 @@ var defaultStrings = StringTable{
 		StrInvalidEmail: "That does not look like an email address. Could you check it?",
 		StrOtherLang:    "We only have this in {language}:",
 		StrClosedHours:  "Our team is away right now. We're back {when} and will reply here.",
+		StrMayHelp:      "This article may help: {title} — {url}",
+		StrGreeting:     "Hello! How can I help you today?",
+		StrPresence:     "Yes, I'm here. How can I help?",
+		StrAnythingElse: "Is there anything else I can help you with?",
+		StrGoodbye:      "Goodbye! Write to us again whenever you need.",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -65,6 +77,11 @@ var defaultStrings = StringTable{
 		StrInvalidEmail: "Eso no parece una dirección de correo. ¿Puedes revisarla?",
 		StrOtherLang:    "Solo tenemos esta información en {language}:",
 		StrClosedHours:  "Nuestro equipo no está disponible ahora. Volvemos {when} y te responderemos aquí.",
+		StrMayHelp:      "Este artículo puede ayudarte: {title} — {url}",
+		StrGreeting:     "¡Hola! ¿En qué puedo ayudarte?",
+		StrPresence:     "Sí, aquí estoy. ¿En qué puedo ayudarte?",
+		StrAnythingElse: "¿Hay algo más en lo que pueda ayudarte?",
+		StrGoodbye:      "¡Hasta pronto! Escríbenos cuando lo necesites.",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -82,6 +99,11 @@ var defaultStrings = StringTable{
 		StrInvalidEmail: "Això no sembla una adreça de correu. La pots revisar?",
 		StrOtherLang:    "Només tenim aquesta informació en {language}:",
 		StrClosedHours:  "El nostre equip no està disponible ara. Tornem {when} i et respondrem aquí.",
+		StrMayHelp:      "Aquest article et pot ajudar: {title} — {url}",
+		StrGreeting:     "Hola! En què et puc ajudar?",
+		StrPresence:     "Sí, sóc aquí. En què et puc ajudar?",
+		StrAnythingElse: "Et puc ajudar en res més?",
+		StrGoodbye:      "Fins aviat! Escriu-nos quan ho necessitis.",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -99,6 +121,11 @@ var defaultStrings = StringTable{
 		StrInvalidEmail: "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous la vérifier ?",
 		StrOtherLang:    "Nous n'avons cette information qu'en {language} :",
 		StrClosedHours:  "Notre équipe est absente pour le moment. Nous revenons {when} et vous répondrons ici.",
+		StrMayHelp:      "Cet article peut vous aider : {title} — {url}",
+		StrGreeting:     "Bonjour ! Comment puis-je vous aider ?",
+		StrPresence:     "Oui, je suis là. Comment puis-je vous aider ?",
+		StrAnythingElse: "Puis-je vous aider pour autre chose ?",
+		StrGoodbye:      "Au revoir ! Écrivez-nous quand vous voulez.",
 	},
 }
 

@@ -29,9 +29,13 @@ type Question struct {
 	WebsiteID string
 	SessionID string
 	Language  string // answer language (BCP 47 primary subtag: "en", "es", "ca", "fr", ...)
-	Country   string
-	Email     string
-	History   []Turn // oldest first, the visitor's new message last
+	// LanguageChosen: the visitor chose Language (a language picker, session data "language"), so
+	// it stands; otherwise (a browser locale, the website default) a message that says clearly
+	// which language it is written in is answered in that language.
+	LanguageChosen bool
+	Country        string
+	Email          string
+	History        []Turn // oldest first, the visitor's new message last
 	// Budget state, so the assistant can refuse before spending.
 	ConversationTokens int64 // tokens already spent in this conversation
 	WebsiteTokensToday int64 // tokens already spent by the website today
@@ -46,6 +50,15 @@ type Answer struct {
 	Resolve        bool     // the model judged the question resolved
 	Usage          Usage
 	Offline        bool // answered from the knowledge base without a model
+	// Weak: the answer offers its source as a plausible but weak match ("This article may help")
+	// together with the human option (OffersHuman is then true).
+	Weak bool
+	// Turn is the kind of conversational turn answered (TurnGreeting, TurnThanks, ...), without a
+	// knowledge-base search; TurnQuestion ("") for a question.
+	Turn string
+	// Language is the language the answer is written in: the visitor's message language when it
+	// says so clearly, else the conversation's.
+	Language string
 }
 
 // Source is a knowledge-base passage's origin.

@@ -222,7 +222,7 @@ func (b *Bridge) clearGeneration(g *generation) bool {
 // question builds the assistant's input from the conversation.
 func (b *Bridge) question(c *Conversation) assistant.Question {
 	q := assistant.Question{WebsiteID: c.WebsiteID, SessionID: c.SessionID, Language: c.Language,
-		Country: c.Country, Email: c.Email, ConversationTokens: c.TokensUsed}
+		Country: c.Country, Email: c.Email, ConversationTokens: c.TokensUsed, LanguageChosen: c.Data["language"] != ""}
 	for _, t := range c.Transcript {
 		q.History = append(q.History, assistant.Turn{Role: t.Role, Text: t.Text})
 	}
@@ -327,6 +327,11 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 	c := &st.conv
 	now := b.opts.Now().UnixMilli()
 	b.charge(ctx, st, a.Usage)
+	if a.Language != "" && a.Language != c.Language && c.Data["language"] == "" {
+		// The visitor writes another language than the browser's: the buttons and notices follow.
+		c.Language = a.Language
+		st.dirty = true
+	}
 	if a.Text != "" {
 		m := OutMessage{Type: "text", Text: a.Text}
 		offer := st.site.OfferHuman

@@ -24,6 +24,8 @@ func (b *Bridge) act(st *step) {
 		case signals.ActCancel:
 			b.cancelGeneration(c.Key)
 		case signals.ActReply:
+			// Written now; posted after the guided steps' messages still in the journal (the answer
+			// waits behind them in its lane), so the visitor reads "Thanks! How can I help?" first.
 			b.startGeneration(c)
 		}
 	}

@@ -41,6 +41,7 @@ func (b *Bridge) applySteps(st *step, res StepResult) {
 	st.posts = append(st.posts, res.Messages...)
 	if res.Language != "" {
 		st.conv.Language = res.Language
+		st.keepData(map[string]string{"language": res.Language}) // the visitor's choice (LanguageChosen)
 	}
 	if res.Meta.Email != "" {
 		st.conv.Email = res.Meta.Email

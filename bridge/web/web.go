@@ -83,6 +83,7 @@ type Server struct {
 	Fallback    http.Handler // serves every path the server does not (the demo page); nil = 404
 	// Owners serves the website owners' settings and insights pages (settings.go); nil = none.
 	Owners Owners
+	Gaps   GapLister // GET /v1/websites/:website/gaps (knowledge gaps); nil disables it
 
 	engine   *gin.Engine
 	srv      *http.Server
@@ -183,6 +184,9 @@ func (s *Server) Handler() *gin.Engine {
 		s.ownerRoutes(r, v1)
 	}
 	s.hoursRoutes(r, v1) // hours.go
+	if s.Gaps != nil {
+		v1.GET("/websites/:website/gaps", s.auth(), s.gaps)
+	}
 	if s.Fallback != nil {
 		r.NoRoute(gin.WrapH(s.Fallback))
 	}

@@ -34,6 +34,7 @@ type app struct {
 	// several, on the replica holding the socket's lease).
 	rtmLeader atomic.Bool
 	asst      *assistant.Assistant
+	gaps      *assistant.Gaps // knowledge gaps, listed by the admin API
 	kbs       []*assistant.KnowledgeBase
 	bridge    *bridge.Bridge
 	web       *web.Server
@@ -161,7 +162,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		log.Warn("admin API disabled: set SIGNALBRIDGE_ADMIN_TOKEN to enable /v1")
 	}
 	a.web = &web.Server{Addr: cfg.Listen, Bridge: observed{a.bridge, a.catchup, a.served}, Hooks: hooks, Metrics: a.metrics, Script: js.Handler(),
-		AdminToken: cfg.AdminToken, Ready: a.ready, ReadyDetail: a.readyDetail, ScenarioToken: cfg.AdminScenarioToken, Owners: a.webOwners(),
+		AdminToken: cfg.AdminToken, Ready: a.ready, ReadyDetail: a.readyDetail, ScenarioToken: cfg.AdminScenarioToken, Owners: a.webOwners(), Gaps: a.gaps,
 		CORSOrigins: append(slices.Clone(cfg.AdminCORSOrigins), opt.corsOrigins...), Logger: log.With("component", "web")}
 	a.web.Fallback = opt.fallback
 	if opt.demo {
@@ -355,6 +356,9 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			return nil, fmt.Errorf("openai: %w", err)
 		}
 		c = oc
+		if cfg.OpenAI.QueryRewrite {
+			opts = append(opts, assistant.WithQueryRewrite(0))
+		}
 		if cfg.OpenAI.EmbeddingModel != "off" {
 			// Hybrid retrieval. The cache is the store when it keeps embeddings (bbolt): a restart or
 			// an unchanged article costs no embedding call; else it lives in memory.
@@ -413,6 +417,8 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			opts = append(opts, assistant.WithKnowledgeBase(id, kb))
 		}
 	}
+	a.gaps = &assistant.Gaps{}
+	opts = append(opts, assistant.WithGaps(a.gaps))
 	a.asstBase = assistantBase{cfg: acfg, c: c, kb: defaultKB, opts: slices.Clone(opts), kbCommon: kbCommon, kbs: kbs}
 	asst, err := assistant.New(acfg, c, defaultKB, opts...)
 	if err != nil {

@@ -92,6 +92,10 @@ type OpenAIConfig struct {
 	// EmbeddingModel (OPENAI_EMBEDDING_MODEL) embeds the knowledge bases for hybrid retrieval when a
 	// model is configured (default text-embedding-3-small); "off" keeps retrieval lexical.
 	EmbeddingModel string `yaml:"embedding_model"`
+	// QueryRewrite makes the model rewrite each visitor question into a search query per article
+	// language before retrieval (the production path; docs/knowledge-base.md). One short extra
+	// call per question, cached per message.
+	QueryRewrite bool `yaml:"query_rewrite"`
 }
 
 // PriceEntry is a model's price in US dollars per million tokens.

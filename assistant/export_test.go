@@ -1,0 +1,10 @@
+package assistant
+
+// WithoutLexicon replaces the built-in lexicon by an empty one until the returned function is
+// called: the ablation test measures what the hand list adds. Knowledge bases built meanwhile
+// index without it. Not for parallel tests.
+func WithoutLexicon() (restore func()) {
+	saved := kbLexicon
+	kbLexicon = &lexicon{byStem: map[string][]string{}, byFold: map[string][]string{}, phrases: map[string][][]string{}, words: map[string][]string{}}
+	return func() { kbLexicon = saved }
+}

@@ -1,0 +1,219 @@
+package assistant
+
+import (
+	"slices"
+	"strings"
+)
+
+// Kinds of conversational turns: messages that are conversation, not questions, answered without
+// a knowledge-base search.
+const (
+	TurnQuestion = ""         // a question (or anything else): search the knowledge base
+	TurnGreeting = "greeting" // "hello", "hola", "bonjour"
+	TurnThanks   = "thanks"   // "thanks!", "merci beaucoup"
+	TurnPresence = "presence" // "are you there?", "¿hay alguien?"
+	TurnAck      = "ack"      // "ok", "got it", "vale", "d'accord"
+	TurnBye      = "bye"      // "bye", "adiós", "au revoir"
+)
+
+// turnWords is the conversational vocabulary: folded words (and a few fixed phrases, written with
+// spaces) by kind and language. A message is conversation when every word of it is one of these
+// or a filler word, so "hi, how do I register?" is a question and "hi there!" is not.
+var turnWords = map[string]map[string]string{
+	TurnGreeting: {
+		"en": "hi hello hey hiya howdy yo greetings morning afternoon evening",
+		"es": "hola buenas buenos dias buen tardes noches saludos",
+		"fr": "bonjour bonsoir salut coucou allo",
+		"ca": "hola bon bona dia tarda vespre nit",
+	},
+	TurnThanks: {
+		"en": "thanks thank thx thnx thanx tks ty tysm tyvm cheers appreciated appreciate grateful helpful",
+		"es": "gracias mil muchas muchisimas agradezco amable",
+		"fr": "merci remercie beaucoup mille",
+		"ca": "gracies merces moltes",
+	},
+	TurnPresence: {
+		"en": "there anyone anybody someone somebody still alive here",
+		"es": "ahi alguien hay sigues estas",
+		"fr": "quelqu personne etes",
+		"ca": "algu hi ets sou aqui",
+	},
+	TurnAck: {
+		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds",
+		"es": "vale bien perfecto genial estupendo guay entendido claro si de acuerdo ok",
+		"fr": "ok d accord parfait super entendu compris oui non bien genial nickel marche",
+		"ca": "vale perfecte entesos entes genial molt be d acord si val",
+	},
+	TurnBye: {
+		"en": "bye goodbye later see cya farewell night care day",
+		"es": "adios chao chau hasta luego pronto vemos manana",
+		"fr": "revoir bientot plus tard bonne journee soiree tchao",
+		"ca": "adeu fins aviat despres dema",
+	},
+}
+
+// turnFillers may stand in a conversational message without making it a question.
+var turnFillers = strings.Fields(`a an the you u your so very much lot for all is are it that this and
+	me again to everyone everybody guys team folks that's thats just oh ah well then too really have
+	take hmm hm mmm uh um lol haha jaja jeje mdr xd
+	de la el los las muy por todo tu usted te le y pues
+	le les vous tu a au de pour tout tres et ca c est
+	el la els per tot molt i et us`)
+
+var turnIndex = func() map[string][]string {
+	m := map[string][]string{}
+	for kind, byLang := range turnWords {
+		for _, list := range byLang {
+			for _, w := range strings.Fields(list) {
+				if !slices.Contains(m[w], kind) {
+					m[w] = append(m[w], kind)
+				}
+			}
+		}
+	}
+	return m
+}()
+
+// turnLangs are the languages whose conversational vocabulary has a word.
+var turnLangs = func() map[string][]string {
+	m := map[string][]string{}
+	for _, byLang := range turnWords {
+		for lang, list := range byLang {
+			for _, w := range strings.Fields(list) {
+				if !slices.Contains(m[w], lang) {
+					m[w] = append(m[w], lang)
+				}
+			}
+		}
+	}
+	return m
+}()
+
+// greetingPhrases are greetings shaped as questions, folded, with the greeting word of their
+// language that stands for them.
+var (
+	greetingPhrases = []string{"how are you doing", "how are you", "how is it going", "how s it going",
+		"que tal", "como estas", "comment allez vous", "comment ca va", "ca va", "com estas", "com va"}
+	greetingOf = map[string]string{"how are you doing": "hello", "how are you": "hello", "how is it going": "hello",
+		"how s it going": "hello", "que tal": "hola", "como estas": "hola", "comment allez vous": "bonjour",
+		"comment ca va": "bonjour", "ca va": "bonjour", "com estas": "hola", "com va": "hola"}
+)
+
+// maxTurnWords caps a conversational message: a longer one is read as a question.
+const maxTurnWords = 8
+
+// ClassifyTurn tells whether a visitor message is conversation (a greeting, thanks, "are you
+// there?", "ok", goodbye) and which, and the language its conversational words point to ("" when
+// they do not say). Anything else is TurnQuestion.
+func ClassifyTurn(text string) (kind, lang string) {
+	ws := words(text)
+	if len(ws) > 1 {
+		// Greetings that are questions in form ("how are you?") read as greetings.
+		j := " " + strings.Join(ws, " ") + " "
+		for _, p := range greetingPhrases {
+			j = strings.ReplaceAll(j, " "+p+" ", " "+greetingOf[p]+" ")
+		}
+		ws = strings.Fields(j)
+	}
+	if len(ws) == 0 || len(ws) > maxTurnWords {
+		return TurnQuestion, ""
+	}
+	found := map[string]bool{}
+	votes := map[string]int{}
+	for _, w := range ws {
+		kinds, ok := turnIndex[w]
+		if !ok {
+			if slices.Contains(turnFillers, w) {
+				continue
+			}
+			return TurnQuestion, ""
+		}
+		for _, k := range kinds {
+			found[k] = true
+		}
+		for _, l := range turnLangs[w] {
+			votes[l]++
+		}
+	}
+	// The language with most votes; among equals, the first of KBLanguages ("hola" is Spanish
+	// and Catalan: Spanish).
+	best := 0
+	for _, l := range KBLanguages {
+		if votes[l] > best {
+			lang, best = l, votes[l]
+		}
+	}
+	// A message mixing kinds is answered for the one that matters most: thanks close, a goodbye
+	// ends, a presence check ("are you there?", but not "hi there") wants a sign of life, then
+	// greetings, then acknowledgements.
+	switch {
+	case found[TurnThanks]:
+		return TurnThanks, lang
+	case found[TurnBye]:
+		return TurnBye, lang
+	case found[TurnPresence] && (!found[TurnGreeting] || strings.Contains(text, "?")):
+		return TurnPresence, lang
+	case found[TurnGreeting]:
+		return TurnGreeting, lang
+	case found[TurnAck]:
+		return TurnAck, lang
+	}
+	return TurnQuestion, ""
+}
+
+// turnString is the localized string answering each kind of conversational turn.
+var turnString = map[string]string{
+	TurnGreeting: StrGreeting,
+	TurnThanks:   StrClosing,
+	TurnPresence: StrPresence,
+	TurnAck:      StrAnythingElse,
+	TurnBye:      StrGoodbye,
+}
+
+// followWords open or mark a follow-up: a conjunction first ("and to Norway?", "y a Francia?"), or
+// a word pointing back ("can I pause it instead?", "how long does that take?").
+var (
+	followOpeners = strings.Fields("and also what how or but y e o pero tambien et ou mais aussi i pero tambe")
+	followPointer = strings.Fields("it that this them those these instead one ones there eso esto ello ese esa alli ahi lo ca cela ceci celui celle la aixo allo ho")
+	// followPrep open a fragment ("to Norway?", "para estudiantes?", "en Suisse ?").
+	followPrep = strings.Fields("to for in from with a para en con de pour avec per amb")
+)
+
+// maxFragmentWords caps a fragment opened by a preposition.
+const maxFragmentWords = 4
+
+// maxFollowWords caps a follow-up: a longer message stands on its own.
+const maxFollowWords = 8
+
+// IsFollowUp reports a short message that leans on the previous one: it opens with a conjunction,
+// is a fragment opened by a preposition, or points back with a pronoun. Only then does the previous message join the search, at a lower
+// weight.
+func IsFollowUp(text string) bool {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > maxFollowWords {
+		return false
+	}
+	if slices.Contains(followOpeners, ws[0]) && (ws[0] != "what" && ws[0] != "how" || len(ws) > 1 && ws[1] == "about") {
+		return true
+	}
+	if slices.Contains(followPrep, ws[0]) && len(ws) <= maxFragmentWords {
+		return true
+	}
+	for _, w := range ws {
+		if slices.Contains(followPointer, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// MessageLanguage returns the language a message's own words say clearly (function words, letters,
+// marks and endings of one language, a whole word ahead of any other), or "" when they
+// do not.
+func MessageLanguage(text string) string {
+	lang, n, second := detectLanguage(text)
+	if n >= 1 && n >= second+1 {
+		return lang
+	}
+	return ""
+}

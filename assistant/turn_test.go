@@ -1,0 +1,289 @@
+package assistant_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/signalbridge/signalbridge/assistant"
+)
+
+// Conversational messages are told from questions in the four built-in languages; a greeting that
+// carries a question is a question. (Phrases written for this test, not taken from any eval set.)
+func TestClassifyTurn(t *testing.T) {
+	tests := []struct{ text, kind, lang string }{
+		{"hello", assistant.TurnGreeting, ""},
+		{"Hi there!", assistant.TurnGreeting, ""},
+		{"hola, buenas tardes", assistant.TurnGreeting, "es"},
+		{"Bonjour", assistant.TurnGreeting, "fr"},
+		{"bon dia", assistant.TurnGreeting, "ca"},
+		{"thanks a lot!", assistant.TurnThanks, "en"},
+		{"Great, thank you so much", assistant.TurnThanks, "en"},
+		{"muchas gracias", assistant.TurnThanks, "es"},
+		{"merci beaucoup", assistant.TurnThanks, "fr"},
+		{"moltes gràcies", assistant.TurnThanks, "ca"},
+		{"are you there?", assistant.TurnPresence, ""},
+		{"anyone there?", assistant.TurnPresence, "en"},
+		{"¿hay alguien?", assistant.TurnPresence, "es"},
+		{"ok", assistant.TurnAck, ""},
+		{"got it", assistant.TurnAck, "en"},
+		{"vale, perfecto", assistant.TurnAck, "es"},
+		{"d'accord", assistant.TurnAck, "fr"},
+		{"bye!", assistant.TurnBye, "en"},
+		{"adiós", assistant.TurnBye, "es"},
+		{"au revoir", assistant.TurnBye, "fr"},
+		{"hi, how do I reset my password?", assistant.TurnQuestion, ""},
+		{"hola, ¿cuánto cuesta el envío?", assistant.TurnQuestion, ""},
+		{"thanks, and do you ship to Norway?", assistant.TurnQuestion, ""},
+		{"refund", assistant.TurnQuestion, ""},
+		{"how are you?", assistant.TurnGreeting, "en"},
+		{"have a nice day", assistant.TurnBye, "en"},
+		{"¿qué tal?", assistant.TurnGreeting, "es"},
+		{"ça marche, merci", assistant.TurnThanks, "fr"},
+		{"fins aviat!", assistant.TurnBye, "ca"},
+		{"how do I cancel?", assistant.TurnQuestion, ""},
+		{"what day do you ship?", assistant.TurnQuestion, ""},
+	}
+	for _, tc := range tests {
+		kind, lang := assistant.ClassifyTurn(tc.text)
+		if kind != tc.kind || (tc.lang != "" && lang != tc.lang) {
+			t.Errorf("ClassifyTurn(%q) = %q, %q; want %q, %q", tc.text, kind, lang, tc.kind, tc.lang)
+		}
+	}
+}
+
+func TestIsFollowUp(t *testing.T) {
+	for text, want := range map[string]bool{
+		"and to Norway?":                   true,
+		"what about Canada?":               true,
+		"can I pause it instead?":          true,
+		"y a Francia?":                     true,
+		"et pour la Suisse ?":              true,
+		"how long does that take?":         true,
+		"how do I reset my password?":      false,
+		"do you ship to Norway?":           false,
+		"what payment methods do you take": false,
+		"I would like to know how long the delivery to Portugal usually takes, and whether it is tracked": false,
+	} {
+		if got := assistant.IsFollowUp(text); got != want {
+			t.Errorf("IsFollowUp(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
+
+func TestMessageLanguage(t *testing.T) {
+	for text, want := range map[string]string{
+		"¿Cuánto tarda el envío a Madrid?":      "es",
+		"How long does delivery take?":          "en",
+		"Combien de temps prend la livraison ?": "fr",
+		"Quant triga l'enviament?":              "",
+		"paypal":                                "",
+	} {
+		if got := assistant.MessageLanguage(text); got != want && want != "" {
+			t.Errorf("MessageLanguage(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+// A conversation with a greeting, a question, a follow-up and thanks, offline: the greeting and
+// the thanks are answered in the visitor's language without a search (never "I couldn't find"),
+// the follow-up leans on the previous question, and an unrelated earlier message does not change
+// the answer to a question.
+func TestReplyConversationTurns(t *testing.T) {
+	gaps := &assistant.Gaps{}
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"), assistant.WithGaps(gaps))
+	strs := assistant.DefaultStrings()
+	var h []assistant.Turn
+	say := func(lang, text string) assistant.Answer {
+		t.Helper()
+		h = append(h, assistant.Turn{Role: assistant.RoleVisitor, Text: text})
+		ans, err := a.Reply(context.Background(), assistant.Question{WebsiteID: "w", Language: lang, History: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = append(h, assistant.Turn{Role: assistant.RoleAssistant, Text: ans.Text})
+		return ans
+	}
+	if ans := say("en", "hola"); ans.Text != strs.Get("es", assistant.StrGreeting) || len(ans.Sources) > 0 || ans.Turn != assistant.TurnGreeting {
+		t.Fatalf("hola in an English browser = %+v, want the Spanish greeting", ans)
+	}
+	ans := say("en", "¿Hacéis envíos a Portugal?")
+	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "/es/envios") || ans.Language != "es" {
+		t.Fatalf("Spanish question in an English browser = %+v, want the Spanish shipping article", ans)
+	}
+	if strings.Contains(ans.Text, "Solo tenemos") || strings.Contains(ans.Text, "We only have") {
+		t.Fatalf("answer %q says the article is in another language, but it is in Spanish", ans.Text)
+	}
+	ans = say("en", "¿y a Noruega?")
+	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "envios") {
+		t.Fatalf("follow-up = %+v, want the shipping article again", ans)
+	}
+	if ans := say("en", "¡muchas gracias!"); ans.Text != strs.Get("es", assistant.StrClosing) || !ans.Resolve {
+		t.Fatalf("thanks = %+v, want the Spanish closing and resolve", ans)
+	}
+
+	// The same question alone and after an unrelated message gets the same answer.
+	alone, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "What are your opening hours?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := a.Reply(context.Background(), assistant.Question{Language: "en", History: []assistant.Turn{
+		{Role: assistant.RoleVisitor, Text: "How do I return my order?"},
+		{Role: assistant.RoleAssistant, Text: "..."},
+		{Role: assistant.RoleVisitor, Text: "What are your opening hours?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone.Text != after.Text {
+		t.Fatalf("answer depends on an unrelated earlier message:\nalone: %q\nafter: %q", alone.Text, after.Text)
+	}
+	if (len(alone.Sources) != 0 && !alone.Weak) || !assistant.OffersHuman(alone) {
+		t.Fatalf("opening hours (no article) = %+v, want no sure answer, with the human option", alone)
+	}
+	if g := gaps.List("", 10); len(g) != 1 || g[0].Count != 2 {
+		t.Fatalf("gaps = %+v, want the refused question twice", g)
+	}
+}
+
+// A weak match is offered as "This article may help" with its link and the human option; it is
+// recorded as a knowledge gap.
+func TestReplyWeakMatch(t *testing.T) {
+	kb := assistant.NewKnowledgeBase(map[string]string{
+		"gift.md": "---\ntitle: Gift cards\nurl: https://help.example/gift\n---\n## Buying a gift card\n\nGift cards are sold in the shop in amounts of 20, 50 and 100 euros, valid one year.\n",
+	})
+	gaps := &assistant.Gaps{}
+	cfg := assistant.Config{}
+	cfg.Default.OfflineMinMatch, cfg.Default.OfflineWeakMatch = 0.9, 0.2
+	a := MustNew(t, cfg, nil, kb, assistant.WithGaps(gaps))
+	ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "how long is my gift card valid?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ans.Weak || !assistant.OffersHuman(ans) || !strings.HasPrefix(ans.Text, "This article may help: Gift cards — Buying a gift card — https://help.example/gift#buying-a-gift-card") ||
+		!strings.Contains(ans.Text, assistant.DefaultStrings().Get("en", assistant.StrOfferHuman)) {
+		t.Fatalf("weak match = %+v", ans)
+	}
+	if g := gaps.List("", 0); len(g) != 1 {
+		t.Fatalf("gaps = %+v, want the weakly answered question", g)
+	}
+}
+
+// Personal data never reaches the gaps; questions are clipped; the least asked make room.
+func TestGapsCleanAndBound(t *testing.T) {
+	g := &assistant.Gaps{MaxPerWebsite: 2}
+	g.Record("w", "call me on +34 600 123 456 or write to bob.smith@example.org about order 123456789")
+	got := g.List("w", 0)[0].Question
+	if strings.Contains(got, "600") || strings.Contains(got, "example.org") || strings.Contains(got, "123456789") {
+		t.Fatalf("gap %q keeps personal data", got)
+	}
+	g.Record("w", strings.Repeat("very long question ", 40))
+	if q := g.List("w", 0); len([]rune(q[0].Question)) > 201 && len([]rune(q[1].Question)) > 201 {
+		t.Fatalf("gap not clipped: %+v", q)
+	}
+	g.Record("w", "asked twice")
+	g.Record("w", "asked twice")
+	if l := g.List("w", 0); len(l) != 2 || l[0].Question != "asked twice" {
+		t.Fatalf("gaps = %+v, want at most 2, the most asked first", l)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); g.Record("x", "concurrent"); g.List("x", 1) }()
+	}
+	wg.Wait()
+	if l := g.List("x", 0); l[0].Count != 8 {
+		t.Fatalf("concurrent count = %d, want 8", l[0].Count)
+	}
+}
+
+// An article's "questions:" front matter is indexed with the chunk each question is closest to,
+// never shown: the visitor's words find the section the article's words do not.
+func TestFrontMatterQuestions(t *testing.T) {
+	article := "---\ntitle: Your account\nurl: https://help.example/account\nquestions:\n  - how do I sign up as a new customer?\n  - please erase my profile\n---\n" +
+		"## Create an account\n\nClick Create account on the home page and confirm your email address.\n\n" +
+		"## Delete your account\n\nWrite to privacy@example.com from your account email; we delete your data within 30 days.\n"
+	kb := assistant.NewKnowledgeBase(map[string]string{"account.md": article})
+	for q, want := range map[string]string{"sign up": "Create an account", "erase my profile": "Delete your account"} {
+		got := kb.Search(q, 1)
+		if len(got) == 0 || got[0].Section != want {
+			t.Fatalf("Search(%q) = %+v, want section %q", q, got, want)
+		}
+		if strings.Contains(got[0].Text, "sign up") || strings.Contains(got[0].Text, "erase") {
+			t.Fatalf("the questions are shown: %q", got[0].Text)
+		}
+	}
+	helpdesk := assistant.NewKnowledgeBase(nil)
+	if err := helpdesk.SetArticles([]assistant.Article{{Name: "hd/account", Title: "Account", Lang: "en", URL: "https://help.example/a",
+		Content: "## Delete your account\n\nWrite to us and we delete your data.\n\n## Payments\n\nWe take cards.\n", Questions: []string{"erase my profile"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := helpdesk.Search("erase profile", 1); len(got) == 0 || got[0].Section != "Delete your account" {
+		t.Fatalf("helpdesk article questions: %+v", got)
+	}
+}
+
+// A message with no word of its own ("how much?") is searched with the previous one.
+func TestReplyEllipsis(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	ask := func(texts ...string) assistant.Answer {
+		t.Helper()
+		var h []assistant.Turn
+		for _, x := range texts {
+			h = append(h, assistant.Turn{Role: assistant.RoleVisitor, Text: x})
+		}
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en", History: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ans
+	}
+	if ans := ask("what does shipping cost?", "how much?"); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "shipping") {
+		t.Fatalf("how much? after a shipping question = %+v, want the shipping article", ans)
+	}
+}
+
+// A language the visitor chose (a picker, session data) stands against the message's language; a
+// browser locale does not.
+func TestReplyChosenLanguage(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	ask := func(chosen bool) assistant.Answer {
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: "es", LanguageChosen: chosen,
+			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "What are the opening hours of the shop?"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ans
+	}
+	if ans := ask(true); ans.Language != "es" {
+		t.Fatalf("chosen Spanish, English message: answered in %q: %q", ans.Language, ans.Text)
+	}
+	if ans := ask(false); ans.Language != "en" {
+		t.Fatalf("Spanish locale, English message: answered in %q: %q", ans.Language, ans.Text)
+	}
+	// Spanish chosen, an English question answered from an English article: the visitor reads it;
+	// "we only have this in English" would be a claim nothing checked.
+	ans, err := a.Reply(context.Background(), assistant.Question{Language: "es", LanguageChosen: true,
+		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "Do you accept PayPal payments?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Sources) == 0 || strings.Contains(ans.Text, "Solo tenemos") {
+		t.Fatalf("answer = %+v, want the payments article without the other-language notice", ans)
+	}
+}
+
+// A message with nothing to search ("hmm, so?") is conversation, never "I couldn't find".
+func TestReplyNothingToSearch(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "hmm, so?"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Turn == assistant.TurnQuestion || len(ans.Sources) > 0 || ans.Text == assistant.DefaultStrings().Get("en", assistant.StrNoAnswer) {
+		t.Fatalf("hmm, so? = %+v, want a conversational answer", ans)
+	}
+}
