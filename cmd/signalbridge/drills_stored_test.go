@@ -65,11 +65,11 @@ crisp:
   tier: plugin
   events: rtm
 websites:
-  default:
+  %s:
     start_mode: auto
     language: en
     knowledge_base: %q
-%s`, kb, steps)
+%s`, testSite, kb, steps)
 			if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
