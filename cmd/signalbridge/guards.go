@@ -5,6 +5,7 @@ package main
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -78,4 +79,12 @@ func redactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// urlInText finds the URLs in a text (an error message quoting a request's URL).
+var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
+
+// redactText applies redactURL to every URL in s: for error messages printed by check and logs.
+func redactText(s string) string {
+	return urlInText.ReplaceAllStringFunc(s, redactURL)
 }

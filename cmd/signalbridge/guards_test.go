@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -89,6 +90,9 @@ func TestRedactURL(t *testing.T) {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+	if got := redactText(`Post "http://team:***@127.0.0.1:1/v1?api_key=s3cret/chat": refused; see https://x.example/?token=s3cret`); strings.Contains(got, "s3cret") {
+		t.Errorf("redactText left a secret: %s", got)
+	}
 	cfg := defaultConfig()
 	cfg.OpenAI.BaseURL = "https://team:s3cret@proxy.example/v1?api_key=s3cret"
 	cfg.Crisp.APIURL = "https://u:s3cret@api.example/v1/"
@@ -135,5 +139,26 @@ func TestUnknownWebsiteDropped(t *testing.T) {
 	}
 	if n := h.fake.CallCount("", "/website/"+testSite+"/"); n != 0 {
 		t.Errorf("%d REST calls about the unlisted website", n)
+	}
+}
+
+// TestCheckRedactsModelURL: `check` with a model base URL that carries a password (a proxy) never
+// prints the password, whether the model answers or not.
+func TestCheckRedactsModelURL(t *testing.T) {
+	fake, err := crisptest.Start(crisptest.Options{Identifier: "ident", Key: "key", Websites: []string{testSite}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	path := writeConfig(t, "websites:\n  default:\n    start_mode: auto\n")
+	for _, base := range []string{"http://team:s3cret-pw@127.0.0.1:1/v1?api_key=s3cret-q", "http://team:s3cret-pw@[::1/v1"} {
+		env := map[string]string{"CRISP_IDENTIFIER": "ident", "CRISP_KEY": "key", "CRISP_API_URL": fake.RESTURL(),
+			"OPENAI_API_KEY": "sk-fake", "OPENAI_BASE_URL": base}
+		var out, errb strings.Builder
+		code := Main(context.Background(), []string{"check", "--config", path}, &out, &errb, envFunc(env))
+		all := out.String() + errb.String()
+		if code == 0 || strings.Contains(all, "s3cret") {
+			t.Errorf("check with base URL %q exited %d, printing:\n%s", base, code, all)
+		}
 	}
 }

@@ -105,13 +105,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	if err != nil {
 		failed = true
-		fmt.Fprintf(stdout, "FAIL crisp: %s\n", plainCrisp(err))
+		fmt.Fprintf(stdout, "FAIL crisp: %s\n", redactText(plainCrisp(err)))
 	}
 
 	// The shared store, when redis.url is set (store.go).
 	if line, ok, err := checkRedis(cfg); err != nil {
 		failed = true
-		fmt.Fprintf(stdout, "FAIL %v\n", err)
+		fmt.Fprintf(stdout, "FAIL %s\n", redactText(err.Error()))
 	} else if ok {
 		fmt.Fprintf(stdout, "ok   %s\n", line)
 	}
@@ -128,7 +128,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		if err != nil {
 			failed = true
-			fmt.Fprintf(stdout, "FAIL model %s at %s: %v\n", cfg.OpenAI.Model, redactURL(cfg.OpenAI.BaseURL), err)
+			fmt.Fprintf(stdout, "FAIL model %s at %s: %s\n", cfg.OpenAI.Model, redactURL(cfg.OpenAI.BaseURL), redactText(err.Error()))
 		} else {
 			fmt.Fprintf(stdout, "ok   model %s answers\n", cfg.OpenAI.Model)
 		}
@@ -141,7 +141,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			}
 			if err != nil {
 				failed = true
-				fmt.Fprintf(stdout, "FAIL embeddings %s (openai.embedding_model; off disables): %v\n", ec.EmbeddingModel(), err)
+				fmt.Fprintf(stdout, "FAIL embeddings %s (openai.embedding_model; off disables): %s\n", ec.EmbeddingModel(), redactText(err.Error()))
 			} else {
 				fmt.Fprintf(stdout, "ok   embeddings %s answer\n", ec.EmbeddingModel())
 			}
