@@ -67,10 +67,10 @@ func TestQuotaWaitByClass(t *testing.T) {
 	if err := b.wait(ctx, ClassAnswer); err != nil {
 		t.Fatalf("answer with the reserve left: %v", err)
 	}
-	if s := b.stats[ClassWriteBack]; s.refused.Load() != 1 || s.granted.Load() != 0 || s.waiting.Load() != 0 {
+	if s := &b.stats[ClassWriteBack]; s.refused.Load() != 1 || s.granted.Load() != 0 || s.waiting.Load() != 0 {
 		t.Errorf("write-back stats: granted %d refused %d waiting %d, want 0/1/0", s.granted.Load(), s.refused.Load(), s.waiting.Load())
 	}
-	if s := b.stats[ClassAnswer]; s.granted.Load() != 1 {
+	if s := &b.stats[ClassAnswer]; s.granted.Load() != 1 {
 		t.Errorf("answer stats: granted %d, want 1", s.granted.Load())
 	}
 }
