@@ -45,7 +45,7 @@ func TestGuardsConfig(t *testing.T) {
 	if w.Budgets != (BudgetsConfig{ConversationTokens: 60_000, WebsiteTokensDay: 500_000, ConversationAnswers: -1}) {
 		t.Errorf("website budgets %+v, want the default block's tokens and no answer cap", w.Budgets)
 	}
-	if w.Limits != (LimitsConfig{SignalEdges: 2, SignalEdgeEvery: 30 * time.Second, Answers: 5, AnswerEvery: 10 * time.Second}) {
+	if w.Limits != (LimitsConfig{SignalEdges: 2, SignalEdgeEvery: 30 * time.Second, Answers: 8, AnswerEvery: 6 * time.Second}) {
 		t.Errorf("website limits %+v", w.Limits)
 	}
 	if d.Signals.LegacySignedUntil != legacySignedUntil || w.Signals.LegacySignedUntil != "none" {
