@@ -64,6 +64,9 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	}
 	cfg.Websites = sites
 	a = &app{cfg: cfg, log: log, metrics: web.NewMetrics()}
+	if w := cfg.unservedWarning(); w != "" {
+		log.Warn(w)
+	}
 	defer func() {
 		if err != nil {
 			a.Close(context.Background())

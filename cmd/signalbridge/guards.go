@@ -88,3 +88,18 @@ var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
 func redactText(s string) string {
 	return urlInText.ReplaceAllStringFunc(s, redactURL)
 }
+
+// unservedWarning is the warning of a configuration that serves no website: none is listed by id
+// and websites.allow_unknown is off, so every event would be dropped ("" when some are served).
+func (c Config) unservedWarning() string {
+	if c.AllowUnknown {
+		return ""
+	}
+	for id := range c.Websites {
+		if id != "default" {
+			return ""
+		}
+	}
+	return "websites: no website is listed by id and websites.allow_unknown is off: every event will be dropped; " +
+		"list your website ids under websites (or set websites.allow_unknown: true)"
+}

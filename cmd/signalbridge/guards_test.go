@@ -59,6 +59,9 @@ func TestGuardsConfig(t *testing.T) {
 	if err != nil || cfg.AllowUnknown {
 		t.Errorf("without websites.allow_unknown: %v, allow %v; want off", err, cfg.AllowUnknown)
 	}
+	if !strings.Contains(cfg.unservedWarning(), "websites.allow_unknown") {
+		t.Errorf("a config that serves no website is not warned about: %q", cfg.unservedWarning())
+	}
 	_, err = LoadConfig(writeConfig(t, "websites:\n  allow_unknown: sometimes\n"), func(string) string { return "" })
 	var ce *ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "websites.allow_unknown") {

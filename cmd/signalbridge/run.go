@@ -90,6 +90,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if cfg.Crisp.PluginURN == defaultPluginURN {
 		fmt.Fprintf(stdout, "warn crisp.plugin_urn: the default %s names no plugin of yours; set CRISP_PLUGIN_URN\n", defaultPluginURN)
 	}
+	if w := cfg.unservedWarning(); w != "" {
+		fmt.Fprintf(stdout, "warn %s\n", w)
+	}
 	failed := false
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
