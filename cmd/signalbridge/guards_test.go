@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+	"github.com/signalbridge/signalbridge/signals"
 )
 
 const otherSite = "0b5c7f3e-6a51-4f7e-9a46-2f0d1c3b9e77"
@@ -164,4 +165,70 @@ func TestCheckRedactsModelURL(t *testing.T) {
 			t.Errorf("check with base URL %q exited %d, printing:\n%s", base, code, all)
 		}
 	}
+}
+
+// TestAnswerLimitsEndToEnd: over the real path, a burst past the answers' rate is left unanswered
+// (and counted), and past the message cap the conversation is handed over with reason budget.
+func TestAnswerLimitsEndToEnd(t *testing.T) {
+	t.Run("rate", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{startMode: "auto", website: WebsiteConfig{
+			Limits: LimitsConfig{Answers: 2, AnswerEvery: time.Hour}, Handover: HandoverConfig{OfferHuman: "never"}}})
+		v := h.visitor(crisptest.VisitorInfo{Locales: []string{"en-US"}})
+		s := v.SessionID()
+		for i, q := range drillQuestions[:2] {
+			mustSend(t, v, q)
+			h.waitAnswers(s, i+1)
+		}
+		mustSend(t, v, drillQuestions[2]) // past the rate: kept, not answered
+		h.waitTurn(s, "visitor", drillQuestions[2])
+		if n := len(h.answers(s)); n != 2 {
+			t.Fatalf("%d answers after a message past the rate, want 2", n)
+		}
+		if c, _ := h.conv(s); c.Mode != signals.ModeActive {
+			t.Fatalf("mode %s after a message past the rate, want active", c.Mode)
+		}
+		if got := limitedCount(t, h, "answers"); got != 1 {
+			t.Errorf("signalbridge_limited_total{limit=answers} = %v, want 1", got)
+		}
+	})
+	t.Run("cap", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{startMode: "auto", website: WebsiteConfig{
+			Budgets: BudgetsConfig{ConversationAnswers: 3}, Handover: HandoverConfig{OfferHuman: "never"}}})
+		v := h.visitor(crisptest.VisitorInfo{Locales: []string{"en-US"}})
+		s := v.SessionID()
+		for i, q := range drillQuestions[:3] {
+			mustSend(t, v, q)
+			h.waitAnswers(s, i+1)
+		}
+		mustSend(t, v, drillQuestions[3])
+		c := h.waitMode(s, signals.ModeHuman)
+		if c.Reason != signals.ReasonBudget {
+			t.Errorf("handover reason %s, want budget", c.Reason)
+		}
+		if n := len(h.answers(s)); n != 3 {
+			t.Errorf("%d answers, want 3 (the cap)", n)
+		}
+	})
+}
+
+// limitedCount reads signalbridge_limited_total{limit}.
+func limitedCount(t *testing.T, h *harness, limit string) float64 {
+	t.Helper()
+	fams, err := h.app.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "signalbridge_limited_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "limit" && l.GetValue() == limit {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
