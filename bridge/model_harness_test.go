@@ -862,13 +862,13 @@ func (h *harness) dataRule(k bridge.Key, data map[string]string) func(bridge.Key
 }
 
 // startRule: a start switches the assistant on. An untrusted start (data, page, button) is
-// refused while a human owns the conversation (handed over, or paused by an operator), unless the
+// refused while a human owns the conversation (handed over, or paused for a person), unless the
 // website lets such starts override the human (the trust model of issue 12).
 func (h *harness) startRule(k bridge.Key, c *bridge.Conversation, trusted bool) []signals.Mode {
 	if c.Mode == signals.ModeActive {
 		return nil
 	}
-	if !trusted && (c.Mode == signals.ModeHuman || c.Mode == signals.ModePaused && c.Reason == signals.ReasonOperator) {
+	if !trusted && signals.HumanOwned(c.State) { // handed over, or paused for a person (operator, human, budget, error)
 		h.mustRefuse[k] = true
 		return nil
 	}
@@ -930,8 +930,12 @@ func (h *harness) click(k bridge.Key, pickerID, value string) {
 			}
 			switch voc.ParseButton(value) {
 			case signals.CmdStart:
-				if cfg := h.sites[k.WebsiteID].Signals; len(cfg.StartSecret) > 0 && !cfg.StartButtonUnsigned {
-					return nil // a website that requires signed starts has its start button off
+				if sc := h.sites[k.WebsiteID].Signals; len(sc.StartSecret) > 0 && !sc.StartButtonUnsigned {
+					// A website that requires signed starts has its start button off (issue 21).
+					if c.Mode != signals.ModeActive {
+						h.mustRefuse[k] = true
+					}
+					return nil
 				}
 				return h.startRule(k, c, h.sites[k.WebsiteID].Signals.UntrustedStartOverridesHuman)
 			case signals.CmdPause:

@@ -307,12 +307,14 @@
   }
 
   // signedValue checks a signed start value from the website's backend: the start value, the nonce
-  // separator, then "<nonce>.<exp>.<sig>".
+  // separator, then "v2.<nonce>.<exp>.<sig>" (or the retired "<nonce>.<exp>.<sig>", accepted by the
+  // bridge during its grace period).
   function signedValue(v) {
     v = typeof v === "string" ? v.trim() : "";
     var p = config.start + config.nonceSeparator;
-    if (v.indexOf(p) !== 0 || v.slice(p.length).split(".").length !== 3) {
-      throw new Error("signalbridge: signed start must look like " + p + "<nonce>.<exp>.<sig>");
+    var parts = v.indexOf(p) === 0 ? v.slice(p.length).split(".") : [];
+    if (!(parts.length === 4 && parts[0] === "v2") && parts.length !== 3) {
+      throw new Error("signalbridge: signed start must look like " + p + "v2.<nonce>.<exp>.<sig>");
     }
     return v;
   }

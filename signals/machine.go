@@ -270,7 +270,7 @@ func (st *stepper) button() {
 	src := st.source(SourceButton)
 	switch st.c.Vocabulary.ParseButton(st.in.Value) {
 	case CmdStart:
-		if len(st.c.StartSecret) > 0 && Untrusted(src) && !st.c.StartButtonUnsigned {
+		if st.r.State.Mode != ModeActive && len(st.c.StartSecret) > 0 && Untrusted(src) && !st.c.StartButtonUnsigned {
 			st.refuse(src, "the website requires signed starts: its start button is off")
 			return
 		}

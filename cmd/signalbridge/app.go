@@ -76,6 +76,9 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	if w := cfg.unservedWarning(); w != "" {
+		log.Warn(w)
+	}
 	defer func() {
 		if err != nil {
 			a.Close(context.Background())

@@ -199,16 +199,16 @@ const (
 type LimitsConfig struct {
 	SignalEdges     int           `yaml:"signal_edges"`      // start/pause edges from the page, data or buttons at once (4)
 	SignalEdgeEvery time.Duration `yaml:"signal_edge_every"` // then one more every (30s)
-	Answers         int           `yaml:"answers"`           // answers at once (5)
-	AnswerEvery     time.Duration `yaml:"answer_every"`      // then one more every (10s)
+	Answers         int           `yaml:"answers"`           // answers at once (8)
+	AnswerEvery     time.Duration `yaml:"answer_every"`      // then one more every (6s)
 }
 
 // Default limits.
 const (
 	defaultSignalEdges     = 4
 	defaultSignalEdgeEvery = 30 * time.Second
-	defaultAnswers         = 5
-	defaultAnswerEvery     = 10 * time.Second
+	defaultAnswers         = 8
+	defaultAnswerEvery     = 6 * time.Second
 )
 
 // legacySignedUntil is the default end of the grace period of version 1 signed starts (their MAC

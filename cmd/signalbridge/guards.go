@@ -5,6 +5,7 @@ package main
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -78,4 +79,27 @@ func redactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// urlInText finds the URLs in a text (an error message quoting a request's URL).
+var urlInText = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>]+`)
+
+// redactText applies redactURL to every URL in s: for error messages printed by check and logs.
+func redactText(s string) string {
+	return urlInText.ReplaceAllStringFunc(s, redactURL)
+}
+
+// unservedWarning is the warning of a configuration that serves no website: none is listed by id
+// and websites.allow_unknown is off, so every event would be dropped ("" when some are served).
+func (c Config) unservedWarning() string {
+	if c.AllowUnknown {
+		return ""
+	}
+	for id := range c.Websites {
+		if id != "default" {
+			return ""
+		}
+	}
+	return "websites: no website is listed by id and websites.allow_unknown is off: every event will be dropped; " +
+		"list your website ids under websites (or set websites.allow_unknown: true)"
 }

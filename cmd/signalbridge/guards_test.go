@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
+	"github.com/signalbridge/signalbridge/signals"
 )
 
 const otherSite = "0b5c7f3e-6a51-4f7e-9a46-2f0d1c3b9e77"
@@ -44,7 +46,7 @@ func TestGuardsConfig(t *testing.T) {
 	if w.Budgets != (BudgetsConfig{ConversationTokens: 60_000, WebsiteTokensDay: 500_000, ConversationAnswers: -1}) {
 		t.Errorf("website budgets %+v, want the default block's tokens and no answer cap", w.Budgets)
 	}
-	if w.Limits != (LimitsConfig{SignalEdges: 2, SignalEdgeEvery: 30 * time.Second, Answers: 5, AnswerEvery: 10 * time.Second}) {
+	if w.Limits != (LimitsConfig{SignalEdges: 2, SignalEdgeEvery: 30 * time.Second, Answers: 8, AnswerEvery: 6 * time.Second}) {
 		t.Errorf("website limits %+v", w.Limits)
 	}
 	if d.Signals.LegacySignedUntil != legacySignedUntil || w.Signals.LegacySignedUntil != "none" {
@@ -57,6 +59,9 @@ func TestGuardsConfig(t *testing.T) {
 	cfg, err = LoadConfig(writeConfig(t, "websites:\n  default: {}\n"), func(string) string { return "" })
 	if err != nil || cfg.AllowUnknown {
 		t.Errorf("without websites.allow_unknown: %v, allow %v; want off", err, cfg.AllowUnknown)
+	}
+	if !strings.Contains(cfg.unservedWarning(), "websites.allow_unknown") {
+		t.Errorf("a config that serves no website is not warned about: %q", cfg.unservedWarning())
 	}
 	_, err = LoadConfig(writeConfig(t, "websites:\n  allow_unknown: sometimes\n"), func(string) string { return "" })
 	var ce *ConfigError
@@ -88,6 +93,9 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+	if got := redactText(`Post "http://team:***@127.0.0.1:1/v1?api_key=s3cret/chat": refused; see https://x.example/?token=s3cret`); strings.Contains(got, "s3cret") {
+		t.Errorf("redactText left a secret: %s", got)
 	}
 	cfg := defaultConfig()
 	cfg.OpenAI.BaseURL = "https://team:s3cret@proxy.example/v1?api_key=s3cret"
@@ -136,4 +144,91 @@ func TestUnknownWebsiteDropped(t *testing.T) {
 	if n := h.fake.CallCount("", "/website/"+testSite+"/"); n != 0 {
 		t.Errorf("%d REST calls about the unlisted website", n)
 	}
+}
+
+// TestCheckRedactsModelURL: `check` with a model base URL that carries a password (a proxy) never
+// prints the password, whether the model answers or not.
+func TestCheckRedactsModelURL(t *testing.T) {
+	fake, err := crisptest.Start(crisptest.Options{Identifier: "ident", Key: "key", Websites: []string{testSite}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	path := writeConfig(t, "websites:\n  default:\n    start_mode: auto\n")
+	for _, base := range []string{"http://team:s3cret-pw@127.0.0.1:1/v1?api_key=s3cret-q", "http://team:s3cret-pw@[::1/v1"} {
+		env := map[string]string{"CRISP_IDENTIFIER": "ident", "CRISP_KEY": "key", "CRISP_API_URL": fake.RESTURL(),
+			"OPENAI_API_KEY": "sk-fake", "OPENAI_BASE_URL": base}
+		var out, errb strings.Builder
+		code := Main(context.Background(), []string{"check", "--config", path}, &out, &errb, envFunc(env))
+		all := out.String() + errb.String()
+		if code == 0 || strings.Contains(all, "s3cret") {
+			t.Errorf("check with base URL %q exited %d, printing:\n%s", base, code, all)
+		}
+	}
+}
+
+// TestAnswerLimitsEndToEnd: over the real path, a burst past the answers' rate is left unanswered
+// (and counted), and past the message cap the conversation is handed over with reason budget.
+func TestAnswerLimitsEndToEnd(t *testing.T) {
+	t.Run("rate", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{startMode: "auto", website: WebsiteConfig{
+			Limits: LimitsConfig{Answers: 2, AnswerEvery: time.Hour}, Handover: HandoverConfig{OfferHuman: "never"}}})
+		v := h.visitor(crisptest.VisitorInfo{Locales: []string{"en-US"}})
+		s := v.SessionID()
+		for i, q := range drillQuestions[:2] {
+			mustSend(t, v, q)
+			h.waitAnswers(s, i+1)
+		}
+		mustSend(t, v, drillQuestions[2]) // past the rate: kept, not answered
+		h.waitTurn(s, "visitor", drillQuestions[2])
+		if n := len(h.answers(s)); n != 2 {
+			t.Fatalf("%d answers after a message past the rate, want 2", n)
+		}
+		if c, _ := h.conv(s); c.Mode != signals.ModeActive {
+			t.Fatalf("mode %s after a message past the rate, want active", c.Mode)
+		}
+		if got := limitedCount(t, h, "answers"); got != 1 {
+			t.Errorf("signalbridge_limited_total{limit=answers} = %v, want 1", got)
+		}
+	})
+	t.Run("cap", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{startMode: "auto", website: WebsiteConfig{
+			Budgets: BudgetsConfig{ConversationAnswers: 3}, Handover: HandoverConfig{OfferHuman: "never"}}})
+		v := h.visitor(crisptest.VisitorInfo{Locales: []string{"en-US"}})
+		s := v.SessionID()
+		for i, q := range drillQuestions[:3] {
+			mustSend(t, v, q)
+			h.waitAnswers(s, i+1)
+		}
+		mustSend(t, v, drillQuestions[3])
+		c := h.waitMode(s, signals.ModeHuman)
+		if c.Reason != signals.ReasonBudget {
+			t.Errorf("handover reason %s, want budget", c.Reason)
+		}
+		if n := len(h.answers(s)); n != 3 {
+			t.Errorf("%d answers, want 3 (the cap)", n)
+		}
+	})
+}
+
+// limitedCount reads signalbridge_limited_total{limit}.
+func limitedCount(t *testing.T, h *harness, limit string) float64 {
+	t.Helper()
+	fams, err := h.app.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "signalbridge_limited_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "limit" && l.GetValue() == limit {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

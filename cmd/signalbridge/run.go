@@ -98,6 +98,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if cfg.Crisp.PluginURN == defaultPluginURN {
 		fmt.Fprintf(stdout, "warn crisp.plugin_urn: the default %s names no plugin of yours; set CRISP_PLUGIN_URN\n", defaultPluginURN)
 	}
+	if w := cfg.unservedWarning(); w != "" {
+		fmt.Fprintf(stdout, "warn %s\n", w)
+	}
 	failed := false
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -113,13 +116,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	if err != nil {
 		failed = true
-		fmt.Fprintf(stdout, "FAIL crisp: %s\n", plainCrisp(err))
+		fmt.Fprintf(stdout, "FAIL crisp: %s\n", redactText(plainCrisp(err)))
 	}
 
 	// The shared store, when redis.url is set (store.go).
 	if line, ok, err := checkRedis(cfg); err != nil {
 		failed = true
-		fmt.Fprintf(stdout, "FAIL %v\n", err)
+		fmt.Fprintf(stdout, "FAIL %s\n", redactText(err.Error()))
 	} else if ok {
 		fmt.Fprintf(stdout, "ok   %s\n", line)
 	}
@@ -136,7 +139,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		if err != nil {
 			failed = true
-			fmt.Fprintf(stdout, "FAIL model %s at %s: %v\n", cfg.OpenAI.Model, redactURL(cfg.OpenAI.BaseURL), err)
+			fmt.Fprintf(stdout, "FAIL model %s at %s: %s\n", cfg.OpenAI.Model, redactURL(cfg.OpenAI.BaseURL), redactText(err.Error()))
 		} else {
 			fmt.Fprintf(stdout, "ok   model %s answers\n", cfg.OpenAI.Model)
 		}
@@ -149,7 +152,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			}
 			if err != nil {
 				failed = true
-				fmt.Fprintf(stdout, "FAIL embeddings %s (openai.embedding_model; off disables): %v\n", ec.EmbeddingModel(), err)
+				fmt.Fprintf(stdout, "FAIL embeddings %s (openai.embedding_model; off disables): %s\n", ec.EmbeddingModel(), redactText(err.Error()))
 			} else {
 				fmt.Fprintf(stdout, "ok   embeddings %s answer\n", ec.EmbeddingModel())
 			}
