@@ -9,3 +9,9 @@ import "context"
 type FencedCommitter interface {
 	CommitFenced(ctx context.Context, name string, token int64, c *Conversation, audit []AuditEntry, eventID string) error
 }
+
+// InboxCommitter is a Store whose commit can also remove the event's processed inbox entry in the
+// same transaction (one write per event instead of a decision and a later removal).
+type InboxCommitter interface {
+	CommitRemoving(ctx context.Context, c *Conversation, audit []AuditEntry, eventID, inboxID string) error
+}

@@ -71,6 +71,10 @@ type step struct {
 	posts   []OutMessage // posted after the commit (guided steps)
 	dirty   bool
 	seq0    uint64 // the journal's sequence when the step began: entries above it are this step's
+	// inboxID is the event's inbox entry, removed by the step's commit when the store can
+	// (InboxCommitter); inboxDone says it was.
+	inboxID   string
+	inboxDone bool
 	// dirtyData: conv.Data is this step's own copy; ownDeliveries: likewise conv.Deliveries.
 	dirtyData     bool
 	ownDeliveries bool
@@ -378,9 +382,14 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 	}
 	st.conv.UpdatedAt = st.b.opts.Now().UnixMilli()
 	var err error
-	if fc, ok := st.b.opts.Store.(FencedCommitter); ok && st.b.shared() {
+	ic, folds := st.b.opts.Store.(InboxCommitter)
+	switch fc, ok := st.b.opts.Store.(FencedCommitter); {
+	case ok && st.b.shared():
 		err = fc.CommitFenced(ctx, convLease(st.conv.Key), st.b.fence(st.conv.Key), &st.conv, st.audit, eventID)
-	} else {
+	case folds && st.inboxID != "" && !st.inboxDone:
+		err = ic.CommitRemoving(ctx, &st.conv, st.audit, eventID, st.inboxID)
+		st.inboxDone = err == nil
+	default:
 		err = st.b.opts.Store.Commit(ctx, &st.conv, st.audit, eventID)
 	}
 	if err != nil {
@@ -400,9 +409,12 @@ func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, rep
 	log := b.log.With("website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name)
 	id := EventID(ev)
 	processed := true // false: a failure left it for a retry
+	var st *step
 	defer func() {
 		if processed {
-			b.removeInbox(inboxID)
+			if st == nil || !st.inboxDone {
+				b.removeInbox(inboxID)
+			}
 		} else {
 			b.retryEvent(ev, inboxID, tries)
 		}
@@ -429,6 +441,7 @@ func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, rep
 		processed = false
 		return
 	}
+	st.inboxID = inboxID
 	if ev.Message != nil && ev.Timestamp > st.conv.CrispAt && ev.Via != "" {
 		st.conv.CrispAt = ev.Timestamp // Crisp's clock: the anchor of the fallback posted-check
 	}

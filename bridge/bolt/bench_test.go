@@ -32,17 +32,20 @@ func BenchmarkCommit(b *testing.B) {
 		noSync bool
 		par    int           // goroutines per GOMAXPROCS
 		delay  time.Duration // > 0: bbolt's db.Batch with this delay instead of the committer
+		noFree bool          // bbolt's NoFreelistSync
 	}{
-		{"fsync/serial", false, 0, 0},
-		{"fsync/parallel-128", false, 64, 0},
-		{"fsync/parallel-1024", false, 512, 0},
-		{"nosync/serial", true, 0, 0},
-		{"nosync/parallel-128", true, 64, 0},
-		{"dbbatch-1ms/fsync/serial", false, 0, time.Millisecond},
-		{"dbbatch-1ms/fsync/parallel-128", false, 64, time.Millisecond},
+		{"fsync/serial", false, 0, 0, false},
+		{"fsync/serial/no-freelist-sync", false, 0, 0, true},
+		{"fsync/parallel-128", false, 64, 0, false},
+		{"fsync/parallel-128/no-freelist-sync", false, 64, 0, true},
+		{"fsync/parallel-1024", false, 512, 0, false},
+		{"nosync/serial", true, 0, 0, false},
+		{"nosync/parallel-128", true, 64, 0, false},
+		{"dbbatch-1ms/fsync/serial", false, 0, time.Millisecond, false},
+		{"dbbatch-1ms/fsync/parallel-128", false, 64, time.Millisecond, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			s := MustOpen(b, filepath.Join(b.TempDir(), "db"), bolt.Options{NoSync: bc.noSync, PurgeInterval: -1, BatchDelay: bc.delay})
+			s := MustOpen(b, filepath.Join(b.TempDir(), "db"), bolt.Options{NoSync: bc.noSync, PurgeInterval: -1, BatchDelay: bc.delay, NoFreelistSync: bc.noFree})
 			ctx := context.Background()
 			var next atomic.Int64
 			b.ReportAllocs()

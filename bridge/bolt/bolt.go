@@ -68,8 +68,11 @@ type Options struct {
 	MaxBatchSize    int           // most writes in one group commit (default 1000)
 	BatchDelay      time.Duration // > 0: group through bbolt's db.Batch with this delay instead (comparison)
 	NoSync          bool          // skip fsync: benchmarks only, a crash loses commits
-	Logger          *slog.Logger  // default: discard
-	Now             func() time.Time
+	// NoFreelistSync skips writing bbolt's freelist at every commit (it is rebuilt by a scan of the
+	// file at Open instead): fewer pages written per commit, a slower start on a large file.
+	NoFreelistSync bool
+	Logger         *slog.Logger // default: discard
+	Now            func() time.Time
 }
 
 func (o *Options) setDefaults() {
@@ -143,9 +146,10 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w: %w", ErrInvalid, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.Timeout,
-		NoSync:       opts.NoSync,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:        opts.Timeout,
+		NoSync:         opts.NoSync,
+		NoFreelistSync: opts.NoFreelistSync,
+		FreelistType:   bolt.FreelistMapType,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -388,6 +392,12 @@ func (s *Store) Processed(ctx context.Context, eventID string) (bool, error) {
 // follow the Transitions counter (more entries than transitions) entries are appended after the last
 // one instead, and skipped when eventID was already processed.
 func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []bridge.AuditEntry, eventID string) error {
+	return s.CommitRemoving(ctx, c, audit, eventID, "")
+}
+
+// CommitRemoving is Commit that also removes the processed inbox entry inboxID ("" none) in the
+// same transaction: the event's decision and the end of its intake are one write.
+func (s *Store) CommitRemoving(ctx context.Context, c *bridge.Conversation, audit []bridge.AuditEntry, eventID, inboxID string) error {
 	if c == nil {
 		return fmt.Errorf("commit: %w: nil conversation", ErrInvalid)
 	}
@@ -462,6 +472,11 @@ func (s *Store) Commit(ctx context.Context, c *bridge.Conversation, audit []brid
 		already := eventID != "" && proc.Get([]byte(eventID)) != nil
 		if len(entries) > 0 {
 			if err := s.appendAudit(tx.Bucket(bucketAudit), ck, entries, transitions, already); err != nil {
+				return err
+			}
+		}
+		if inboxID != "" {
+			if err := removeInboxEntry(tx, inboxID); err != nil {
 				return err
 			}
 		}

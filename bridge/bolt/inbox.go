@@ -95,16 +95,8 @@ func (s *Store) Remove(ctx context.Context, ids []string) error {
 		return nil
 	}
 	err := s.write(ctx, func(tx *bolt.Tx) error {
-		b, places := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs)
 		for _, id := range ids {
-			place := places.Get([]byte(id))
-			if place == nil {
-				continue
-			}
-			if err := b.Delete(place); err != nil {
-				return err
-			}
-			if err := places.Delete([]byte(id)); err != nil {
+			if err := removeInboxEntry(tx, id); err != nil {
 				return err
 			}
 		}
@@ -149,6 +141,19 @@ func (s *Store) SetCursor(ctx context.Context, name string, v int64) error {
 		return fmt.Errorf("set cursor %s: %w", name, err)
 	}
 	return nil
+}
+
+// removeInboxEntry deletes one accepted entry, if it is still there.
+func removeInboxEntry(tx *bolt.Tx, id string) error {
+	b, places := tx.Bucket(bucketInbox), tx.Bucket(bucketInboxIDs)
+	place := places.Get([]byte(id))
+	if place == nil {
+		return nil
+	}
+	if err := b.Delete(place); err != nil {
+		return err
+	}
+	return places.Delete([]byte(id))
 }
 
 // EachCursor calls fn with every stored cursor, in name order (migrate copies them).
