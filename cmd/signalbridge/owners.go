@@ -91,6 +91,8 @@ func (a *app) openOwners(ctx context.Context) error {
 	if err := o.reload(ctx); err != nil {
 		return fmt.Errorf("owners' settings: %w", err)
 	}
+	a.metrics.GaugeFunc("signalbridge_settings_version", "Version of the website owners' settings this replica applies.",
+		func() float64 { return float64(o.state.Load().version) })
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -375,6 +377,9 @@ func (o *owners) Settings(ctx context.Context, websiteID string) (web.OwnerSetti
 
 // SaveSettings stores the settings and applies them on this replica before it returns.
 func (o *owners) SaveSettings(ctx context.Context, websiteID string, s bridge.WebsiteSettings) (web.OwnerSettings, error) {
+	if !websiteIDRe.MatchString(websiteID) {
+		return web.OwnerSettings{}, fmt.Errorf("%w: website id %q is not a Crisp website id", bridge.ErrInvalidSettings, websiteID)
+	}
 	s.UpdatedAt = time.Now().UnixMilli()
 	if err := s.Validate(); err != nil {
 		return web.OwnerSettings{}, err
