@@ -194,15 +194,21 @@ func (o *owners) reload(ctx context.Context) error {
 }
 
 // build makes the assistant and the per-website policies of settings over the file's.
-func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, prev *liveState) (*liveState, error) {
+func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, prev *liveState) (_ *liveState, err error) {
 	a := o.a
 	base := a.asstBase
 	st := &liveState{version: version, settings: all, sites: map[string]*bridge.Website{}, markdown: map[string]markdownKB{},
 		helpdesk: map[string]helpdeskKB{}}
 	defer func() {
-		for id, h := range prev.helpdesk {
-			if _, kept := st.helpdesk[id]; !kept {
-				h.stop() // another source was chosen
+		// Applied: stop the syncs of websites that chose another source. Not applied: stop the
+		// syncs this build started; the previous state keeps its own.
+		stop, keep := prev.helpdesk, st.helpdesk
+		if err != nil {
+			stop, keep = st.helpdesk, prev.helpdesk
+		}
+		for id, h := range stop {
+			if k, kept := keep[id]; !kept || k.kb != h.kb {
+				h.stop()
 			}
 		}
 	}()
