@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -174,4 +175,43 @@ func (s *Store) Insights(ctx context.Context, websiteID string, days []string) (
 		return nil, fmt.Errorf("insights: %w", err)
 	}
 	return out, nil
+}
+
+// EachInsights calls fn with every website's day of insights, in key order (for migrate).
+func (s *Store) EachInsights(ctx context.Context, fn func(websiteID, day string, counters map[string]int64) error) error {
+	type rec struct {
+		website, day string
+		counters     map[string]int64
+	}
+	var all []rec
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketInsights)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, raw []byte) error {
+			website, day, ok := strings.Cut(string(k), "\x00")
+			if !ok {
+				return fmt.Errorf("bad insights key %q", k)
+			}
+			r := rec{website: website, day: day}
+			if err := json.Unmarshal(raw, &r.counters); err != nil {
+				return fmt.Errorf("decode %q: %w", k, err)
+			}
+			all = append(all, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("each insights: %w", err)
+	}
+	for _, r := range all {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r.website, r.day, r.counters); err != nil {
+			return err
+		}
+	}
+	return nil
 }
