@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -30,7 +29,7 @@ const (
 )
 
 // InsightsTTL is how long a day of insights is kept after its last change.
-const InsightsTTL = 400 * 24 * time.Hour
+const InsightsTTL = bridge.InsightsRetention
 
 // saveSettingsScript writes the settings and bumps the version in one step, so a replica that
 // reads the new version also reads the new settings.
