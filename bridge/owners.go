@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // WebsiteSettings are what a website's owner edits on the plugin's settings page. A zero field
@@ -125,3 +126,7 @@ type InsightsStore interface {
 	// Insights returns websiteID's counters of each day asked (an absent day is an empty map).
 	Insights(ctx context.Context, websiteID string, days []string) (map[string]map[string]int64, error)
 }
+
+// InsightsRetention is how long a day of insights is kept: the 90 days the insights page can show,
+// and a little more. A knowledge gap holds a visitor's question (bounded), so it is not kept longer.
+const InsightsRetention = 92 * 24 * time.Hour

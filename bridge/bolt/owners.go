@@ -1,9 +1,12 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -18,7 +21,7 @@ var (
 // Buckets of the owners' pages, created on first write:
 //
 //	settings  website id                  -> JSON bridge.WebsiteSettings; the bucket's sequence is the version
-//	insights  website sep day (YYYY-MM-DD) -> JSON map of counters
+//	insights  website sep day (YYYY-MM-DD) -> JSON map of counters, pruned past bridge.InsightsRetention
 var (
 	bucketSettings = []byte("settings")
 	bucketInsights = []byte("insights")
@@ -111,6 +114,7 @@ func (s *Store) AddInsights(ctx context.Context, websiteID, day string, deltas m
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("add insights: %w", err)
 	}
+	dayOf, _ := time.Parse(time.DateOnly, day) // usageKey checked it
 	// Re-running the function after a failed batch starts from the rolled-back record, so it adds once.
 	err = s.write(ctx, func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketInsights)
@@ -133,7 +137,10 @@ func (s *Store) AddInsights(ctx context.Context, websiteID, day string, deltas m
 		if err != nil {
 			return err
 		}
-		return b.Put(k, raw)
+		if err := b.Put(k, raw); err != nil {
+			return err
+		}
+		return pruneInsights(b, websiteID, dayOf)
 	})
 	if err != nil {
 		return fmt.Errorf("add insights: %w", err)
@@ -174,4 +181,61 @@ func (s *Store) Insights(ctx context.Context, websiteID string, days []string) (
 		return nil, fmt.Errorf("insights: %w", err)
 	}
 	return out, nil
+}
+
+// pruneInsights deletes the website's days older than bridge.InsightsRetention before day: the
+// keys sort by day within a website, so it reads only what it deletes and one more key.
+func pruneInsights(b *bolt.Bucket, websiteID string, day time.Time) error {
+	cutoff := websiteID + "\x00" + day.Add(-bridge.InsightsRetention).Format(time.DateOnly)
+	prefix := []byte(websiteID + "\x00")
+	var dead [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && string(k) < cutoff; k, _ = c.Next() {
+		dead = append(dead, bytes.Clone(k))
+	}
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachInsights calls fn with every website's day of insights, in key order (for migrate).
+func (s *Store) EachInsights(ctx context.Context, fn func(websiteID, day string, counters map[string]int64) error) error {
+	type rec struct {
+		website, day string
+		counters     map[string]int64
+	}
+	var all []rec
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketInsights)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, raw []byte) error {
+			website, day, ok := strings.Cut(string(k), "\x00")
+			if !ok {
+				return fmt.Errorf("bad insights key %q", k)
+			}
+			r := rec{website: website, day: day}
+			if err := json.Unmarshal(raw, &r.counters); err != nil {
+				return fmt.Errorf("decode %q: %w", k, err)
+			}
+			all = append(all, r)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("each insights: %w", err)
+	}
+	for _, r := range all {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r.website, r.day, r.counters); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -30,7 +29,7 @@ const (
 )
 
 // InsightsTTL is how long a day of insights is kept after its last change.
-const InsightsTTL = 400 * 24 * time.Hour
+const InsightsTTL = bridge.InsightsRetention
 
 // saveSettingsScript writes the settings and bumps the version in one step, so a replica that
 // reads the new version also reads the new settings.
@@ -185,4 +184,29 @@ func (s *Store) Insights(ctx context.Context, websiteID string, days []string) (
 		out[d] = day
 	}
 	return out, nil
+}
+
+// SetInsights replaces a website's day of insights with counters (for migrate: running it again
+// gives the same record).
+func (s *Store) SetInsights(ctx context.Context, websiteID, day string, counters map[string]int64) error {
+	k, err := s.insightsKey(websiteID, day)
+	if err != nil {
+		return fmt.Errorf("set insights: %w", err)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Del(ctx, k)
+		if len(counters) > 0 {
+			fields := make([]any, 0, 2*len(counters))
+			for name, v := range counters {
+				fields = append(fields, name, v)
+			}
+			p.HSet(ctx, k, fields...)
+			p.PExpire(ctx, k, InsightsTTL)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set insights: %w", err)
+	}
+	return nil
 }

@@ -1,6 +1,9 @@
 package redis_test
 
 import (
+	"context"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/signalbridge/signalbridge/bridge/redis"
@@ -21,4 +24,21 @@ func TestOwnersContract(t *testing.T) {
 			srv.Restart()
 			return mustOpen(t, srv, redis.Options{Prefix: rs.Prefix()})
 		})
+}
+
+// TestInsightsExpire: a day of insights expires InsightsTTL after its last change.
+func TestInsightsExpire(t *testing.T) {
+	srv := redistest.Start(t)
+	s := mustOpen(t, srv, redis.Options{Prefix: newPrefix()})
+	if err := s.AddInsights(context.Background(), "w1", "2026-01-01", map[string]int64{"handled": 1}, 10); err != nil {
+		t.Fatal(err)
+	}
+	keys := srv.Do("KEYS", s.Prefix()+"insights:*")
+	if strings.Count(keys, "\n") != 0 || keys == "" {
+		t.Fatalf("insights keys = %q, want one", keys)
+	}
+	ttl, err := strconv.ParseInt(srv.Do("PTTL", keys), 10, 64)
+	if err != nil || ttl <= 0 || ttl > redis.InsightsTTL.Milliseconds() || ttl < redis.InsightsTTL.Milliseconds()-60_000 {
+		t.Errorf("PTTL = %d (%v), want about %d", ttl, err, redis.InsightsTTL.Milliseconds())
+	}
 }

@@ -25,8 +25,8 @@ type migrateStats struct {
 }
 
 // cmdMigrate copies a bbolt data file into Redis: every conversation with its audit trail (the
-// outbox and mode indexes follow from the conversations), the daily token usage and the processed
-// event ids still live, then reads everything back and compares. It is idempotent: running it again
+// outbox and mode indexes follow from the conversations), the daily token usage, the processed
+// event ids still live, the website owners' settings and their days of insights, then reads everything back and compares. It is idempotent: running it again
 // gives the same Redis content.
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlags("migrate", "Copies a bbolt data file to Redis (stop signalbridge first: the file is locked while it runs).\n"+
@@ -95,12 +95,30 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err
 	}
+	// The website owners' saved settings and their insights (owners.go, insights.go).
+	settings, _, err := src.AllSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("copy settings: %w", err)
+	}
+	for id, ws := range settings {
+		if _, err := dst.SaveSettings(ctx, id, ws); err != nil {
+			return fmt.Errorf("copy settings of %s: %w", id, err)
+		}
+	}
+	var insightDays int
+	err = src.EachInsights(ctx, func(website, day string, counters map[string]int64) error {
+		insightDays++
+		return dst.SetInsights(ctx, website, day, counters)
+	})
+	if err != nil {
+		return fmt.Errorf("copy insights: %w", err)
+	}
 	if err := verifyMigration(ctx, src, dst); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "migrated %s to %s (prefix %q) in %s: %d conversations, %d audit entries, %d owing an answer, %d usage days, %d processed event ids, %d catch-up cursors, %d accepted events not yet processed; verified\n",
+	fmt.Fprintf(stdout, "migrated %s to %s (prefix %q) in %s: %d conversations, %d audit entries, %d owing an answer, %d usage days, %d processed event ids, %d catch-up cursors, %d accepted events not yet processed, %d websites' settings, %d days of insights; verified\n",
 		*from, redactURL(*to), dst.Prefix(), time.Since(start).Round(time.Millisecond),
-		st.conversations.Load(), st.audit.Load(), st.outbox.Load(), st.usage.Load(), st.processed.Load(), cursors, inbox)
+		st.conversations.Load(), st.audit.Load(), st.outbox.Load(), st.usage.Load(), st.processed.Load(), cursors, inbox, len(settings), insightDays)
 	return nil
 }
 

@@ -91,6 +91,8 @@ func (a *app) openOwners(ctx context.Context) error {
 	if err := o.reload(ctx); err != nil {
 		return fmt.Errorf("owners' settings: %w", err)
 	}
+	a.metrics.GaugeFunc("signalbridge_settings_version", "Version of the website owners' settings this replica applies.",
+		func() float64 { return float64(o.state.Load().version) })
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -192,15 +194,21 @@ func (o *owners) reload(ctx context.Context) error {
 }
 
 // build makes the assistant and the per-website policies of settings over the file's.
-func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, prev *liveState) (*liveState, error) {
+func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, prev *liveState) (_ *liveState, err error) {
 	a := o.a
 	base := a.asstBase
 	st := &liveState{version: version, settings: all, sites: map[string]*bridge.Website{}, markdown: map[string]markdownKB{},
 		helpdesk: map[string]helpdeskKB{}}
 	defer func() {
-		for id, h := range prev.helpdesk {
-			if _, kept := st.helpdesk[id]; !kept {
-				h.stop() // another source was chosen
+		// Applied: stop the syncs of websites that chose another source. Not applied: stop the
+		// syncs this build started; the previous state keeps its own.
+		stop, keep := prev.helpdesk, st.helpdesk
+		if err != nil {
+			stop, keep = st.helpdesk, prev.helpdesk
+		}
+		for id, h := range stop {
+			if k, kept := keep[id]; !kept || k.kb != h.kb {
+				h.stop()
 			}
 		}
 	}()
@@ -375,6 +383,9 @@ func (o *owners) Settings(ctx context.Context, websiteID string) (web.OwnerSetti
 
 // SaveSettings stores the settings and applies them on this replica before it returns.
 func (o *owners) SaveSettings(ctx context.Context, websiteID string, s bridge.WebsiteSettings) (web.OwnerSettings, error) {
+	if !websiteIDRe.MatchString(websiteID) {
+		return web.OwnerSettings{}, fmt.Errorf("%w: website id %q is not a Crisp website id", bridge.ErrInvalidSettings, websiteID)
+	}
 	s.UpdatedAt = time.Now().UnixMilli()
 	if err := s.Validate(); err != nil {
 		return web.OwnerSettings{}, err

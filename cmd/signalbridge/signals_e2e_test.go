@@ -223,7 +223,14 @@ func TestBadInputKeepsRunning(t *testing.T) {
 		if sign {
 			req.Header.Set("X-Crisp-Signature", crisptest.Sign(h.secret, ts, body))
 		} else {
-			req.Header.Set("X-Crisp-Signature", "00"+crisptest.Sign(h.secret, ts, body)[2:])
+			// A wrong signature: the right one with its first byte changed (not merely set to "00",
+			// which is the right one once in 256 runs).
+			sig := crisptest.Sign(h.secret, ts, body)
+			bad := "00"
+			if sig[:2] == bad {
+				bad = "ff"
+			}
+			req.Header.Set("X-Crisp-Signature", bad+sig[2:])
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
