@@ -71,6 +71,8 @@ type step struct {
 	// dirtyData: conv.Data is this step's own copy; ownDeliveries: likewise conv.Deliveries.
 	dirtyData     bool
 	ownDeliveries bool
+	wantDraft     bool // a draft for operators is generated after the commit (draft.go)
+	draftAsked    bool // ... because an operator asked for it ("/ai draft")
 }
 
 func (b *Bridge) website(id string) *Website {
@@ -427,6 +429,9 @@ func (b *Bridge) processEvent(ev Event, inboxID string, replay bool) {
 		return
 	}
 	b.perform(ctx, st)
+	if st.wantDraft {
+		b.startDraft(st.conv, st.draftAsked) // draft.go
+	}
 }
 
 // interpret turns an event into state-machine inputs and direct state updates. It reports whether
@@ -466,6 +471,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		}
 		st.addTurn(turn)
 		st.apply(signals.Input{Kind: signals.InputVisitorMessage, Source: signals.SourceVisitor, At: at})
+		st.wantDraft = b.wantsDraft(st) // draft.go
 		return true
 
 	case EventMessageReceived:
@@ -484,6 +490,10 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			case "/ai off", "/ai pause":
 				st.apply(signals.Input{Kind: signals.InputPause, Source: signals.SourceOperator, Reason: signals.ReasonOperator, At: at, Detail: "note command"})
 				return true
+			case "/ai draft": // draft.go: a draft on demand, typing or not
+				st.wantDraft = st.site.Drafts && humanOwns(&st.conv)
+				st.draftAsked = st.wantDraft
+				return st.wantDraft
 			}
 			return false
 		}
@@ -499,6 +509,12 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 
 	case EventSessionSyncPages:
 		return b.greetOnPage(ctx, st, ev) // greet.go
+
+	case EventMessageComposeReceive:
+		return b.operatorTyping(ev) // draft.go
+
+	case EventDraftResult:
+		return b.interpretDraft(ctx, st, ev) // draft.go
 
 	case EventSessionSetData:
 		st.keepData(ev.Data)

@@ -22,7 +22,8 @@ func Handled(name string) bool {
 	case bridge.EventMessageSend, bridge.EventMessageReceived, bridge.EventMessageUpdated,
 		bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 		bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
-		bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages:
+		bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages,
+		bridge.EventMessageComposeReceive:
 		return true
 	}
 	return false
@@ -34,6 +35,7 @@ var SubscribedEvents = []string{
 	bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 	bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
 	bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages,
+	bridge.EventMessageComposeReceive,
 }
 
 // wireEvent is the union of the data fields of the events we handle (RTM argument or hook "data").
@@ -103,6 +105,11 @@ func DecodeEvent(name string, data []byte, via, websiteID string) (bridge.Event,
 		ev.Message = m
 	case bridge.EventMessageComposeSend:
 		ev.Typing = w.Type
+	case bridge.EventMessageComposeReceive:
+		ev.Typing = w.Type
+		if w.User != nil && !w.Automated {
+			ev.OperatorID = w.User.UserID // a human operator typing; our own indicator has none
+		}
 	case bridge.EventSessionSetData:
 		if w.Data == nil {
 			return bridge.Event{}, fmt.Errorf("%w: %s: no data", ErrMalformed, name)

@@ -481,6 +481,7 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 			return nil, err
 		}
 		bw.Greeting = greeting(w)
+		bw.Drafts = w.Drafts != nil && *w.Drafts
 		out[id] = bw
 	}
 	return out, nil

@@ -127,6 +127,9 @@ type WebsiteConfig struct {
 	Hours           *HoursConfig                 `yaml:"hours"`    // support hours (hours.go)
 	Webhooks        *WebhooksConfig              `yaml:"webhooks"` // endpoints of guided steps' webhook blocks (webhooks.go)
 	Greeting        *GreetingConfig              `yaml:"greeting"` // proactive greeting (greet.go)
+	// Drafts writes suggested replies as private notes while a human owns a conversation, and
+	// lets operators ask for one with the note "/ai draft" (docs/drafts.md).
+	Drafts *bool `yaml:"drafts"`
 }
 
 // SignalsConfig overrides the signal vocabulary.
@@ -318,6 +321,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	}
 	if w.Greeting == nil {
 		w.Greeting = d.Greeting
+	}
+	if w.Drafts == nil {
+		w.Drafts = d.Drafts
 	}
 	return w
 }

@@ -22,6 +22,9 @@ import (
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest/ui"
 )
 
+// demoDrafts turns drafts for operators on in the demo.
+var demoDrafts = true
+
 // DemoWebsiteID is the sandbox website of the demo.
 const DemoWebsiteID = "42286ab3-b29a-4fde-8538-da0ae501d825"
 
@@ -109,6 +112,8 @@ func startDemo(o demoOptions) (*demo, error) {
 		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
 		// Support hours: the page's switch forces the website closed to show the closed handover.
 		Hours: &HoursConfig{TimeZone: "Europe/Madrid", Weekly: map[string]Spans{"mon-fri": {"09:00-18:00"}}},
+		// Drafts for operators: once a human owns a conversation, visitor messages get a draft note.
+		Drafts: &demoDrafts,
 		// Proactive greeting: the page's "Greet me" button (the snippet's greet()) asks for it.
 		Greeting: &GreetingConfig{Text: LocalText{"en": "Hi! I'm the Nimbus Coffee assistant. Ask me about orders, shipping or returns.",
 			"es": "¡Hola! Soy el asistente de Nimbus Coffee. Pregúntame por pedidos, envíos o devoluciones.",
