@@ -471,6 +471,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		}
 		st.addTurn(turn)
 		st.apply(signals.Input{Kind: signals.InputVisitorMessage, Source: signals.SourceVisitor, At: at})
+		b.burstLine(st) // burst.go
 		st.wantDraft = b.wantsDraft(st) // draft.go
 		return true
 
@@ -512,6 +513,9 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 
 	case EventMessageComposeReceive:
 		return b.operatorTyping(ev) // draft.go
+
+	case EventMessageComposeSend:
+		return b.burstTyping(st.site, ev) // burst.go
 
 	case EventDraftResult:
 		return b.interpretDraft(ctx, st, ev) // draft.go

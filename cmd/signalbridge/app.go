@@ -482,6 +482,7 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 		}
 		bw.Greeting = greeting(w)
 		bw.Drafts = w.Drafts != nil && *w.Drafts
+		bw.Burst = burstPolicy(w)
 		out[id] = bw
 	}
 	return out, nil

@@ -141,6 +141,7 @@ type benchOptions struct {
 	startMode string
 	completer assistant.Completer
 	hooks     crisptest.HookFaults
+	burst     *BurstConfig // one answer per burst (bench_burst_test.go)
 }
 
 // openBench starts the fake Crisp and the product on a bbolt file in b.TempDir(); both are closed
@@ -162,7 +163,7 @@ func openBench(b *testing.B, o benchOptions) *benchApp {
 	cfg.Crisp = CrispConfig{Identifier: "test-ident", Key: "test-key", Tier: "plugin", APIURL: fake.RESTURL(),
 		RTMURL: fake.RTMURL(), Events: o.events, EIO: 4, HooksSecret: secret, HookMaxAge: time.Minute,
 		PluginURN: testURN, Timeout: 10 * time.Second, BotNickname: "Assistant"} // no daily quota: measure, don't throttle
-	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini"}}
+	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini", Burst: o.burst}}
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
@@ -290,6 +291,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.Run("latency", func(b *testing.B) { benchLatency(b, env, tab) })
 	b.Run("replies", func(b *testing.B) { benchReplies(b, env, tab) })
 	b.Run("typing", func(b *testing.B) { benchTyping(b, env, tab) })
+	b.Run("burst", func(b *testing.B) { benchBurst(b, env, tab) })
 	b.Run("memory", func(b *testing.B) { benchMemory(b, env, tab) })
 	b.Run("startup", func(b *testing.B) { benchStartup(b, env, tab) })
 	tab.print(os.Stdout)
