@@ -471,7 +471,7 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		}
 		st.addTurn(turn)
 		st.apply(signals.Input{Kind: signals.InputVisitorMessage, Source: signals.SourceVisitor, At: at})
-		b.burstLine(st) // burst.go
+		b.burstLine(st)                 // burst.go
 		st.wantDraft = b.wantsDraft(st) // draft.go
 		return true
 
