@@ -38,6 +38,8 @@ type demo struct {
 	dir  string // temporary data dir to remove, if any
 	tok  string
 
+	booking *demoBooking // the website's own booking system of -scenario booking (demobooking.go)
+
 	streams    context.Context    // ends the page's event streams (long-lived requests) at Close
 	endStreams context.CancelFunc // first thing Close does: the web server then shuts down at once
 }
@@ -121,6 +123,24 @@ func startDemo(o demoOptions) (*demo, error) {
 			"fr": "Bonjour ! Je suis l'assistant de Nimbus Coffee. Posez-moi vos questions sur les commandes, la livraison ou les retours."}},
 		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
+	if o.scenario == "booking" { // demobooking.go: a webhook block and the website's booking system
+		if d.booking, err = startDemoBooking(); err != nil {
+			d.Close(context.Background())
+			return nil, err
+		}
+		if d.dir == "" {
+			if d.dir, err = os.MkdirTemp("", "signalbridge-demo-"); err != nil {
+				d.Close(context.Background())
+				return nil, err
+			}
+		}
+		site := cfg.Websites["default"]
+		if err := useDemoBooking(&site, d.dir, d.booking); err != nil {
+			d.Close(context.Background())
+			return nil, err
+		}
+		cfg.Websites["default"] = site
+	}
 	var kbs map[string]*assistant.KnowledgeBase
 	switch o.kb {
 	case "", "embedded":
@@ -212,6 +232,9 @@ func (d *demo) Close(ctx context.Context) error {
 	if d.fake != nil {
 		d.fake.Close()
 	}
+	if d.booking != nil {
+		d.booking.Close()
+	}
 	if d.dir != "" {
 		os.RemoveAll(d.dir)
 	}
@@ -226,7 +249,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address of the demo page and the bridge (or $SIGNALBRIDGE_ADDR)")
 	fs.StringVar(&o.data, "data", "", "bbolt data file (or $SIGNALBRIDGE_DATA; default: a temporary file removed at exit)")
 	fs.StringVar(&o.startMode, "start-mode", "auto", "start mode of the demo website: auto or wait_for_signal")
-	fs.StringVar(&o.scenario, "scenario", "", `guided steps before the assistant: "default" (ask email and language) or a YAML file`)
+	fs.StringVar(&o.scenario, "scenario", "", `guided steps before the assistant: "default" (ask email and language), "booking" (a table booking sent to a local booking system by a webhook block) or a YAML file`)
 	fs.StringVar(&o.events, "events", "both", "how the bridge receives Crisp events: rtm, hooks or both")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.kb, "kb", "embedded", "knowledge base: embedded (the sample articles) or helpdesk (the same articles served by the sandbox's Crisp Helpdesk)")
