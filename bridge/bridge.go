@@ -59,6 +59,11 @@ type Website struct {
 	Webhooks *WebhookSettings
 	// Greeting greets visitors who have not written yet (greet.go); nil: never.
 	Greeting *Greeting
+	// Drafts writes suggested replies as private notes while a human owns a conversation
+	// (draft.go).
+	Drafts bool
+	// Burst answers a burst of visitor lines once (burst.go); nil: every line at once.
+	Burst *Burst
 }
 
 // Options configure a Bridge. Store, Platform, Assistant and Websites are required.
@@ -131,6 +136,8 @@ type Options struct {
 
 // Bridge processes events. Create it with Open, stop it with Close.
 type Bridge struct {
+	drafts   draftState // operators typing, for drafts (draft.go)
+	burst    burstState // bursts of visitor lines being waited on (burst.go)
 	opts     Options
 	log      *slog.Logger
 	seed     maphash.Seed

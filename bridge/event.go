@@ -47,7 +47,7 @@ type Event struct {
 	PageURL  string            // session:sync:pages: the most recent page's URL
 
 	Available    *bool  // website:users:available
-	OperatorID   string // website:update_operators_availability
+	OperatorID   string // website:update_operators_availability; message:compose:receive: the typing operator
 	OperatorType string // website:update_operators_availability: "online", "away", "offline"
 }
 

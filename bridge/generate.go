@@ -120,6 +120,10 @@ func (b *Bridge) startGeneration(c *Conversation) {
 	go func() {
 		defer b.genWG.Done()
 		defer cancel()
+		if !b.burstWait(life, g.key) { // burst.go: one answer per burst of visitor lines
+			b.handBack(g, replyDone{gen: g, err: life.Err()})
+			return
+		}
 		// Waiting for a slot does not count against the answer's timeout: under load an answer
 		// that has not started yet is late, not failed.
 		select {

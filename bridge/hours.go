@@ -67,11 +67,6 @@ func (h *SupportHours) At(t time.Time) HoursStatus {
 	return out
 }
 
-// Closed reports whether the website is closed at t; a website without hours never is.
-func (w *Website) Closed(t time.Time) bool {
-	return w != nil && w.Hours != nil && !w.Hours.At(t).Open
-}
-
 // ErrNoHours is returned by Hours for a website without support hours.
 var ErrNoHours = errors.New("no support hours configured")
 

@@ -79,6 +79,8 @@ type step struct {
 	dirtyData     bool
 	ownDeliveries bool
 	insight       stepInsight // what the step did for its website's insights (insights.go)
+	wantDraft     bool        // a draft for operators is generated after the commit (draft.go)
+	draftAsked    bool        // ... because an operator asked for it ("/ai draft")
 }
 
 func (b *Bridge) website(id string) *Website {
@@ -460,6 +462,9 @@ func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, rep
 		return
 	}
 	b.perform(ctx, st)
+	if st.wantDraft {
+		b.startDraft(st.conv, st.draftAsked) // draft.go
+	}
 }
 
 // retryEvent processes an accepted event again after a store error or a lost lease (it is still in
@@ -521,6 +526,8 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 		}
 		st.addTurn(turn)
 		st.apply(signals.Input{Kind: signals.InputVisitorMessage, Source: signals.SourceVisitor, At: at})
+		b.burstLine(st)                 // burst.go
+		st.wantDraft = b.wantsDraft(st) // draft.go
 		return true
 
 	case EventMessageReceived:
@@ -539,6 +546,10 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 			case "/ai off", "/ai pause":
 				st.apply(signals.Input{Kind: signals.InputPause, Source: signals.SourceOperator, Reason: signals.ReasonOperator, At: at, Detail: "note command"})
 				return true
+			case "/ai draft": // draft.go: a draft on demand, typing or not
+				st.wantDraft = st.site.Drafts && humanOwns(&st.conv)
+				st.draftAsked = st.wantDraft
+				return st.wantDraft
 			}
 			return false
 		}
@@ -554,6 +565,15 @@ func (b *Bridge) interpret(ctx context.Context, st *step, ev Event) bool {
 
 	case EventSessionSyncPages:
 		return b.greetOnPage(ctx, st, ev) // greet.go
+
+	case EventMessageComposeReceive:
+		return b.operatorTyping(ev) // draft.go
+
+	case EventMessageComposeSend:
+		return b.burstTyping(st.site, ev) // burst.go
+
+	case EventDraftResult:
+		return b.interpretDraft(ctx, st, ev) // draft.go
 
 	case EventSessionSetData:
 		st.keepData(ev.Data)

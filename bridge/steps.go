@@ -54,6 +54,9 @@ func (b *Bridge) applySteps(st *step, res StepResult) {
 		for k, v := range res.Meta.Data {
 			st.meta.Data[k] = v
 		}
+		// Later runs (conditions, a webhook block's answers) see the steps' own answers at once,
+		// not only once Crisp echoes the write back.
+		st.keepData(res.Meta.Data)
 	}
 	st.meta.Segments = append(st.meta.Segments, res.Meta.Segments...)
 	if res.Webhook != nil {

@@ -23,7 +23,8 @@ func Handled(name string) bool {
 	case bridge.EventMessageSend, bridge.EventMessageReceived, bridge.EventMessageUpdated,
 		bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 		bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
-		bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages:
+		bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages,
+		bridge.EventMessageComposeReceive:
 		return true
 	}
 	return false
@@ -35,6 +36,7 @@ var SubscribedEvents = []string{
 	bridge.EventMessageComposeSend, bridge.EventSessionSetData, bridge.EventSessionSetState,
 	bridge.EventSessionSetSegments, bridge.EventSessionSetRouting, bridge.EventSessionSetEmail,
 	bridge.EventUsersAvailable, bridge.EventOperatorAvailability, bridge.EventSessionSyncPages,
+	bridge.EventMessageComposeReceive,
 }
 
 // wireEvent is the union of the data fields of the events we handle (RTM argument or hook "data").
@@ -110,6 +112,11 @@ func eventOf(name string, w *wireEvent, via, websiteID string) (bridge.Event, er
 		ev.Message = m
 	case bridge.EventMessageComposeSend:
 		ev.Typing = w.Type
+	case bridge.EventMessageComposeReceive:
+		ev.Typing = w.Type
+		if w.User != nil && !w.Automated {
+			ev.OperatorID = w.User.UserID // a human operator typing; our own indicator has none
+		}
 	case bridge.EventSessionSetData:
 		if w.Data == nil {
 			return bridge.Event{}, fmt.Errorf("%w: %s: no data", ErrMalformed, name)

@@ -534,6 +534,8 @@ func (a *app) websites() (map[string]*bridge.Website, error) {
 			return nil, err
 		}
 		bw.Greeting = greeting(w)
+		bw.Drafts = w.Drafts != nil && *w.Drafts
+		bw.Burst = burstPolicy(w)
 		out[id] = bw
 	}
 	return out, nil

@@ -148,6 +148,7 @@ type benchOptions struct {
 	// Off, the bench measures the pipeline without throttling it; edgeLimitsOff then turns only the
 	// signal edge limit off (to show what the quota's classes do alone).
 	guards, edgeLimitsOff bool
+	burst                 *BurstConfig // one answer per burst (bench_burst_test.go)
 }
 
 // openBench starts the fake Crisp and the product on a bbolt file in b.TempDir(); both are closed
@@ -169,12 +170,12 @@ func openBench(b *testing.B, o benchOptions) *benchApp {
 	cfg.Crisp = CrispConfig{Identifier: "test-ident", Key: "test-key", Tier: "plugin", APIURL: fake.RESTURL(),
 		RTMURL: fake.RTMURL(), Events: o.events, EIO: 4, HooksSecret: secret, HookMaxAge: time.Minute,
 		PluginURN: testURN, Timeout: 10 * time.Second, BotNickname: "Assistant"} // no daily quota: measure, don't throttle
-	site := WebsiteConfig{StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini",
+	site := WebsiteConfig{StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini", Burst: o.burst,
 		// No per-conversation limits either: the figures are the pipeline's, not the guards'.
 		Limits: LimitsConfig{SignalEdges: -1, Answers: -1}, Budgets: BudgetsConfig{ConversationAnswers: -1}}
 	if o.guards {
 		cfg.Crisp.DailyQuota = defaultConfig().Crisp.DailyQuota
-		site = WebsiteConfig{StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini"}
+		site = WebsiteConfig{StartMode: o.startMode, Language: "en", Model: "gpt-4o-mini", Burst: o.burst}
 		if o.edgeLimitsOff {
 			site.Limits.SignalEdges = -1
 		}
@@ -309,6 +310,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.Run("latency", func(b *testing.B) { benchLatency(b, env, tab) })
 	b.Run("replies", func(b *testing.B) { benchReplies(b, env, tab) })
 	b.Run("typing", func(b *testing.B) { benchTyping(b, env, tab) })
+	b.Run("burst", func(b *testing.B) { benchBurst(b, env, tab) })
 	b.Run("memory", func(b *testing.B) { benchMemory(b, env, tab) })
 	b.Run("startup", func(b *testing.B) { benchStartup(b, env, tab) })
 	tab.print(os.Stdout)

@@ -137,6 +137,11 @@ type WebsiteConfig struct {
 	Hours           *HoursConfig                 `yaml:"hours"`    // support hours (hours.go)
 	Webhooks        *WebhooksConfig              `yaml:"webhooks"` // endpoints of guided steps' webhook blocks (webhooks.go)
 	Greeting        *GreetingConfig              `yaml:"greeting"` // proactive greeting (greet.go)
+	// Drafts writes suggested replies as private notes while a human owns a conversation, and
+	// lets operators ask for one with the note "/ai draft" (docs/drafts.md).
+	Drafts *bool `yaml:"drafts"`
+	// Burst answers a burst of visitor lines once (burst.go, docs/burst.md).
+	Burst *BurstConfig `yaml:"burst"`
 }
 
 // SignalsConfig overrides the signal vocabulary.
@@ -390,6 +395,12 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	if w.Greeting == nil {
 		w.Greeting = d.Greeting
 	}
+	if w.Drafts == nil {
+		w.Drafts = d.Drafts
+	}
+	if w.Burst == nil {
+		w.Burst = d.Burst
+	}
 	return w
 }
 
@@ -604,6 +615,7 @@ func (c Config) Validate() error {
 		errs = append(errs, c.validateHours(p, w)...)    // hours.go
 		errs = append(errs, c.validateWebhooks(p, w)...) // webhooks.go
 		errs = append(errs, c.validateGreeting(p, w)...) // greet.go
+		errs = append(errs, c.validateBurst(p, w)...)    // burst.go
 	}
 	return errors.Join(errs...)
 }

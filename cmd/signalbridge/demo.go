@@ -23,6 +23,9 @@ import (
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest/ui"
 )
 
+// demoDrafts turns drafts for operators on in the demo.
+var demoDrafts = true
+
 // DemoWebsiteID is the sandbox website of the demo.
 const DemoWebsiteID = "42286ab3-b29a-4fde-8538-da0ae501d825"
 
@@ -35,6 +38,8 @@ type demo struct {
 	app  *app
 	dir  string // temporary data dir to remove, if any
 	tok  string
+
+	booking *demoBooking // the website's own booking system of -scenario booking (demobooking.go)
 
 	streams    context.Context    // ends the page's event streams (long-lived requests) at Close
 	endStreams context.CancelFunc // first thing Close does: the web server then shuts down at once
@@ -110,6 +115,8 @@ func startDemo(o demoOptions) (*demo, error) {
 		Languages: []string{"en", "es", "ca", "fr"}, Scenario: o.scenario,
 		// Support hours: the page's switch forces the website closed to show the closed handover.
 		Hours: &HoursConfig{TimeZone: "Europe/Madrid", Weekly: map[string]Spans{"mon-fri": {"09:00-18:00"}}},
+		// Drafts for operators: once a human owns a conversation, visitor messages get a draft note.
+		Drafts: &demoDrafts,
 		// Proactive greeting: the page's "Greet me" button (the snippet's greet()) asks for it.
 		Greeting: &GreetingConfig{Text: LocalText{"en": "Hi! I'm the Nimbus Coffee assistant. Ask me about orders, shipping or returns.",
 			"es": "¡Hola! Soy el asistente de Nimbus Coffee. Pregúntame por pedidos, envíos o devoluciones.",
@@ -117,6 +124,24 @@ func startDemo(o demoOptions) (*demo, error) {
 			"fr": "Bonjour ! Je suis l'assistant de Nimbus Coffee. Posez-moi vos questions sur les commandes, la livraison ou les retours."}},
 		Prompt: "You are the friendly support assistant of Nimbus Coffee. Answer briefly from the knowledge base; " +
 			"when you cannot help, call handover_to_human."}}
+	if o.scenario == "booking" { // demobooking.go: a webhook block and the website's booking system
+		if d.booking, err = startDemoBooking(); err != nil {
+			d.Close(context.Background())
+			return nil, err
+		}
+		if d.dir == "" {
+			if d.dir, err = os.MkdirTemp("", "signalbridge-demo-"); err != nil {
+				d.Close(context.Background())
+				return nil, err
+			}
+		}
+		site := cfg.Websites["default"]
+		if err := useDemoBooking(&site, d.dir, d.booking); err != nil {
+			d.Close(context.Background())
+			return nil, err
+		}
+		cfg.Websites["default"] = site
+	}
 	var kbs map[string]*assistant.KnowledgeBase
 	// The sandbox website is listed by id: websites.allow_unknown stays off, as in production.
 	cfg.Websites[DemoWebsiteID] = WebsiteConfig{}.inherit(cfg.Websites["default"])
@@ -219,6 +244,9 @@ func (d *demo) Close(ctx context.Context) error {
 	if d.fake != nil {
 		d.fake.Close()
 	}
+	if d.booking != nil {
+		d.booking.Close()
+	}
 	if d.dir != "" {
 		os.RemoveAll(d.dir)
 	}
@@ -233,7 +261,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address of the demo page and the bridge (or $SIGNALBRIDGE_ADDR)")
 	fs.StringVar(&o.data, "data", "", "bbolt data file (or $SIGNALBRIDGE_DATA; default: a temporary file removed at exit)")
 	fs.StringVar(&o.startMode, "start-mode", "auto", "start mode of the demo website: auto or wait_for_signal")
-	fs.StringVar(&o.scenario, "scenario", "", `guided steps before the assistant: "default" (ask email and language) or a YAML file`)
+	fs.StringVar(&o.scenario, "scenario", "", `guided steps before the assistant: "default" (ask email and language), "booking" (a table booking sent to a local booking system by a webhook block) or a YAML file`)
 	fs.StringVar(&o.events, "events", "both", "how the bridge receives Crisp events: rtm, hooks or both")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.kb, "kb", "embedded", "knowledge base: embedded (the sample articles) or helpdesk (the same articles served by the sandbox's Crisp Helpdesk)")

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,3 +207,51 @@ func TestWebhookBlockRefusedTakesFailed(t *testing.T) {
 		t.Errorf("handover note = %q", note)
 	}
 }
+
+// TestWebhookBlockSurvivesARestartAndFailsAtItsDeadline: the booking system is down (503). The call
+// stays in the journal across a restart of the product and is retried; once its deadline passes
+// (the injected clock moves on) it fails for good and the steps take failed.
+func TestWebhookBlockSurvivesARestartAndFailsAtItsDeadline(t *testing.T) {
+	r := newBookingReceiver(t)
+	r.failNext = 1 << 30 // down
+	clock := &runningClock{}
+	t.Setenv("TEST_BOOKING_SECRET", bookingSecret)
+	scen := filepath.Join(t.TempDir(), "booking.yaml")
+	if err := os.WriteFile(scen, []byte(bookingSteps), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, harnessOptions{startMode: "auto", now: clock.Now, website: WebsiteConfig{Scenario: scen,
+		Webhooks: &WebhooksConfig{SecretEnv: "TEST_BOOKING_SECRET", Deadline: time.Minute,
+			Endpoints: map[string]string{"booking": r.srv.URL + "/signalbridge"}}}})
+	v := h.visitor(crisptest.VisitorInfo{})
+	s := v.SessionID()
+	mustSend(t, v, "a table please")
+	if err := v.Fill(h.nthOurs(s, "field", 1).Fingerprint, "Ana"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Click(h.nthOurs(s, "picker", 1).Fingerprint, "tue"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("first attempts", func() bool { return len(r.Calls()) >= 1 })
+
+	h.close()
+	before := len(r.Calls())
+	h.open()
+	h.eventually("retried after the restart", func() bool { return len(r.Calls()) > before })
+	calls := r.Calls()
+	if first, last := calls[0].Delivery, calls[len(calls)-1].Delivery; first != last {
+		t.Errorf("the retry after the restart has delivery %q, want the call's %q", last, first)
+	}
+
+	clock.Skip(2 * time.Minute) // past the call's deadline: the next failure is final
+	h.waitMode(s, signals.ModeHuman)
+	h.eventually("failed: the notice", func() bool {
+		return h.saidText(s, "Our booking system is not answering; a person will help you.")
+	})
+}
+
+// runningClock is real time plus a skip the test adds: retries still come due.
+type runningClock struct{ skip atomic.Int64 }
+
+func (c *runningClock) Now() time.Time       { return time.Now().Add(time.Duration(c.skip.Load())) }
+func (c *runningClock) Skip(d time.Duration) { c.skip.Add(int64(d)) }
