@@ -175,7 +175,7 @@ type HandoverConfig struct {
 type BudgetsConfig struct {
 	ConversationTokens int64 `yaml:"conversation_tokens"`    // per conversation (default 60,000)
 	WebsiteTokensDay   int64 `yaml:"website_tokens_per_day"` // per website per UTC day (default 2,000,000)
-	// ConversationAnswers caps the assistant's answers in one conversation (default 40).
+	// ConversationAnswers caps the assistant's answers in one conversation per day (default 40).
 	ConversationAnswers int `yaml:"conversation_answers"`
 }
 
