@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,6 +115,18 @@ func TestHostileToggles(t *testing.T) {
 		toggled.Round(time.Millisecond), others, others, slowest, calls, applied, refusedAudited, counted, h.app.client.QuotaLeft())
 	for _, q := range h.app.client.QuotaStats() {
 		t.Logf("quota class %-11s granted %4d waited %3d refused %3d", q.Class, q.Granted, q.Waited, q.Refused)
+	}
+	// The operator's view of the quota: /readyz with the admin token, per class.
+	req, _ := http.NewRequest("GET", h.app.web.URL()+"/readyz", nil)
+	req.Header.Set("Authorization", "Bearer "+h.cfg.AdminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"write_backs":{`) || !strings.Contains(string(body), `"daily":5000`) {
+		t.Errorf("/readyz as admin: %d %s, want the quota per class", res.StatusCode, body)
 	}
 	if calls > 20 {
 		t.Errorf("the hostile conversation spent %d REST calls on 1,000 toggles, want <= 20", calls)
