@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Rate is a token bucket: Burst tokens at most, one more every Every milliseconds. The zero value
@@ -36,8 +37,9 @@ type Limits struct {
 	// Answers bounds the answers decided per conversation; a visitor message past it is kept in the
 	// transcript and not answered (the next answer covers it).
 	Answers Rate
-	// MaxAnswers caps the assistant's answers in one conversation: the message after the last one is
-	// handed over to a human with reason budget. 0: no cap.
+	// MaxAnswers caps the assistant's answers in one conversation per day (a bucket of MaxAnswers
+	// refilled over 24 hours): the message after the last one is handed over to a human with reason
+	// budget. 0: no cap.
 	MaxAnswers int
 }
 
@@ -78,15 +80,10 @@ func RefusedEdges(s State) int {
 	return n
 }
 
-// take takes one token of the named bucket at st.in.At. It reports false when none is left; with
-// force the action happens anyway and only spends what is left.
-func (st *stepper) take(name string, r Rate, force bool) bool {
-	if !r.On() {
-		return true
-	}
-	k := LimitKey(name)
-	milli, last := int64(r.Burst)*1000, st.in.At
-	if v, ok := st.r.State.Written[k]; ok {
+// bucket returns the named bucket's level (thousandths of a token) and time, brought up to at.
+func bucket(s State, name string, r Rate, at int64) (milli, last int64) {
+	milli, last = int64(r.Burst)*1000, at
+	if v, ok := s.Written[LimitKey(name)]; ok {
 		a, b, _ := strings.Cut(v, "@")
 		m, err1 := strconv.ParseInt(a, 10, 64)
 		l, err2 := strconv.ParseInt(b, 10, 64)
@@ -94,10 +91,20 @@ func (st *stepper) take(name string, r Rate, force bool) bool {
 			milli, last = m, l
 		}
 	}
-	if el := st.in.At - last; el > 0 {
+	if el := at - last; el > 0 {
 		milli = min(int64(r.Burst)*1000, milli+el*1000/r.Every)
-		last = st.in.At
+		last = at
 	}
+	return milli, last
+}
+
+// take takes one token of the named bucket at st.in.At. It reports false when none is left; with
+// force the action happens anyway and only spends what is left.
+func (st *stepper) take(name string, r Rate, force bool) bool {
+	if !r.On() {
+		return true
+	}
+	milli, last := bucket(st.r.State, name, r, st.in.At)
 	ok := milli >= 1000
 	switch {
 	case ok:
@@ -108,21 +115,43 @@ func (st *stepper) take(name string, r Rate, force bool) bool {
 	case !force:
 		return false
 	}
-	st.setWritten(k, strconv.FormatInt(milli, 10)+"@"+strconv.FormatInt(last, 10))
+	st.setWritten(LimitKey(name), strconv.FormatInt(milli, 10)+"@"+strconv.FormatInt(last, 10))
 	return ok
 }
 
-// answered counts the conversation's answers for Limits.MaxAnswers.
-func (st *stepper) answered() {
-	if st.c.Limits.MaxAnswers <= 0 {
-		return
+// capRate is the bucket of Limits.MaxAnswers: that many answers at once, refilled over a day, so a
+// conversation that comes back days later (Crisp keeps a visitor's session) is answered again.
+func (c Config) capRate() Rate {
+	if c.Limits.MaxAnswers <= 0 {
+		return Rate{}
 	}
-	n, _ := strconv.Atoi(st.r.State.Written[LimitKey(answeredKey)])
-	st.setWritten(LimitKey(answeredKey), strconv.Itoa(n+1))
+	return Rate{Burst: c.Limits.MaxAnswers, Every: max(1, (24*time.Hour).Milliseconds()/int64(c.Limits.MaxAnswers))}
 }
 
-// AnswersGiven returns the answers counted against Limits.MaxAnswers in s.
-func AnswersGiven(s State) int {
-	n, _ := strconv.Atoi(s.Written[LimitKey(answeredKey)])
-	return n
+// capReached reports whether the conversation has no answer left under Limits.MaxAnswers.
+func (st *stepper) capReached() bool {
+	r := st.c.capRate()
+	if !r.On() {
+		return false
+	}
+	milli, _ := bucket(st.r.State, answeredKey, r, st.in.At)
+	return milli < 1000
+}
+
+// answered spends one answer of Limits.MaxAnswers.
+func (st *stepper) answered() {
+	if r := st.c.capRate(); r.On() {
+		st.take(answeredKey, r, true)
+	}
+}
+
+// AnswersLeft returns the answers left under c's Limits.MaxAnswers in s at Unix ms at (-1 when there
+// is no cap).
+func (c Config) AnswersLeft(s State, at int64) int {
+	r := c.capRate()
+	if !r.On() {
+		return -1
+	}
+	milli, _ := bucket(s, answeredKey, r, at)
+	return int(milli / 1000)
 }

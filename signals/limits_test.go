@@ -140,8 +140,12 @@ func TestAnswerLimits(t *testing.T) {
 		}
 		tm += 20_000
 	}
-	if s.Mode != H || s.Reason != signals.ReasonBudget || signals.AnswersGiven(s) != 5 {
-		t.Errorf("after the cap: mode %s/%s with %d answers, want human/budget after 5", s.Mode, s.Reason, signals.AnswersGiven(s))
+	if s.Mode != H || s.Reason != signals.ReasonBudget || cfg.AnswersLeft(s, tm) != 0 {
+		t.Errorf("after the cap: mode %s/%s with %d answers left, want human/budget with none", s.Mode, s.Reason, cfg.AnswersLeft(s, tm))
+	}
+	// A day later (the visitor comes back in the same Crisp session) the cap is full again.
+	if left := cfg.AnswersLeft(s, tm+24*60*60*1000); left != 5 {
+		t.Errorf("a day later: %d answers left, want 5", left)
 	}
 }
 

@@ -358,8 +358,8 @@ func (st *stepper) visitorMessage() {
 		st.r.Note = fmt.Sprintf("assistant is %s (%s): no reply", s.Mode, s.Reason)
 		return
 	}
-	if m := st.c.Limits.MaxAnswers; m > 0 && AnswersGiven(s) >= m {
-		st.in.Detail = fmt.Sprintf("message cap: %d answers in this conversation", m)
+	if st.capReached() {
+		st.in.Detail = fmt.Sprintf("message cap: %d answers a day in this conversation", st.c.Limits.MaxAnswers)
 		st.handover(ReasonBudget, SourceAssistant)
 		return
 	}

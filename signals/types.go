@@ -213,8 +213,10 @@ type Result struct {
 	State      State
 	Actions    []Action
 	Transition *Transition // nil when the mode did not change
-	// Refused is the start that was refused because an untrusted source (data, page, button) tried
-	// to take the conversation from a human; the state is unchanged but for the remembered value.
+	// Refused is a start from an untrusted source (data, page, button) that was refused: it tried to
+	// take the conversation from a human, it was not signed where signatures are required, or it
+	// was the first past the edge rate (see Limits). The state is unchanged but for the remembered
+	// value and the limits' counters.
 	Refused *Transition
 	// Limited names the limit (LimitEdges, LimitAnswers) that stopped the input, "" when none did.
 	Limited string

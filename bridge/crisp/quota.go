@@ -40,8 +40,10 @@ func (c Class) String() string {
 }
 
 // classFloor is the share of the burst each class must leave in the bucket: the reserve of the
-// classes above it.
-var classFloor = [numClasses]float64{ClassAnswer: 0, ClassStep: 0.10, ClassWriteBack: 0.25, ClassBackground: 0.40}
+// classes above it. Half the burst is kept from write-backs: a flood of them (a page toggling with
+// the edge limit off) then still leaves a new conversation's answers (two calls: the meta read and
+// the answer) about an hour's worth of room, and write-backs, which coalesce, wait.
+var classFloor = [numClasses]float64{ClassAnswer: 0, ClassStep: 0.15, ClassWriteBack: 0.50, ClassBackground: 0.60}
 
 type classKey struct{}
 

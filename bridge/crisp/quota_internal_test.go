@@ -24,16 +24,16 @@ func TestQuotaClassesFloors(t *testing.T) {
 			n++
 		}
 	}
-	if got := drain(ClassBackground); got != 60 {
-		t.Errorf("background took %d of 100, want 60 (40 reserved above it)", got)
+	if got := drain(ClassBackground); got != 40 {
+		t.Errorf("background took %d of 100, want 40 (60 reserved above it)", got)
 	}
-	if got := drain(ClassWriteBack); got != 15 {
-		t.Errorf("write-backs then took %d, want 15 (25 reserved above them)", got)
+	if got := drain(ClassWriteBack); got != 10 {
+		t.Errorf("write-backs then took %d, want 10 (50 reserved above them)", got)
 	}
-	if got := drain(ClassStep); got != 15 {
-		t.Errorf("steps then took %d, want 15 (10 reserved for answers)", got)
+	if got := drain(ClassStep); got != 35 {
+		t.Errorf("steps then took %d, want 35 (15 reserved for answers)", got)
 	}
-	for i := range 10 {
+	for i := range 15 {
 		if d, ok := b.take(ClassAnswer, now); !ok || d != 0 {
 			t.Fatalf("answer %d: wait %v ok %v, want the reserve", i, d, ok)
 		}
@@ -45,8 +45,8 @@ func TestQuotaClassesFloors(t *testing.T) {
 	}
 	b.cancel()
 	d, ok := b.take(ClassWriteBack, now)
-	if ok || d < 25*b.per {
-		t.Errorf("write-back on an empty bucket: wait %v ok %v, want at least 25 tokens' refill and no token", d, ok)
+	if ok || d < 50*b.per {
+		t.Errorf("write-back on an empty bucket: wait %v ok %v, want at least 50 tokens' refill and no token", d, ok)
 	}
 }
 

@@ -186,15 +186,16 @@ type HandoverConfig struct {
 // BudgetsConfig caps model spending; reaching a cap hands the conversation over with reason budget.
 // 0 takes the default, -1 means no cap.
 type BudgetsConfig struct {
-	ConversationTokens int64 `yaml:"conversation_tokens"`    // per conversation (default 60,000)
+	// ConversationTokens caps one conversation's tokens over its whole life (a Crisp session can
+	// last months): no cap by default, the daily answer cap bounds a conversation instead.
+	ConversationTokens int64 `yaml:"conversation_tokens"`
 	WebsiteTokensDay   int64 `yaml:"website_tokens_per_day"` // per website per UTC day (default 2,000,000)
-	// ConversationAnswers caps the assistant's answers in one conversation (default 40).
+	// ConversationAnswers caps the assistant's answers in one conversation per day (default 40).
 	ConversationAnswers int `yaml:"conversation_answers"`
 }
 
 // Default budgets: see docs/security.md for what they cost at list prices.
 const (
-	defaultConversationTokens  = 60_000
 	defaultWebsiteTokensDay    = 2_000_000
 	defaultConversationAnswers = 40
 )
@@ -407,9 +408,6 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 // withDefaults fills the budgets and limits a block leaves at 0 with the defaults; -1 (none) stays.
 func (w WebsiteConfig) withDefaults() WebsiteConfig {
 	b, l := &w.Budgets, &w.Limits
-	if b.ConversationTokens == 0 {
-		b.ConversationTokens = defaultConversationTokens
-	}
 	if b.WebsiteTokensDay == 0 {
 		b.WebsiteTokensDay = defaultWebsiteTokensDay
 	}

@@ -40,10 +40,10 @@ func TestGuardsConfig(t *testing.T) {
 		t.Errorf("allow_unknown taken for a website id")
 	}
 	d, w := cfg.Websites["default"], cfg.Websites[testSite]
-	if d.Budgets != (BudgetsConfig{ConversationTokens: 60_000, WebsiteTokensDay: 500_000, ConversationAnswers: 40}) {
+	if d.Budgets != (BudgetsConfig{ConversationTokens: 0, WebsiteTokensDay: 500_000, ConversationAnswers: 40}) {
 		t.Errorf("default budgets %+v", d.Budgets)
 	}
-	if w.Budgets != (BudgetsConfig{ConversationTokens: 60_000, WebsiteTokensDay: 500_000, ConversationAnswers: -1}) {
+	if w.Budgets != (BudgetsConfig{ConversationTokens: 0, WebsiteTokensDay: 500_000, ConversationAnswers: -1}) {
 		t.Errorf("website budgets %+v, want the default block's tokens and no answer cap", w.Budgets)
 	}
 	if w.Limits != (LimitsConfig{SignalEdges: 2, SignalEdgeEvery: 30 * time.Second, Answers: 8, AnswerEvery: 6 * time.Second}) {
