@@ -746,6 +746,9 @@ func (b *Bridge) applyResults(st *step, results []journalResult) {
 			if r.dropped == effect.Expired && (e.Kind == JournalStep || e.Kind == JournalAnswer) {
 				lost = e.Kind
 			}
+			if r.dropped == effect.Expired && e.Kind == JournalWebhook {
+				b.webhookExpired(c.Key, e) // the steps take their "failed" branch
+			}
 			journal = slices.Delete(journal, i, i+1)
 			continue
 		case r.err == nil:

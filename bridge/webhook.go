@@ -128,6 +128,23 @@ func (b *Bridge) performWebhook(ctx context.Context, key Key, e *JournalEntry) e
 	return b.webhookOutcome(ctx, key, res)
 }
 
+// webhookExpired feeds the failure of a call whose deadline passed before it could be made (again):
+// the guided steps waiting on it take their "failed" branch.
+func (b *Bridge) webhookExpired(key Key, e *JournalEntry) {
+	if e.Message == nil {
+		return
+	}
+	var d WebhookDelivery
+	if err := json.Unmarshal([]byte(e.Message.Text), &d); err != nil {
+		return
+	}
+	b.log.Error("webhook call failed for good", "website", key.WebsiteID, "session", key.SessionID,
+		"block", d.Block, "endpoint", d.Endpoint, "why", "deadline", "attempts", e.Attempts)
+	if err := b.webhookOutcome(b.ctx, key, WebhookResult{Block: d.Block, Failed: true}); err != nil {
+		b.log.Error("webhook failure not recorded", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+	}
+}
+
 // webhookOutcome feeds a call's outcome to its conversation, durably, through the normal intake.
 func (b *Bridge) webhookOutcome(ctx context.Context, key Key, res WebhookResult) error {
 	raw, err := json.Marshal(res)
