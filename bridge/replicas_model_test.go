@@ -24,14 +24,15 @@ import (
 
 // replicaChecks is how many cases TestModelReplicas runs in `make test` (REPLICA_CHECKS changes it;
 // `make soak` runs 5,000).
-const replicaChecks = 40
+const replicaChecks = 60
 
 // TestModelReplicas is the model-based test of the effect pipeline across replicas: two or three
 // bridges on one real redis-server (leases of 200 ms), one Crisp (a shared fake that keeps client
 // fingerprints and answers the posted-check by them), random inputs delivered to random replicas,
 // and the delays the review found: Crisp calls slower than a lease, replica clocks 2 s apart, Crisp
-// echoes of our messages arriving at another replica, a replica killed mid-call (its calls fail,
-// one after Crisp stored the message) and replaced. At quiescence: no message of ours posted twice
+// echoes of our messages arriving at another replica, a replica whose Crisp call hangs for three
+// lease times, a replica killed mid-call (its calls fail, one after Crisp stored the message) and
+// replaced. At quiescence: no message of ours posted twice
 // (every entry's fingerprint at most once), no visitor question answered twice, no model call for an
 // answer already posted, nothing owed or left in the journal or the inbox.
 func TestModelReplicas(t *testing.T) {
@@ -108,6 +109,9 @@ func (c *rmCrisp) send(s string, m bridge.OutMessage) int64 {
 type rmPlat struct {
 	c     *rmCrisp
 	delay time.Duration
+	// stall makes the next call take this long (longer than a lease: a replica whose Crisp call
+	// hangs while its heartbeat goes on).
+	stall atomic.Int64
 	dead  atomic.Bool
 	// landOnce: the first call after the kill is performed (Crisp stores it), then fails, as a
 	// process killed while its POST was on the wire.
@@ -120,8 +124,12 @@ func (p *rmPlat) gate(ctx context.Context) error {
 	if p.dead.Load() {
 		return errKilled
 	}
-	if p.delay > 0 {
-		t := time.NewTimer(p.delay)
+	d := p.delay
+	if st := p.stall.Swap(0); st > 0 {
+		d = time.Duration(st)
+	}
+	if d > 0 {
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C: // a slow Crisp: the call is on the wire
@@ -310,7 +318,7 @@ func (rc *replicaCase) deliver(r *rmReplica, ev bridge.Event) {
 
 // step draws and applies one input.
 func (rc *replicaCase) step() {
-	kind := rapid.SampledFrom([]string{"message", "message", "message", "human", "resolve", "kill"}).Draw(rc.t, "input")
+	kind := rapid.SampledFrom([]string{"message", "message", "message", "human", "resolve", "kill", "stall"}).Draw(rc.t, "input")
 	s := rapid.SampledFrom(rc.sessions).Draw(rc.t, "session")
 	rc.seq++
 	switch kind {
@@ -339,6 +347,10 @@ func (rc *replicaCase) step() {
 		rc.crisp.mu.Unlock()
 		rc.deliver(r, bridge.Event{Name: bridge.EventSessionSetState, Via: bridge.ViaHooks, WebsiteID: "w", SessionID: s,
 			State: "resolved", Timestamp: time.Now().UnixMilli()})
+	case "stall":
+		r := rc.pick("stalled")
+		rc.t.Logf("input %d: %s's next Crisp call hangs for 3 lease times", rc.seq, r.name)
+		r.plat.stall.Store(int64(3 * rc.lease))
 	case "kill":
 		r := rc.pick("victim")
 		rc.t.Logf("input %d: %s is killed (its next post lands, unanswered) and replaced", rc.seq, r.name)
