@@ -111,6 +111,17 @@ type decidingStore struct {
 }
 
 func (s decidingStore) Commit(ctx context.Context, c *bridge.Conversation, audit []bridge.AuditEntry, eventID string) error {
+	s.decide(c)
+	return s.Store.Commit(ctx, c, audit, eventID)
+}
+
+func (s decidingStore) CommitRemoving(ctx context.Context, c *bridge.Conversation, audit []bridge.AuditEntry, eventID, inboxID string) error {
+	s.decide(c)
+	return s.Store.CommitRemoving(ctx, c, audit, eventID, inboxID)
+}
+
+// decide records, for each answer c is about to commit for the first time, the stored state.
+func (s decidingStore) decide(c *bridge.Conversation) {
 	var fps []int64
 	s.plat.mu.Lock()
 	for _, e := range c.Journal {
@@ -130,7 +141,6 @@ func (s decidingStore) Commit(ctx context.Context, c *bridge.Conversation, audit
 		}
 		s.plat.mu.Unlock()
 	}
-	return s.Store.Commit(ctx, c, audit, eventID)
 }
 
 // floodCap is how many messages one input may post in a conversation before the platform wedges.
