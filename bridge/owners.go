@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/signalbridge/signalbridge/hours"
 )
 
 // WebsiteSettings are what a website's owner edits on the plugin's settings page. A zero field
@@ -35,8 +37,25 @@ type WebsiteSettings struct {
 	// ConversationTokens and DailyTokens are the model token budgets (0 keeps the file's).
 	ConversationTokens int64 `json:"conversation_tokens,omitempty"`
 	DailyTokens        int64 `json:"daily_tokens,omitempty"`
+	// Hours are the website's support hours (nil keeps the file's; see docs/support-hours.md).
+	Hours *SettingsHours `json:"hours,omitempty"`
 	// UpdatedAt is when they were saved (Unix ms).
 	UpdatedAt int64 `json:"updated_at,omitempty"`
+}
+
+// SettingsHours are support hours as the owner saves them: the weekly schedule in the website's
+// time zone (days such as "mon", "mon-fri", "weekend" to spans "09:00-18:00"), holidays
+// (2006-01-02) and whether a wait_for_signal website starts the assistant by itself when closed.
+type SettingsHours struct {
+	TimeZone        string              `json:"time_zone"`
+	Weekly          map[string][]string `json:"weekly"`
+	Holidays        []string            `json:"holidays,omitempty"`
+	StartWhenClosed bool                `json:"start_when_closed,omitempty"`
+}
+
+// Schedule builds the schedule of the saved hours.
+func (h *SettingsHours) Schedule() (*hours.Schedule, error) {
+	return hours.New(h.TimeZone, h.Weekly, h.Holidays)
 }
 
 // WebsiteSettings.Knowledge values: Markdown saved with the settings, or the website's published
@@ -92,6 +111,11 @@ func (s WebsiteSettings) Validate() error {
 	}
 	if len(s.KnowledgeMarkdown) > MaxSettingsMarkdown {
 		errs = append(errs, fmt.Sprintf("knowledge_markdown is longer than %d bytes", MaxSettingsMarkdown))
+	}
+	if s.Hours != nil {
+		if _, err := s.Hours.Schedule(); err != nil {
+			errs = append(errs, fmt.Sprintf("hours: %v", err))
+		}
 	}
 	if len(s.HandoverMessage) > MaxSettingsMessage || len(s.ClosedMessage) > MaxSettingsMessage {
 		errs = append(errs, fmt.Sprintf("messages are limited to %d bytes", MaxSettingsMessage))

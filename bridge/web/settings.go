@@ -7,8 +7,10 @@ import (
 	"errors"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -193,6 +195,7 @@ func (s *Server) settingsForm(c *gin.Context) {
 		Knowledge: c.PostForm("knowledge"), KnowledgeMarkdown: strings.ReplaceAll(c.PostForm("knowledge_markdown"), "\r\n", "\n"),
 		HandoverMessage: strings.TrimSpace(c.PostForm("handover_message")), ClosedMessage: strings.TrimSpace(c.PostForm("closed_message")),
 	}
+	ws.Hours = hoursForm(c)
 	var ok1, ok2 bool
 	ws.ConversationTokens, ok1 = num("conversation_tokens")
 	ws.DailyTokens, ok2 = num("daily_tokens")
@@ -222,8 +225,44 @@ func (s *Server) settingsForm(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/owners/settings?"+q.Encode())
 }
 
+// hoursForm reads the page's support hours: a time zone, one line per day or range of days with its
+// spans ("mon-fri 09:00-14:00 15:00-18:00", "sat closed"), holidays separated by spaces or commas.
+// No time zone and no lines: the file's hours.
+func hoursForm(c *gin.Context) *bridge.SettingsHours {
+	zone := strings.TrimSpace(c.PostForm("hours_time_zone"))
+	lines := strings.TrimSpace(c.PostForm("hours_weekly"))
+	if zone == "" && lines == "" {
+		return nil
+	}
+	h := &bridge.SettingsHours{TimeZone: zone, Weekly: map[string][]string{}, StartWhenClosed: c.PostForm("hours_start_when_closed") == "on"}
+	for line := range strings.Lines(lines) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		h.Weekly[strings.ToLower(f[0])] = append(h.Weekly[strings.ToLower(f[0])], f[1:]...)
+	}
+	for d := range strings.FieldsFuncSeq(c.PostForm("hours_holidays"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' }) {
+		h.Holidays = append(h.Holidays, d)
+	}
+	return h
+}
+
+// hoursLines writes saved hours back as the form's lines.
+func hoursLines(h *bridge.SettingsHours) string {
+	if h == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, day := range slices.Sorted(maps.Keys(h.Weekly)) {
+		b.WriteString(day + " " + strings.Join(h.Weekly[day], " ") + "\n")
+	}
+	return b.String()
+}
+
 var settingsTmpl = template.Must(template.New("settings").Funcs(template.FuncMap{
-	"join": func(s []string) string { return strings.Join(s, ", ") },
+	"join":       func(s []string) string { return strings.Join(s, ", ") },
+	"hoursLines": hoursLines,
 	"or": func(v, def string) string {
 		if v == "" {
 			return def
@@ -315,6 +354,14 @@ shown under it as <i>From the file</i>.</p>
 <div class="file">From the file: {{if .File.ConversationTokens}}{{.File.ConversationTokens}}{{else}}no limit{{end}}</div></div><div>
 <label for="daily_tokens">Token budget per day</label><input type="number" min="0" id="daily_tokens" name="daily_tokens" value="{{num .Form.DailyTokens}}">
 <div class="file">From the file: {{if .File.DailyTokens}}{{.File.DailyTokens}}{{else}}no limit{{end}}</div></div></div>
+<label for="hours_time_zone">Support hours: time zone</label>
+<input type="text" id="hours_time_zone" name="hours_time_zone" value="{{with .Form.Hours}}{{.TimeZone}}{{end}}" placeholder="Europe/Madrid">
+<label for="hours_weekly">Opening hours <span style="font-weight:400">(a line per day or days: <code>mon-fri 09:00-14:00 15:00-18:00</code>, <code>sat 10:00-13:00</code>; an end before its start closes the next day)</span></label>
+<textarea id="hours_weekly" name="hours_weekly" rows="4">{{hoursLines .Form.Hours}}</textarea>
+<label for="hours_holidays">Holidays <span style="font-weight:400">(dates such as 2026-12-25)</span></label>
+<input type="text" id="hours_holidays" name="hours_holidays" value="{{with .Form.Hours}}{{join .Holidays}}{{end}}">
+<label><input type="checkbox" name="hours_start_when_closed"{{with .Form.Hours}}{{if .StartWhenClosed}} checked{{end}}{{end}}> Start the assistant by itself outside hours (wait-for-signal websites)</label>
+<div class="file">Empty: the file's support hours ({{with .File.Hours}}{{.TimeZone}}: {{hoursLines .}}{{else}}none: always open{{end}}). Outside hours a handover says when the team is back.</div>
 <p><button type="submit" id="save">Save</button></p>
 </form>
 <p class="file">Settings version {{.Version}}.</p>

@@ -128,6 +128,28 @@ func TestOwnerPages(t *testing.T) {
 	if got := o.saved["w1"]; got.StartMode != want.StartMode || got.Prompt != want.Prompt || strings.Join(got.Languages, ",") != "fr,en" || got.DailyTokens != 5000 {
 		t.Errorf("saved %+v, want %+v", got, want)
 	}
+	// Support hours: a bad time zone is refused with the form kept; good hours are saved as typed.
+	form.Set("hours_time_zone", "Europe/Nowhere")
+	form.Set("hours_weekly", "mon-fri 09:00-14:00 15:00-18:00\nsat 22:00-02:00\n")
+	form.Set("hours_holidays", "2026-12-25, 2027-01-01")
+	res, body = do("POST", "/owners/settings", "", form)
+	if res.StatusCode != 400 || !strings.Contains(body, "hours:") || !strings.Contains(body, "sat 22:00-02:00") {
+		t.Errorf("bad hours = %d:\n%s", res.StatusCode, body)
+	}
+	form.Set("hours_time_zone", "Europe/Madrid")
+	form.Set("hours_start_when_closed", "on")
+	if res, _ := do("POST", "/owners/settings", "", form); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("good hours = %d", res.StatusCode)
+	}
+	if h := o.saved["w1"].Hours; h == nil || h.TimeZone != "Europe/Madrid" || strings.Join(h.Weekly["mon-fri"], " ") != "09:00-14:00 15:00-18:00" ||
+		strings.Join(h.Weekly["sat"], " ") != "22:00-02:00" || strings.Join(h.Holidays, ",") != "2026-12-25,2027-01-01" || !h.StartWhenClosed {
+		t.Errorf("saved hours %+v", h)
+	}
+	_, page := do("GET", "/owners/settings?website_id=w1&token=t1", "", nil)
+	if !strings.Contains(page, "mon-fri 09:00-14:00 15:00-18:00") || !strings.Contains(page, `value="Europe/Madrid"`) {
+		t.Errorf("the page does not show the saved hours")
+	}
+
 	// Another website's token cannot post to w1.
 	form.Set("token", "t2")
 	form.Set("prompt", "hijacked")
@@ -150,7 +172,7 @@ func TestOwnerPages(t *testing.T) {
 	}
 
 	// Insights: the page escapes questions; the JSON is the report.
-	_, page := do("GET", "/owners/insights?website_id=w1&token=t1", "", nil)
+	_, page = do("GET", "/owners/insights?website_id=w1&token=t1", "", nil)
 	if strings.Contains(page, "<script>x</script>") || !strings.Contains(page, "&lt;script&gt;x&lt;/script&gt;") || !strings.Contains(page, `id="chart-conversations"`) {
 		t.Errorf("insights page does not escape the gap or lacks its chart:\n%s", page)
 	}

@@ -131,7 +131,7 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 	a.bridge, err = bridge.Open(bridge.Options{
 		Store: a.store, Platform: a.platform, Assistant: liveReplier{a}, PluginURN: cfg.Crisp.PluginURN,
 		ResumeEnabled: resumeEnabled(cfg), DrainTimeout: 25 * time.Second,
-		HoursEnabled: hoursEnabled(cfg), Now: opt.now, Webhooks: newWebhookPoster(),
+		HoursEnabled: hoursEnabled(cfg) || a.owners != nil, Now: opt.now, Webhooks: newWebhookPoster(), // owners may save hours
 		// The owners' settings over the file's; "default" only for an allowed unknown website (events
 		// of others never get here).
 		Websites: a.website,

@@ -334,3 +334,30 @@ func TestSupportHoursResolvedBeforeOpeningStaysResolved(t *testing.T) {
 		t.Fatal("a resolved conversation got the opening note")
 	}
 }
+
+// TestSupportHoursFromTheSettingsPage: hours the website's owner saves on the settings page (none in
+// the file) apply live: a handover on a Saturday says when the team is back.
+func TestSupportHoursFromTheSettingsPage(t *testing.T) {
+	loc := madrid(t)
+	clock := newTestClock(time.Date(2026, 3, 28, 15, 0, 0, 0, loc))
+	h := handoverHarness(t, harnessOptions{now: clock.Now})
+	if h.app.owners == nil {
+		t.Fatal("the store keeps no settings: the owner's page cannot save hours")
+	}
+	if err := h.fake.SetOperatorOnline(testSite, testOperator, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.owners.SaveSettings(h.ctx(), testSite, bridge.WebsiteSettings{Hours: &bridge.SettingsHours{
+		TimeZone: "Europe/Madrid", Weekly: map[string][]string{"mon-fri": {"09:00-18:00"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	v := h.visitor(crisptest.VisitorInfo{Locales: []string{"en-GB"}})
+	s := v.SessionID()
+	mustSend(t, v, "I want to talk to a human")
+	h.waitMode(s, signals.ModeHuman)
+	h.eventually("the closed notice from the saved hours", func() bool {
+		return slices.ContainsFunc(h.ours(s, "text"), func(m crisptest.Message) bool {
+			return strings.Contains(contentText(m), "We're back Monday at 9:00")
+		})
+	})
+}

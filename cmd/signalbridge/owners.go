@@ -297,6 +297,14 @@ func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, pre
 		if len(ws.Languages) > 0 {
 			bw.Languages = ws.Languages
 		}
+		if ws.Hours != nil {
+			sched, err := ws.Hours.Schedule()
+			if err != nil {
+				return nil, fmt.Errorf("website %s: hours: %w", id, err)
+			}
+			bw.Hours = &bridge.SupportHours{Schedule: sched, StartWhenClosed: ws.Hours.StartWhenClosed}
+			bw.Steps = withHours(bw.Steps, bw.Hours, a.now)
+		}
 		if err := bw.Signals.Validate(); err != nil {
 			return nil, fmt.Errorf("website %s: %w", id, err)
 		}
@@ -368,6 +376,13 @@ func (o *owners) Settings(ctx context.Context, websiteID string) (web.OwnerSetti
 	}
 	out.File = bridge.WebsiteSettings{StartMode: w.StartMode, Prompt: w.Prompt, Language: w.Language, Languages: w.Languages,
 		ConversationTokens: w.Budgets.ConversationTokens, DailyTokens: w.Budgets.WebsiteTokensDay}
+	if h := w.Hours; h != nil {
+		out.File.Hours = &bridge.SettingsHours{TimeZone: h.TimeZone, Weekly: map[string][]string{}, Holidays: h.Holidays,
+			StartWhenClosed: h.StartWhenClosed}
+		for k, v := range h.Weekly {
+			out.File.Hours.Weekly[k] = v
+		}
+	}
 	switch {
 	case w.KnowledgeBase == KBCrispHelpdesk:
 		out.FileKnowledge = "the website's Crisp Helpdesk articles"
