@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -430,5 +431,72 @@ func TestRedisDownHooksRetried(t *testing.T) {
 	poll(t, "barrier answered", func() bool { return rs.answers(v.SessionID()) >= 2 })
 	if got := rs.answers(v.SessionID()); got != 2 {
 		t.Fatalf("answers = %d, want 2 (the retried hook answered once)", got)
+	}
+}
+
+// TestReplicasSlowCrispHandoversOnce is the review's operator drill as a test: two replicas on one
+// Redis (events over RTM and hooks), Crisp answering every REST call in about a second, eight
+// conversations handed over through whichever replica the call reaches while Crisp's echoes of
+// our notes reach both. Every handover note and "passing you" notice is posted once.
+func TestReplicasSlowCrispHandoversOnce(t *testing.T) {
+	rs := newReplicaSet(t, 2, "both")
+	poll(t, "one replica holds the rtm socket", func() bool { return rs.leaders() == 1 && rs.fake.RTMConnections() == 1 })
+	const convs = 8
+	var sessions []string
+	for range convs {
+		v := rs.fake.Visitor(testSite, "", crisptest.VisitorInfo{})
+		mustSend(t, v, "How much is shipping?")
+		sessions = append(sessions, v.SessionID())
+	}
+	for _, s := range sessions {
+		poll(t, "the first answer", func() bool { return rs.answers(s) >= 1 })
+	}
+	rs.fake.SetLatency(time.Second) // Crisp is slow from now on: longer than a lease renewal period
+	defer rs.fake.SetLatency(0)
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		rs.mu.Lock()
+		a := rs.apps[i%len(rs.apps)]
+		rs.mu.Unlock()
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := a.bridge.Control(ctx, bridge.Key{WebsiteID: testSite, SessionID: s}, bridge.ControlHandover, "", ""); err != nil {
+				t.Errorf("handover %s: %v", s, err)
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, s := range sessions {
+		for {
+			c, err := rs.apps[0].store.Load(context.Background(), bridge.Key{WebsiteID: testSite, SessionID: s})
+			if err == nil && len(c.Journal) == 0 && c.Mode == signals.ModeHuman {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: handover not written within 60 s (journal %d)", s, len(c.Journal))
+			}
+			time.Sleep(50 * time.Millisecond) // polls the shared store, bounded by the deadline
+		}
+	}
+	rs.fake.SetLatency(0)
+	for _, s := range sessions {
+		c, _ := rs.fake.Conversation(testSite, s)
+		notes, notices := 0, 0
+		for _, m := range c.Messages {
+			if m.Origin != testURN {
+				continue
+			}
+			switch {
+			case m.Type == "note" && strings.Contains(m.Text(), "AI handover"):
+				notes++
+			case m.Type == "text" && strings.Contains(m.Text(), "passing you"):
+				notices++
+			}
+		}
+		if notes != 1 || notices != 1 {
+			t.Errorf("%s: %d handover notes and %d notices, want 1 and 1", s, notes, notices)
+		}
 	}
 }
