@@ -77,7 +77,7 @@ type PickerChoice struct {
 type FieldContent struct {
 	ID       string `json:"id"`
 	Text     string `json:"text"`
-	Explain  string `json:"explain,omitempty"`
+	Explain  string `json:"explain"` // required by Crisp, even empty
 	Value    string `json:"value,omitempty"`
 	Required bool   `json:"required,omitempty"`
 }
