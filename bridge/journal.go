@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,7 +160,7 @@ func (st *step) addJournal(e JournalEntry) {
 			merged.Expect = st.mergeExpect(last.Meta, e.Meta.Expect)
 		}
 		e.Meta = &merged
-		e.Reason = cmpOr(e.Reason, last.Reason)
+		e.Reason = cmp.Or(e.Reason, last.Reason)
 		c.Journal = slices.Clone(c.Journal[:len(c.Journal)-1])
 	}
 	c.JournalSeq++
@@ -191,14 +192,6 @@ func (st *step) mergeExpect(older *MetaUpdate, newer map[string]string) map[stri
 		out[key] = prev + ExpectOr + ov
 	}
 	return out
-}
-
-func cmpOr[T comparable](a, b T) T {
-	var zero T
-	if a != zero {
-		return a
-	}
-	return b
 }
 
 // dataOnly reports whether e is a meta write of session data alone (mergeable).
