@@ -232,10 +232,22 @@ func (idx *index) queryGroups(text, lang string, weight float64) []weighted {
 		langs = idx.langs
 	}
 	var out []weighted
+	placeWords, placeGs, consumed := idx.placeGroups(text, langs)
+	for _, g := range placeGs {
+		out = append(out, weighted{group: g, weight: weight})
+	}
 	for _, g := range analyzeText(text, langs, stems) {
+		if pg, ok := placeWords[g.word]; ok && g.word != "" {
+			for i, t := range pg.terms {
+				g.add(t, pg.factors[i])
+			}
+		}
 		known := false
 		for _, t := range g.terms {
 			known = known || len(idx.postings[t]) > 0
+		}
+		if !known && consumed[g.word] {
+			continue // read as a place above
 		}
 		if !known && g.word != "" && nearStop(langs, g.word) {
 			continue // "hwo", "waht": a mistyped stop word

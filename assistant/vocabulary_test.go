@@ -7,6 +7,65 @@ import (
 	"github.com/signalbridge/signalbridge/assistant"
 )
 
+// setFigures answers questions offline, each as a turn after its previous message, and counts
+// the questions answered with an expected article (surely or weakly) and the unanswerable ones
+// refused.
+func setFigures(t *testing.T, kb *assistant.KnowledgeBase, questions []evalQuestion) (hits, answerable, refused, refusable int) {
+	t.Helper()
+	articles := loadEvalArticles(t, "testdata/kb-demo")
+	a := MustNew(t, assistant.Config{}, nil, kb)
+	ctx := context.Background()
+	for _, q := range questions {
+		h, err := evalHistory(ctx, a, q, q.lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, err := a.Reply(ctx, assistant.Question{Language: q.lang, History: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := evalJudge(q, ans, articles)
+		if q.refusable() {
+			refusable++
+			if !o.article() {
+				refused++
+			}
+		}
+		if !q.answerable() {
+			continue
+		}
+		answerable++
+		for _, e := range q.expected {
+			if o.article() && evalFile(e) == evalFile(o.cited) {
+				hits++
+				break
+			}
+		}
+	}
+	return hits, answerable, refused, refusable
+}
+
+// The place table (cities and countries to the names articles use), measured on the development
+// set and the old set (never on the frozen independent set): it must add answers on the first and
+// cost none, nor any refusal, on either.
+func TestPlacesOnDevSet(t *testing.T) {
+	dev, old := loadDevQuestions(t), loadEvalQuestions(t)
+	hits, n, refused, m := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), dev)
+	oldHits, oldN, oldRefused, oldM := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), old)
+	restore := assistant.WithoutPlaces()
+	noHits, _, noRefused, _ := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), dev)
+	noOldHits, _, noOldRefused, _ := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), old)
+	restore()
+	t.Logf("dev set: with places %d/%d answered, %d/%d refused; without %d/%d, %d/%d", hits, n, refused, m, noHits, n, noRefused, m)
+	t.Logf("old set: with places %d/%d answered, %d/%d refused; without %d/%d, %d/%d", oldHits, oldN, oldRefused, oldM, noOldHits, oldN, noOldRefused, oldM)
+	if hits <= noHits || oldHits < noOldHits {
+		t.Errorf("places add %d answers on the dev set and %d on the old set, want more than 0 and at least 0", hits-noHits, oldHits-noOldHits)
+	}
+	if refused < noRefused || oldRefused < noOldRefused {
+		t.Errorf("places cost refusals: dev %d against %d, old %d against %d", refused, noRefused, oldRefused, noOldRefused)
+	}
+}
+
 // oldSetFigures answers the old set (questions.tsv, both splits) offline and counts the questions
 // answered with an expected article (surely or weakly) and the unanswerable ones refused.
 func oldSetFigures(t *testing.T, kb *assistant.KnowledgeBase) (hits, answerable, refused, refusable int) {
