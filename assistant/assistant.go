@@ -181,6 +181,14 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			return a.conversation(ctx, w, q, kind, lang)
 		}
 		ans := offlineAnswer(w, lang, MessageLanguage(last), hits)
+		if kind, tlang := closingTurn(last); kind != TurnQuestion && (len(ans.Sources) == 0 || ans.Weak && !strings.Contains(last, "?")) {
+			// Thanks or a goodbye the articles do not answer surely (and, for a weak match, that
+			// asks nothing): conversation, not a gap.
+			if tlang != "" && a.supports(w, tlang) && !q.LanguageChosen && MessageLanguage(last) == "" {
+				lang = tlang
+			}
+			return a.conversation(ctx, w, q, kind, lang)
+		}
 		a.noteGap(q.WebsiteID, last, ans)
 		return ans, nil
 	}
@@ -335,6 +343,25 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 	return last, ""
 }
 
+// A best passage whose article stands clearly above every other article of its language (Lead at
+// most leadRatio) is offered as a weak match from leadMinMatch, when fewer than leadMaxUnknown of
+// the question's words are unknown to the knowledge base and it has more than one of them: a
+// visitor who tells a story ("I bought a kettle three weeks ago, it's still in the box, can I send
+// it back?") uses many words no article has, and the one article their other words point to is
+// worth offering, in the visitor's language. Measured on the development set (dev.tsv) and the old set's tuning split: 55 to
+// 67 of 112 answerable development questions reached, no more unanswerable ones offered an
+// article, the old split unchanged.
+const (
+	leadMinMatch   = 0.35
+	leadMaxUnknown = 0.6
+)
+
+var leadRatio = 0.4 // a variable for the ablation test
+
+func leads(p Passage) bool {
+	return p.Match >= leadMinMatch && p.Lead <= leadRatio && p.Unknown < leadMaxUnknown && !p.Thin
+}
+
 // offlineAnswer answers in lang with the best passage and its link when it matches surely
 // (OfflineMinMatch), offers it as "This article may help" when it matches weakly
 // (OfflineWeakMatch; Weak is then set and OffersHuman true), and otherwise says it found nothing
@@ -348,6 +375,9 @@ func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
 	weakFloor := max(w.OfflineWeakMatch, 0.01)
 	if len(hits) > 0 && hits[0].Unknown >= 0.5 {
 		weakFloor = w.OfflineMinMatch
+	}
+	if len(hits) > 0 && leads(hits[0]) && slices.Contains([]string{lang, msgLang, primaryTag(w.DefaultLanguage)}, hits[0].Lang) {
+		weakFloor = min(weakFloor, leadMinMatch)
 	}
 	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) {
 		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}

@@ -16,3 +16,11 @@ func WithoutPlaces() (restore func()) {
 	places = func() *placeTable { return &placeTable{byName: map[string]string{}, countries: map[string][]string{}} }
 	return func() { places = saved }
 }
+
+// WithoutLead disables the weak offer of a passage whose article leads clearly (leads) until the
+// returned function is called. Not for parallel tests.
+func WithoutLead() (restore func()) {
+	saved := leadRatio
+	leadRatio = -1
+	return func() { leadRatio = saved }
+}

@@ -332,6 +332,7 @@ type scored struct {
 	tier         int     // 0: in the conversation's language and matching; 1: the same in Fallback; 2: the rest
 	unknown      float64 // share of the question's words the knowledge base knows nothing of
 	thin         bool    // the question has two words or more and the doc has one of them
+	lead         float64 // first hit: the best other article's rank in its language, as a share of its own
 }
 
 func (idx *index) passage(h scored) Passage {
@@ -340,6 +341,7 @@ func (idx *index) passage(h scored) Passage {
 	p.Match = min(1, h.match)
 	p.Unknown = h.unknown
 	p.Thin = h.thin
+	p.Lead = h.lead
 	return p
 }
 
@@ -462,6 +464,16 @@ func (idx *index) find(q Query, k int) []scored {
 	}
 	if len(hits) > k {
 		hits = hits[:k]
+	}
+	if len(hits) > 0 && hits[0].rank > 0 {
+		top := idx.docs[hits[0].doc]
+		second := 0.0
+		for _, d := range touched {
+			if p := idx.docs[d]; p.Lang == top.Lang && p.File != top.File {
+				second = max(second, scores[d]*matched[d]/mass)
+			}
+		}
+		hits[0].lead = second / hits[0].rank
 	}
 	return hits
 }

@@ -66,6 +66,29 @@ func TestPlacesOnDevSet(t *testing.T) {
 	}
 }
 
+// The weak offer of an article that leads clearly, measured the same way: it must add answers on
+// the development set and cost none on the old set; on the development set it may cost at most
+// one refusal of an unanswerable question (it offers, with the human option, an article that
+// stands out).
+func TestLeadOnDevSet(t *testing.T) {
+	dev, old := loadDevQuestions(t), loadEvalQuestions(t)
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	hits, n, refused, m := setFigures(t, kb, dev)
+	oldHits, oldN, oldRefused, oldM := setFigures(t, kb, old)
+	restore := assistant.WithoutLead()
+	noHits, _, noRefused, _ := setFigures(t, kb, dev)
+	noOldHits, _, noOldRefused, _ := setFigures(t, kb, old)
+	restore()
+	t.Logf("dev set: with the lead %d/%d answered, %d/%d refused; without %d/%d, %d/%d", hits, n, refused, m, noHits, n, noRefused, m)
+	t.Logf("old set: with the lead %d/%d answered, %d/%d refused; without %d/%d, %d/%d", oldHits, oldN, oldRefused, oldM, noOldHits, oldN, noOldRefused, oldM)
+	if hits < noHits+5 || oldHits < noOldHits {
+		t.Errorf("the lead adds %d answers on the dev set and %d on the old set, want at least 5 and 0", hits-noHits, oldHits-noOldHits)
+	}
+	if refused < noRefused-1 || oldRefused < noOldRefused {
+		t.Errorf("the lead costs refusals: dev %d against %d, old %d against %d", refused, noRefused, oldRefused, noOldRefused)
+	}
+}
+
 // oldSetFigures answers the old set (questions.tsv, both splits) offline and counts the questions
 // answered with an expected article (surely or weakly) and the unanswerable ones refused.
 func oldSetFigures(t *testing.T, kb *assistant.KnowledgeBase) (hits, answerable, refused, refusable int) {
