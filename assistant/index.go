@@ -24,6 +24,11 @@ const (
 	// langRatio: a passage in the conversation's language ranks first when its Match reaches the
 	// threshold and this share of the best Match in any language.
 	langRatio = 0.75
+	// fallbackRatio: the same for the website's default language, when no passage in the
+	// conversation's language qualifies. Lower than langRatio: a visitor writing a language the
+	// articles lack (Catalan) matches a close one (Spanish) by shared words more than the default
+	// language's translation of the same article, which the website's owner chose as the fallback.
+	fallbackRatio = 0.5
 	// typoFactor scales a term reached through a one-edit typo correction.
 	typoFactor = 0.8
 	// conceptFactor scales a lexicon concept against the word's own stem.
@@ -443,7 +448,7 @@ func (idx *index) find(q Query, k int) []scored {
 		tier := 2
 		if good := m >= q.MinMatch && m >= langRatio*bestMatch; good && lang != "" && idx.docs[d].Lang == lang {
 			tier = 0
-		} else if good && fallback != "" && idx.docs[d].Lang == fallback {
+		} else if m >= q.MinMatch && m >= fallbackRatio*bestMatch && fallback != "" && idx.docs[d].Lang == fallback {
 			tier = 1
 		}
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a
