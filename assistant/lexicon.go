@@ -238,6 +238,11 @@ var lexiconSource = []struct {
 		"fr": "réparer, réparation, remplacer, remplacement", "ca": "reparar, reparació, arreglar, substituir",
 		"de": "reparieren, reparatur, ersetzen", "pt": "reparar, consertar, substituir", "it": "riparare, riparazione, sostituire",
 	}},
+	{"label", map[string]string{
+		"en": "label, labels, print, printed, printer", "es": "etiqueta, etiquetas, imprimir, imprimo",
+		"fr": "étiquette, étiquettes, imprimer, imprimante", "ca": "etiqueta, etiquetes, imprimir, impressora",
+		"de": "etikett, etiketten, drucken", "pt": "etiqueta, etiquetas, imprimir", "it": "etichetta, etichette, stampare",
+	}},
 	{"claim", map[string]string{
 		"en": "claim, claims", "es": "reclamar, reclamación", "fr": "réclamation, réclamer", "ca": "reclamar, reclamació",
 		"de": "reklamation, reklamieren", "pt": "reclamar, reclamação", "it": "reclamo, reclamare",
