@@ -61,6 +61,9 @@ type group struct {
 	// unknown: the knowledge base uses neither the word nor a typo correction of it; what it
 	// matches comes from synonyms, and it still weighs as an unknown word.
 	unknown bool
+	// place: the word (or words) name a city or a country (placeGroups); a place alone does not
+	// make a passage a sure answer ("what's the capital of Canada?").
+	place   bool
 	terms   []string
 	factors []float64
 }
@@ -246,6 +249,7 @@ func (idx *index) queryGroups(text, lang string, weight float64) []weighted {
 			for i, t := range pg.terms {
 				g.add(t, pg.factors[i])
 			}
+			g.place = true
 		}
 		known := false
 		for _, t := range g.terms {
@@ -336,7 +340,7 @@ type scored struct {
 	rank         float64
 	tier         int     // 0: in the conversation's language and matching; 1: the same in Fallback; 2: the rest
 	unknown      float64 // share of the question's words the knowledge base knows nothing of
-	thin         bool    // the question has two words or more and the doc has one of them
+	thin         bool    // the question has two words or more and the doc has one of them, or only places and synonyms
 	lead         float64 // first hit: the best other article's rank in its language, as a share of its own
 }
 
@@ -369,8 +373,9 @@ func (idx *index) find(q Query, k int) []scored {
 	scores := make([]float64, n)
 	matched := make([]float64, n)
 	hitWords := make([]int32, n)
-	best := make([]float64, n)    // BM25 of the group's best term per doc
-	bestIDF := make([]float64, n) // weight of the group's best matched term per doc
+	solidWords := make([]int32, n) // of hitWords, those neither a place nor reached by a synonym only
+	best := make([]float64, n)     // BM25 of the group's best term per doc
+	bestIDF := make([]float64, n)  // weight of the group's best matched term per doc
 	var touched, groupDocs []int32
 	var mass float64
 	strangers, newest := 0, 0
@@ -417,6 +422,9 @@ func (idx *index) find(q Query, k int) []scored {
 			matched[d] += g.weight * bestIDF[d]
 			if g.weight == 1 {
 				hitWords[d]++
+				if !g.place && !g.unknown {
+					solidWords[d]++
+				}
 			}
 			best[d], bestIDF[d] = 0, 0
 		}
@@ -454,7 +462,7 @@ func (idx *index) find(q Query, k int) []scored {
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a
 		// longer one repeating a single word (tuning split: hit@1 0.90 against 0.88 for BM25 alone).
 		h := scored{doc: d, score: s, match: m, rank: s * m, tier: tier, unknown: unknownShare,
-			thin: newest >= 2 && hitWords[d] < 2}
+			thin: newest >= 2 && (hitWords[d] < 2 || solidWords[d] == 0)}
 		if len(hits) == k && !before(h, hits[k-1]) {
 			continue
 		}

@@ -124,6 +124,7 @@ func (idx *index) placeGroups(text string, langs []string) (single map[string]gr
 				single[name] = g
 				break
 			}
+			g.place = true
 			multi = append(multi, g)
 			if consumed == nil {
 				consumed = map[string]bool{}
