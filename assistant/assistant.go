@@ -274,7 +274,8 @@ func (a *Assistant) Passages(ctx context.Context, websiteID, lang, last, prev st
 }
 
 // passages retrieves for q and, with WithQueryRewrite, for the model's search query in each
-// article language, fused; it returns the rewrite's usage.
+// article language, fused; it keeps the passages reaching MinPassageMatch or MinSimilarity, and
+// the first lexical passage when its article leads clearly (leads); it returns the rewrite's usage.
 func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]Passage, Usage) {
 	w := a.site(websiteID).w
 	kb := a.knowledge(websiteID)
@@ -301,7 +302,7 @@ func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]
 	}
 	var passages []Passage
 	for _, p := range hits {
-		if p.Match >= w.MinPassageMatch || (w.MinSimilarity > 0 && p.Similarity >= w.MinSimilarity) {
+		if p.Match >= w.MinPassageMatch || (w.MinSimilarity > 0 && p.Similarity >= w.MinSimilarity) || leads(p) {
 			passages = append(passages, p)
 		}
 	}

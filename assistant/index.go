@@ -488,6 +488,9 @@ func (idx *index) find(q Query, k int) []scored {
 		}
 		hits[0].lead = second / hits[0].rank
 	}
+	for i := 1; i < len(hits); i++ {
+		hits[i].lead = 1 // not measured: only the first passage can lead
+	}
 	return hits
 }
 

@@ -42,8 +42,8 @@ type Passage struct {
 	// weak match.
 	Thin bool
 	// Lead is the rank of the best passage of another article in this passage's language as a
-	// share of this passage's rank (Find, for the first passage only): near 0 when this article
-	// stands alone, 1 for a tie. A passage that leads clearly is a plausible answer even when the
+	// share of this passage's rank (Find, for the first passage only; 1 for the others): near 0
+	// when this article stands alone, 1 for a tie. A passage that leads clearly is a plausible answer even when the
 	// question's other words are ones the articles never use.
 	Lead float64
 	// Questions are questions the article's owner listed ("questions:" in the front matter) that
