@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -162,6 +163,7 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 	query := Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}
 	if prev != "" && leansOnPrevious(last, lang) {
 		query.Context = prev
+		query.Topic = lastCitedURL(q.History)
 	}
 	if a.c == nil {
 		// A passage in the visitor's language that answers even weakly ranks first, so that "we only
@@ -343,6 +345,28 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 	}
 	return last, ""
 }
+
+// lastCitedURL is the first link (without its anchor) of the assistant's newest turn before the
+// visitor's newest message: the article the conversation is about.
+func lastCitedURL(h []Turn) string {
+	seenVisitor := false
+	for i := len(h) - 1; i >= 0; i-- {
+		switch {
+		case h[i].Role == RoleVisitor:
+			if seenVisitor {
+				return ""
+			}
+			seenVisitor = true
+		case h[i].Role == RoleAssistant && seenVisitor:
+			m := urlPattern.FindString(h[i].Text)
+			base, _, _ := strings.Cut(m, "#")
+			return base
+		}
+	}
+	return ""
+}
+
+var urlPattern = regexp.MustCompile(`https?://[^\s)>\]]+`)
 
 // A best passage whose article stands clearly above every other article of its language (Lead at
 // most leadRatio) is offered as a weak match from leadMinMatch, when fewer than leadMaxUnknown of

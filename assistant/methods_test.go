@@ -35,3 +35,25 @@ func TestReplyPlaces(t *testing.T) {
 		t.Errorf("the capital of Canada = %+v, want at most a weak match", ans)
 	}
 }
+
+// A follow-up is about the article the assistant cited last: its passages rank higher.
+func TestReplyFollowUpKeepsTopic(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	h := []assistant.Turn{{Role: assistant.RoleVisitor, Text: "what does delivery cost?"}}
+	first, err := a.Reply(context.Background(), assistant.Question{Language: "en", History: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Sources) == 0 || !strings.Contains(first.Sources[0].URL, "/en/shipping") {
+		t.Fatalf("first answer = %+v, want the shipping article", first)
+	}
+	h = append(h, assistant.Turn{Role: assistant.RoleAssistant, Text: first.Text},
+		assistant.Turn{Role: assistant.RoleVisitor, Text: "and for subscribers?"})
+	ans, err := a.Reply(context.Background(), assistant.Question{Language: "en", History: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "/en/shipping") {
+		t.Errorf("follow-up = %+v, want the shipping article again", ans)
+	}
+}
