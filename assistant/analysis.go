@@ -133,9 +133,27 @@ func detectLanguage(s string) (best string, bestN, second float64) {
 
 // languageScores counts, for each of KBLanguages, the signs of s that point to it: stop words,
 // typical letters, marks and word endings.
+// dictionaryHint is what one dictionary word adds to its language's score; dictionaryHints
+// enables it (a variable for the ablation test).
+var (
+	dictionaryHint  = 0.5
+	dictionaryHints = true
+)
+
 func languageScores(s string) map[string]float64 {
 	ws := lowerWords(s)
 	scores := map[string]float64{}
+	if dictionaryHints {
+		// A word of one language's dictionary alone (thesaurus headwords; stop words aside) says a
+		// little: "suscripcion", "arribat", "oublié".
+		for _, w := range ws {
+			if f := Fold(w); len(f) >= 4 {
+				if l := dictionaryLanguage(f); l != "" {
+					scores[l] += dictionaryHint
+				}
+			}
+		}
+	}
 	for _, lang := range KBLanguages {
 		a := analyzers[lang]
 		n := 0.0
@@ -158,7 +176,7 @@ func languageScores(s string) map[string]float64 {
 		if marks, ok := markHints[lang]; ok && strings.ContainsAny(s, marks) {
 			n++
 		}
-		scores[lang] = n
+		scores[lang] += n
 	}
 	return scores
 }

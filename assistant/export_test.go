@@ -24,3 +24,10 @@ func WithoutLead() (restore func()) {
 	leadRatio = -1
 	return func() { leadRatio = saved }
 }
+
+// WithoutDictionaryHints disables the dictionary votes of language detection until the returned
+// function is called. Not for parallel tests.
+func WithoutDictionaryHints() (restore func()) {
+	dictionaryHints = false
+	return func() { dictionaryHints = true }
+}

@@ -139,3 +139,28 @@ func TestVocabularyOnOldSet(t *testing.T) {
 		t.Errorf("the thesaurus costs answers or refusals on the old set: %d/%d against %d/%d without", hits, refused, noThes, noThesRefused)
 	}
 }
+
+// The thesaurus headwords as dictionaries for language detection, measured on the development and
+// old sets (never on the frozen independent set): more messages must be recognised in their own
+// language, and no more in a wrong one.
+func TestDictionaryHintsOnDevSet(t *testing.T) {
+	count := func() (right, wrong int) {
+		for _, q := range append(loadDevQuestions(t), loadEvalQuestions(t)...) {
+			switch l := assistant.MessageLanguage(q.text); {
+			case l == q.lang:
+				right++
+			case l != "":
+				wrong++
+			}
+		}
+		return right, wrong
+	}
+	right, wrong := count()
+	restore := assistant.WithoutDictionaryHints()
+	noRight, noWrong := count()
+	restore()
+	t.Logf("dev and old sets: message language right %d, wrong %d with the dictionaries; %d, %d without", right, wrong, noRight, noWrong)
+	if right <= noRight || wrong > noWrong {
+		t.Errorf("dictionaries: %d right, %d wrong; without %d, %d: want more right and no more wrong", right, wrong, noRight, noWrong)
+	}
+}
