@@ -133,9 +133,27 @@ func detectLanguage(s string) (best string, bestN, second float64) {
 
 // languageScores counts, for each of KBLanguages, the signs of s that point to it: stop words,
 // typical letters, marks and word endings.
+// dictionaryHint is what one dictionary word adds to its language's score; dictionaryHints
+// enables it (a variable for the ablation test).
+var (
+	dictionaryHint  = 0.5
+	dictionaryHints = true
+)
+
 func languageScores(s string) map[string]float64 {
 	ws := lowerWords(s)
 	scores := map[string]float64{}
+	if dictionaryHints {
+		// A word of one language's dictionary alone (thesaurus headwords; stop words aside) says a
+		// little: "suscripcion", "arribat", "oublié".
+		for _, w := range ws {
+			if f := Fold(w); len(f) >= 4 {
+				if l := dictionaryLanguage(f); l != "" {
+					scores[l] += dictionaryHint
+				}
+			}
+		}
+	}
 	for _, lang := range KBLanguages {
 		a := analyzers[lang]
 		n := 0.0
@@ -158,7 +176,7 @@ func languageScores(s string) map[string]float64 {
 		if marks, ok := markHints[lang]; ok && strings.ContainsAny(s, marks) {
 			n++
 		}
-		scores[lang] = n
+		scores[lang] += n
 	}
 	return scores
 }
@@ -221,7 +239,8 @@ var stopWordLists = map[string]string{
 		was we were what whats what's when where which while who whom why will with would you your
 		yours yourself yourselves hi hello hey also get got guys ok okay many lot anything something
 		really still yet ever way thing things does any one make made question questions quick another
-		customer customers client clients hmm hm mmm uh um lol haha`,
+		customer customers client clients hmm hm mmm uh um lol haha pls plz ur tho til cuz bc btw
+		idk ive id didnt isnt wont cant doesnt hasnt havent wasnt arent`,
 	"es": `a al algo algun alguna alguno algunos ante antes aqui asi aun bien cada como con contra cual
 		cuales cualquier cuando de del desde donde dos el ella ellas ellos en entre era eres es esa ese
 		eso esta estas este esto estos estoy estan fue ha hace hacer hay he la las le les lo los mas me

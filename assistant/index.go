@@ -24,6 +24,13 @@ const (
 	// langRatio: a passage in the conversation's language ranks first when its Match reaches the
 	// threshold and this share of the best Match in any language.
 	langRatio = 0.75
+	// fallbackRatio: the same for the website's default language, when no passage in the
+	// conversation's language qualifies. Lower than langRatio: a visitor writing a language the
+	// articles lack (Catalan) matches a close one (Spanish) by shared words more than the default
+	// language's translation of the same article, which the website's owner chose as the fallback.
+	fallbackRatio = 0.5
+	// topicBoost scales the rank of the passages of the article cited last, for a follow-up.
+	topicBoost = 1.5
 	// typoFactor scales a term reached through a one-edit typo correction.
 	typoFactor = 0.8
 	// conceptFactor scales a lexicon concept against the word's own stem.
@@ -56,6 +63,9 @@ type group struct {
 	// unknown: the knowledge base uses neither the word nor a typo correction of it; what it
 	// matches comes from synonyms, and it still weighs as an unknown word.
 	unknown bool
+	// place: the word (or words) name a city or a country (placeGroups); a place alone does not
+	// make a passage a sure answer ("what's the capital of Canada?").
+	place   bool
 	terms   []string
 	factors []float64
 }
@@ -232,10 +242,23 @@ func (idx *index) queryGroups(text, lang string, weight float64) []weighted {
 		langs = idx.langs
 	}
 	var out []weighted
+	placeWords, placeGs, consumed := idx.placeGroups(text, langs)
+	for _, g := range placeGs {
+		out = append(out, weighted{group: g, weight: weight})
+	}
 	for _, g := range analyzeText(text, langs, stems) {
+		if pg, ok := placeWords[g.word]; ok && g.word != "" {
+			for i, t := range pg.terms {
+				g.add(t, pg.factors[i])
+			}
+			g.place = true
+		}
 		known := false
 		for _, t := range g.terms {
 			known = known || len(idx.postings[t]) > 0
+		}
+		if !known && consumed[g.word] {
+			continue // read as a place above
 		}
 		if !known && g.word != "" && nearStop(langs, g.word) {
 			continue // "hwo", "waht": a mistyped stop word
@@ -270,8 +293,11 @@ func (idx *index) queryGroups(text, lang string, weight float64) []weighted {
 
 // Query is a retrieval request.
 type Query struct {
-	Text     string  // the visitor's newest message
-	Context  string  // the previous visitor message, weighted lower ("and to Canada?"); may be ""
+	Text    string // the visitor's newest message
+	Context string // the previous visitor message, weighted lower ("and to Canada?"); may be ""
+	// Topic (with Context) is the link, without anchor, of the article the assistant cited last:
+	// a follow-up is most likely about it, and its passages rank higher.
+	Topic    string
 	Lang     string  // the conversation's language; "" detects it from Text
 	MinMatch float64 // with Lang: passages in Lang with at least this Match rank first
 	// Fallback (the website's default language): when no passage in Lang qualifies, passages in
@@ -319,7 +345,8 @@ type scored struct {
 	rank         float64
 	tier         int     // 0: in the conversation's language and matching; 1: the same in Fallback; 2: the rest
 	unknown      float64 // share of the question's words the knowledge base knows nothing of
-	thin         bool    // the question has two words or more and the doc has one of them
+	thin         bool    // the question has two words or more and the doc has one of them, or only places and synonyms
+	lead         float64 // first hit: the best other article's rank in its language, as a share of its own
 }
 
 func (idx *index) passage(h scored) Passage {
@@ -328,6 +355,7 @@ func (idx *index) passage(h scored) Passage {
 	p.Match = min(1, h.match)
 	p.Unknown = h.unknown
 	p.Thin = h.thin
+	p.Lead = h.lead
 	return p
 }
 
@@ -350,8 +378,9 @@ func (idx *index) find(q Query, k int) []scored {
 	scores := make([]float64, n)
 	matched := make([]float64, n)
 	hitWords := make([]int32, n)
-	best := make([]float64, n)    // BM25 of the group's best term per doc
-	bestIDF := make([]float64, n) // weight of the group's best matched term per doc
+	solidWords := make([]int32, n) // of hitWords, those neither a place nor reached by a synonym only
+	best := make([]float64, n)     // BM25 of the group's best term per doc
+	bestIDF := make([]float64, n)  // weight of the group's best matched term per doc
 	var touched, groupDocs []int32
 	var mass float64
 	strangers, newest := 0, 0
@@ -398,6 +427,9 @@ func (idx *index) find(q Query, k int) []scored {
 			matched[d] += g.weight * bestIDF[d]
 			if g.weight == 1 {
 				hitWords[d]++
+				if !g.place && !g.unknown {
+					solidWords[d]++
+				}
 			}
 			best[d], bestIDF[d] = 0, 0
 		}
@@ -429,13 +461,19 @@ func (idx *index) find(q Query, k int) []scored {
 		tier := 2
 		if good := m >= q.MinMatch && m >= langRatio*bestMatch; good && lang != "" && idx.docs[d].Lang == lang {
 			tier = 0
-		} else if good && fallback != "" && idx.docs[d].Lang == fallback {
+		} else if m >= q.MinMatch && m >= fallbackRatio*bestMatch && fallback != "" && idx.docs[d].Lang == fallback {
 			tier = 1
 		}
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a
 		// longer one repeating a single word (tuning split: hit@1 0.90 against 0.88 for BM25 alone).
-		h := scored{doc: d, score: s, match: m, rank: s * m, tier: tier, unknown: unknownShare,
-			thin: newest >= 2 && hitWords[d] < 2}
+		rank := s * m
+		if q.Topic != "" && q.Context != "" {
+			if base, _, _ := strings.Cut(idx.docs[d].URL, "#"); base == q.Topic {
+				rank *= topicBoost
+			}
+		}
+		h := scored{doc: d, score: s, match: m, rank: rank, tier: tier, unknown: unknownShare,
+			thin: newest >= 2 && (hitWords[d] < 2 || solidWords[d] == 0)}
 		if len(hits) == k && !before(h, hits[k-1]) {
 			continue
 		}
@@ -450,6 +488,19 @@ func (idx *index) find(q Query, k int) []scored {
 	}
 	if len(hits) > k {
 		hits = hits[:k]
+	}
+	if len(hits) > 0 && hits[0].rank > 0 {
+		top := idx.docs[hits[0].doc]
+		second := 0.0
+		for _, d := range touched {
+			if p := idx.docs[d]; p.Lang == top.Lang && p.File != top.File {
+				second = max(second, scores[d]*matched[d]/mass)
+			}
+		}
+		hits[0].lead = second / hits[0].rank
+	}
+	for i := 1; i < len(hits); i++ {
+		hits[i].lead = 1 // not measured: only the first passage can lead
 	}
 	return hits
 }

@@ -37,8 +37,15 @@ type Passage struct {
 	// something it never mentions.
 	Unknown float64
 	// Thin: the question has two words or more (stop words aside) and the passage has only one of
-	// them ("opening hours" against a passage that says "one hour"): at most a weak match.
+	// them ("opening hours" against a passage that says "one hour"), or has only places and words
+	// reached through synonyms ("the capital of Canada" against "we ship to Canada"): at most a
+	// weak match.
 	Thin bool
+	// Lead is the rank of the best passage of another article in this passage's language as a
+	// share of this passage's rank (Find, for the first passage only; 1 for the others): near 0
+	// when this article stands alone, 1 for a tie. A passage that leads clearly is a plausible answer even when the
+	// question's other words are ones the articles never use.
+	Lead float64
 	// Questions are questions the article's owner listed ("questions:" in the front matter) that
 	// this chunk answers: indexed with it, never shown.
 	Questions string

@@ -92,7 +92,7 @@ var lexiconSource = []struct {
 		"de": "rückerstattung, erstattung, erstatten, geld", "pt": "reembolso, dinheiro", "it": "rimborso, rimborsare, soldi",
 	}},
 	{"password", map[string]string{
-		"en": "password, passcode", "es": "contraseña, clave", "fr": "mot de passe, mdp", "ca": "contrasenya",
+		"en": "password, passcode, pw, pwd", "es": "contraseña, clave", "fr": "mot de passe, mdp", "ca": "contrasenya",
 		"de": "passwort, kennwort", "pt": "senha, palavra-passe", "it": "password",
 	}},
 	{"login", map[string]string{
@@ -106,7 +106,7 @@ var lexiconSource = []struct {
 		"de": "vergessen, zurücksetzen", "pt": "esqueci, esquecer, redefinir", "it": "dimenticato, reimpostare",
 	}},
 	{"account", map[string]string{
-		"en": "account, profile", "es": "cuenta, perfil", "fr": "compte, profil", "ca": "compte, perfil",
+		"en": "account, profile, acct", "es": "cuenta, perfil", "fr": "compte, profil", "ca": "compte, perfil",
 		"de": "konto, profil", "pt": "conta, perfil", "it": "account, profilo",
 	}},
 	{"signup", map[string]string{
@@ -150,7 +150,7 @@ var lexiconSource = []struct {
 		"de": "fehlgeschlagen, abgelehnt", "pt": "falhou, recusado", "it": "fallito, rifiutato",
 	}},
 	{"subscription", map[string]string{
-		"en": "subscription, subscriptions, subscribe, subscribed, membership", "es": "suscripción, suscripciones, suscribirse, suscrito",
+		"en": "subscription, subscriptions, subscribe, subscribed, membership, sub, subs", "es": "suscripción, suscripciones, suscribirse, suscrito",
 		"fr": "abonnement, abonnements, abonner, abonné", "ca": "subscripció, subscripcions, subscriure, subscrit",
 		"de": "abonnement, abo", "pt": "assinatura, subscrição", "it": "abbonamento",
 	}},
@@ -237,6 +237,11 @@ var lexiconSource = []struct {
 		"en": "repair, repaired, fix, fixed, replace, replacement", "es": "reparar, reparación, arreglar, sustituir, reemplazar",
 		"fr": "réparer, réparation, remplacer, remplacement", "ca": "reparar, reparació, arreglar, substituir",
 		"de": "reparieren, reparatur, ersetzen", "pt": "reparar, consertar, substituir", "it": "riparare, riparazione, sostituire",
+	}},
+	{"label", map[string]string{
+		"en": "label, labels, print, printed, printer", "es": "etiqueta, etiquetas, imprimir, imprimo",
+		"fr": "étiquette, étiquettes, imprimer, imprimante", "ca": "etiqueta, etiquetes, imprimir, impressora",
+		"de": "etikett, etiketten, drucken", "pt": "etiqueta, etiquetas, imprimir", "it": "etichetta, etichette, stampare",
 	}},
 	{"claim", map[string]string{
 		"en": "claim, claims", "es": "reclamar, reclamación", "fr": "réclamation, réclamer", "ca": "reclamar, reclamació",

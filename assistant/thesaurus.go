@@ -88,3 +88,50 @@ func (idx *index) synonymTerms(lang, word string) []string {
 	}
 	return out
 }
+
+// thesaurusWords maps language -> the folded headwords of its thesaurus: a dictionary of the
+// language's words, for telling which language a message is in (languageScores).
+var thesaurusWords = sync.OnceValue(func() map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	entries, _ := thesaurusFiles.ReadDir("thesaurus")
+	for _, e := range entries {
+		lang, ok := strings.CutSuffix(e.Name(), ".txt.gz")
+		if !ok {
+			continue
+		}
+		f, err := thesaurusFiles.Open(path.Join("thesaurus", e.Name()))
+		if err != nil {
+			continue
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			f.Close()
+			continue
+		}
+		m := map[string]bool{}
+		sc := bufio.NewScanner(zr)
+		for sc.Scan() {
+			head, _, _ := strings.Cut(sc.Text(), "|")
+			m[Fold(head)] = true
+		}
+		zr.Close()
+		f.Close()
+		out[lang] = m
+	}
+	return out
+})
+
+// dictionaryLanguage returns the one language whose thesaurus has the folded word as a headword,
+// or "" when none or several do.
+func dictionaryLanguage(folded string) string {
+	found := ""
+	for lang, m := range thesaurusWords() {
+		if m[folded] {
+			if found != "" {
+				return ""
+			}
+			found = lang
+		}
+	}
+	return found
+}

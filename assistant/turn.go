@@ -55,10 +55,10 @@ var turnWords = map[string]map[string]string{
 // turnFillers may stand in a conversational message without making it a question.
 var turnFillers = strings.Fields(`a an the you u your so very much lot for all is are it that this and
 	me again to everyone everybody guys team folks that's thats just oh ah well then too really have
-	take hmm hm mmm uh um lol haha jaja jeje mdr xd
-	de la el los las muy por todo tu usted te le y pues
-	le les vous tu a au de pour tout tres et ca c est
-	el la els per tot molt i et us`)
+	take hmm hm mmm uh um lol haha jaja jeje mdr xd today tonight help helped helping
+	de la el los las muy por todo tu usted te le y pues hoy ayuda
+	le les vous tu a au de pour tout tres et ca c est aujourd hui aide
+	el la els per tot molt i et us avui ajuda`)
 
 var turnIndex = func() map[string][]string {
 	m := map[string][]string{}
@@ -157,6 +157,30 @@ func ClassifyTurn(text string) (kind, lang string) {
 		return TurnGreeting, lang
 	case found[TurnAck]:
 		return TurnAck, lang
+	}
+	return TurnQuestion, ""
+}
+
+// maxClosingWords caps a message read as thanks or a goodbye among other words (closingTurn).
+const maxClosingWords = 14
+
+// closingTurn reports a message that thanks or says goodbye among words that are not all
+// conversational ("great, thanks a lot for sorting that out"): when the knowledge base has no
+// sure answer for it (and it asks nothing, for a weak match), it is answered as thanks (or a
+// goodbye), never with "I couldn't find".
+func closingTurn(text string) (kind, lang string) {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > maxClosingWords {
+		return TurnQuestion, ""
+	}
+	for _, k := range []string{TurnThanks, TurnBye} {
+		for _, l := range KBLanguages {
+			for _, w := range ws {
+				if slices.Contains(strings.Fields(turnWords[k][l]), w) {
+					return k, l
+				}
+			}
+		}
 	}
 	return TurnQuestion, ""
 }

@@ -44,6 +44,10 @@ func TestClassifyTurn(t *testing.T) {
 		{"fins aviat!", assistant.TurnBye, "ca"},
 		{"how do I cancel?", assistant.TurnQuestion, ""},
 		{"what day do you ship?", assistant.TurnQuestion, ""},
+		{"how are you today", assistant.TurnGreeting, "en"},
+		{"thanks for the help", assistant.TurnThanks, "en"},
+		{"gracias por la ayuda", assistant.TurnThanks, "es"},
+		{"help", assistant.TurnQuestion, ""},
 	}
 	for _, tc := range tests {
 		kind, lang := assistant.ClassifyTurn(tc.text)
@@ -144,6 +148,35 @@ func TestReplyConversationTurns(t *testing.T) {
 	}
 	if g := gaps.List("", 10); len(g) != 1 || g[0].Count != 2 {
 		t.Fatalf("gaps = %+v, want the refused question twice", g)
+	}
+}
+
+// Thanks or a goodbye among words that are not all conversational is answered as conversation
+// when no article answers it, never with "I couldn't find"; a question that thanks in advance
+// is still answered.
+func TestReplyClosingAmongOtherWords(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	strs := assistant.DefaultStrings()
+	for _, tc := range []struct{ lang, text, want string }{
+		{"en", "great, thanks a lot for sorting all that out so quickly", strs.Get("en", assistant.StrClosing)},
+		{"fr", "parfait, merci pour votre réponse rapide", strs.Get("fr", assistant.StrClosing)},
+	} {
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: tc.lang,
+			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: tc.text}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Text != tc.want || ans.Turn != assistant.TurnThanks {
+			t.Errorf("%q = %q (turn %q), want %q", tc.text, ans.Text, ans.Turn, tc.want)
+		}
+	}
+	ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "how do I reset my password? thanks"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "account") {
+		t.Errorf("a question that thanks in advance = %+v, want the account article", ans)
 	}
 }
 

@@ -7,6 +7,88 @@ import (
 	"github.com/signalbridge/signalbridge/assistant"
 )
 
+// setFigures answers questions offline, each as a turn after its previous message, and counts
+// the questions answered with an expected article (surely or weakly) and the unanswerable ones
+// refused.
+func setFigures(t *testing.T, kb *assistant.KnowledgeBase, questions []evalQuestion) (hits, answerable, refused, refusable int) {
+	t.Helper()
+	articles := loadEvalArticles(t, "testdata/kb-demo")
+	a := MustNew(t, assistant.Config{}, nil, kb)
+	ctx := context.Background()
+	for _, q := range questions {
+		h, err := evalHistory(ctx, a, q, q.lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, err := a.Reply(ctx, assistant.Question{Language: q.lang, History: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := evalJudge(q, ans, articles)
+		if q.refusable() {
+			refusable++
+			if !o.article() {
+				refused++
+			}
+		}
+		if !q.answerable() {
+			continue
+		}
+		answerable++
+		for _, e := range q.expected {
+			if o.article() && evalFile(e) == evalFile(o.cited) {
+				hits++
+				break
+			}
+		}
+	}
+	return hits, answerable, refused, refusable
+}
+
+// The place table (cities and countries to the names articles use), measured on the development
+// set and the old set (never on the frozen independent set): it must add answers on the first and
+// cost none, nor any refusal, on either.
+func TestPlacesOnDevSet(t *testing.T) {
+	dev, old := loadDevQuestions(t), loadEvalQuestions(t)
+	hits, n, refused, m := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), dev)
+	oldHits, oldN, oldRefused, oldM := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), old)
+	restore := assistant.WithoutPlaces()
+	noHits, _, noRefused, _ := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), dev)
+	noOldHits, _, noOldRefused, _ := setFigures(t, MustLoadKB(t, "testdata/kb-demo"), old)
+	restore()
+	t.Logf("dev set: with places %d/%d answered, %d/%d refused; without %d/%d, %d/%d", hits, n, refused, m, noHits, n, noRefused, m)
+	t.Logf("old set: with places %d/%d answered, %d/%d refused; without %d/%d, %d/%d", oldHits, oldN, oldRefused, oldM, noOldHits, oldN, noOldRefused, oldM)
+	if hits <= noHits || oldHits < noOldHits {
+		t.Errorf("places add %d answers on the dev set and %d on the old set, want more than 0 and at least 0", hits-noHits, oldHits-noOldHits)
+	}
+	if refused < noRefused || oldRefused < noOldRefused {
+		t.Errorf("places cost refusals: dev %d against %d, old %d against %d", refused, noRefused, oldRefused, noOldRefused)
+	}
+}
+
+// The weak offer of an article that leads clearly, measured the same way: it must add answers on
+// the development set and cost none on the old set; on the development set it may cost at most
+// one refusal of an unanswerable question (it offers, with the human option, an article that
+// stands out).
+func TestLeadOnDevSet(t *testing.T) {
+	dev, old := loadDevQuestions(t), loadEvalQuestions(t)
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	hits, n, refused, m := setFigures(t, kb, dev)
+	oldHits, oldN, oldRefused, oldM := setFigures(t, kb, old)
+	restore := assistant.WithoutLead()
+	noHits, _, noRefused, _ := setFigures(t, kb, dev)
+	noOldHits, _, noOldRefused, _ := setFigures(t, kb, old)
+	restore()
+	t.Logf("dev set: with the lead %d/%d answered, %d/%d refused; without %d/%d, %d/%d", hits, n, refused, m, noHits, n, noRefused, m)
+	t.Logf("old set: with the lead %d/%d answered, %d/%d refused; without %d/%d, %d/%d", oldHits, oldN, oldRefused, oldM, noOldHits, oldN, noOldRefused, oldM)
+	if hits < noHits+5 || oldHits < noOldHits {
+		t.Errorf("the lead adds %d answers on the dev set and %d on the old set, want at least 5 and 0", hits-noHits, oldHits-noOldHits)
+	}
+	if refused < noRefused-1 || oldRefused < noOldRefused {
+		t.Errorf("the lead costs refusals: dev %d against %d, old %d against %d", refused, noRefused, oldRefused, noOldRefused)
+	}
+}
+
 // oldSetFigures answers the old set (questions.tsv, both splits) offline and counts the questions
 // answered with an expected article (surely or weakly) and the unanswerable ones refused.
 func oldSetFigures(t *testing.T, kb *assistant.KnowledgeBase) (hits, answerable, refused, refusable int) {
@@ -55,5 +137,30 @@ func TestVocabularyOnOldSet(t *testing.T) {
 	}
 	if hits < noThes || refused < noThesRefused {
 		t.Errorf("the thesaurus costs answers or refusals on the old set: %d/%d against %d/%d without", hits, refused, noThes, noThesRefused)
+	}
+}
+
+// The thesaurus headwords as dictionaries for language detection, measured on the development and
+// old sets (never on the frozen independent set): more messages must be recognised in their own
+// language, and no more in a wrong one.
+func TestDictionaryHintsOnDevSet(t *testing.T) {
+	count := func() (right, wrong int) {
+		for _, q := range append(loadDevQuestions(t), loadEvalQuestions(t)...) {
+			switch l := assistant.MessageLanguage(q.text); {
+			case l == q.lang:
+				right++
+			case l != "":
+				wrong++
+			}
+		}
+		return right, wrong
+	}
+	right, wrong := count()
+	restore := assistant.WithoutDictionaryHints()
+	noRight, noWrong := count()
+	restore()
+	t.Logf("dev and old sets: message language right %d, wrong %d with the dictionaries; %d, %d without", right, wrong, noRight, noWrong)
+	if right <= noRight || wrong > noWrong {
+		t.Errorf("dictionaries: %d right, %d wrong; without %d, %d: want more right and no more wrong", right, wrong, noRight, noWrong)
 	}
 }
