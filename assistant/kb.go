@@ -1,6 +1,7 @@
 package assistant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -257,7 +258,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	if title == "" {
 		for i, l := range lines {
 			if h, ok := heading(l); ok {
-				title = h
+				title, _ = headingAnchor(h)
 				lines = slices.Delete(lines, i, i+1)
 				break
 			}
@@ -276,7 +277,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	}
 
 	var out []Passage
-	section := ""
+	section, anchor := "", ""
 	var paras []string
 	var cur strings.Builder
 	flushPara := func() {
@@ -290,7 +291,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 		for _, text := range packParagraphs(paras, o.chunkSize) {
 			p := Passage{Title: title, Section: section, URL: url, Text: text, Lang: lang, File: name}
 			if section != "" && url != "" && !strings.Contains(url, "#") {
-				p.URL = url + "#" + slug(section)
+				p.URL = url + "#" + cmp.Or(anchor, slug(section))
 			}
 			out = append(out, p)
 		}
@@ -299,7 +300,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	for _, l := range lines {
 		if h, ok := heading(l); ok {
 			flushSection()
-			section = h
+			section, anchor = headingAnchor(h)
 			continue
 		}
 		if strings.TrimSpace(l) == "" {
@@ -421,6 +422,23 @@ func heading(l string) (string, bool) {
 	}
 	h = strings.TrimSpace(h)
 	return h, h != ""
+}
+
+// headingAnchor splits a heading's explicit anchor off its text ("Shipping costs {#costs}", as
+// Pandoc and kramdown write it): the section's link uses it instead of the heading's slug.
+func headingAnchor(h string) (text, anchor string) {
+	if !strings.HasSuffix(h, "}") {
+		return h, ""
+	}
+	i := strings.LastIndex(h, " {#")
+	if i < 0 {
+		return h, ""
+	}
+	id := h[i+3 : len(h)-1]
+	if id == "" || strings.ContainsAny(id, "{}# \t") {
+		return h, ""
+	}
+	return strings.TrimSpace(h[:i]), id
 }
 
 // packParagraphs groups paragraphs into chunks of at most size characters; a longer paragraph is
