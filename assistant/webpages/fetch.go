@@ -128,6 +128,9 @@ func NewFetcher(opts ...Option) *Fetcher {
 	return &Fetcher{client: client, maxBytes: o.maxBytes}
 }
 
+// CloseIdleConnections closes the connections kept for the next reads (when the service stops).
+func (f *Fetcher) CloseIdleConnections() { f.client.CloseIdleConnections() }
+
 // PublicAddress refuses what is not a public unicast address: loopback, private (RFC 1918, unique
 // local), link-local (169.254.0.0/16, fe80::/10: cloud metadata services), multicast, unspecified,
 // shared (100.64.0.0/10), reserved and benchmarking ranges, and the IPv6 prefixes that embed an
