@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
-	"github.com/signalbridge/signalbridge/assistant/webpages"
 	"github.com/signalbridge/signalbridge/assistant/openai"
+	"github.com/signalbridge/signalbridge/assistant/webpages"
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/web"
