@@ -42,8 +42,8 @@ type harnessOptions struct {
 	completer assistant.Completer
 	data      string
 	fake      crisptest.Options
-	edit      func(*Config)    // changes the configuration before the product opens
-	now       func() time.Time // the bridge's clock; nil = time.Now
+	edit      func(*Config)     // changes the configuration before the product opens
+	now       func() time.Time  // the bridge's clock; nil = time.Now
 	pageFetch []webpages.Option // the fetcher of public help pages (loopback test servers)
 }
 

@@ -13,9 +13,12 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/signalbridge/signalbridge/assistant/webpages"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
 	"github.com/signalbridge/signalbridge/bridge/web"
+	"github.com/signalbridge/signalbridge/js/jstest"
 )
 
 // helpPages is a website's public help centre on a loopback TLS server (https, as the settings
@@ -220,5 +223,42 @@ func TestCheckCommandPages(t *testing.T) {
 	want := "FAIL websites." + testSite + ".knowledge_urls: could not read https://127.0.0.1:1/help: address refused: 127.0.0.1 is not a public address"
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("check output lacks %q:\n%s", want, out.String())
+	}
+}
+
+// TestOwnerPagesInBrowser: on the settings page (opened as Crisp opens it, with the website's plugin
+// token) the owner chooses public help pages, lists a page and one that does not exist, saves, and
+// sees the first read with its title and the second named as unreadable; a visitor's question is
+// then answered from the page with its link.
+func TestOwnerPagesInBrowser(t *testing.T) {
+	browser := jstest.NewBrowser(t)
+	hp := startHelpPages(t)
+	h := newHarness(t, harnessOptions{startMode: "auto", pageFetch: hp.pageFetchOptions()})
+	treks, missing := hp.srv.URL+"/treks", hp.srv.URL+"/gone"
+	tab, status := ownerTab(t, browser, h.app.web.URL()+ownerURL("/owners/settings", testSite, h.fake.WebsiteToken(testSite)))
+	if status != http.StatusOK {
+		t.Fatalf("settings page answered %d", status)
+	}
+	if err := chromedp.Do(tab,
+		chromedp.SetValue(chromedp.ID("knowledge"), "urls"),
+		chromedp.SetValue(chromedp.ID("knowledge_urls"), treks+"\n\n"+missing+"\n"),
+		chromedp.Click(chromedp.ID("save")),
+	); err != nil {
+		t.Fatalf("edit and save: %v", err)
+	}
+	pollTab(t, tab, "saved", `!!document.getElementById("saved")`)
+	pages := evalOn[string](t, tab, `document.getElementById("pages").innerText`)
+	if !strings.Contains(pages, "Llama treks "+treks) || !strings.Contains(pages, "could not read "+missing+": the server answered 404 Not Found") {
+		t.Errorf("the page's list of help pages:\n%s", pages)
+	}
+	if v := evalOn[string](t, tab, `document.getElementById("knowledge_urls").value`); v != treks+"\n"+missing {
+		t.Errorf("after save the page shows the URLs %q", v)
+	}
+	v := h.visitor(crisptest.VisitorInfo{})
+	if _, err := v.Send("How long does a llama trek last?"); err != nil {
+		t.Fatal(err)
+	}
+	if a := contentText(h.waitAnswers(v.SessionID(), 1)[0]); !strings.Contains(a, "three hours") || !strings.Contains(a, treks) {
+		t.Errorf("answer = %q, want the trek page with its link", a)
 	}
 }
