@@ -278,6 +278,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 
 	var out []Passage
 	section, anchor := "", ""
+	explicit := meta["anchors"] == "explicit" // a section links to its {#anchor} only
 	var paras []string
 	var cur strings.Builder
 	flushPara := func() {
@@ -290,7 +291,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 		flushPara()
 		for _, text := range packParagraphs(paras, o.chunkSize) {
 			p := Passage{Title: title, Section: section, URL: url, Text: text, Lang: lang, File: name}
-			if section != "" && url != "" && !strings.Contains(url, "#") {
+			if section != "" && url != "" && !strings.Contains(url, "#") && (anchor != "" || !explicit) {
 				p.URL = url + "#" + cmp.Or(anchor, slug(section))
 			}
 			out = append(out, p)
@@ -524,6 +525,10 @@ type Article struct {
 	Content string // Markdown
 	// Questions the article answers, in the visitor's words (indexed, never shown).
 	Questions []string
+	// ExplicitAnchors links a section to its heading's own anchor ("## Costs {#costs}") only; a
+	// heading without one links to URL. For pages whose anchors are not the headings' slugs
+	// (web pages).
+	ExplicitAnchors bool
 }
 
 // SetArticles replaces the knowledge base's articles (a knowledge base made by NewKnowledgeBase,
@@ -535,7 +540,11 @@ func (kb *KnowledgeBase) SetArticles(articles []Article) error {
 	for _, a := range articles {
 		var fm strings.Builder
 		fm.WriteString("---\n")
-		for _, kv := range [][2]string{{"title", a.Title}, {"lang", a.Lang}, {"url", a.URL}} {
+		anchors := ""
+		if a.ExplicitAnchors {
+			anchors = "explicit"
+		}
+		for _, kv := range [][2]string{{"title", a.Title}, {"lang", a.Lang}, {"url", a.URL}, {"anchors", anchors}} {
 			if v := strings.TrimSpace(strings.ReplaceAll(kv[1], "\n", " ")); v != "" {
 				fmt.Fprintf(&fm, "%s: %s\n", kv[0], v)
 			}

@@ -17,7 +17,7 @@ import (
 
 // Extract reads an HTML page and returns it as an article: its URL as the link and the name, the
 // first <h1> of its content as the title (else its <title>, else the URL), its <h2> and <h3> as
-// sections, and its paragraphs, lists, tables and preformatted text as Markdown paragraphs.
+// sections (linked to the heading's id when it has one, else to the page), and its paragraphs, lists, tables and preformatted text as Markdown paragraphs.
 // Scripts, styles, forms, hidden elements and what is recognisably navigation (nav, aside, the
 // page's header and footer, role="navigation" and the like) are dropped. The language is the
 // page's lang attribute ("" detects it from the text).
@@ -47,7 +47,7 @@ func Extract(pageURL string, r io.Reader) (assistant.Article, error) {
 			}
 		}
 	}
-	a := assistant.Article{Name: pageURL, URL: pageURL}
+	a := assistant.Article{Name: pageURL, URL: pageURL, ExplicitAnchors: true}
 	if htmlEl != nil {
 		lang := strings.ToLower(strings.TrimSpace(attr(htmlEl, "lang")))
 		a.Lang, _, _ = strings.Cut(lang, "-")

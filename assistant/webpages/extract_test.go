@@ -141,6 +141,11 @@ func TestExtractedPageIsIndexed(t *testing.T) {
 	if ps[0].URL != "https://help.example.com/shipping#costs" || ps[0].Section != "Shipping costs" || ps[0].Title != "Shipping and delivery" {
 		t.Errorf("first passage: %q %q %q", ps[0].URL, ps[0].Section, ps[0].Title)
 	}
+	// A heading without an id links to the page itself, not to an anchor the page does not have.
+	ps = kb.Search("next-day express delivery", 1)
+	if len(ps) == 0 || ps[0].Section != "Express delivery" || ps[0].URL != "https://help.example.com/shipping" {
+		t.Errorf("express passage: %+v", ps)
+	}
 }
 
 func TestExtractBrokenMarkup(t *testing.T) {

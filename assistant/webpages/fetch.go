@@ -1,6 +1,7 @@
 package webpages
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"syscall"
 	"time"
 
@@ -243,7 +243,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, prev *Page) (Page, e
 	if err != nil || (mt != "text/html" && mt != "application/xhtml+xml") {
 		return Page{}, fmt.Errorf("not an HTML page (%s)", cmp.Or(mt, ct))
 	}
-	r, err := charset.NewReader(strings.NewReader(string(body)), ct)
+	r, err := charset.NewReader(bytes.NewReader(body), ct)
 	if err != nil {
 		return Page{}, fmt.Errorf("decode the page: %w", err)
 	}
