@@ -320,7 +320,7 @@ func TestHeadingAnchors(t *testing.T) {
 		t.Errorf("slug anchor: %+v", ps)
 	}
 	kb = assistant.NewKnowledgeBase(nil)
-	if err := kb.SetArticles([]assistant.Article{{Name: "page", URL: "https://help.example/ship", ExplicitAnchors: true,
+	if err := kb.SetArticles([]assistant.Article{{Name: "page", Title: "Shipping", URL: "https://help.example/ship", ExplicitAnchors: true,
 		Content: "## Shipping costs {#costs}\n\nShipping is free over thirty euros.\n\n## Parcel lockers\n\nPick your parcel up at a locker.\n"}}); err != nil {
 		t.Fatal(err)
 	}
