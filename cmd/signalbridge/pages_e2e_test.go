@@ -163,6 +163,13 @@ func TestOwnerPagesKnowledge(t *testing.T) {
 		t.Errorf("answer with one page missing = %q", a)
 	}
 
+	// Back to the file's source: the pages are no longer read.
+	if code, _, raw := ownerJSON(t, h, http.MethodPut, map[string]any{}); code != http.StatusOK {
+		t.Fatalf("PUT empty settings = %d %s", code, raw)
+	}
+	if _, kept := h.app.owners.state.Load().pages[testSite]; kept {
+		t.Error("the pages are still kept after choosing the file's source")
+	}
 	code, _, raw = ownerJSON(t, h, http.MethodPut, map[string]any{"knowledge": "urls", "knowledge_urls": []string{"http://help.example.com/x"}})
 	if code != http.StatusBadRequest || !strings.Contains(raw, "must start with https://") {
 		t.Errorf("PUT with an http URL = %d %s, want 400", code, raw)
