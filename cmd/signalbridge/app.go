@@ -481,11 +481,11 @@ func (a *app) startPages(ctx context.Context, websiteID string, urls []string, k
 		var joined interface{ Unwrap() []error }
 		if errors.As(err, &joined) {
 			for _, e := range joined.Unwrap() {
-				log.Warn("knowledge page", "err", e)
+				log.Warn("knowledge page", "err", redactText(e.Error()))
 			}
 			return
 		}
-		log.Warn("knowledge page", "err", err)
+		log.Warn("knowledge page", "err", redactText(err.Error()))
 	}
 	a.wg.Add(1)
 	go func() {

@@ -170,7 +170,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			for _, p := range src.Status() {
 				if p.Error != "" {
 					failed = true
-					fmt.Fprintf(stdout, "FAIL websites.%s.knowledge_urls: %s\n", id, p.Error)
+					fmt.Fprintf(stdout, "FAIL websites.%s.knowledge_urls: %s\n", id, redactText(p.Error))
 				}
 			}
 			if err == nil {
