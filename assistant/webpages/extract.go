@@ -20,7 +20,7 @@ import (
 // sections (linked to the heading's id when it has one, else to the page), and its paragraphs, lists, tables and preformatted text as Markdown paragraphs.
 // Scripts, styles, forms, hidden elements and what is recognisably navigation (nav, aside, the
 // page's header and footer, role="navigation" and the like) are dropped. The language is the
-// page's lang attribute ("" detects it from the text).
+// page's lang attribute ("" detects it from the text). At most MaxContent bytes of text are kept.
 func Extract(pageURL string, r io.Reader) (assistant.Article, error) {
 	doc, err := html.Parse(r)
 	if err != nil {
@@ -91,9 +91,20 @@ func Extract(pageURL string, r io.Reader) (assistant.Article, error) {
 	if a.Title == "" {
 		a.Title = pageURL
 	}
-	a.Content = strings.Join(e.blocks, "\n\n") + "\n"
+	var b strings.Builder
+	for _, bl := range e.blocks {
+		if b.Len()+len(bl) > MaxContent {
+			break
+		}
+		b.WriteString(bl + "\n\n")
+	}
+	a.Content = strings.TrimSuffix(b.String(), "\n")
 	return a, nil
 }
+
+// MaxContent bounds the text kept of one page (its first blocks), as pasted Markdown is bounded: 50
+// pages of a website stay a few megabytes in memory whatever their HTML.
+const MaxContent = 256 << 10
 
 // extractor collects a page's blocks of Markdown.
 type extractor struct {

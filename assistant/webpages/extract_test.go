@@ -157,3 +157,17 @@ func TestExtractBrokenMarkup(t *testing.T) {
 		t.Errorf("title %q content %q", a.Title, a.Content)
 	}
 }
+
+func TestExtractKeepsAtMostMaxContent(t *testing.T) {
+	para := "<p>" + strings.Repeat("word ", 1000) + "</p>"
+	a, err := webpages.Extract("https://x.example/", strings.NewReader("<h1>Long</h1>"+strings.Repeat(para, 100)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.Content); n > webpages.MaxContent || n < webpages.MaxContent-5000 {
+		t.Errorf("content of a 500 KB page = %d bytes, want at most %d (whole paragraphs)", n, webpages.MaxContent)
+	}
+	if !strings.HasSuffix(a.Content, "word\n") {
+		t.Errorf("content ends %q, want a whole paragraph", a.Content[len(a.Content)-20:])
+	}
+}
