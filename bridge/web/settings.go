@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"maps"
@@ -288,7 +289,14 @@ var settingsTmpl = template.Must(template.New("settings").Funcs(template.FuncMap
 	"join":  func(s []string) string { return strings.Join(s, ", ") },
 	"lines": func(s []string) string { return strings.Join(s, "\n") },
 	"ago": func(t time.Time) string {
-		return time.Since(t).Round(time.Second).String() + " ago"
+		switch d := time.Since(t); {
+		case d < time.Minute:
+			return "just now"
+		case d < time.Hour:
+			return fmt.Sprintf("%d min ago", int(d.Minutes()))
+		default:
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		}
 	},
 	"hoursLines": hoursLines,
 	"or": func(v, def string) string {
