@@ -1,6 +1,7 @@
 package assistant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -264,7 +265,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	if title == "" {
 		for i, l := range lines {
 			if h, ok := heading(l); ok {
-				title = h
+				title, _ = headingAnchor(h)
 				lines = slices.Delete(lines, i, i+1)
 				break
 			}
@@ -283,7 +284,8 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	}
 
 	var out []Passage
-	section := ""
+	section, anchor := "", ""
+	explicit := meta["anchors"] == "explicit" // a section links to its {#anchor} only
 	var paras []string
 	var cur strings.Builder
 	flushPara := func() {
@@ -296,8 +298,8 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 		flushPara()
 		for _, text := range packParagraphs(paras, o.chunkSize) {
 			p := Passage{Title: title, Section: section, URL: url, Text: text, Lang: lang, File: name}
-			if section != "" && url != "" && !strings.Contains(url, "#") {
-				p.URL = url + "#" + slug(section)
+			if section != "" && url != "" && !strings.Contains(url, "#") && (anchor != "" || !explicit) {
+				p.URL = url + "#" + cmp.Or(anchor, slug(section))
 			}
 			out = append(out, p)
 		}
@@ -306,7 +308,7 @@ func parseArticle(name, content string, o kbOptions) []Passage {
 	for _, l := range lines {
 		if h, ok := heading(l); ok {
 			flushSection()
-			section = h
+			section, anchor = headingAnchor(h)
 			continue
 		}
 		if strings.TrimSpace(l) == "" {
@@ -430,6 +432,23 @@ func heading(l string) (string, bool) {
 	return h, h != ""
 }
 
+// headingAnchor splits a heading's explicit anchor off its text ("Shipping costs {#costs}", as
+// Pandoc and kramdown write it): the section's link uses it instead of the heading's slug.
+func headingAnchor(h string) (text, anchor string) {
+	if !strings.HasSuffix(h, "}") {
+		return h, ""
+	}
+	i := strings.LastIndex(h, " {#")
+	if i < 0 {
+		return h, ""
+	}
+	id := h[i+3 : len(h)-1]
+	if id == "" || strings.ContainsAny(id, "{}# \t") {
+		return h, ""
+	}
+	return strings.TrimSpace(h[:i]), id
+}
+
 // packParagraphs groups paragraphs into chunks of at most size characters; a longer paragraph is
 // split at sentence ends.
 func packParagraphs(paras []string, size int) []string {
@@ -513,6 +532,10 @@ type Article struct {
 	Content string // Markdown
 	// Questions the article answers, in the visitor's words (indexed, never shown).
 	Questions []string
+	// ExplicitAnchors links a section to its heading's own anchor ("## Costs {#costs}") only; a
+	// heading without one links to URL. For pages whose anchors are not the headings' slugs
+	// (web pages).
+	ExplicitAnchors bool
 }
 
 // SetArticles replaces the knowledge base's articles (a knowledge base made by NewKnowledgeBase,
@@ -524,7 +547,11 @@ func (kb *KnowledgeBase) SetArticles(articles []Article) error {
 	for _, a := range articles {
 		var fm strings.Builder
 		fm.WriteString("---\n")
-		for _, kv := range [][2]string{{"title", a.Title}, {"lang", a.Lang}, {"url", a.URL}} {
+		anchors := ""
+		if a.ExplicitAnchors {
+			anchors = "explicit"
+		}
+		for _, kv := range [][2]string{{"title", a.Title}, {"lang", a.Lang}, {"url", a.URL}, {"anchors", anchors}} {
 			if v := strings.TrimSpace(strings.ReplaceAll(kv[1], "\n", " ")); v != "" {
 				fmt.Fprintf(&fm, "%s: %s\n", kv[0], v)
 			}

@@ -305,3 +305,29 @@ func TestSearchTyposSynonymsLanguages(t *testing.T) {
 		t.Errorf("article without lang: %+v, want its language detected as es", got)
 	}
 }
+
+// A heading may carry its own anchor ("## Costs {#costs}", as Pandoc and kramdown write it): the
+// section links to it and the heading's text is the section. With ExplicitAnchors a heading
+// without one links to the article itself.
+func TestHeadingAnchors(t *testing.T) {
+	kb := assistant.NewKnowledgeBase(map[string]string{"ship.md": "---\nurl: https://help.example/ship\n---\n# Shipping\n\n" +
+		"## Shipping costs {#costs}\n\nShipping is free over thirty euros.\n\n## Parcel lockers\n\nPick your parcel up at a locker.\n"})
+	ps := kb.Search("is shipping free?", 1)
+	if len(ps) != 1 || ps[0].Section != "Shipping costs" || ps[0].URL != "https://help.example/ship#costs" {
+		t.Errorf("explicit anchor: %+v", ps)
+	}
+	if ps := kb.Search("parcel locker", 1); len(ps) != 1 || ps[0].URL != "https://help.example/ship#parcel-lockers" {
+		t.Errorf("slug anchor: %+v", ps)
+	}
+	kb = assistant.NewKnowledgeBase(nil)
+	if err := kb.SetArticles([]assistant.Article{{Name: "page", Title: "Shipping", URL: "https://help.example/ship", ExplicitAnchors: true,
+		Content: "## Shipping costs {#costs}\n\nShipping is free over thirty euros.\n\n## Parcel lockers\n\nPick your parcel up at a locker.\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ps := kb.Search("is shipping free?", 1); len(ps) != 1 || ps[0].URL != "https://help.example/ship#costs" {
+		t.Errorf("explicit anchor with ExplicitAnchors: %+v", ps)
+	}
+	if ps := kb.Search("parcel locker", 1); len(ps) != 1 || ps[0].URL != "https://help.example/ship" {
+		t.Errorf("no anchor with ExplicitAnchors: %+v", ps)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -27,9 +28,11 @@ type WebsiteSettings struct {
 	Languages []string `json:"languages,omitempty"`
 	// Knowledge is the knowledge source: "" keeps the file's (a folder or the Crisp Helpdesk);
 	// KnowledgeMarkdown uses the Markdown of KnowledgeMarkdown, an article at each "# " heading;
-	// KnowledgeHelpdesk the website's published Crisp Helpdesk articles.
-	Knowledge         string `json:"knowledge,omitempty"`
-	KnowledgeMarkdown string `json:"knowledge_markdown,omitempty"`
+	// KnowledgeHelpdesk the website's published Crisp Helpdesk articles; KnowledgeURLs the public
+	// help pages at KnowledgeURLs (https, at most MaxSettingsURLs), one article each.
+	Knowledge         string   `json:"knowledge,omitempty"`
+	KnowledgeMarkdown string   `json:"knowledge_markdown,omitempty"`
+	KnowledgeURLs     []string `json:"knowledge_urls,omitempty"`
 	// HandoverMessage is said to the visitor at a handover while operators are online;
 	// ClosedMessage while nobody is online. Both in the default language; "" keeps the built-in.
 	HandoverMessage string `json:"handover_message,omitempty"`
@@ -58,11 +61,12 @@ func (h *SettingsHours) Schedule() (*hours.Schedule, error) {
 	return hours.New(h.TimeZone, h.Weekly, h.Holidays)
 }
 
-// WebsiteSettings.Knowledge values: Markdown saved with the settings, or the website's published
-// Crisp Helpdesk articles.
+// WebsiteSettings.Knowledge values: Markdown saved with the settings, the website's published
+// Crisp Helpdesk articles, or public help pages.
 const (
 	KnowledgeMarkdown = "markdown"
 	KnowledgeHelpdesk = "crisp-helpdesk"
+	KnowledgeURLs     = "urls"
 )
 
 // Bounds of WebsiteSettings.
@@ -71,6 +75,8 @@ const (
 	MaxSettingsMessage  = 1 << 10
 	MaxSettingsMarkdown = 256 << 10
 	MaxSettingsLangs    = 20
+	MaxSettingsURLs     = 50
+	MaxSettingsURL      = 2048
 )
 
 var settingsLangRe = regexp.MustCompile(`^[a-z]{2,3}$`)
@@ -106,8 +112,21 @@ func (s WebsiteSettings) Validate() error {
 		if strings.TrimSpace(s.KnowledgeMarkdown) == "" {
 			errs = append(errs, "knowledge_markdown is empty: paste at least one article")
 		}
+	case KnowledgeURLs:
+		if len(s.KnowledgeURLs) == 0 {
+			errs = append(errs, "knowledge_urls is empty: list at least one page")
+		}
 	default:
-		errs = append(errs, fmt.Sprintf("knowledge must be empty (the file's), %s or %s, got %q", KnowledgeMarkdown, KnowledgeHelpdesk, s.Knowledge))
+		errs = append(errs, fmt.Sprintf("knowledge must be empty (the file's), %s, %s or %s, got %q", KnowledgeMarkdown, KnowledgeHelpdesk,
+			KnowledgeURLs, s.Knowledge))
+	}
+	if len(s.KnowledgeURLs) > MaxSettingsURLs {
+		errs = append(errs, fmt.Sprintf("knowledge_urls: at most %d pages, got %d", MaxSettingsURLs, len(s.KnowledgeURLs)))
+	}
+	for _, u := range s.KnowledgeURLs {
+		if err := CheckPageURL(u); err != nil {
+			errs = append(errs, fmt.Sprintf("knowledge_urls: %v", err))
+		}
 	}
 	if len(s.KnowledgeMarkdown) > MaxSettingsMarkdown {
 		errs = append(errs, fmt.Sprintf("knowledge_markdown is longer than %d bytes", MaxSettingsMarkdown))
@@ -125,6 +144,26 @@ func (s WebsiteSettings) Validate() error {
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalidSettings, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// CheckPageURL reports whether u may be listed as a public help page: an absolute https URL with a
+// host, without credentials, at most MaxSettingsURL bytes.
+func CheckPageURL(u string) error {
+	if len(u) > MaxSettingsURL {
+		return fmt.Errorf("a URL is longer than %d bytes", MaxSettingsURL)
+	}
+	p, err := url.Parse(u)
+	switch {
+	case err != nil || strings.ContainsAny(u, " \t\r\n"):
+		return fmt.Errorf("%q is not a URL", u)
+	case p.Scheme != "https":
+		return fmt.Errorf("%q must start with https://", u)
+	case p.Hostname() == "":
+		return fmt.Errorf("%q has no host", u)
+	case p.User != nil:
+		return fmt.Errorf("%q must not carry a user name or password", u)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,6 +46,17 @@ type OwnerSettings struct {
 	FileKnowledge string `json:"file_knowledge"`
 	// Version is the store-wide settings version this replica applies.
 	Version int64 `json:"version"`
+	// Pages are the public help pages of the knowledge source applied now (the saved ones, else the
+	// file's), as this replica last read them.
+	Pages []PageStatus `json:"pages,omitempty"`
+}
+
+// PageStatus is one public help page of a website's knowledge source.
+type PageStatus struct {
+	URL    string    `json:"url"`
+	Title  string    `json:"title,omitempty"`  // once read
+	Error  string    `json:"error,omitempty"`  // "could not read …: …" when the last attempt failed
+	ReadAt time.Time `json:"read_at,omitzero"` // the last successful read
 }
 
 // ownerRoutes registers the owners' pages and their JSON under /v1.
@@ -193,6 +206,7 @@ func (s *Server) settingsForm(c *gin.Context) {
 		AssistantOff: c.PostForm("assistant") == "off", StartMode: c.PostForm("start_mode"),
 		Prompt: strings.TrimSpace(c.PostForm("prompt")), Language: strings.ToLower(strings.TrimSpace(c.PostForm("language"))), Languages: langs,
 		Knowledge: c.PostForm("knowledge"), KnowledgeMarkdown: strings.ReplaceAll(c.PostForm("knowledge_markdown"), "\r\n", "\n"),
+		KnowledgeURLs:   urlLines(c.PostForm("knowledge_urls")),
 		HandoverMessage: strings.TrimSpace(c.PostForm("handover_message")), ClosedMessage: strings.TrimSpace(c.PostForm("closed_message")),
 	}
 	ws.Hours = hoursForm(c)
@@ -223,6 +237,17 @@ func (s *Server) settingsForm(c *gin.Context) {
 		q.Set("token", t)
 	}
 	c.Redirect(http.StatusSeeOther, "/owners/settings?"+q.Encode())
+}
+
+// urlLines reads the page's URLs, one a line (blank lines dropped).
+func urlLines(s string) []string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // hoursForm reads the page's support hours: a time zone, one line per day or range of days with its
@@ -261,7 +286,18 @@ func hoursLines(h *bridge.SettingsHours) string {
 }
 
 var settingsTmpl = template.Must(template.New("settings").Funcs(template.FuncMap{
-	"join":       func(s []string) string { return strings.Join(s, ", ") },
+	"join":  func(s []string) string { return strings.Join(s, ", ") },
+	"lines": func(s []string) string { return strings.Join(s, "\n") },
+	"ago": func(t time.Time) string {
+		switch d := time.Since(t); {
+		case d < time.Minute:
+			return "just now"
+		case d < time.Hour:
+			return fmt.Sprintf("%d min ago", int(d.Minutes()))
+		default:
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		}
+	},
 	"hoursLines": hoursLines,
 	"or": func(v, def string) string {
 		if v == "" {
@@ -296,7 +332,7 @@ input[type=text],input[type=number],textarea,select{width:100%;box-sizing:border
 textarea{min-height:90px}
 .file{font-size:12.5px;color:#5b6577;margin-top:3px}
 .ok{background:#dcf5e7;color:#176b43;padding:10px 14px;border-radius:8px}
-.err{background:#fde4e4;color:#9b1c1c;padding:10px 14px;border-radius:8px}
+.err{background:#fde4e4;color:#9b1c1c;padding:10px 14px;border-radius:8px} .err-line{color:#9b1c1c}
 .row{display:flex;gap:16px} .row>div{flex:1}
 button{font:inherit;font-weight:600;background:#1972f5;color:#fff;border:0;border-radius:8px;padding:9px 18px;cursor:pointer}
 nav a{margin-right:14px}
@@ -339,8 +375,14 @@ shown under it as <i>From the file</i>.</p>
 <option value=""{{if eq .Form.Knowledge ""}} selected{{end}}>As in the file</option>
 <option value="markdown"{{if eq .Form.Knowledge "markdown"}} selected{{end}}>Markdown articles pasted below</option>
 <option value="crisp-helpdesk"{{if eq .Form.Knowledge "crisp-helpdesk"}} selected{{end}}>The website's Crisp Helpdesk articles</option>
+<option value="urls"{{if eq .Form.Knowledge "urls"}} selected{{end}}>Public help pages (URLs below)</option>
 </select>
 <div class="file">From the file: {{.FileKnowledge}}</div>
+<label for="knowledge_urls">Public help pages <span style="font-weight:400">(one <code>https://</code> URL a line, at most 50; each page is read, not the pages it links to, and read again every hour)</span></label>
+<textarea id="knowledge_urls" name="knowledge_urls" rows="4" placeholder="https://help.example.com/shipping">{{lines .Form.KnowledgeURLs}}</textarea>
+{{if .Pages}}<ul id="pages" class="file">{{range .Pages}}
+<li>{{if .Error}}<span class="err-line">{{.Error}}</span>{{if .Title}} (still answering from the page as last read: {{.Title}}){{end}}{{else if .Title}}{{.Title}} <code>{{.URL}}</code>, read {{ago .ReadAt}}{{else}}<code>{{.URL}}</code>: not read yet{{end}}</li>{{end}}
+</ul>{{end}}
 <label for="knowledge_markdown">Markdown articles <span style="font-weight:400">(each starts with a line <code># Title</code>)</span></label>
 <textarea id="knowledge_markdown" name="knowledge_markdown" rows="8">{{.Form.KnowledgeMarkdown}}</textarea>
 <label for="handover_message">Handover message (operators online)</label>

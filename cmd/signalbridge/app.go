@@ -15,6 +15,7 @@ import (
 
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/assistant/openai"
+	"github.com/signalbridge/signalbridge/assistant/webpages"
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/web"
@@ -47,6 +48,10 @@ type app struct {
 	asstBase  assistantBase // what openAssistant built the assistant from, to rebuild it
 	baseSites map[string]*bridge.Website
 	insights  *bridge.InsightsRecorder // nil when the store keeps no insights
+	// pageFetcher reads public help pages (knowledge_base: urls, or an owner's URLs); pageSources are
+	// the file's sources by website id.
+	pageFetcher *webpages.Fetcher
+	pageSources map[string]*webpages.Source
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -62,6 +67,9 @@ type appOptions struct {
 	kbs         map[string]*assistant.KnowledgeBase // knowledge bases by website id, over the config's folders
 	cursors     bridge.Cursors                      // catch-up cursors when the store keeps none (tests)
 	now         func() time.Time                    // the bridge's clock (tests); nil = time.Now
+	// pageFetch configures the fetcher of public help pages (tests: an address check that admits
+	// their loopback servers, their TLS certificate).
+	pageFetch []webpages.Option
 }
 
 // openApp opens everything in order; on error, what was opened is closed again.
@@ -72,7 +80,8 @@ func openApp(cfg Config, log *slog.Logger, opt appOptions) (a *app, err error) {
 		sites[id] = w.withDefaults()
 	}
 	cfg.Websites = sites
-	a = &app{cfg: cfg, log: log, metrics: web.NewMetrics(), now: opt.now}
+	a = &app{cfg: cfg, log: log, metrics: web.NewMetrics(), now: opt.now, pageFetcher: webpages.NewFetcher(opt.pageFetch...),
+		pageSources: map[string]*webpages.Source{}}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -325,6 +334,9 @@ func (a *app) Close(ctx context.Context) error {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.pageFetcher != nil {
+		a.pageFetcher.CloseIdleConnections()
+	}
 	if a.catchup != nil {
 		errs = append(errs, a.catchup.Close())
 	}
@@ -390,6 +402,11 @@ func (a *app) openAssistant(ctx context.Context, opt appOptions) (*assistant.Ass
 			if id != "default" {
 				kbs[id] = a.openHelpdesk(ctx, id, w.HelpdeskLocales, kbCommon)
 			}
+		} else if w.KnowledgeBase == KBURLs {
+			src, kb := a.startPages(ctx, id, w.KnowledgeURLs, kbCommon)
+			a.pageSources[id] = src
+			a.kbs = append(a.kbs, kb)
+			kbs[id] = kb
 		} else if w.KnowledgeBase != "" {
 			kopts := slices.Clone(kbCommon)
 			if w.KBBaseURL != "" {
@@ -451,6 +468,40 @@ func (a *app) openHelpdesk(ctx context.Context, websiteID string, locales []stri
 		h.Run(ctx, HelpdeskSyncInterval, func(err error) { log.Warn("helpdesk sync", "err", err) })
 	}()
 	return kb
+}
+
+// startPages makes a knowledge base of public help pages: it starts empty, its pages are read at
+// once in the background, then every PagesSyncInterval until ctx ends. A page that cannot be read
+// is logged ("could not read …") and the others are indexed; nothing here stops the service.
+func (a *app) startPages(ctx context.Context, websiteID string, urls []string, kopts []assistant.KBOption) (*webpages.Source, *assistant.KnowledgeBase) {
+	kb := assistant.NewKnowledgeBase(nil, kopts...)
+	src := webpages.NewSource(a.pageFetcher, urls, kb)
+	log := a.log.With("component", "pages", "website", websiteID)
+	report := func(err error) {
+		var joined interface{ Unwrap() []error }
+		if errors.As(err, &joined) {
+			for _, e := range joined.Unwrap() {
+				log.Warn("knowledge page", "err", redactText(e.Error()))
+			}
+			return
+		}
+		log.Warn("knowledge page", "err", redactText(err.Error()))
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		_, err := src.Sync(sctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			report(err)
+		}
+		if ctx.Err() == nil {
+			log.Info("knowledge pages read", "pages", len(urls), "chunks", kb.Len())
+		}
+		src.Run(ctx, PagesSyncInterval, report)
+	}()
+	return src, kb
 }
 
 // websites builds the bridge's per-website policies from the config.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/signalbridge/signalbridge/bridge"
 )
 
 // Config is the whole configuration: a YAML file plus environment variables for secrets and
@@ -108,6 +110,14 @@ type PriceEntry struct {
 // articles (optionally only helpdesk_locales) and re-syncs them every HelpdeskSyncInterval.
 const KBCrispHelpdesk = "crisp-helpdesk"
 
+// KBURLs as a website's knowledge_base reads the public help pages listed in knowledge_urls (one
+// article a page) and reads them again every PagesSyncInterval.
+const KBURLs = "urls"
+
+// PagesSyncInterval is how often a urls knowledge base reads its pages again (conditional requests:
+// an unchanged page costs a 304).
+const PagesSyncInterval = time.Hour
+
 // HelpdeskSyncInterval is how often a crisp-helpdesk knowledge base re-syncs (a few listing calls
 // per locale; articles are read again only when their updated_at changed).
 const HelpdeskSyncInterval = 5 * time.Minute
@@ -130,6 +140,7 @@ type WebsiteConfig struct {
 	KnowledgeBase   string                       `yaml:"knowledge_base"`
 	KBBaseURL       string                       `yaml:"knowledge_base_url"`
 	HelpdeskLocales []string                     `yaml:"helpdesk_locales"`
+	KnowledgeURLs   []string                     `yaml:"knowledge_urls"` // with knowledge_base: urls
 	Handover        HandoverConfig               `yaml:"handover"`
 	Scenario        string                       `yaml:"scenario"` // YAML file of guided steps, or "default"
 	Budgets         BudgetsConfig                `yaml:"budgets"`
@@ -315,6 +326,9 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	str(&w.KBBaseURL, d.KBBaseURL)
 	if len(w.HelpdeskLocales) == 0 {
 		w.HelpdeskLocales = d.HelpdeskLocales
+	}
+	if len(w.KnowledgeURLs) == 0 {
+		w.KnowledgeURLs = d.KnowledgeURLs
 	}
 	str(&w.Scenario, d.Scenario)
 	s, ds := &w.Signals, d.Signals
@@ -582,9 +596,22 @@ func (c Config) Validate() error {
 		if w.Temperature != nil && (*w.Temperature < 0 || *w.Temperature > 2) {
 			bad(p+".temperature", "must be between 0 and 2")
 		}
-		if w.KnowledgeBase != "" && w.KnowledgeBase != KBCrispHelpdesk {
+		if w.KnowledgeBase != "" && w.KnowledgeBase != KBCrispHelpdesk && w.KnowledgeBase != KBURLs {
 			if fi, err := os.Stat(w.KnowledgeBase); err != nil || !fi.IsDir() {
-				bad(p+".knowledge_base", "must be a folder or %s, got %q", KBCrispHelpdesk, w.KnowledgeBase)
+				bad(p+".knowledge_base", "must be a folder, %s or %s, got %q", KBCrispHelpdesk, KBURLs, w.KnowledgeBase)
+			}
+		}
+		switch {
+		case w.KnowledgeBase == KBURLs && len(w.KnowledgeURLs) == 0:
+			bad(p+".knowledge_urls", "list the public help pages of knowledge_base: %s", KBURLs)
+		case w.KnowledgeBase != KBURLs && len(w.KnowledgeURLs) > 0:
+			bad(p+".knowledge_urls", "is read only with knowledge_base: %s", KBURLs)
+		case len(w.KnowledgeURLs) > bridge.MaxSettingsURLs:
+			bad(p+".knowledge_urls", "at most %d pages, got %d", bridge.MaxSettingsURLs, len(w.KnowledgeURLs))
+		}
+		for i, u := range w.KnowledgeURLs {
+			if err := bridge.CheckPageURL(u); err != nil {
+				bad(fmt.Sprintf("%s.knowledge_urls[%d]", p, i), "%v", err)
 			}
 		}
 		for i, l := range w.HelpdeskLocales {

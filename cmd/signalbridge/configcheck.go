@@ -300,7 +300,7 @@ func (c *Config) resolvePaths(dir string, set map[string]int) {
 	}
 	abs(&c.Data, "data")
 	for id, w := range c.Websites {
-		if w.KnowledgeBase != KBCrispHelpdesk {
+		if w.KnowledgeBase != KBCrispHelpdesk && w.KnowledgeBase != KBURLs {
 			abs(&w.KnowledgeBase, "websites."+id+".knowledge_base")
 		}
 		if w.Scenario != "default" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/assistant/webpages"
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/crisp/crisptest"
@@ -41,8 +42,9 @@ type harnessOptions struct {
 	completer assistant.Completer
 	data      string
 	fake      crisptest.Options
-	edit      func(*Config)    // changes the configuration before the product opens
-	now       func() time.Time // the bridge's clock; nil = time.Now
+	edit      func(*Config)     // changes the configuration before the product opens
+	now       func() time.Time  // the bridge's clock; nil = time.Now
+	pageFetch []webpages.Option // the fetcher of public help pages (loopback test servers)
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -103,7 +105,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		t.Fatalf("config: %v", err)
 	}
 	h.cfg = cfg
-	h.opt = appOptions{completer: o.completer, now: o.now, kbs: map[string]*assistant.KnowledgeBase{
+	h.opt = appOptions{completer: o.completer, now: o.now, pageFetch: o.pageFetch, kbs: map[string]*assistant.KnowledgeBase{
 		"default": assistant.NewKnowledgeBase(demoKBFiles(), assistant.WithBaseURL("https://help.nimbus.example/"))}}
 	h.open()
 	return h

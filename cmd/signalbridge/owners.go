@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/signalbridge/signalbridge/assistant"
+	"github.com/signalbridge/signalbridge/assistant/webpages"
 	"github.com/signalbridge/signalbridge/bridge"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
 	"github.com/signalbridge/signalbridge/bridge/web"
@@ -29,6 +30,10 @@ import (
 
 // settingsPoll is how often a replica reads the settings version.
 const settingsPoll = time.Second
+
+// pagesSaveWait is how long a save of public help pages waits for their first reading, so that the
+// page it returns to shows what could not be read.
+const pagesSaveWait = 20 * time.Second
 
 // assistantBase is what openAssistant built the assistant from.
 type assistantBase struct {
@@ -48,6 +53,7 @@ type liveState struct {
 	sites    map[string]*bridge.Website
 	markdown map[string]markdownKB // per website, rebuilt only when its Markdown changes
 	helpdesk map[string]helpdeskKB // per website, started once while chosen
+	pages    map[string]pagesKB    // per website, started again when its URLs change
 }
 
 type markdownKB struct {
@@ -58,6 +64,15 @@ type markdownKB struct {
 // helpdeskKB is a website's Crisp Helpdesk knowledge base chosen on its settings page, synced in
 // the background until another source is chosen or the app stops.
 type helpdeskKB struct {
+	kb   *assistant.KnowledgeBase
+	stop context.CancelFunc
+}
+
+// pagesKB is a website's knowledge base of public help pages chosen on its settings page, read in
+// the background until another source (or other URLs) is chosen or the app stops.
+type pagesKB struct {
+	urls []string
+	src  *webpages.Source
 	kb   *assistant.KnowledgeBase
 	stop context.CancelFunc
 }
@@ -198,17 +213,24 @@ func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, pre
 	a := o.a
 	base := a.asstBase
 	st := &liveState{version: version, settings: all, sites: map[string]*bridge.Website{}, markdown: map[string]markdownKB{},
-		helpdesk: map[string]helpdeskKB{}}
+		helpdesk: map[string]helpdeskKB{}, pages: map[string]pagesKB{}}
 	defer func() {
 		// Applied: stop the syncs of websites that chose another source. Not applied: stop the
 		// syncs this build started; the previous state keeps its own.
 		stop, keep := prev.helpdesk, st.helpdesk
+		stopPages, keepPages := prev.pages, st.pages
 		if err != nil {
 			stop, keep = st.helpdesk, prev.helpdesk
+			stopPages, keepPages = st.pages, prev.pages
 		}
 		for id, h := range stop {
 			if k, kept := keep[id]; !kept || k.kb != h.kb {
 				h.stop()
+			}
+		}
+		for id, p := range stopPages {
+			if k, kept := keepPages[id]; !kept || k.kb != p.kb {
+				p.stop()
 			}
 		}
 	}()
@@ -273,6 +295,16 @@ func (o *owners) build(all map[string]bridge.WebsiteSettings, version int64, pre
 			}
 			st.helpdesk[id] = h
 			opts = append(opts, assistant.WithKnowledgeBase(id, h.kb))
+		}
+		if ws.Knowledge == bridge.KnowledgeURLs {
+			p, ok := prev.pages[id]
+			if !ok || !slices.Equal(p.urls, ws.KnowledgeURLs) {
+				ctx, stop := context.WithCancel(o.ctx)
+				src, kb := a.startPages(ctx, id, ws.KnowledgeURLs, base.kbCommon)
+				p = pagesKB{urls: slices.Clone(ws.KnowledgeURLs), src: src, kb: kb, stop: stop}
+			}
+			st.pages[id] = p
+			opts = append(opts, assistant.WithKnowledgeBase(id, p.kb))
 		}
 
 		// The file's policy (its website block, or the default block) is the base.
@@ -383,7 +415,23 @@ func (o *owners) Settings(ctx context.Context, websiteID string) (web.OwnerSetti
 			out.File.Hours.Weekly[k] = v
 		}
 	}
+	src := o.a.pageSources[websiteID]
+	if _, own := o.a.cfg.Websites[websiteID]; !own {
+		src = o.a.pageSources["default"]
+	}
+	if p, ok := st.pages[websiteID]; ok && out.Saved.Knowledge == bridge.KnowledgeURLs {
+		src = p.src
+	} else if out.Saved.Knowledge != "" {
+		src = nil
+	}
+	if src != nil {
+		for _, p := range src.Status() {
+			out.Pages = append(out.Pages, web.PageStatus{URL: p.URL, Title: p.Title, Error: p.Error, ReadAt: p.ReadAt})
+		}
+	}
 	switch {
+	case w.KnowledgeBase == KBURLs:
+		out.FileKnowledge = fmt.Sprintf("the public help pages listed in the file (%d)", len(w.KnowledgeURLs))
 	case w.KnowledgeBase == KBCrispHelpdesk:
 		out.FileKnowledge = "the website's Crisp Helpdesk articles"
 	case w.KnowledgeBase != "":
@@ -411,8 +459,18 @@ func (o *owners) SaveSettings(ctx context.Context, websiteID string, s bridge.We
 	if err := o.reload(ctx); err != nil {
 		return web.OwnerSettings{}, fmt.Errorf("apply settings: %w", err)
 	}
-	v := o.state.Load().version
+	st := o.state.Load()
+	v := st.version
 	o.a.log.Info("website settings saved", "website", websiteID, "version", v)
+	if p, ok := st.pages[websiteID]; ok && s.Knowledge == bridge.KnowledgeURLs {
+		// The owner sees each page's outcome on the page the save returns to, when it comes soon.
+		wctx, cancel := context.WithTimeout(ctx, pagesSaveWait)
+		select {
+		case <-p.src.Synced():
+		case <-wctx.Done():
+		}
+		cancel()
+	}
 	o.mirror(ctx, websiteID, s, v)
 	return o.Settings(ctx, websiteID)
 }

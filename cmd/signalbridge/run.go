@@ -10,6 +10,7 @@ import (
 
 	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/assistant/openai"
+	"github.com/signalbridge/signalbridge/assistant/webpages"
 	"github.com/signalbridge/signalbridge/bridge/crisp"
 )
 
@@ -160,6 +161,21 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	for id, w := range cfg.Websites {
 		if w.KnowledgeBase == "" || (w.KnowledgeBase == KBCrispHelpdesk && id == "default") {
+			continue
+		}
+		if w.KnowledgeBase == KBURLs {
+			kb := assistant.NewKnowledgeBase(nil)
+			src := webpages.NewSource(webpages.NewFetcher(), w.KnowledgeURLs, kb)
+			_, err := src.Sync(ctx)
+			for _, p := range src.Status() {
+				if p.Error != "" {
+					failed = true
+					fmt.Fprintf(stdout, "FAIL websites.%s.knowledge_urls: %s\n", id, redactText(p.Error))
+				}
+			}
+			if err == nil {
+				fmt.Fprintf(stdout, "ok   websites.%s.knowledge_base: urls, %d passages from %d pages\n", id, kb.Len(), len(src.URLs()))
+			}
 			continue
 		}
 		if w.KnowledgeBase == KBCrispHelpdesk {
