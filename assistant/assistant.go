@@ -124,6 +124,16 @@ func OffersHuman(a Answer) bool {
 	return a.Offline && (len(a.Sources) == 0 || a.Weak) && a.Turn == TurnQuestion && !a.Handover && !a.Resolve
 }
 
+// answeredBefore reports whether the history holds an answer of the assistant.
+func answeredBefore(h []Turn) bool {
+	for _, t := range h {
+		if t.Role == "assistant" {
+			return true
+		}
+	}
+	return false
+}
+
 // errEmpty is a completion with neither text nor a tool call.
 var errEmpty = errors.New("empty completion")
 
@@ -251,8 +261,10 @@ func (a *Assistant) supports(w Website, lang string) bool {
 // the localized string (thanks also resolve), with a model through the model, without passages.
 func (a *Assistant) conversation(ctx context.Context, w Website, q Question, kind, lang string) (Answer, error) {
 	if a.c == nil {
+		// Thanks close the conversation only when the assistant has answered something in it: a
+		// first "thanks!" is politeness, not a resolved question.
 		return Answer{Text: w.Strings.Get(lang, turnString[kind]), Offline: true, Turn: kind, Language: lang,
-			Resolve: kind == TurnThanks}, nil
+			Resolve: kind == TurnThanks && answeredBefore(q.History)}, nil
 	}
 	q.Language = lang
 	ans, err := a.complete(ctx, w, q, nil)

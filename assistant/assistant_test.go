@@ -181,7 +181,10 @@ func TestReplyOfflineThanksResolves(t *testing.T) {
 		{"Thanks, but how do I reset my password?", "en", false},
 	}
 	for _, tc := range tests {
+		// After an answer: thanks close the conversation.
 		q := ask(tc.text)
+		q.History = append([]assistant.Turn{{Role: "visitor", Text: "How much is shipping?"},
+			{Role: "assistant", Text: "Shipping is free over 30 euros."}}, q.History...)
 		q.Language = tc.lang
 		got, err := a.Reply(context.Background(), q)
 		if err != nil {
@@ -189,6 +192,12 @@ func TestReplyOfflineThanksResolves(t *testing.T) {
 		}
 		if got.Resolve != tc.resolve {
 			t.Errorf("Reply(%q).Resolve = %v, want %v", tc.text, got.Resolve, tc.resolve)
+		}
+		// As the first message: politeness, nothing was resolved.
+		first := ask(tc.text)
+		first.Language = tc.lang
+		if got, err := a.Reply(context.Background(), first); err != nil || got.Resolve {
+			t.Errorf("Reply(%q) as the first message resolves (%v): nothing was answered yet", tc.text, err)
 		}
 		if tc.resolve && assistant.OffersHuman(got) {
 			t.Errorf("OffersHuman(Reply(%q)) = true, want false for a closing", tc.text)

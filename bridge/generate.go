@@ -339,7 +339,9 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 	if a.Text != "" {
 		m := OutMessage{Type: "text", Text: a.Text}
 		offer := st.site.OfferHuman
-		if offer > 0 && c.Answers+1 >= offer && !a.Handover && !a.Resolve {
+		// The "resolved / talk to a human" choices follow answers to questions, not a greeting or
+		// an "ok" (conversation turns).
+		if offer > 0 && c.Answers+1 >= offer && !a.Handover && !a.Resolve && a.Turn == assistant.TurnQuestion {
 			m = OutMessage{Type: "picker", Picker: &Picker{ID: PickerAnswer, Text: a.Text, Choices: []Choice{
 				{Value: ChoiceResolve, Label: b.text(st, "resolved")},
 				{Value: ChoiceHuman, Label: b.text(st, "talk_to_human")},

@@ -104,8 +104,8 @@ func (st *step) recordInsight() {
 				in.Cited = append(in.Cited, s.Title)
 			}
 		}
-		if len(ans.answer.Sources) == 0 {
-			in.Gap = ans.question
+		if len(ans.answer.Sources) == 0 && ans.answer.Turn == assistant.TurnQuestion {
+			in.Gap = ans.question // conversation (a greeting, thanks) is no knowledge gap
 		}
 	}
 	if in.Answered || len(in.Handovers) > 0 || in.ResolvedWithoutHuman {
