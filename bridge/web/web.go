@@ -280,11 +280,11 @@ func (s *Server) webhook(c *gin.Context) {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBody))
 	if err != nil {
 		var mb *http.MaxBytesError
-		status := http.StatusBadRequest
 		if errors.As(err, &mb) {
-			status = http.StatusRequestEntityTooLarge
+			s.hookAnswer(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", mb.Limit))
+			return
 		}
-		s.hookAnswer(c, status, "cannot read body")
+		s.hookAnswer(c, http.StatusBadRequest, "cannot read body")
 		return
 	}
 	ev, err := s.Hooks.Decode(c.Request.Header, c.Request.URL.Query(), body)

@@ -597,8 +597,12 @@ func (c Config) Validate() error {
 			bad(p+".temperature", "must be between 0 and 2")
 		}
 		if w.KnowledgeBase != "" && w.KnowledgeBase != KBCrispHelpdesk && w.KnowledgeBase != KBURLs {
-			if fi, err := os.Stat(w.KnowledgeBase); err != nil || !fi.IsDir() {
-				bad(p+".knowledge_base", "must be a folder, %s or %s, got %q", KBCrispHelpdesk, KBURLs, w.KnowledgeBase)
+			switch fi, err := os.Stat(w.KnowledgeBase); {
+			case err != nil:
+				bad(p+".knowledge_base", "folder %q not found (a relative path in the file is relative to the file's folder); or use %s or %s",
+					w.KnowledgeBase, KBCrispHelpdesk, KBURLs)
+			case !fi.IsDir():
+				bad(p+".knowledge_base", "%q is a file: give the folder of the Markdown articles, or %s or %s", w.KnowledgeBase, KBCrispHelpdesk, KBURLs)
 			}
 		}
 		switch {

@@ -292,9 +292,15 @@
       return;
     }
     window.SignalBridge.hours(state.website).then(function (h) {
+      // Shown in the team's time zone, as labelled (not the browser's).
       var when = function (iso) {
         var d = new Date(iso);
-        return d.toLocaleString(undefined, { weekday: "long", hour: "2-digit", minute: "2-digit" });
+        var o = { weekday: "long", hour: "2-digit", minute: "2-digit" };
+        try {
+          return d.toLocaleString(undefined, Object.assign({ timeZone: h.time_zone }, o));
+        } catch (e) {
+          return d.toLocaleString(undefined, o) + " (your time)";
+        }
       };
       $("hours-card").hidden = false;
       $("hours-closed").checked = !!h.forced_closed;
