@@ -231,3 +231,21 @@ func TestEnumStateFollowsWaitingAndActive(t *testing.T) {
 		})
 	}
 }
+
+// Found by the soak after issue 19 ("no commit for an event that changes nothing"): a step's field
+// filled while a human owned the conversation was not marked processed, so its hook retry, after an
+// admin resume restarted the steps, was taken as the answer ("That does not look like an email
+// address"). A message event with an id of its own is marked processed even when it changes nothing.
+func TestRetryOfAnIgnoredStepAnswerStaysQuiet(t *testing.T) {
+	h, k := regress(t, siteSpec{ID: "w", Start: signals.StartWaitForSignal, Steps: true, Via: "hooks"},
+		siteSpec{ID: "w1", Start: signals.StartAuto, Via: "rtm"})
+	h.click(k, bridge.PickerAnswer, bridge.ChoiceHuman)
+	h.visitorText(k, "not-an-email-0001")
+	h.field(k, "sb-step-ask_email", "nope")
+	h.control(k, bridge.ControlResume)
+	from := h.plat.ncalls()
+	h.redeliver(k) // the hook retry of the field's message:updated; the harness checks it is quiet
+	if got := h.sent(k, from); len(got) != 0 {
+		t.Fatalf("the retry posted %d messages: %v", len(got), got)
+	}
+}

@@ -447,10 +447,12 @@ func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, rep
 	if ev.Message != nil && ev.Timestamp > st.conv.CrispAt && ev.Via != "" {
 		st.conv.CrispAt = ev.Timestamp // Crisp's clock: the anchor of the fallback posted-check
 	}
+	own := EventID(ev) != ""
 	mattered := b.interpret(ctx, st, ev)
-	if !mattered && (!found || !st.dirty) {
-		// Typing, routing, our own echoes...: nothing to keep, nothing to commit. Processing it
-		// again after a crash changes nothing either.
+	if !mattered && (!found || !own && !st.dirty) {
+		// Typing, routing, our own echoes...: nothing to keep, nothing to commit; processing it
+		// again changes nothing either. A message event with an id of its own is still marked
+		// processed: the same input, retried after the mode changed, could matter then.
 		return
 	}
 	if id == "" && inboxID != "" {
