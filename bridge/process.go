@@ -75,6 +75,9 @@ type step struct {
 	// (InboxCommitter); inboxDone says it was.
 	inboxID   string
 	inboxDone bool
+	// unsaved: performed journal entries left out of conv.Journal whose removal from the store
+	// this step's commit writes (deferCompletion).
+	unsaved []uint64
 	// dirtyData: conv.Data is this step's own copy; ownDeliveries: likewise conv.Deliveries.
 	dirtyData     bool
 	ownDeliveries bool
@@ -105,6 +108,7 @@ func (b *Bridge) loaded(key Key, c Conversation, err error) (*step, bool, error)
 	case err == nil:
 		st.conv = c
 		st.seq0 = c.JournalSeq
+		b.stripDone(st)
 		return st, true, nil
 	case errors.Is(err, ErrNotFound):
 		now := b.opts.Now().UnixMilli()
@@ -403,6 +407,7 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
 	}
 	st.recordInsight()
+	st.b.saved(st)
 	st.audit, st.dirty = nil, false
 	st.b.markFresh(st.conv.Key, st.newSeqs())
 	st.seq0 = st.conv.JournalSeq
