@@ -314,7 +314,7 @@ type journalJob struct {
 // completionWindow is how long the removal of a performed entry waits for the conversation's next
 // commit before it is committed on its own: an answer's completion then usually rides on the commit
 // of the visitor's next message instead of costing a commit of its own.
-const completionWindow = 200 * time.Millisecond
+const completionWindow = time.Second
 
 // deferCompletion records performed entries whose removal waits for the conversation's next
 // commit, and schedules a flush in case no commit comes within completionWindow.
