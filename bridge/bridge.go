@@ -397,6 +397,7 @@ func (b *Bridge) Close() error {
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	b.commitCompletions(context.Background()) // performed entries whose removal waited for a commit
 	if b.removals != nil {
 		close(b.removals)
 		b.removerWG.Wait()

@@ -15,3 +15,12 @@ type FencedCommitter interface {
 type InboxCommitter interface {
 	CommitRemoving(ctx context.Context, c *Conversation, audit []AuditEntry, eventID, inboxID string) error
 }
+
+// UnprocessedLoader is a Store that checks an event's de-duplication id and loads its conversation
+// in one read (one bbolt transaction, one Redis round trip) instead of two.
+type UnprocessedLoader interface {
+	// LoadUnprocessed reports whether eventID ("" none) was processed. When it was not, it also
+	// returns the stored conversation of key, or an error wrapping ErrNotFound when there is none;
+	// when it was, the conversation is the zero value.
+	LoadUnprocessed(ctx context.Context, key Key, eventID string) (c Conversation, processed bool, err error)
+}

@@ -295,6 +295,150 @@ type journalJob struct {
 	running bool
 	timer   *time.Timer
 	fresh   map[uint64]bool
+	// done: entries performed whose removal from the stored journal is not committed yet (one
+	// process, no replicas). Every load of the conversation leaves them out, so they are never
+	// performed again here; the next commit of the conversation removes them, or a flush (flush, a
+	// kick completionWindow later, Settle, Close) commits the removal alone. A crash before then
+	// leaves them stored, tried before: the restart looks them up in Crisp and finds them posted.
+	done  map[uint64]bool
+	flush *time.Timer
+}
+
+// completionWindow is how long the removal of a performed entry waits for the conversation's next
+// commit before it is committed on its own: an answer's completion then usually rides on the commit
+// of the visitor's next message instead of costing a commit of its own.
+const completionWindow = time.Second
+
+// deferCompletion records performed entries whose removal waits for the conversation's next
+// commit, and schedules a flush in case no commit comes within completionWindow.
+func (b *Bridge) deferCompletion(st *step, seqs []uint64) {
+	key := st.conv.Key
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j := b.job(key)
+	if j.done == nil {
+		j.done = map[uint64]bool{}
+	}
+	for _, s := range seqs {
+		j.done[s] = true
+	}
+	st.unsaved = append(st.unsaved, seqs...)
+	if j.flush == nil && !b.closed {
+		j.flush = time.AfterFunc(completionWindow, func() {
+			b.mu.Lock()
+			if jj := b.jobs[key]; jj != nil {
+				jj.flush = nil
+			}
+			b.mu.Unlock()
+			_ = b.enqueue(b.ctx, task{key: key, kick: true}) // closed: Close flushes
+		})
+	}
+}
+
+// stripDone leaves the entries performed but not yet removed from the store out of a loaded
+// conversation (under the step's commit, their removal is committed).
+func (b *Bridge) stripDone(st *step) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j := b.jobs[st.conv.Key]
+	if j == nil || len(j.done) == 0 {
+		return
+	}
+	var kept []JournalEntry
+	for i := range st.conv.Journal {
+		if s := st.conv.Journal[i].Seq; j.done[s] {
+			st.unsaved = append(st.unsaved, s)
+		} else {
+			kept = append(kept, st.conv.Journal[i])
+		}
+	}
+	if len(st.unsaved) < len(j.done) {
+		// Not stored any more (erased, or removed meanwhile): nothing to remove.
+		for s := range j.done {
+			if !slices.Contains(st.unsaved, s) {
+				delete(j.done, s)
+			}
+		}
+	}
+	if len(st.unsaved) > 0 {
+		st.conv.Journal = kept
+		st.dirty = true
+	}
+}
+
+// completionsPending reports whether removals of performed entries wait for a commit.
+func (b *Bridge) completionsPending() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, j := range b.jobs {
+		if len(j.done) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// saved forgets the deferred removals a successful commit of the step wrote.
+func (b *Bridge) saved(st *step) {
+	if len(st.unsaved) == 0 {
+		return
+	}
+	b.mu.Lock()
+	if j := b.jobs[st.conv.Key]; j != nil {
+		for _, s := range st.unsaved {
+			delete(j.done, s)
+		}
+		if len(j.done) == 0 && j.flush != nil {
+			j.flush.Stop()
+			j.flush = nil
+		}
+	}
+	b.mu.Unlock()
+	st.unsaved = nil
+}
+
+// flushCompletions queues a flush of every conversation's deferred removals now (Settle).
+func (b *Bridge) flushCompletions(ctx context.Context) {
+	b.mu.Lock()
+	var keys []Key
+	for k, j := range b.jobs {
+		if len(j.done) > 0 {
+			keys = append(keys, k)
+			if j.flush != nil {
+				j.flush.Stop()
+				j.flush = nil
+			}
+		}
+	}
+	b.mu.Unlock()
+	for _, k := range keys {
+		_ = b.enqueue(ctx, task{key: k, kick: true})
+	}
+}
+
+// commitCompletions commits the deferred removals left once the shards stopped (Close).
+func (b *Bridge) commitCompletions(ctx context.Context) {
+	b.mu.Lock()
+	var keys []Key
+	for k, j := range b.jobs {
+		if j.flush != nil {
+			j.flush.Stop()
+			j.flush = nil
+		}
+		if len(j.done) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	b.mu.Unlock()
+	for _, k := range keys {
+		st, found, err := b.load(ctx, k)
+		if err != nil || !found || len(st.unsaved) == 0 {
+			continue
+		}
+		if err := st.commit(ctx, ""); err != nil {
+			b.log.Warn("persist completions at close", "website", k.WebsiteID, "session", k.SessionID, "err", err)
+		}
+	}
 }
 
 // job returns the conversation's journal job (under b.mu).
@@ -385,12 +529,30 @@ func (b *Bridge) kickJournal(ctx context.Context, st *step) {
 			return
 		}
 		b.applyResults(st, results)
+		if seqs := plainDone(results); seqs != nil && !b.shared() {
+			// Only performed entries to remove: that waits for the conversation's next commit.
+			b.deferCompletion(st, seqs)
+			continue
+		}
 		if err := st.commit(ctx, ""); err != nil {
 			b.log.Error("persist journal", "website", c.WebsiteID, "session", c.SessionID, "err", err)
 			return
 		}
 		b.act(st)
 	}
+}
+
+// plainDone returns the entries of results when every one was performed, nothing else to record
+// (no failure, no drop, no fallback match); nil otherwise.
+func plainDone(results []journalResult) []uint64 {
+	seqs := make([]uint64, 0, len(results))
+	for _, r := range results {
+		if r.err != nil || r.dropped != "" || len(r.matched) > 0 {
+			return nil
+		}
+		seqs = append(seqs, r.seq)
+	}
+	return seqs
 }
 
 func (b *Bridge) plan(c *Conversation) effect.Plan {
@@ -806,16 +968,31 @@ func (b *Bridge) kickStored(ctx context.Context, key Key) {
 		return
 	}
 	if !found {
+		b.mu.Lock()
+		if j := b.jobs[key]; j != nil {
+			j.done = nil // erased: nothing to remove
+		}
+		b.mu.Unlock()
 		return
 	}
 	b.kickJournal(ctx, st)
+	if len(st.unsaved) > 0 && st.dirty {
+		// A flush: the removal of performed entries is committed alone.
+		if err := st.commit(ctx, ""); err != nil {
+			b.log.Error("persist journal", "website", key.WebsiteID, "session", key.SessionID, "err", err)
+			b.retryKick(key)
+		}
+	}
 }
 
 // Pending returns the Crisp writes a conversation still owes (its journal), oldest first.
 func (b *Bridge) Pending(ctx context.Context, key Key) ([]JournalEntry, error) {
-	c, err := b.opts.Store.Load(ctx, key)
+	st, found, err := b.load(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	return c.Journal, nil
+	if !found {
+		return nil, fmt.Errorf("pending %s: %w", key, ErrNotFound)
+	}
+	return st.conv.Journal, nil
 }

@@ -75,6 +75,9 @@ type step struct {
 	// (InboxCommitter); inboxDone says it was.
 	inboxID   string
 	inboxDone bool
+	// unsaved: performed journal entries left out of conv.Journal whose removal from the store
+	// this step's commit writes (deferCompletion).
+	unsaved []uint64
 	// dirtyData: conv.Data is this step's own copy; ownDeliveries: likewise conv.Deliveries.
 	dirtyData     bool
 	ownDeliveries bool
@@ -93,13 +96,19 @@ func (b *Bridge) website(id string) *Website {
 
 // load returns the stored conversation or a new one in the website's start mode.
 func (b *Bridge) load(ctx context.Context, key Key) (*step, bool, error) {
+	c, err := b.opts.Store.Load(ctx, key)
+	return b.loaded(key, c, err)
+}
+
+// loaded makes the step of a conversation read from the store (err from the read).
+func (b *Bridge) loaded(key Key, c Conversation, err error) (*step, bool, error) {
 	site := b.website(key.WebsiteID)
 	st := &step{b: b, site: site}
-	c, err := b.opts.Store.Load(ctx, key)
 	switch {
 	case err == nil:
 		st.conv = c
 		st.seq0 = c.JournalSeq
+		b.stripDone(st)
 		return st, true, nil
 	case errors.Is(err, ErrNotFound):
 		now := b.opts.Now().UnixMilli()
@@ -398,6 +407,7 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
 	}
 	st.recordInsight()
+	st.b.saved(st)
 	st.audit, st.dirty = nil, false
 	st.b.markFresh(st.conv.Key, st.newSeqs())
 	st.seq0 = st.conv.JournalSeq
@@ -408,7 +418,6 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 // (removed once the event is processed); an event without a de-duplication id of its own is
 // de-duplicated by it, so replaying the entry after a crash is harmless.
 func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, replay bool, tries int) {
-	log := b.log.With("website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name)
 	id := EventID(ev)
 	processed := true // false: a failure left it for a retry
 	var st *step
@@ -424,22 +433,38 @@ func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, rep
 	if id == "" && inboxID != "" && (replay || b.shared()) {
 		id = "inbox:" + inboxID // checked here when it may have been processed already
 	}
-	if id != "" {
-		dup, err := b.opts.Store.Processed(ctx, id)
-		if err != nil {
-			log.Error("check processed", "err", err)
-			processed = false
-			return
-		}
-		if dup {
-			b.opts.Metrics.Duplicate(ev.Name)
-			log.Debug("duplicate event skipped", "via", ev.Via)
-			return
-		}
+	// Attributes are built only when something is logged: most events log nothing.
+	logErr := func(msg string, err error) {
+		b.log.Error(msg, "website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name, "err", err)
 	}
-	st, found, err := b.load(ctx, Key{ev.WebsiteID, ev.SessionID})
+	key := Key{ev.WebsiteID, ev.SessionID}
+	var found bool
+	var err error
+	if ul, ok := b.opts.Store.(UnprocessedLoader); ok {
+		// The duplicate check and the load in one read.
+		c, dup, lerr := ul.LoadUnprocessed(ctx, key, id)
+		if lerr == nil && dup {
+			b.duplicate(ev)
+			return
+		}
+		st, found, err = b.loaded(key, c, lerr)
+	} else {
+		if id != "" {
+			dup, err := b.opts.Store.Processed(ctx, id)
+			if err != nil {
+				logErr("check processed", err)
+				processed = false
+				return
+			}
+			if dup {
+				b.duplicate(ev)
+				return
+			}
+		}
+		st, found, err = b.load(ctx, key)
+	}
 	if err != nil {
-		log.Error("load conversation", "err", err)
+		logErr("load conversation", err)
 		processed = false
 		return
 	}
@@ -459,7 +484,7 @@ func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, rep
 		id = "inbox:" + inboxID // committed with the state: a replay of this entry is a duplicate
 	}
 	if err := st.commit(ctx, id); err != nil {
-		log.Error("persist", "err", err)
+		logErr("persist", err)
 		processed = false
 		return
 	}
@@ -467,6 +492,12 @@ func (b *Bridge) processEvent(ctx context.Context, ev Event, inboxID string, rep
 	if st.wantDraft {
 		b.startDraft(st.conv, st.draftAsked) // draft.go
 	}
+}
+
+// duplicate counts an event skipped because it was processed already.
+func (b *Bridge) duplicate(ev Event) {
+	b.opts.Metrics.Duplicate(ev.Name)
+	b.log.Debug("duplicate event skipped", "website", ev.WebsiteID, "session", ev.SessionID, "event", ev.Name, "via", ev.Via)
 }
 
 // retryEvent processes an accepted event again after a store error or a lost lease (it is still in

@@ -55,8 +55,13 @@ func (b *Bridge) Erase(ctx context.Context, key Key) error {
 func (b *Bridge) forget(key Key) {
 	b.cancelGeneration(key)
 	b.mu.Lock()
-	if j := b.jobs[key]; j != nil && j.timer != nil {
-		j.timer.Stop()
+	if j := b.jobs[key]; j != nil {
+		if j.timer != nil {
+			j.timer.Stop()
+		}
+		if j.flush != nil {
+			j.flush.Stop()
+		}
 	}
 	delete(b.jobs, key)
 	b.mu.Unlock()

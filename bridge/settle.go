@@ -8,9 +8,9 @@ import (
 )
 
 // Settle returns once every event and control call accepted before it has been processed (events
-// offered with HandleEventAsync included) and the
-// Crisp writes they decided that are due have been attempted (journal passes, and their results,
-// included). Answers still being generated are not waited for (Generating tells how many there
+// offered with HandleEventAsync included) and the Crisp writes they decided that are due have been
+// attempted (journal passes, and their results, included; the removal of performed entries
+// committed). Answers still being generated are not waited for (Generating tells how many there
 // are); their results are processed by a later Settle. Retries not yet due are not waited for.
 func (b *Bridge) Settle(ctx context.Context) error {
 	tick := time.NewTicker(time.Millisecond)
@@ -22,11 +22,14 @@ func (b *Bridge) Settle(ctx context.Context) error {
 			return fmt.Errorf("settle: %w", ctx.Err())
 		}
 	}
-	for {
+	for round := 0; ; round++ {
+		b.flushCompletions(ctx) // removals of performed entries that wait for a commit: now
 		if err := b.barrier(ctx); err != nil {
 			return err
 		}
-		if b.passes.Load() == 0 {
+		// Removals deferred while the barrier passed are flushed by one more round; a flush whose
+		// commit failed is retried later, not waited for.
+		if b.passes.Load() == 0 && (round >= 2 || !b.completionsPending()) {
 			return nil
 		}
 		// A pass is running: its result is queued on its shard when it ends; pass another barrier.

@@ -109,3 +109,34 @@ func BenchmarkProcessed(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEventRead measures what processing a new event reads before deciding: its dedupe check
+// and its conversation, as two read transactions (Processed, then Load) and as one
+// (LoadUnprocessed).
+func BenchmarkEventRead(b *testing.B) {
+	s := MustOpen(b, filepath.Join(b.TempDir(), "db"), bolt.Options{NoSync: true, PurgeInterval: -1})
+	ctx := context.Background()
+	c := benchConversation("s0")
+	if err := s.Commit(ctx, &c, nil, "ev-known"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("two-reads", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if ok, err := s.Processed(ctx, "ev-new"); err != nil || ok {
+				b.Fatal(ok, err)
+			}
+			if _, err := s.Load(ctx, c.Key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("one-read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := s.LoadUnprocessed(ctx, c.Key, "ev-new"); err != nil || ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+}

@@ -21,7 +21,10 @@ import (
 	"github.com/signalbridge/signalbridge/signals"
 )
 
-var _ bridge.Store = (*Store)(nil)
+var (
+	_ bridge.Store             = (*Store)(nil)
+	_ bridge.UnprocessedLoader = (*Store)(nil)
+)
 
 // Bucket names. Key layouts (sep is 0x00, which ids may not contain):
 //
@@ -356,6 +359,45 @@ func (s *Store) Load(ctx context.Context, key bridge.Key) (bridge.Conversation, 
 	}
 	c.Key = key
 	return c, nil
+}
+
+// LoadUnprocessed is Processed and Load in one read transaction: when eventID ("" none) was
+// processed it reports so and loads nothing.
+func (s *Store) LoadUnprocessed(ctx context.Context, key bridge.Key, eventID string) (bridge.Conversation, bool, error) {
+	var c bridge.Conversation
+	ck, err := convKey(key)
+	if err != nil {
+		return c, false, fmt.Errorf("load: %w", err)
+	}
+	if err := checkEventID(eventID); err != nil {
+		return c, false, fmt.Errorf("load %s: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return c, false, fmt.Errorf("load %s: %w", key, err)
+	}
+	now := uint64(s.opts.Now().UnixMilli())
+	dup := false
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if eventID != "" {
+			v := tx.Bucket(bucketProcessed).Get([]byte(eventID))
+			if dup = len(v) == 8 && binary.BigEndian.Uint64(v) > now; dup {
+				return nil
+			}
+		}
+		v := tx.Bucket(bucketConversations).Get(ck)
+		if v == nil {
+			return bridge.ErrNotFound
+		}
+		return decodeConversation(v, &c)
+	})
+	if err != nil {
+		return bridge.Conversation{}, false, fmt.Errorf("load %s: %w", key, err)
+	}
+	if dup {
+		return bridge.Conversation{}, true, nil
+	}
+	c.Key = key
+	return c, false, nil
 }
 
 // Processed reports whether eventID was committed and its time to live has not passed.

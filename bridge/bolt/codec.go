@@ -170,10 +170,16 @@ func splitConversation(v []byte) (signals.Mode, []byte, error) {
 	return signals.Mode(v[2 : 2+n]), v[2+n:], nil
 }
 
+// decoder reads an encoded value. Its strings are substrings of all, one copy of the whole value
+// made once (when set), rather than one allocation per string: Load runs on every event.
 type decoder struct {
 	b   []byte
+	all string // string(b) as b was at the start, or ""
 	err error
 }
+
+// newDecoder returns a decoder of b whose strings share one copy of b.
+func newDecoder(b []byte) decoder { return decoder{b: b, all: string(b)} }
 
 func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
@@ -210,7 +216,15 @@ func (d *decoder) str() string {
 		d.err = errShort
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	switch {
+	case n == 0:
+	case len(d.all) >= len(d.b):
+		at := len(d.all) - len(d.b)
+		s = d.all[at : at+int(n)]
+	default:
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }
@@ -300,7 +314,7 @@ func decodeConversation(v []byte, c *bridge.Conversation) error {
 	if err != nil {
 		return err
 	}
-	d := decoder{b: body}
+	d := newDecoder(body)
 	c.Mode = mode
 	c.WebsiteID = d.str()
 	c.SessionID = d.str()

@@ -33,7 +33,8 @@ func benchConversation(session string) bridge.Conversation {
 // loopback (AOF on, appendfsync everysec as the README recommends, and always for comparison), from
 // many goroutines committing distinct conversations (the bridge serialises per conversation). Each
 // commit carries one audit entry and one processed event id, like a signal event. "event" adds what
-// the bridge reads per event: the dedupe check and the Load (three round trips instead of one).
+// the bridge reads per event: the dedupe check and the Load as two reads (three round trips in all)
+// or as one pipelined LoadUnprocessed ("event-1read": two round trips).
 func BenchmarkCommit(b *testing.B) {
 	for _, fsync := range []string{"everysec", "always"} {
 		srv := redistest.Start(b, "--appendfsync", fsync)
@@ -41,10 +42,12 @@ func BenchmarkCommit(b *testing.B) {
 			name  string
 			par   int // goroutines per GOMAXPROCS; 0: one goroutine
 			reads bool
+			one   bool // the reads as one round trip
 		}{
-			{"commit/serial", 0, false},
-			{"commit/parallel-256", 0, false},
-			{"event/parallel-256", 0, true},
+			{"commit/serial", 0, false, false},
+			{"commit/parallel-256", 0, false, false},
+			{"event/parallel-256", 0, true, false},
+			{"event-1read/parallel-256", 0, true, true},
 		} {
 			if bc.name != "commit/serial" {
 				bc.par = max(1, 256/runtimeProcs())
@@ -55,7 +58,11 @@ func BenchmarkCommit(b *testing.B) {
 				var next atomic.Int64
 				step := func(c *bridge.Conversation, i int64) {
 					id := "ev-" + strconv.FormatInt(i, 10)
-					if bc.reads {
+					if bc.one {
+						if _, _, err := s.LoadUnprocessed(ctx, c.Key, id); err != nil && i > 1_000_000 {
+							b.Error(err)
+						}
+					} else if bc.reads {
 						if _, err := s.Processed(ctx, id); err != nil {
 							b.Error(err)
 						}
@@ -108,6 +115,38 @@ func BenchmarkLoad(b *testing.B) {
 		for pb.Next() {
 			if _, err := s.Load(ctx, c.Key); err != nil {
 				b.Error(err)
+			}
+		}
+	})
+}
+
+// BenchmarkEventRead measures what processing a new event reads before deciding, one caller at a
+// time (so the figure is the round trips' latency): its dedupe check and its conversation as two
+// round trips (Processed, then Load) and as one (LoadUnprocessed, pipelined).
+func BenchmarkEventRead(b *testing.B) {
+	srv := redistest.Start(b)
+	s := mustOpen(b, srv, redis.Options{Prefix: newPrefix()})
+	ctx := context.Background()
+	c := benchConversation("s0")
+	if err := s.Commit(ctx, &c, nil, "ev-known"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("two-round-trips", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if ok, err := s.Processed(ctx, "ev-new"); err != nil || ok {
+				b.Fatal(ok, err)
+			}
+			if _, err := s.Load(ctx, c.Key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("one-round-trip", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := s.LoadUnprocessed(ctx, c.Key, "ev-new"); err != nil || ok {
+				b.Fatal(ok, err)
 			}
 		}
 	})

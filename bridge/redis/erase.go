@@ -9,7 +9,10 @@ import (
 	"github.com/signalbridge/signalbridge/bridge"
 )
 
-var _ bridge.Eraser = (*Store)(nil)
+var (
+	_ bridge.Eraser            = (*Store)(nil)
+	_ bridge.UnprocessedLoader = (*Store)(nil)
+)
 
 // eraseScript deletes a conversation KEYS[1], its audit trail KEYS[2] and its index entries: the
 // mode index (prefix ARGV[2] plus the mode read from the value's header) and the outbox KEYS[3].

@@ -469,6 +469,48 @@ func (s *Store) Load(ctx context.Context, key bridge.Key) (bridge.Conversation, 
 	return c, nil
 }
 
+// LoadUnprocessed is Processed and Load in one round trip (a pipeline of the two reads): when
+// eventID ("" none) was processed it reports so and decodes nothing.
+func (s *Store) LoadUnprocessed(ctx context.Context, key bridge.Key, eventID string) (bridge.Conversation, bool, error) {
+	if eventID == "" {
+		c, err := s.Load(ctx, key)
+		return c, false, err
+	}
+	var c bridge.Conversation
+	ck, err := convKey(key)
+	if err != nil {
+		return c, false, fmt.Errorf("load: %w", err)
+	}
+	if len(eventID) > maxIDLen {
+		return c, false, fmt.Errorf("load %s: %w: event id longer than %d bytes", key, ErrInvalid, maxIDLen)
+	}
+	var exists *goredis.IntCmd
+	var get *goredis.StringCmd
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		exists = p.Exists(ctx, s.p+keyProc+eventID)
+		get = p.Get(ctx, s.p+keyConv+ck)
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return c, false, fmt.Errorf("load %s: %w", key, err)
+	}
+	if exists.Val() == 1 {
+		return c, true, nil
+	}
+	v, err := get.Result()
+	if errors.Is(err, goredis.Nil) {
+		return c, false, fmt.Errorf("load %s: %w", key, bridge.ErrNotFound)
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("load %s: %w", key, err)
+	}
+	if err := decodeConversation(v, &c); err != nil {
+		return bridge.Conversation{}, false, fmt.Errorf("load %s: %w", key, err)
+	}
+	c.Key = key
+	return c, false, nil
+}
+
 // Processed reports whether eventID was committed and its time to live has not passed.
 func (s *Store) Processed(ctx context.Context, eventID string) (bool, error) {
 	if eventID == "" {

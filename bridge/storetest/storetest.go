@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		{"RoundTrip", testRoundTrip},
 		{"Overwrite", testOverwrite},
 		{"Processed", testProcessed},
+		{"LoadUnprocessed", testLoadUnprocessed},
 		{"AuditOrderAndLimit", testAudit},
 		{"Idempotent", testIdempotent},
 		{"ListByMode", testList},
@@ -190,6 +191,37 @@ func testProcessed(t *testing.T, open Opener, _ Reopener) {
 	}
 	if mustProcessed(t, s, "") {
 		t.Error(`Processed("") after a commit without id = true`)
+	}
+}
+
+// testLoadUnprocessed checks the one-read form of Processed and Load, for stores that have it.
+func testLoadUnprocessed(t *testing.T, open Opener, _ Reopener) {
+	s := open(t)
+	ul, ok := s.(bridge.UnprocessedLoader)
+	if !ok {
+		t.Skip("the store has no LoadUnprocessed")
+	}
+	ctx := context.Background()
+	c := Conversation("w1", "session_a")
+	if _, dup, err := ul.LoadUnprocessed(ctx, c.Key, "ev1"); !errors.Is(err, bridge.ErrNotFound) || dup {
+		t.Errorf("LoadUnprocessed of a new conversation = %v, %v, want ErrNotFound, false", dup, err)
+	}
+	mustCommit(t, s, c, nil, "ev1")
+	for _, id := range []string{"ev2", ""} {
+		got, dup, err := ul.LoadUnprocessed(ctx, c.Key, id)
+		if err != nil || dup {
+			t.Fatalf("LoadUnprocessed(%q) = %v, %v, want false, nil", id, dup, err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Errorf("LoadUnprocessed(%q) = %+v\nwant %+v", id, got, c)
+		}
+	}
+	got, dup, err := ul.LoadUnprocessed(ctx, c.Key, "ev1")
+	if err != nil || !dup {
+		t.Errorf("LoadUnprocessed(processed ev1) = %v, %v, want true, nil", dup, err)
+	}
+	if !reflect.DeepEqual(got, bridge.Conversation{}) {
+		t.Errorf("LoadUnprocessed(processed ev1) loaded %+v, want nothing", got)
 	}
 }
 

@@ -188,7 +188,10 @@ func benchServe(raw string) (serveReady, func()) {
 	cfg.Crisp = CrispConfig{Identifier: "test-ident", Key: "test-key", Tier: "plugin", APIURL: spec.REST, RTMURL: spec.RTM,
 		Events: spec.Events, EIO: 4, HooksSecret: spec.Secret, HookMaxAge: time.Minute, PluginURN: testURN,
 		Timeout: 10 * time.Second, BotNickname: "Assistant"}
-	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: "auto", Language: "en", Model: "gpt-4o-mini"}}
+	// No per-conversation limits: the figures are the pipeline's, not the guards' (as in bench_test.go).
+	cfg.Websites = map[string]WebsiteConfig{"default": {StartMode: "auto", Language: "en", Model: "gpt-4o-mini",
+		Limits: LimitsConfig{SignalEdges: -1, Answers: -1}, Budgets: BudgetsConfig{ConversationAnswers: -1}}}
+	cfg.AllowUnknown = true // the generator's website is not listed by id
 	if err := cfg.Validate(); err != nil {
 		return serveReady{Err: err.Error()}, nil
 	}
