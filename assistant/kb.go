@@ -395,8 +395,10 @@ func attachQuestions(chunks []Passage, questions []string, lang string) {
 		if th := thesaurus()[primaryTag(lang)]; th != nil {
 			a := analyzerFor(lang)
 			for _, t := range slices.Clone(qterms) {
-				for _, syn := range th[t] {
-					qterms = append(qterms, a.term(syn))
+				for syn := range strings.SplitSeq(th[t], "|") {
+					if syn != "" {
+						qterms = append(qterms, a.term(syn))
+					}
 				}
 			}
 		}
