@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -381,68 +382,26 @@ func (w WebsiteConfig) inherit(d WebsiteConfig) WebsiteConfig {
 	if w.HumanPhrases == nil {
 		w.HumanPhrases = d.HumanPhrases
 	}
-	if w.Budgets.ConversationTokens == 0 {
-		w.Budgets.ConversationTokens = d.Budgets.ConversationTokens
-	}
-	if w.Budgets.WebsiteTokensDay == 0 {
-		w.Budgets.WebsiteTokensDay = d.Budgets.WebsiteTokensDay
-	}
-	if w.Budgets.ConversationAnswers == 0 {
-		w.Budgets.ConversationAnswers = d.Budgets.ConversationAnswers
-	}
+	b, db := &w.Budgets, d.Budgets
+	b.ConversationTokens = cmp.Or(b.ConversationTokens, db.ConversationTokens)
+	b.WebsiteTokensDay = cmp.Or(b.WebsiteTokensDay, db.WebsiteTokensDay)
+	b.ConversationAnswers = cmp.Or(b.ConversationAnswers, db.ConversationAnswers)
 	l, dl := &w.Limits, d.Limits
-	for _, f := range []struct{ v, d *int }{{&l.SignalEdges, &dl.SignalEdges}, {&l.Answers, &dl.Answers}} {
-		if *f.v == 0 {
-			*f.v = *f.d
-		}
-	}
-	for _, f := range []struct{ v, d *time.Duration }{{&l.SignalEdgeEvery, &dl.SignalEdgeEvery}, {&l.AnswerEvery, &dl.AnswerEvery}} {
-		if *f.v == 0 {
-			*f.v = *f.d
-		}
-	}
-	if w.Hours == nil {
-		w.Hours = d.Hours
-	}
-	if w.Webhooks == nil {
-		w.Webhooks = d.Webhooks
-	}
-	if w.Greeting == nil {
-		w.Greeting = d.Greeting
-	}
-	if w.Drafts == nil {
-		w.Drafts = d.Drafts
-	}
-	if w.Burst == nil {
-		w.Burst = d.Burst
-	}
+	l.SignalEdges, l.Answers = cmp.Or(l.SignalEdges, dl.SignalEdges), cmp.Or(l.Answers, dl.Answers)
+	l.SignalEdgeEvery, l.AnswerEvery = cmp.Or(l.SignalEdgeEvery, dl.SignalEdgeEvery), cmp.Or(l.AnswerEvery, dl.AnswerEvery)
+	w.Hours, w.Webhooks, w.Greeting = cmp.Or(w.Hours, d.Hours), cmp.Or(w.Webhooks, d.Webhooks), cmp.Or(w.Greeting, d.Greeting)
+	w.Drafts, w.Burst = cmp.Or(w.Drafts, d.Drafts), cmp.Or(w.Burst, d.Burst)
 	return w
 }
 
 // withDefaults fills the budgets and limits a block leaves at 0 with the defaults; -1 (none) stays.
 func (w WebsiteConfig) withDefaults() WebsiteConfig {
 	b, l := &w.Budgets, &w.Limits
-	if b.WebsiteTokensDay == 0 {
-		b.WebsiteTokensDay = defaultWebsiteTokensDay
-	}
-	if b.ConversationAnswers == 0 {
-		b.ConversationAnswers = defaultConversationAnswers
-	}
-	if l.SignalEdges == 0 {
-		l.SignalEdges = defaultSignalEdges
-	}
-	if l.SignalEdgeEvery == 0 {
-		l.SignalEdgeEvery = defaultSignalEdgeEvery
-	}
-	if l.Answers == 0 {
-		l.Answers = defaultAnswers
-	}
-	if l.AnswerEvery == 0 {
-		l.AnswerEvery = defaultAnswerEvery
-	}
-	if w.Signals.LegacySignedUntil == "" {
-		w.Signals.LegacySignedUntil = legacySignedUntil
-	}
+	b.WebsiteTokensDay = cmp.Or(b.WebsiteTokensDay, defaultWebsiteTokensDay)
+	b.ConversationAnswers = cmp.Or(b.ConversationAnswers, defaultConversationAnswers)
+	l.SignalEdges, l.SignalEdgeEvery = cmp.Or(l.SignalEdges, defaultSignalEdges), cmp.Or(l.SignalEdgeEvery, defaultSignalEdgeEvery)
+	l.Answers, l.AnswerEvery = cmp.Or(l.Answers, defaultAnswers), cmp.Or(l.AnswerEvery, defaultAnswerEvery)
+	w.Signals.LegacySignedUntil = cmp.Or(w.Signals.LegacySignedUntil, legacySignedUntil)
 	return w
 }
 
