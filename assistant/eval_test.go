@@ -74,6 +74,12 @@ func loadDevQuestions(tb testing.TB) []evalQuestion {
 	return loadKindQuestions(tb, "dev.tsv", "dev", "dev")
 }
 
+// loadDev2Questions reads testdata/eval/dev2.tsv, a second development set written the same way
+// (from the articles alone, by someone who never saw the code or any other set).
+func loadDev2Questions(tb testing.TB) []evalQuestion {
+	return loadKindQuestions(tb, "dev2.tsv", "dev2", "dev")
+}
+
 // loadKindQuestions reads a set of lines kind, lang, expected, question, previous.
 func loadKindQuestions(tb testing.TB, name, set, split string) []evalQuestion {
 	tb.Helper()
@@ -282,7 +288,7 @@ func frac(n, d int) string {
 func TestEval(t *testing.T) {
 	const dir = "testdata/kb-demo"
 	articles := loadEvalArticles(t, dir)
-	questions := slices.Concat(loadEvalQuestions(t), loadDevQuestions(t), loadIndependentQuestions(t))
+	questions := slices.Concat(loadEvalQuestions(t), loadDevQuestions(t), loadDev2Questions(t), loadIndependentQuestions(t))
 	modes := evalModes(t, dir, articles)
 
 	type key struct{ mode, set, split, lang string }
@@ -302,7 +308,7 @@ func TestEval(t *testing.T) {
 					get(key{m.name, q.set, split, lang}).add(q, o)
 				}
 			}
-			if os.Getenv("SB_EVAL_MISSES") != "" && (q.set == "dev" || q.set == "old" && q.split == "tune") {
+			if os.Getenv("SB_EVAL_MISSES") != "" && (q.set == "dev" || q.set == "dev2" || q.set == "old" && q.split == "tune") {
 				miss := q.answerable() != o.article()
 				if q.answerable() && o.article() {
 					miss = !strings.Contains(strings.Join(q.expected, "|")+"|", evalFile(o.cited)+"#")
@@ -321,7 +327,7 @@ func TestEval(t *testing.T) {
 	fmt.Fprintf(&b, "\n%-10s %-11s %-7s %-4s %4s %6s %6s %6s %6s %6s %6s %8s %9s %6s %8s %5s\n", "mode", "set", "split", "lang", "n",
 		"hit@1", "conf", "sec@1", "MRR", "false", "weak-x", "refused", "smalltalk", "nofind", "followup", "wlang")
 	for _, m := range modes {
-		for _, set := range []string{"independent", "dev", "old"} {
+		for _, set := range []string{"independent", "dev", "dev2", "old"} {
 			splits := []string{"all"}
 			if set == "old" {
 				splits = []string{"tune", "heldout", "all"}
