@@ -66,12 +66,13 @@ func TestPlacesOnDevSet(t *testing.T) {
 	}
 }
 
-// The weak offer of an article that leads clearly, measured the same way: it must add answers on
-// the development set and cost none on the old set; on the development set it may cost at most
-// one refusal of an unanswerable question (it offers, with the human option, an article that
-// stands out).
+// The weak offer of an article that leads clearly, measured the same way on both development sets
+// (dev.tsv and dev2.tsv together): it must add answers there and cost none on the old set; it may
+// cost at most three refusals of the 58 unanswerable development questions (it offers, with the
+// human option, an article that stands out). Measured: 157 -> 185 of 244 answered for 50 -> 47 of
+// 58 refused.
 func TestLeadOnDevSet(t *testing.T) {
-	dev, old := loadDevQuestions(t), loadEvalQuestions(t)
+	dev, old := append(loadDevQuestions(t), loadDev2Questions(t)...), loadEvalQuestions(t)
 	kb := MustLoadKB(t, "testdata/kb-demo")
 	hits, n, refused, m := setFigures(t, kb, dev)
 	oldHits, oldN, oldRefused, oldM := setFigures(t, kb, old)
@@ -79,12 +80,12 @@ func TestLeadOnDevSet(t *testing.T) {
 	noHits, _, noRefused, _ := setFigures(t, kb, dev)
 	noOldHits, _, noOldRefused, _ := setFigures(t, kb, old)
 	restore()
-	t.Logf("dev set: with the lead %d/%d answered, %d/%d refused; without %d/%d, %d/%d", hits, n, refused, m, noHits, n, noRefused, m)
+	t.Logf("dev sets: with the lead %d/%d answered, %d/%d refused; without %d/%d, %d/%d", hits, n, refused, m, noHits, n, noRefused, m)
 	t.Logf("old set: with the lead %d/%d answered, %d/%d refused; without %d/%d, %d/%d", oldHits, oldN, oldRefused, oldM, noOldHits, oldN, noOldRefused, oldM)
-	if hits < noHits+5 || oldHits < noOldHits {
-		t.Errorf("the lead adds %d answers on the dev set and %d on the old set, want at least 5 and 0", hits-noHits, oldHits-noOldHits)
+	if hits < noHits+10 || oldHits < noOldHits {
+		t.Errorf("the lead adds %d answers on the dev sets and %d on the old set, want at least 10 and 0", hits-noHits, oldHits-noOldHits)
 	}
-	if refused < noRefused-1 || oldRefused < noOldRefused {
+	if refused < noRefused-3 || oldRefused < noOldRefused {
 		t.Errorf("the lead costs refusals: dev %d against %d, old %d against %d", refused, noRefused, oldRefused, noOldRefused)
 	}
 }
