@@ -175,6 +175,22 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		query.Context = prev
 		query.Topic = lastCitedURL(q.History)
 	}
+	if IsHoursQuestion(last) {
+		// Opening hours: an article about them when the knowledge base has one (its title or
+		// heading says so), else the website's support hours, else an honest "no", never an
+		// article that only shares "open" or "hour".
+		hits := a.knowledge(q.WebsiteID).Find(Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}, 1)
+		if len(hits) == 0 || !IsHoursQuestion(hits[0].Title+" "+hits[0].Section) || hits[0].Match < w.OfflineMinMatch {
+			if ans, ok := hoursAnswer(w, lang, q.Hours); ok {
+				return ans, nil
+			}
+			if a.c == nil {
+				ans := Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}
+				a.noteGap(q.WebsiteID, last, ans)
+				return ans, nil
+			}
+		}
+	}
 	if a.c == nil {
 		// A passage in the visitor's language that answers even weakly ranks first, so that "we only
 		// have this in X" is said only when it is true.
@@ -405,7 +421,6 @@ const (
 	leadMinMatch   = 0.25
 	leadMaxUnknown = 0.7
 )
-
 
 var leadRatio = 0.5 // a variable for the ablation test
 

@@ -28,7 +28,13 @@ const (
 	StrClosedHours = "closed_hours"
 	// StrMayHelp heads a weak match: an article that may answer, offered with the human option;
 	// "{title}" and "{url}" are replaced.
-	StrMayHelp      = "may_help"
+	StrMayHelp = "may_help"
+	// StrSupportHours answers a question about opening hours from the website's support hours:
+	// "{hours}" is the week ("Monday to Friday 9:00–18:00"), "{zone}" its time zone; StrOpenNow or
+	// StrBackAt ("{when}": the next opening) follows.
+	StrSupportHours = "support_hours"
+	StrOpenNow      = "open_now"
+	StrBackAt       = "back_at"
 	StrGreeting     = "greeting"      // answer to a greeting
 	StrPresence     = "presence"      // answer to "are you there?"
 	StrAnythingElse = "anything_else" // answer to "ok"
@@ -56,6 +62,9 @@ var defaultStrings = StringTable{
 		StrOtherLang:    "We only have this in {language}:",
 		StrClosedHours:  "Our team is away right now. We're back {when} and will reply here.",
 		StrMayHelp:      "This article may help: {title} — {url}",
+		StrSupportHours: "Our team's hours: {hours} ({zone} time).",
+		StrOpenNow:      "We are open now.",
+		StrBackAt:       "We are closed right now; we are back {when}.",
 		StrGreeting:     "Hello! How can I help you today?",
 		StrPresence:     "Yes, I'm here. How can I help?",
 		StrAnythingElse: "Is there anything else I can help you with?",
@@ -78,6 +87,9 @@ var defaultStrings = StringTable{
 		StrOtherLang:    "Solo tenemos esta información en {language}:",
 		StrClosedHours:  "Nuestro equipo no está disponible ahora. Volvemos {when} y te responderemos aquí.",
 		StrMayHelp:      "Este artículo puede ayudarte: {title} — {url}",
+		StrSupportHours: "Horario de nuestro equipo: {hours} (hora de {zone}).",
+		StrOpenNow:      "Ahora estamos abiertos.",
+		StrBackAt:       "Ahora estamos cerrados; volvemos {when}.",
 		StrGreeting:     "¡Hola! ¿En qué puedo ayudarte?",
 		StrPresence:     "Sí, aquí estoy. ¿En qué puedo ayudarte?",
 		StrAnythingElse: "¿Hay algo más en lo que pueda ayudarte?",
@@ -100,6 +112,9 @@ var defaultStrings = StringTable{
 		StrOtherLang:    "Només tenim aquesta informació en {language}:",
 		StrClosedHours:  "El nostre equip no està disponible ara. Tornem {when} i et respondrem aquí.",
 		StrMayHelp:      "Aquest article et pot ajudar: {title} — {url}",
+		StrSupportHours: "Horari del nostre equip: {hours} (hora de {zone}).",
+		StrOpenNow:      "Ara som oberts.",
+		StrBackAt:       "Ara som tancats; tornem {when}.",
 		StrGreeting:     "Hola! En què et puc ajudar?",
 		StrPresence:     "Sí, sóc aquí. En què et puc ajudar?",
 		StrAnythingElse: "Et puc ajudar en res més?",
@@ -122,6 +137,9 @@ var defaultStrings = StringTable{
 		StrOtherLang:    "Nous n'avons cette information qu'en {language} :",
 		StrClosedHours:  "Notre équipe est absente pour le moment. Nous revenons {when} et vous répondrons ici.",
 		StrMayHelp:      "Cet article peut vous aider : {title} — {url}",
+		StrSupportHours: "Horaires de notre équipe : {hours} (heure de {zone}).",
+		StrOpenNow:      "Nous sommes ouverts en ce moment.",
+		StrBackAt:       "Nous sommes fermés pour le moment ; nous revenons {when}.",
 		StrGreeting:     "Bonjour ! Comment puis-je vous aider ?",
 		StrPresence:     "Oui, je suis là. Comment puis-je vous aider ?",
 		StrAnythingElse: "Puis-je vous aider pour autre chose ?",

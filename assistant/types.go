@@ -36,9 +36,20 @@ type Question struct {
 	Country        string
 	Email          string
 	History        []Turn // oldest first, the visitor's new message last
+	// Hours are the website's support hours, nil when it has none: a question about opening hours
+	// is answered from them.
+	Hours *SupportHours
 	// Budget state, so the assistant can refuse before spending.
 	ConversationTokens int64 // tokens already spent in this conversation
 	WebsiteTokensToday int64 // tokens already spent by the website today
+}
+
+// SupportHours are the facts of a website's support hours the assistant can tell a visitor.
+type SupportHours struct {
+	Week map[string]string // language -> the weekly hours ("Monday to Friday 9:00–18:00")
+	Zone string            // the hours' IANA time zone
+	Open bool              // open now
+	Back map[string]string // language -> when the team is back ("Monday at 9:00"), when closed
 }
 
 // Answer is what the assistant decided.

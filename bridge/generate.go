@@ -233,6 +233,9 @@ func (b *Bridge) question(c *Conversation) assistant.Question {
 	if used, err := b.opts.Store.Usage(b.ctx, c.WebsiteID, b.opts.Now().UTC().Format("2006-01-02")); err == nil {
 		q.WebsiteTokensToday = used
 	}
+	if site := b.website(c.WebsiteID); site != nil && site.Hours != nil {
+		q.Hours = site.Hours.facts(b.opts.Now())
+	}
 	return q
 }
 

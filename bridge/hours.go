@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signalbridge/signalbridge/assistant"
 	"github.com/signalbridge/signalbridge/hours"
 	"github.com/signalbridge/signalbridge/signals"
 )
@@ -65,6 +66,20 @@ func (h *SupportHours) At(t time.Time) HoursStatus {
 		out.Next = out.Next.In(loc)
 	}
 	return out
+}
+
+// facts are the support hours as the assistant tells them to a visitor who asks when the team is
+// open, in every language the hours package speaks, in the schedule's own zone.
+func (h *SupportHours) facts(now time.Time) *assistant.SupportHours {
+	st := h.At(now)
+	f := &assistant.SupportHours{Week: map[string]string{}, Back: map[string]string{}, Zone: st.TimeZone, Open: st.Open}
+	for _, lang := range hours.Languages() {
+		f.Week[lang] = h.Schedule.Describe(lang)
+		if !st.Open && !st.Next.IsZero() {
+			f.Back[lang] = hours.When(lang, st.Next, now.In(h.Schedule.Location))
+		}
+	}
+	return f
 }
 
 // ErrNoHours is returned by Hours for a website without support hours.

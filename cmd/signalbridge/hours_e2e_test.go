@@ -361,3 +361,27 @@ func TestSupportHoursFromTheSettingsPage(t *testing.T) {
 		})
 	})
 }
+
+// TestSupportHoursAnswerOpeningHours: a visitor who asks when the team is open gets the website's
+// support hours (not an article that shares "open" or "hour"), with whether it is open now, in
+// their language; the answer follows the clock.
+func TestSupportHoursAnswerOpeningHours(t *testing.T) {
+	loc := madrid(t)
+	clock := newTestClock(time.Date(2026, 3, 28, 15, 0, 0, 0, loc)) // a Saturday
+	h := handoverHarness(t, harnessOptions{now: clock.Now, website: WebsiteConfig{Hours: officeHours(false)}})
+	v := h.visitor(crisptest.VisitorInfo{Locales: []string{"en-GB"}})
+	s := v.SessionID()
+	mustSend(t, v, "what are your opening hours?")
+	got := contentText(h.waitAnswers(s, 1)[0])
+	for _, want := range []string{"Monday to Friday 9:00–18:00 (Europe/Madrid time)", "we are back Monday at 9:00"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("answer to the opening hours = %q, want it to contain %q", got, want)
+		}
+	}
+	clock.Set(time.Date(2026, 3, 30, 10, 0, 0, 0, loc)) // Monday 10:00
+	mustSend(t, v, "¿estáis abiertos ahora?")
+	got = contentText(h.waitAnswers(s, 2)[1])
+	if !strings.Contains(got, "lunes a viernes de 9:00 a 18:00") || !strings.Contains(got, "Ahora estamos abiertos") {
+		t.Fatalf("answer in Spanish on Monday morning = %q, want the hours in Spanish and open now", got)
+	}
+}
