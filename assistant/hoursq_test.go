@@ -72,7 +72,7 @@ func TestReplyOpeningHours(t *testing.T) {
 		}
 	}
 	withArticle := MustNew(t, assistant.Config{}, nil, assistant.NewKnowledgeBase(map[string]string{
-		"hours.md": "---\ntitle: Opening hours\nlang: en\nurl: https://help.example/hours\n---\nOur shop in Girona is open Monday to Saturday, 10:00 to 20:00.\n",
+		"hours.md":   "---\ntitle: Opening hours\nlang: en\nurl: https://help.example/hours\n---\nOur shop in Girona is open Monday to Saturday, 10:00 to 20:00.\n",
 		"returns.md": "---\ntitle: Returns\nlang: en\nurl: https://help.example/returns\n---\nOpen the order in your account and choose Return items.\n"}))
 	if got := ask(withArticle, "en", "what are your opening hours?", hours); len(got.Sources) == 0 || got.Sources[0].URL != "https://help.example/hours" {
 		t.Errorf("with an article about opening hours: %q, sources %v", got.Text, got.Sources)
