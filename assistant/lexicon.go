@@ -124,7 +124,7 @@ var lexiconSource = []struct {
 		"ca": "dades, privacitat", "de": "daten, datenschutz", "pt": "dados, privacidade", "it": "dati, privacy",
 	}},
 	{"pay", map[string]string{
-		"en": "pay, paying, paid, payment, payments, card, credit card, debit card, bank transfer, transfer",
+		"en": "pay, paying, paid, payment, payments, card, credit card, debit card, bank transfer, transfer, wire, wire transfer",
 		"es": "pagar, pago, pagos, tarjeta, tarjetas, transferencia, abonar",
 		"fr": "payer, paiement, paiements, carte, carte bancaire, virement",
 		"ca": "pagar, pagament, pagaments, targeta, targetes, transferència",
