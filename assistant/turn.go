@@ -164,6 +164,25 @@ func ClassifyTurn(text string) (kind, lang string) {
 // maxClosingWords caps a message read as thanks or a goodbye among other words (closingTurn).
 const maxClosingWords = 14
 
+// closingPhrases are what makes a longer message thanks or a goodbye (closingTurn): the words and
+// phrases that say it on their own, not the words that only go with them in a short message ("mil",
+// "beaucoup", "later", "day", "mañana", "plus" are in turnWords, where every other word of the
+// message must be conversational too, but "il n'avance plus" is no goodbye).
+var closingPhrases = map[string]map[string][]string{
+	TurnThanks: {
+		"en": {"thanks", "thank you", "thx", "thnx", "thanx", "tks", "ty", "tysm", "tyvm", "cheers", "much appreciated"},
+		"es": {"gracias", "te lo agradezco", "se lo agradezco", "os lo agradezco"},
+		"fr": {"merci", "je vous remercie", "je te remercie"},
+		"ca": {"gracies", "merces", "moltes gracies"},
+	},
+	TurnBye: {
+		"en": {"bye", "goodbye", "good bye", "bye bye", "see you", "see ya", "cya", "farewell", "good night", "take care", "have a nice day", "have a good day", "talk later", "talk to you later"},
+		"es": {"adios", "chao", "chau", "hasta luego", "hasta pronto", "hasta manana", "nos vemos", "buenas noches"},
+		"fr": {"au revoir", "a bientot", "a plus tard", "bonne journee", "bonne soiree", "bonne nuit", "tchao", "a la prochaine"},
+		"ca": {"adeu", "fins aviat", "fins despres", "fins dema", "fins ara", "bona nit"},
+	},
+}
+
 // closingTurn reports a message that thanks or says goodbye among words that are not all
 // conversational ("great, thanks a lot for sorting that out"): when the knowledge base has no
 // sure answer for it (and it asks nothing, for a weak match), it is answered as thanks (or a
@@ -173,10 +192,11 @@ func closingTurn(text string) (kind, lang string) {
 	if len(ws) == 0 || len(ws) > maxClosingWords {
 		return TurnQuestion, ""
 	}
+	joined := " " + strings.Join(ws, " ") + " "
 	for _, k := range []string{TurnThanks, TurnBye} {
 		for _, l := range KBLanguages {
-			for _, w := range ws {
-				if slices.Contains(strings.Fields(turnWords[k][l]), w) {
+			for _, p := range closingPhrases[k][l] {
+				if strings.Contains(joined, " "+p+" ") {
 					return k, l
 				}
 			}
@@ -204,7 +224,7 @@ var (
 )
 
 // maxFragmentWords caps a fragment opened by a preposition.
-const maxFragmentWords = 4
+const maxFragmentWords = 6
 
 // maxFollowWords caps a follow-up: a longer message stands on its own.
 const maxFollowWords = 8

@@ -320,3 +320,29 @@ func TestReplyNothingToSearch(t *testing.T) {
 		t.Fatalf("hmm, so? = %+v, want a conversational answer", ans)
 	}
 }
+
+// A word that goes with a goodbye in a short message ("plus", "mañana", "day", "later") does not
+// make a longer message one: "il n'avance plus" is a parcel that does not move, not "à plus".
+func TestClosingNeedsAClosingPhrase(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	for text, want := range map[string]string{
+		"mon colis est bloqué depuis 6 jours ouvrés, il n'avance plus": "",
+		"et s'il ne bouge plus depuis 6 jours ?":                       "",
+		"the parcel is a day late, can you check it later":             "",
+		"¿me llega mañana si pido hoy?":                                 "",
+		"great, thanks a lot for sorting that out":                      assistant.TurnThanks,
+		"vale, muchas gracias por la ayuda":                             assistant.TurnThanks,
+		"ok bye then, have a nice day":                                  assistant.TurnBye,
+		"bon, au revoir et bonne journée":                               assistant.TurnBye,
+		"perfecte, fins aviat":                                          assistant.TurnBye,
+	} {
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "how long does delivery take?"}, {Role: assistant.RoleVisitor, Text: text}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Turn != want {
+			t.Errorf("%q answered as turn %q (%q), want %q", text, ans.Turn, ans.Text, want)
+		}
+	}
+}
