@@ -329,12 +329,12 @@ func TestClosingNeedsAClosingPhrase(t *testing.T) {
 		"mon colis est bloqué depuis 6 jours ouvrés, il n'avance plus": "",
 		"et s'il ne bouge plus depuis 6 jours ?":                       "",
 		"the parcel is a day late, can you check it later":             "",
-		"¿me llega mañana si pido hoy?":                                 "",
-		"great, thanks a lot for sorting that out":                      assistant.TurnThanks,
-		"vale, muchas gracias por la ayuda":                             assistant.TurnThanks,
-		"ok bye then, have a nice day":                                  assistant.TurnBye,
-		"bon, au revoir et bonne journée":                               assistant.TurnBye,
-		"perfecte, fins aviat":                                          assistant.TurnBye,
+		"¿me llega mañana si pido hoy?":                                "",
+		"great, thanks a lot for sorting that out":                     assistant.TurnThanks,
+		"vale, muchas gracias por la ayuda":                            assistant.TurnThanks,
+		"ok bye then, have a nice day":                                 assistant.TurnBye,
+		"bon, au revoir et bonne journée":                              assistant.TurnBye,
+		"perfecte, fins aviat":                                         assistant.TurnBye,
 	} {
 		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
 			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "how long does delivery take?"}, {Role: assistant.RoleVisitor, Text: text}}})
