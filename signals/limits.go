@@ -33,6 +33,11 @@ type Limits struct {
 	// that change the mode. A start past the limit is refused (audited, counted); a pause past it is
 	// still applied (it moves towards a person) but leaves no token for the next start, so a
 	// conversation toggled in a loop settles paused and costs no Crisp calls after the burst.
+	//
+	// A pause written while the assistant is already stopped changes no mode, but its write-back is
+	// made again (the restate): those writes are bounded at the same rate, in a bucket of their own
+	// (LimitRestates), so they never take the tokens starts need; a loop of toggles costs at most
+	// that burst of writes more.
 	Edges Rate
 	// Answers bounds the answers decided per conversation; a visitor message past it is kept in the
 	// transcript and not answered (the next answer covers it).
@@ -45,8 +50,11 @@ type Limits struct {
 
 // Limit names, in Result.Limited and in metrics.
 const (
-	LimitEdges   = "signal_edges"
-	LimitAnswers = "answers"
+	LimitEdges = "signal_edges"
+	// LimitRestates bounds the write-backs made again for pauses written while the assistant is
+	// already stopped (at the rate of Limits.Edges).
+	LimitRestates = "signal_restates"
+	LimitAnswers  = "answers"
 )
 
 // LimitKey is the key of State.Written holding the bucket or counter of a limit. It starts with a

@@ -166,3 +166,54 @@ func TestSignedStartExpiryWallClock(t *testing.T) {
 		t.Errorf("fresh signed start caught up: mode %s (%s), want active", res.State.Mode, res.Note)
 	}
 }
+
+// TestRestateLimit: a page clicking Pause 1,000 times in a minute while the assistant is paused has
+// the write-back restated a bounded number of times (a burst, then at the edge rate), the others
+// counted as limited; the restates never take a start's token nor reset the refusal count.
+func TestRestateLimit(t *testing.T) {
+	cfg := limited()
+	s := cfg.Step(cfg.Initial(at), signals.Input{Kind: signals.InputPause, Source: signals.SourceAPI, At: at}).State
+	restated, limitedN := 0, 0
+	for i := range 1000 {
+		in := dataIn(fmt.Sprintf("pause_chatbot#p%d", i))
+		in.At = at + int64(i)*60
+		res := cfg.Step(s, in)
+		s = res.State
+		if res.Transition != nil {
+			t.Fatalf("click %d transitioned: %+v", i, res.Transition)
+		}
+		for _, a := range res.Actions {
+			if a.Kind != signals.ActWriteBack {
+				t.Fatalf("click %d: action %s, want only write-backs", i, a.Kind)
+			}
+			restated++
+		}
+		if res.Limited == signals.LimitRestates {
+			limitedN++
+		}
+	}
+	t.Logf("1,000 pauses while paused in 60 s: %d write-backs restated, %d limited", restated, limitedN)
+	if restated < 1 || restated > 4+2 {
+		t.Errorf("%d write-backs restated, want between 1 and 6 (a burst of 4, then 1 per 30 s)", restated)
+	}
+	if restated+limitedN != 1000 {
+		t.Errorf("%d restated + %d limited, want 1,000", restated, limitedN)
+	}
+	if n := signals.RefusedEdges(s); n != 0 {
+		t.Errorf("refused edges %d, want 0 (no start was refused)", n)
+	}
+	// Every start token is still there: four page starts and pauses in a row apply.
+	for i := range 4 {
+		v := "start_chatbot#s"
+		if i%2 == 1 {
+			v = "pause_chatbot#q"
+		}
+		in := dataIn(fmt.Sprint(v, i))
+		in.At = at + 60_000 + int64(i)
+		res := cfg.Step(s, in)
+		if res.Transition == nil {
+			t.Fatalf("toggle %d after the clicks: not applied (%q)", i, res.Note)
+		}
+		s = res.State
+	}
+}

@@ -184,11 +184,12 @@ func (st *stepper) act(a Action, reason Reason, src Source) {
 	st.r.Actions = append(st.r.Actions, a)
 }
 
-// writeBack adds the write-back action and remembers what we write, so its echo is recognised.
+// writeBack adds the write-back action and remembers what we write, so its echo is recognised. Its
+// time is that of the stop (State.Since), however late the write is made again.
 func (st *stepper) writeBack(reason Reason, src Source) {
 	key := st.c.Vocabulary.Key
 	expect := map[string]string{key: st.r.State.Last[key]}
-	data := st.c.Vocabulary.WriteBack(reason, st.in.At)
+	data := st.c.Vocabulary.WriteBack(reason, st.r.State.Since)
 	for k, v := range data {
 		st.setWritten(k, v)
 		st.setLast(k, v)
@@ -241,14 +242,39 @@ func (st *stepper) data() {
 	case src == "":
 		src = SourceData
 	}
-	if p.Command == CmdStart {
+	switch {
+	case p.Command == CmdStart:
 		if len(st.c.StartSecret) > 0 && Untrusted(src) && !st.signed(p, src) {
 			return
 		}
 		st.start(src)
-	} else {
+	case st.r.State.Mode == ModePaused || st.r.State.Mode == ModeHuman:
+		st.restate(src)
+	default:
 		st.pause(ReasonSignal, src)
 	}
+}
+
+// restate answers a pause written while the assistant is already stopped (a second click on the
+// page's Pause, a scenario pausing again). The mode, the epoch and what was decided stay as they
+// are, but the pause value has replaced our write-back in the signal key: the write-back of the
+// current stop is made again, so the key tells a scenario why the assistant stopped. A start
+// written while the assistant is active needs no such write: the start value is what a start
+// leaves in the key.
+//
+// From an untrusted source each restate spends a token of its own bucket (LimitRestates, at the
+// rate of Limits.Edges, so repeated pauses never take the tokens starts need); with none left the
+// key keeps the pause value (it still says paused) and the input is counted as limited, so a page
+// clicking Pause in a loop costs no Crisp calls past the burst.
+func (st *stepper) restate(src Source) {
+	s := st.r.State
+	if Untrusted(src) && !st.take(LimitRestates, st.c.Limits.Edges, false) {
+		st.r.Limited = LimitRestates
+		st.r.Note = fmt.Sprintf("already %s (%s); write-back not restated: rate limited: %s", s.Mode, s.Reason, st.c.Limits.Edges)
+		return
+	}
+	st.r.Note = fmt.Sprintf("already %s (%s): write-back restated", s.Mode, s.Reason)
+	st.writeBack(s.Reason, src)
 }
 
 // signed verifies a start from an untrusted source on a website that requires signed starts. A

@@ -77,6 +77,7 @@ func TestStepTable(t *testing.T) {
 	reply := want{actions: []signals.ActionKind{signals.ActReply}}
 	resolved := want{to: A, reason: signals.ReasonResolved, source: signals.SourceResolution, actions: cancelActs}
 	resolvedSame := want{actions: cancelActs}
+	restated := want{actions: []signals.ActionKind{signals.ActWriteBack}} // a pause while stopped: our write-back again
 
 	tests := []struct {
 		name string
@@ -88,9 +89,9 @@ func TestStepTable(t *testing.T) {
 		{"data start nonce", dataIn("start_chatbot#n1"), map[signals.Mode]want{
 			W: start(signals.SourcePage), A: none, P: start(signals.SourcePage), H: refused(signals.SourcePage)}},
 		{"data pause", dataIn("pause_chatbot"), map[signals.Mode]want{
-			W: pause(signals.ReasonSignal, signals.SourceData), A: pause(signals.ReasonSignal, signals.SourceData), P: none, H: none}},
+			W: pause(signals.ReasonSignal, signals.SourceData), A: pause(signals.ReasonSignal, signals.SourceData), P: restated, H: restated}},
 		{"data pause nonce", dataIn(" pause_chatbot#n2 "), map[signals.Mode]want{
-			W: pause(signals.ReasonSignal, signals.SourcePage), A: pause(signals.ReasonSignal, signals.SourcePage), P: none, H: none}},
+			W: pause(signals.ReasonSignal, signals.SourcePage), A: pause(signals.ReasonSignal, signals.SourcePage), P: restated, H: restated}},
 		{"data dummy", dataIn("dummy-9"), map[signals.Mode]want{W: none, A: none, P: none, H: none}},
 		{"data our write-back", dataIn("chatbot_paused:budget"), map[signals.Mode]want{W: none, A: none, P: none, H: none}},
 		{"data without key", signals.Input{Kind: signals.InputData, At: at, Data: map[string]string{"enum_reason": "start_chatbot"}},
@@ -482,5 +483,78 @@ func TestRefusedStarts(t *testing.T) {
 	}
 	if res := cfg.Step(stateIn(A), dataIn("pause_chatbot")); res.State.Mode != P {
 		t.Errorf("data pause while active: mode %s, want paused", res.State.Mode)
+	}
+}
+
+// TestRepeatedPauseRestatesTheWriteBack: a pause written while the assistant is already stopped
+// (the page's Pause clicked twice, a scenario pausing again) changes no mode, but writes our
+// write-back again, with the stop's reason, mode and time, conditional on the value it replaces;
+// the echo of that write is no signal. A start written while active writes nothing: the start value
+// is what a start leaves in the key.
+func TestRepeatedPauseRestatesTheWriteBack(t *testing.T) {
+	cfg := signals.DefaultConfig()
+	step := func(s signals.State, v string, t0 int64) signals.Result {
+		in := dataIn(v)
+		in.At = t0
+		return cfg.Step(s, in)
+	}
+	writeBack := func(t *testing.T, res signals.Result) signals.Action {
+		t.Helper()
+		var wb []signals.Action
+		for _, a := range res.Actions {
+			if a.Kind == signals.ActWriteBack {
+				wb = append(wb, a)
+			}
+		}
+		if len(wb) != 1 {
+			t.Fatalf("actions %v (note %q), want one write-back", actionKinds(res.Actions), res.Note)
+		}
+		return wb[0]
+	}
+	s := cfg.Initial(at)
+	first := step(s, "pause_chatbot#a", at+1_000)
+	if first.Transition == nil || first.State.Mode != P {
+		t.Fatalf("first pause: %+v (note %q), want paused", first.Transition, first.Note)
+	}
+	s = first.State
+	echo := cfg.Step(s, signals.Input{Kind: signals.InputData, At: at + 1_100, Data: writeBack(t, first).Data})
+	if len(echo.Actions) != 0 || echo.Transition != nil {
+		t.Fatalf("echo of the pause's write-back acted: %v", actionKinds(echo.Actions))
+	}
+	s = echo.State
+
+	// The second click, a minute later.
+	second := step(s, "pause_chatbot#b", at+61_000)
+	if second.Transition != nil || second.Refused != nil || second.State.Mode != P || second.State.Reason != signals.ReasonSignal ||
+		second.State.Since != s.Since || second.State.Transitions != s.Transitions {
+		t.Fatalf("second pause: transition %+v, state %+v, want the stop unchanged", second.Transition, second.State)
+	}
+	wb := writeBack(t, second)
+	if want := cfg.Vocabulary.WriteBack(signals.ReasonSignal, at+1_000); !maps.Equal(wb.Data, want) {
+		t.Errorf("restated write-back %v, want the pause's own %v (its time is the stop's)", wb.Data, want)
+	}
+	if !maps.Equal(wb.Expect, map[string]string{"enum": "pause_chatbot#b"}) {
+		t.Errorf("restated write-back expects %v, want the value it replaces", wb.Expect)
+	}
+	if wb.Reason != signals.ReasonSignal || wb.Source != signals.SourcePage {
+		t.Errorf("restated write-back carries %s/%s, want signal/page", wb.Reason, wb.Source)
+	}
+	if again := cfg.Step(second.State, signals.Input{Kind: signals.InputData, At: at + 61_100, Data: wb.Data}); len(again.Actions) != 0 || again.Transition != nil {
+		t.Errorf("echo of the restated write-back acted: %v (note %q)", actionKinds(again.Actions), again.Note)
+	}
+
+	// Handed over: the restate says so.
+	h := step(stateIn(H), "pause_chatbot", at)
+	if h.Transition != nil || h.State.Mode != H {
+		t.Fatalf("pause while human: transition %+v mode %s", h.Transition, h.State.Mode)
+	}
+	if got := writeBack(t, h).Data; got["enum"] != "chatbot_paused:human" || got["enum_state"] != "human" || got["enum_reason"] != "human" {
+		t.Errorf("pause while human restated %v, want chatbot_paused:human", got)
+	}
+
+	// A start written while active: nothing to write.
+	a := step(stateIn(A), "start_chatbot#c", at)
+	if a.Transition != nil || len(a.Actions) != 0 {
+		t.Errorf("start while active: transition %+v actions %v, want none", a.Transition, actionKinds(a.Actions))
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -464,7 +466,13 @@ func (c Config) Validate() error {
 			bad("admin_cors_origins", "%q must be an origin such as https://admin.example.com (no path, no trailing slash)", o)
 		}
 	}
-	errs = append(errs, c.Redis.validate()...)
+	for _, err := range c.Redis.validate() {
+		// "redis.url: must be ...": with the field's line, as every other problem.
+		if field, msg, ok := strings.Cut(err.Error(), ": "); ok {
+			err = c.fieldProblem(field, msg)
+		}
+		errs = append(errs, err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -534,8 +542,8 @@ func (c Config) Validate() error {
 			bad("openai.model", "is required when an API key is set")
 		}
 	}
-	for id, w := range c.Websites {
-		p := "websites." + id
+	for _, id := range slices.Sorted(maps.Keys(c.Websites)) {
+		w, p := c.Websites[id], "websites."+id
 		if id != "default" && !websiteIDRe.MatchString(id) {
 			bad(p, "website id must be a lowercase UUID")
 		}

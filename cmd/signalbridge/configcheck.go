@@ -65,7 +65,7 @@ func checkYAML(doc *yaml.Node) *yamlFile {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	f.walk(root, reflect.TypeFor[Config](), "")
+	f.walk(root, reflect.TypeFor[Config](), "", root.Line)
 	return f
 }
 
@@ -81,18 +81,19 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func (f *yamlFile) bad(n *yaml.Node, path, format string, a ...any) {
+func (f *yamlFile) bad(line int, path, format string, a ...any) {
 	if path == "" {
 		path = "(file)"
 	}
-	f.problems = append(f.problems, &FieldProblem{Field: path, Line: n.Line, Msg: fmt.Sprintf(format, a...)})
+	f.problems = append(f.problems, &FieldProblem{Field: path, Line: line, Msg: fmt.Sprintf(format, a...)})
 }
 
-// walk checks node n as a value of type t at path. It returns false when n cannot be decoded as t
-// (the caller drops it).
-func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string) bool {
+// walk checks node n as a value of type t at path. line is the line that names the entry: its
+// key's for a field or a map entry (a block mapping or list value starts on the line below), its
+// own for a list element. It returns false when n cannot be decoded as t (the caller drops it).
+func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string, line int) bool {
 	if path != "" {
-		f.lines[path] = n.Line
+		f.lines[path] = line
 	}
 	if n.Kind == yaml.AliasNode {
 		return true // anchors and aliases are decoded as written
@@ -112,7 +113,7 @@ func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string) bool {
 			break
 		}
 		if n.Kind != yaml.MappingNode {
-			f.bad(n, path, "want a mapping (indented key: value lines), got %s", describeNode(n))
+			f.bad(line, path, "want a mapping (indented key: value lines), got %s", describeNode(n))
 			return false
 		}
 		fields := yamlFields(t)
@@ -135,7 +136,7 @@ func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string) bool {
 				f.problems = append(f.problems, &FieldProblem{Field: join(path, k.Value), Line: k.Line, Msg: msg})
 				continue
 			}
-			if f.walk(v, ft, join(path, k.Value)) {
+			if f.walk(v, ft, join(path, k.Value), k.Line) {
 				kept = append(kept, k, v)
 			}
 		}
@@ -143,13 +144,13 @@ func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string) bool {
 		return true
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			f.bad(n, path, "want a mapping (indented key: value lines), got %s", describeNode(n))
+			f.bad(line, path, "want a mapping (indented key: value lines), got %s", describeNode(n))
 			return false
 		}
 		kept := n.Content[:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if f.walk(v, t.Elem(), join(path, k.Value)) {
+			if f.walk(v, t.Elem(), join(path, k.Value), k.Line) {
 				kept = append(kept, k, v)
 			}
 		}
@@ -157,28 +158,28 @@ func (f *yamlFile) walk(n *yaml.Node, t reflect.Type, path string) bool {
 		return true
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			f.bad(n, path, "want a list ([a, b] or - lines), got %s", describeNode(n))
+			f.bad(line, path, "want a list ([a, b] or - lines), got %s", describeNode(n))
 			return false
 		}
 		ok := true
 		for i, e := range n.Content {
-			ok = f.walk(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)) && ok
+			ok = f.walk(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), e.Line) && ok
 		}
 		return ok
 	}
 	// A scalar: decode it alone to see whether it fits.
 	if n.Kind != yaml.ScalarNode {
-		f.bad(n, path, "want %s, got %s", describeType(t), describeNode(n))
+		f.bad(line, path, "want %s, got %s", describeType(t), describeNode(n))
 		return false
 	}
 	isInt := t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 && t != durationType
 	if isInt && n.Tag == "!!float" {
 		// yaml.v3 would silently truncate 1.5 to 1.
-		f.bad(n, path, "want %s, got %q", describeType(t), n.Value)
+		f.bad(line, path, "want %s, got %q", describeType(t), n.Value)
 		return false
 	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
-		f.bad(n, path, "want %s, got %q", describeType(t), n.Value)
+		f.bad(line, path, "want %s, got %q", describeType(t), n.Value)
 		return false
 	}
 	return true

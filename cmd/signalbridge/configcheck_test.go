@@ -233,3 +233,42 @@ func TestDefaultPluginURNWarns(t *testing.T) {
 		t.Fatalf("run exited %d: %s", code, stderr.String())
 	}
 }
+
+// TestCheckSortsProblemsByLine: check lists the problems of the file in the order of its lines,
+// whichever pass found them (the file's shape or Validate), with those no line of the file sets
+// last; an invalid website id is reported on the line of the id itself, not on the line below.
+func TestCheckSortsProblemsByLine(t *testing.T) {
+	env := map[string]string{"CRISP_IDENTIFIER": "ident"} // no CRISP_KEY: a problem without a line
+	path := writeConfig(t, `listen: 127.0.0.1:8080
+crisp:
+  events: sometimes
+websites:
+  Not-A-Website:
+    start_mode: auto
+  default:
+    languages: en
+    start_mode: sometimes
+loglevel: debug
+`)
+	var out, errb strings.Builder
+	if code := Main(context.Background(), []string{"check", "--config", path}, &out, &errb, envFunc(env)); code == 0 {
+		t.Fatalf("check exited 0:\n%s", out.String())
+	}
+	var got []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if p, ok := strings.CutPrefix(l, "  - "); ok {
+			got = append(got, p)
+		}
+	}
+	want := []string{
+		`line 3: crisp.events: must be rtm, hooks or both, got "sometimes"`,
+		`line 5: websites.Not-A-Website: website id must be a lowercase UUID`,
+		`line 8: websites.default.languages: want a list ([a, b] or - lines), got "en"`,
+		`line 9: websites.default.start_mode: must be auto or wait_for_signal, got "sometimes"`,
+		`line 10: loglevel: unknown field; did you mean log_level?`,
+		`crisp.key: is required (CRISP_KEY)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("check listed:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -38,8 +38,8 @@ const minStartSecret = 16
 
 // envProblems are the problems only the environment can show: each website's start_secret_env
 // must name a variable that holds a secret of at least minStartSecret bytes, as run requires.
-func (c Config) envProblems(getenv func(string) string) []string {
-	var out []string
+func (c Config) envProblems(getenv func(string) string) []error {
+	var out []error
 	for _, id := range slices.Sorted(maps.Keys(c.Websites)) {
 		name := c.Websites[id].Signals.StartSecretEnv
 		if name == "" {
@@ -55,7 +55,7 @@ func (c Config) envProblems(getenv func(string) string) []string {
 		default:
 			continue
 		}
-		out = append(out, c.fieldProblem(field, msg).Error())
+		out = append(out, c.fieldProblem(field, msg))
 	}
 	return out
 }

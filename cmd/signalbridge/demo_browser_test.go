@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -14,6 +15,31 @@ import (
 // reason · source line contains src ("signal · page").
 func auditHas(mode, src string) string {
 	return `s.audit.some(function (a) { return a.indexOf("→ ` + mode + ` ") >= 0 && a.indexOf(` + jsString(src) + `) >= 0; })`
+}
+
+// restatedAfter reports whether, among the demo's events after seq, a page's pause_chatbot#<nonce>
+// was followed by the write-back chatbot_paused:signal.
+func restatedAfter(d *demo, seq int64) bool {
+	paused := false
+	for _, ev := range d.fake.Events(seq) {
+		if ev.Name != "session:set_data" {
+			continue
+		}
+		var data struct {
+			Data map[string]any `json:"data"`
+		}
+		if json.Unmarshal(ev.Data, &data) != nil {
+			continue
+		}
+		v, _ := data.Data["enum"].(string)
+		switch {
+		case strings.HasPrefix(v, "pause_chatbot#"):
+			paused = true
+		case paused && v == "chatbot_paused:signal":
+			return true
+		}
+	}
+	return false
 }
 
 // TestDemoInBrowser drives `signalbridge demo` from its page in a real headless chromium: the
@@ -57,6 +83,12 @@ func TestDemoInBrowser(t *testing.T) {
 		p.click("sb-pause")
 		p.wait("mode paused", `s.mode === "paused" && s.detail.indexOf("signal") === 0 && `+auditHas("paused", "signal · page")+
 			` && s.data.enum === "chatbot_paused:signal" && s.snippet === "paused (signal)"`)
+		// Pause clicked again while paused (a double click): no second transition (the audit below),
+		// and the button's pause_chatbot#<nonce> is written over with the write-back once more.
+		seq := d.fake.LastSeq()
+		p.click("sb-pause")
+		waitCond(t, "the second pause written back", func() bool { return restatedAfter(d, seq) })
+		p.wait("still paused, the write-back shown", `s.mode === "paused" && s.data.enum === "chatbot_paused:signal" && s.snippet === "paused (signal)"`)
 		const still = "Still there?"
 		p.visitorSays(still)
 		if c := p.waitTurn(k, still); c.Mode != signals.ModePaused {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -210,21 +212,27 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 }
 
 // loadConfig reads and validates the configuration. err is a file that cannot be read or parsed;
-// problems lists every wrong field at once (unknown fields and wrong types from the file, then
-// Validate's), each with its path and, when the file sets it, its line.
+// problems lists every wrong field at once (unknown fields and wrong types from the file,
+// Validate's, the environment's), each with its path and, when the file sets it, its line, in the
+// order of the file's lines (those no line sets last).
 func loadConfig(path string, getenv func(string) string) (cfg Config, problems []string, err error) {
 	cfg, err = LoadConfig(path, getenv)
 	var ce *ConfigError
 	if err != nil && !errors.As(err, &ce) {
 		return cfg, nil, err
 	}
+	var errs []error
 	if ce != nil {
-		problems = splitErrors(ce)
+		errs = splitErrors(ce)
 	}
 	if verr := cfg.Validate(); verr != nil {
-		problems = append(problems, splitErrors(verr)...)
+		errs = append(errs, splitErrors(verr)...)
 	}
-	problems = append(problems, cfg.envProblems(getenv)...)
+	errs = append(errs, cfg.envProblems(getenv)...)
+	sortProblems(errs)
+	for _, e := range errs {
+		problems = append(problems, e.Error())
+	}
 	return cfg, problems, nil
 }
 
@@ -238,13 +246,40 @@ func plainCrisp(err error) string {
 	return "cannot reach Crisp at the configured api_url: " + err.Error()
 }
 
-func splitErrors(err error) []string {
+// splitErrors flattens joined errors into one error each.
+func splitErrors(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
+		var out []error
 		for _, e := range j.Unwrap() {
 			out = append(out, splitErrors(e)...)
 		}
 		return out
 	}
-	return []string{err.Error()}
+	return []error{err}
+}
+
+// sortProblems orders configuration problems by the line of the file they name; those without a
+// line (a value from the defaults or the environment) come last, by field. Problems of one line
+// keep their order.
+func sortProblems(errs []error) {
+	key := func(err error) (int, string) {
+		var p *FieldProblem
+		if !errors.As(err, &p) {
+			return 0, err.Error()
+		}
+		return p.Line, p.Field
+	}
+	slices.SortStableFunc(errs, func(a, b error) int {
+		la, fa := key(a)
+		lb, fb := key(b)
+		switch {
+		case la == 0 && lb == 0:
+			return strings.Compare(fa, fb)
+		case la == 0:
+			return 1
+		case lb == 0:
+			return -1
+		}
+		return cmp.Compare(la, lb)
+	})
 }
