@@ -31,3 +31,11 @@ func WithoutDictionaryHints() (restore func()) {
 	dictionaryHints = false
 	return func() { dictionaryHints = true }
 }
+
+// WithoutLightWords empties the light words until the returned function is called: the ablation
+// test measures what they add. Not for parallel tests.
+func WithoutLightWords() (restore func()) {
+	saved := lightWords
+	lightWords = map[string]map[string]bool{}
+	return func() { lightWords = saved }
+}

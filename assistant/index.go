@@ -265,6 +265,9 @@ func (idx *index) queryGroups(text, lang string, weight float64) []weighted {
 		if !known && g.word != "" && nearStop(langs, g.word) {
 			continue // "hwo", "waht": a mistyped stop word
 		}
+		if !known && g.word != "" && lightWord(langs, g.word) {
+			continue // "download", "need", "trouver": how a visitor asks, not what about
+		}
 		if !known && g.word != "" {
 			for _, near := range idx.typos.near(g.word) {
 				for _, nt := range idx.vocab[near] {
@@ -518,6 +521,36 @@ func nearStop(langs []string, w string) bool {
 			if len(s) >= 3 && oneEdit(w, s) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// lightWords are the verbs and fillers of asking, in any shop ("where can I download…", "I need…",
+// "où je trouve…", "is it possible…"): a word of these the articles never use is dropped like a
+// stop word instead of weighing as a subject they do not cover. One the articles use is searched.
+var lightWords = func() map[string]map[string]bool {
+	src := map[string]string{
+		"en": "download downloads downloaded get getting got find found see view access obtain need needs needed want wanted know tell possible able way actually really guys anyway please still already exactly somewhere anything something",
+		"es": "descargar descargo descargarme conseguir consigo encontrar encuentro ver obtener necesito necesitaria necesitar quiero queria querer saber posible manera forma realmente favor exactamente algo",
+		"fr": "telecharger telecharge trouver trouve voir obtenir besoin veux voudrais vouloir savoir possible moyen facon vraiment exactement svp stp quelque",
+		"ca": "descarregar descarrego trobar trobo veure obtenir necessito necessitaria voler vull voldria saber possible manera realment exactament alguna",
+	}
+	out := map[string]map[string]bool{}
+	for lang, ws := range src {
+		out[lang] = map[string]bool{}
+		for _, w := range strings.Fields(ws) {
+			out[lang][w] = true
+		}
+	}
+	return out
+}()
+
+// lightWord reports a folded word that is one of lightWords in one of langs.
+func lightWord(langs []string, w string) bool {
+	for _, l := range langs {
+		if lightWords[primaryTag(l)][w] {
+			return true
 		}
 	}
 	return false
