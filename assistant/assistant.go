@@ -322,9 +322,20 @@ func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]
 	w := a.site(websiteID).w
 	kb := a.knowledge(websiteID)
 	q.MinMatch, q.MinSimilarity = w.MinPassageMatch, w.MinSimilarity
-	hits, err := kb.Retrieve(ctx, q, w.Passages)
+	k := w.Passages
+	if q.Topic != "" {
+		k = max(k, 10) // the cited article's best passage, however low it ranks (topicPassage)
+	}
+	hits, err := kb.Retrieve(ctx, q, k)
 	if err != nil {
 		a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
+	}
+	var topic []Passage
+	if q.Topic != "" {
+		if p, ok := topicPassage(hits, q.Topic); ok {
+			topic = []Passage{p}
+		}
+		hits = hits[:min(len(hits), w.Passages)]
 	}
 	queries, usage := a.searchQueries(ctx, w, websiteID, kb.Languages(), q.Text, q.Context)
 	if len(queries) > 0 {
@@ -347,6 +358,13 @@ func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]
 		if p.Match >= w.MinPassageMatch || (w.MinSimilarity > 0 && p.Similarity >= w.MinSimilarity) || leads(p) {
 			passages = append(passages, p)
 		}
+	}
+	if len(topic) > 0 && (len(passages) == 0 || passages[0].Match < w.OfflineMinMatch && passages[0].URL != topic[0].URL) {
+		// A follow-up that points surely nowhere else stays on the article it follows: its best
+		// passage first, as offline (topicPassage).
+		passages = slices.DeleteFunc(passages, func(p Passage) bool { return p.URL == topic[0].URL })
+		passages = append(topic, passages...)
+		passages = passages[:min(len(passages), w.Passages)]
 	}
 	return passages, usage
 }

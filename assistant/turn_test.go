@@ -2,6 +2,7 @@ package assistant_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -343,6 +344,44 @@ func TestClosingNeedsAClosingPhrase(t *testing.T) {
 		}
 		if ans.Turn != want {
 			t.Errorf("%q answered as turn %q (%q), want %q", text, ans.Turn, ans.Text, want)
+		}
+	}
+}
+
+// firstPassageCiter stands in for a model: it answers with the first passage link of its prompt.
+type firstPassageCiter struct{}
+
+var promptURL = regexp.MustCompile(`(?m)^URL: (\S+)$`)
+
+func (firstPassageCiter) Complete(_ context.Context, req assistant.CompletionRequest) (assistant.Completion, error) {
+	if m := promptURL.FindStringSubmatch(req.Messages[0].Content); m != nil {
+		return assistant.Completion{Text: "See " + m[1]}, nil
+	}
+	return assistant.Completion{Text: "Sorry, I don't know."}, nil
+}
+
+// With a model as offline, a follow-up whose own words point surely nowhere else is given the
+// article it follows first ("can I pause it instead?" after the cancelling answer), and one whose
+// words do point elsewhere is not held to it ("and do you ship to Norway?").
+func TestFollowUpStaysOnItsArticle(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	for _, model := range []assistant.Completer{nil, firstPassageCiter{}} {
+		a := MustNew(t, assistant.Config{}, model, kb)
+		for _, tc := range []struct{ first, cited, next, want string }{
+			{"how do I cancel my subscription", "https://help.nimbus.example/en/subscription#cancel-your-subscription", "can i pause it instead?", "/en/subscription#pause-your-subscription"},
+			{"comment suspendre mon abonnement", "https://help.nimbus.example/en/subscription#pause-your-subscription", "pour combien de temps max ?", "/en/subscription#"},
+			{"how do I cancel my subscription", "https://help.nimbus.example/en/subscription#cancel-your-subscription", "and do you ship to Norway?", "/en/shipping#international-shipping"},
+		} {
+			h := []assistant.Turn{{Role: assistant.RoleVisitor, Text: tc.first},
+				{Role: assistant.RoleAssistant, Text: "Read more: " + tc.cited},
+				{Role: assistant.RoleVisitor, Text: tc.next}}
+			ans, err := a.Reply(context.Background(), assistant.Question{Language: "en", History: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(ans.Text, tc.want) {
+				t.Errorf("model %v: %q after %q = %q, want a link to %s", model != nil, tc.next, tc.first, ans.Text, tc.want)
+			}
 		}
 	}
 }
