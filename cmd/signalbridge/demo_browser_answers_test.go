@@ -11,7 +11,8 @@ import (
 
 // A visitor's conversation in the demo, in a real browser, with the offline assistant: a greeting
 // is answered as a greeting (never "I couldn't find"), a question with its article, a follow-up
-// ("and to Norway?") with the same article, and thanks with the closing words.
+// ("and to Norway?") with the same article, opening hours with the support hours, and thanks with
+// the closing words.
 func TestDemoConversationTurns(t *testing.T) {
 	browser := jstest.NewBrowser(t)
 	d := startTestDemo(t, "auto")
@@ -48,10 +49,18 @@ func TestDemoConversationTurns(t *testing.T) {
 		t.Fatalf("answer to the follow-up = %q, want the international shipping section again", got[2])
 	}
 
+	// Opening hours come from the demo website's support hours, not from an article sharing
+	// "open" or "hour".
+	p.visitorSays("what are your opening hours?")
+	got = waitBots("opening hours answered", 4)
+	if !strings.Contains(got[3], "Monday to Friday 9:00–18:00 (Europe/Madrid time)") || strings.Contains(got[3], "help.nimbus.example") {
+		t.Fatalf("answer to the opening hours = %q, want the support hours and no article", got[3])
+	}
+
 	p.visitorSays("great, thanks!")
-	got = waitBots("thanks answered", 4)
-	if !strings.Contains(got[3], strs.Get("en", assistant.StrClosing)) {
-		t.Fatalf("answer to thanks = %q, want the closing words", got[3])
+	got = waitBots("thanks answered", 5)
+	if !strings.Contains(got[4], strs.Get("en", assistant.StrClosing)) {
+		t.Fatalf("answer to thanks = %q, want the closing words", got[4])
 	}
 	for _, b := range got {
 		if strings.Contains(b, strs.Get("en", assistant.StrNoAnswer)) {
