@@ -385,3 +385,31 @@ func TestFollowUpStaysOnItsArticle(t *testing.T) {
 		}
 	}
 }
+
+// Just above the sure threshold, a passage is sure only when its article stands above the others:
+// two articles sharing the question's words make it a weak offer; a knowledge base's only article
+// on the subject stays a sure answer.
+func TestSureNeedsALead(t *testing.T) {
+	demo := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	treks := MustNew(t, assistant.Config{}, nil, assistant.NewKnowledgeBase(map[string]string{
+		"treks.md": "---\ntitle: Llama treks\nlang: en\nurl: https://help.example/treks\n---\nOur guided llama treks leave from the farm gate at nine in the morning.\n\n## Duration\nEvery llama trek lasts three hours, with a picnic stop by the lake.\n",
+		"wool.md":  "---\ntitle: Llama wool\nlang: en\nurl: https://help.example/wool\n---\nWe shear the llamas in May and sell the wool in the farm shop.\n"}))
+	for _, tc := range []struct {
+		a    *assistant.Assistant
+		text string
+		weak bool
+	}{
+		{demo, "do i have to pay shipping on my subscription", true},
+		{treks, "How long does a llama trek last?", false},
+		{demo, "How long does delivery take?", false},
+	} {
+		ans, err := tc.a.Reply(context.Background(), assistant.Question{Language: "en",
+			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: tc.text}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ans.Sources) == 0 || ans.Weak != tc.weak {
+			t.Errorf("%q: weak %v, sources %v (%q), want weak %v with a source", tc.text, ans.Weak, ans.Sources, ans.Text, tc.weak)
+		}
+	}
+}
