@@ -101,8 +101,9 @@ var lexiconSource = []struct {
 		"pt": "entrar, iniciar sessão", "it": "accedere, accesso",
 	}},
 	{"forgot", map[string]string{
-		"en": "forgot, forgotten, forget, reset, lost my password, lost password", "es": "olvidé, olvidado, olvidar, restablecer, recuperar, perdí la contraseña, perdido la contraseña",
-		"fr": "oublié, oublier, réinitialiser, perdu mon mot de passe", "ca": "oblidat, oblidar, restablir, recuperar, perdut la contrasenya",
+		"en": "forgot, forgotten, forget, reset, lost my password, lost password, don't remember, dont remember, can't remember, cant remember, locked out, can't log in, cant log in, can't sign in, cant sign in",
+		"es": "olvidé, olvidado, olvidar, restablecer, recuperar, perdí la contraseña, perdido la contraseña, no me acuerdo, no recuerdo, no puedo entrar",
+		"fr": "oublié, oublier, réinitialiser, perdu mon mot de passe, me souviens plus, me souviens pas, je n'arrive pas à me connecter", "ca": "oblidat, oblidar, restablir, recuperar, perdut la contrasenya, no me'n recordo, no recordo, no puc entrar",
 		"de": "vergessen, zurücksetzen", "pt": "esqueci, esquecer, redefinir", "it": "dimenticato, reimpostare",
 	}},
 	{"account", map[string]string{
