@@ -556,11 +556,23 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 		}
 		if h.mustRefuse[k] {
 			countStat("refused starts")
-			// A refused start changes nothing but the audit trail, which records it with its source.
+			// A refused start changes nothing but the audit trail, which records it with its source,
+			// and the signal key: at most one data write making the current stop's write-back again
+			// over the refused value (signals: restateRefused), nothing else.
+			vkey := h.sites[k.WebsiteID].Signals.Vocabulary.Key
+			restates := 0
 			for _, c := range calls {
-				if c.Key == k {
-					fail("trust", "%s: a refused start acted: %s", k.SessionID, c)
+				if c.Key != k {
+					continue
 				}
+				if c.Kind == "meta" && c.Meta.Data[vkey] == "chatbot_paused:"+string(a.Reason) && len(c.Meta.Segments) == 0 &&
+					c.Meta.Email == "" && c.Meta.Expect[vkey] != "" {
+					restates++
+					if restates == 1 {
+						continue
+					}
+				}
+				fail("trust", "%s: a refused start acted: %s", k.SessionID, c)
 			}
 			if !slices.ContainsFunc(fresh, func(e bridge.AuditEntry) bool {
 				return e.Refused && (in.sources == nil || slices.Contains(in.sources, e.Source))

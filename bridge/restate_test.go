@@ -145,3 +145,87 @@ func TestSecondPauseClickRestatesTheWriteBack(t *testing.T) {
 		t.Errorf("after the loop: mode %s, %d audit entries, epoch %d (was %d), want unchanged", c.Mode, len(audit), c.Epoch, epoch)
 	}
 }
+
+// TestRefusedStartRestatesTheWriteBack: an operator has taken the conversation (paused by
+// operator: a human owns it), and the page writes start_chatbot#<nonce>. The start is refused (a
+// visitor cannot take a conversation back from a person), and the key does not keep the refused
+// start: the write-back of the stop is made again, so a scenario branching on the key reads
+// chatbot_paused:operator. A page writing starts in a loop has it restated a bounded number of
+// times only, and never starts the assistant.
+func TestRefusedStartRestatesTheWriteBack(t *testing.T) {
+	r := newRvRig(t)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := signals.DefaultConfig()
+	cfg.Limits.Edges = signals.Rate{Burst: 4, Every: 30_000} // the defaults of run
+	site := &bridge.Website{ID: rvSite, Signals: cfg, Language: "en"}
+	b := rvOpen(t, st, r.plat, echo{}, site, nil)
+	t.Cleanup(func() { _ = b.Close(); _ = st.Close() })
+	quiesce := pumpRTM(t, r.fake, b)
+	const session = "session_refused_start"
+	key := bridge.Key{WebsiteID: rvSite, SessionID: session}
+	v := r.fake.Visitor(rvSite, session, crisptest.VisitorInfo{})
+	enum := func(k string) string {
+		c, _ := r.fake.Conversation(rvSite, session)
+		s, _ := c.Data[k].(string)
+		return s
+	}
+
+	if _, err := v.Send("hello"); err != nil {
+		t.Fatal(err)
+	}
+	rvWait(t, "the answer", 5*time.Second, func() bool { return len(r.ours(session, "text")) == 1 })
+	quiesce()
+	ops := r.fake.Operators(rvSite)
+	if len(ops) == 0 {
+		t.Fatal("the fake has no operator")
+	}
+	if _, err := r.fake.OperatorReply(rvSite, session, ops[0].UserID, "Hi, Marta here, I'll take it from here."); err != nil {
+		t.Fatal(err)
+	}
+	quiesce()
+	c, _, err := b.Conversation(context.Background(), key, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !signals.HumanOwned(c.State) || enum("enum") != "chatbot_paused:operator" {
+		t.Fatalf("after the operator's reply: mode %s (%s), Crisp enum=%q, want owned by the operator and chatbot_paused:operator", c.Mode, c.Reason, enum("enum"))
+	}
+	epoch := c.Epoch
+
+	if err := v.SetData(map[string]any{"enum": "start_chatbot#s1"}); err != nil {
+		t.Fatal(err)
+	}
+	quiesce()
+	c, _, err = b.Conversation(context.Background(), key, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after the refused start: mode %s (%s); Crisp enum=%q enum_state=%q", c.Mode, c.Reason, enum("enum"), enum("enum_state"))
+	if c.Mode != signals.ModePaused || c.Reason != signals.ReasonOperator || c.Epoch != epoch {
+		t.Fatalf("mode %s (%s), epoch %d (was %d), want still paused by the operator", c.Mode, c.Reason, c.Epoch, epoch)
+	}
+	if enum("enum") != "chatbot_paused:operator" || enum("enum_state") != "paused" {
+		t.Errorf("Crisp holds enum=%q enum_state=%q after a refused start, want chatbot_paused:operator, paused", enum("enum"), enum("enum_state"))
+	}
+
+	// Starts in a loop: never started, the restates stop with their burst.
+	before := r.fake.CallCount("", "/conversation/"+session+"/")
+	for i := range 100 {
+		if err := v.SetData(map[string]any{"enum": "start_chatbot#loop" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiesce()
+	calls := r.fake.CallCount("", "/conversation/"+session+"/") - before
+	c, _, _ = b.Conversation(context.Background(), key, 100)
+	t.Logf("100 more starts: %d REST calls; Crisp enum=%q", calls, enum("enum"))
+	if calls > 3*2 { // three restates left in the burst of 4, a read and a write each
+		t.Errorf("100 more refused starts cost %d REST calls, want at most 6", calls)
+	}
+	if c.Mode != signals.ModePaused || c.Reason != signals.ReasonOperator {
+		t.Errorf("after the loop: mode %s (%s), want still paused by the operator", c.Mode, c.Reason)
+	}
+}

@@ -245,9 +245,11 @@ func (st *stepper) data() {
 	switch {
 	case p.Command == CmdStart:
 		if len(st.c.StartSecret) > 0 && Untrusted(src) && !st.signed(p, src) {
+			st.restateRefused(src)
 			return
 		}
 		st.start(src)
+		st.restateRefused(src)
 	case st.r.State.Mode == ModePaused || st.r.State.Mode == ModeHuman:
 		st.restate(src)
 	default:
@@ -275,6 +277,26 @@ func (st *stepper) restate(src Source) {
 	}
 	st.r.Note = fmt.Sprintf("already %s (%s): write-back restated", s.Mode, s.Reason)
 	st.writeBack(s.Reason, src)
+}
+
+// restateRefused follows a start written into the signal key that was not applied (a human owns
+// the conversation, past the edge limit, unsigned where starts must be signed): while the
+// assistant stays stopped, the start value has replaced our write-back in the key, and the
+// write-back of the current stop is made again as for a repeated pause (restate, with its limit),
+// so a scenario branching on the key is not told the assistant started. The refusal's note and
+// limit are kept.
+func (st *stepper) restateRefused(src Source) {
+	if m := st.r.State.Mode; m != ModePaused && m != ModeHuman {
+		return
+	}
+	note, limited := st.r.Note, st.r.Limited
+	st.restate(src)
+	if note != "" {
+		st.r.Note = note + "; " + st.r.Note
+	}
+	if limited != "" {
+		st.r.Limited = limited
+	}
 }
 
 // signed verifies a start from an untrusted source on a website that requires signed starts. A

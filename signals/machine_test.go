@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/signalbridge/signalbridge/signals"
@@ -74,6 +75,10 @@ func TestStepTable(t *testing.T) {
 		return want{to: H, reason: r, source: src, actions: acts}
 	}
 	refused := func(src signals.Source) want { return want{refused: src} }
+	// A start written into the key and refused while stopped: our write-back again over it.
+	refusedRestated := func(src signals.Source) want {
+		return want{refused: src, actions: []signals.ActionKind{signals.ActWriteBack}}
+	}
 	reply := want{actions: []signals.ActionKind{signals.ActReply}}
 	resolved := want{to: A, reason: signals.ReasonResolved, source: signals.SourceResolution, actions: cancelActs}
 	resolvedSame := want{actions: cancelActs}
@@ -85,9 +90,9 @@ func TestStepTable(t *testing.T) {
 		want map[signals.Mode]want
 	}{
 		{"data start", dataIn("start_chatbot"), map[signals.Mode]want{
-			W: start(signals.SourceData), A: none, P: start(signals.SourceData), H: refused(signals.SourceData)}},
+			W: start(signals.SourceData), A: none, P: start(signals.SourceData), H: refusedRestated(signals.SourceData)}},
 		{"data start nonce", dataIn("start_chatbot#n1"), map[signals.Mode]want{
-			W: start(signals.SourcePage), A: none, P: start(signals.SourcePage), H: refused(signals.SourcePage)}},
+			W: start(signals.SourcePage), A: none, P: start(signals.SourcePage), H: refusedRestated(signals.SourcePage)}},
 		{"data pause", dataIn("pause_chatbot"), map[signals.Mode]want{
 			W: pause(signals.ReasonSignal, signals.SourceData), A: pause(signals.ReasonSignal, signals.SourceData), P: restated, H: restated}},
 		{"data pause nonce", dataIn(" pause_chatbot#n2 "), map[signals.Mode]want{
@@ -244,14 +249,25 @@ func checkRefused(t *testing.T, s signals.State, in signals.Input, res signals.R
 	if res.Refused == nil || *res.Refused != want {
 		t.Fatalf("refused = %v (note %q), want %+v", res.Refused, res.Note, want)
 	}
+	restated := slices.ContainsFunc(res.Actions, func(a signals.Action) bool { return a.Kind == signals.ActWriteBack })
 	got := res.State
 	got.Last = nil
 	exp := s
 	exp.Last = nil
+	if restated {
+		got.Written, exp.Written = nil, nil
+	}
 	if !reflect.DeepEqual(got, exp) {
 		t.Errorf("state after a refused start = %+v, want %+v", res.State, s)
 	}
-	if v, ok := in.Data["enum"]; ok && res.State.Last["enum"] != v {
+	v, ok := in.Data["enum"]
+	switch {
+	case ok && restated:
+		// The refused value in the key is replaced by our write-back of the current stop.
+		if w := res.State.Written["enum"]; res.State.Last["enum"] != w || !strings.HasPrefix(w, "chatbot_paused:") {
+			t.Errorf("Last[enum] = %q, Written[enum] = %q, want our write-back remembered in both", res.State.Last["enum"], w)
+		}
+	case ok && res.State.Last["enum"] != v:
 		t.Errorf("Last[enum] = %q, want the refused value %q remembered", res.State.Last["enum"], v)
 	}
 }
@@ -451,12 +467,19 @@ func TestRefusedStarts(t *testing.T) {
 					res := cfg.Step(s.s, u.in)
 					if s.refused && !optIn {
 						checkRefused(t, s.s, u.in, res, u.src)
-						if res.Transition != nil || len(res.Actions) != 0 || res.Note == "" {
-							t.Errorf("transition %v actions %v note %q, want none, none and a note", res.Transition, res.Actions, res.Note)
+						// A start written into the key has our write-back made again over it (the
+						// key tells the scenario the assistant is still stopped); a button writes
+						// nothing into the key and gets nothing back.
+						wantActs := 0
+						if u.in.Kind == signals.InputData {
+							wantActs = 1
 						}
-						// The same value again is no edge: nothing refused twice.
-						if again := cfg.Step(res.State, u.in); u.in.Kind == signals.InputData && again.Refused != nil {
-							t.Errorf("the same value again is refused again (%+v), want no edge", *again.Refused)
+						if res.Transition != nil || len(res.Actions) != wantActs || res.Note == "" {
+							t.Errorf("transition %v actions %v note %q, want none, %d write-back and a note", res.Transition, res.Actions, res.Note, wantActs)
+						}
+						// The same value again (written over our write-back) starts nothing either.
+						if again := cfg.Step(res.State, u.in); again.Transition != nil || again.State.Mode != s.s.Mode {
+							t.Errorf("the same value again: transition %+v mode %s, want none and %s", again.Transition, again.State.Mode, s.s.Mode)
 						}
 						return
 					}

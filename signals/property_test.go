@@ -109,7 +109,8 @@ func checkDataProperties(t *testing.T, cfg signals.Config, s signals.State, in s
 	if again.Transition != nil {
 		t.Fatalf("data %q delivered twice transitioned twice: %+v", v, again.Transition)
 	}
-	restate := p.Command == signals.CmdPause && again.State.Mode == res.State.Mode &&
+	restate := (p.Command == signals.CmdPause || p.Command == signals.CmdStart && again.Refused != nil) &&
+		again.State.Mode == res.State.Mode &&
 		(res.State.Mode == signals.ModePaused || res.State.Mode == signals.ModeHuman) && res.State.Last["enum"] != v
 	if len(again.Actions) != 0 && (!restate || len(again.Actions) != 1 || again.Actions[0].Kind != signals.ActWriteBack) {
 		t.Fatalf("data %q delivered twice acted again: %v (note %q)", v, again.Actions, again.Note)
