@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -94,19 +95,24 @@ type Reconciler struct {
 	opts ReconcilerOptions
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	known   map[string]struct{} // websites served or seen in events
-	gapGen  uint64              // incremented when a gap opens; a gap is open while > doneGen
-	doneGen uint64              // the last gap a finished catch-up covered
-	down    bool                // live intake is down: from Disconnected to the next Trigger
-	live    map[Key]struct{}    // state/data events observed during the running catch-up; nil when none runs
-	runMu   sync.Mutex          // one catch-up at a time
-	trigger chan struct{}       // a catch-up is wanted
-	stop    chan struct{}       // Close
-	wg      sync.WaitGroup      // the loop
-	closed  bool                // Close was called
-	last    CatchupReport       // the last finished catch-up
-	lastErr error               // its error
+	mu    sync.Mutex
+	known map[string]struct{} // websites served or seen in events
+	// servedSince: websites seen in live events that may have no cursor yet, with when they were
+	// first seen; Flush gives each one without a cursor that time as its cursor (cursored: done),
+	// so that a restart before their first catch-up reads back what this run missed of them.
+	servedSince map[string]int64
+	cursored    map[string]bool
+	gapGen      uint64           // incremented when a gap opens; a gap is open while > doneGen
+	doneGen     uint64           // the last gap a finished catch-up covered
+	down        bool             // live intake is down: from Disconnected to the next Trigger
+	live        map[Key]struct{} // state/data events observed during the running catch-up; nil when none runs
+	runMu       sync.Mutex       // one catch-up at a time
+	trigger     chan struct{}    // a catch-up is wanted
+	stop        chan struct{}    // Close
+	wg          sync.WaitGroup   // the loop
+	closed      bool             // Close was called
+	last        CatchupReport    // the last finished catch-up
+	lastErr     error            // its error
 }
 
 // OpenReconciler validates the options, applies the defaults and starts the loop that runs the
@@ -142,7 +148,8 @@ func OpenReconciler(opts ReconcilerOptions) (*Reconciler, error) {
 	}
 	r := &Reconciler{
 		opts: opts, log: opts.Logger,
-		known:   map[string]struct{}{},
+		known:       map[string]struct{}{},
+		servedSince: map[string]int64{}, cursored: map[string]bool{},
 		gapGen:  1, // start-up is a gap
 		trigger: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
@@ -225,14 +232,38 @@ func (r *Reconciler) Observe(ev Event) {
 	if _, ok := r.known[ev.WebsiteID]; !ok && len(r.known) < maxRememberedWebsites {
 		r.known[ev.WebsiteID] = struct{}{}
 	}
+	if _, ok := r.servedSince[ev.WebsiteID]; !ok && !r.cursored[ev.WebsiteID] && len(r.servedSince) < maxRememberedWebsites {
+		r.servedSince[ev.WebsiteID] = r.opts.Now().UnixMilli()
+	}
 	if r.live != nil && ev.SessionID != "" && len(r.live) < maxLiveDuringCatchup &&
 		(ev.Name == EventSessionSetState || ev.Name == EventSessionSetData) {
 		r.live[Key{ev.WebsiteID, ev.SessionID}] = struct{}{}
 	}
 }
 
-// Flush writes the time up to which live intake was up, now, unless a gap is open.
+// Flush writes the time up to which live intake was up, now, unless a gap is open. First, gap or
+// not, a website served live that has no cursor yet (its first catch-up has not completed: it was
+// still running, or failed, when the process stopped) gets the time it was first seen as its cursor:
+// a restart then reads back its events from then on (those already handled are skipped as
+// duplicates) instead of taking it for a website never served and reading nothing.
 func (r *Reconciler) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	first := maps.Clone(r.servedSince)
+	r.mu.Unlock()
+	for w, at := range first {
+		name := cursorPrefix + w
+		cur, err := r.opts.Cursors.Cursor(ctx, name)
+		if err == nil && cur == 0 {
+			err = r.opts.Cursors.SetCursor(ctx, name, at)
+		}
+		if err != nil {
+			return fmt.Errorf("flush catch-up cursor of %s: %w", w, err)
+		}
+		r.mu.Lock()
+		delete(r.servedSince, w)
+		r.cursored[w] = true
+		r.mu.Unlock()
+	}
 	if r.GapOpen() {
 		return nil
 	}
@@ -320,10 +351,12 @@ func (r *Reconciler) CatchUp(ctx context.Context) (CatchupReport, error) {
 
 	rep := CatchupReport{}
 	sites, err := r.sites(ctx)
-	if err != nil {
-		return r.finish(rep, start, gen, err)
-	}
 	var errs []error
+	if err != nil {
+		// The websites it has (configured, seen, those the listing returned) are still caught up;
+		// the run fails, so the gap stays open and the catch-up is tried again for the rest.
+		errs = append(errs, err)
+	}
 	for _, w := range sites {
 		if err := r.website(ctx, w, start, &rep); err != nil {
 			errs = append(errs, err)
@@ -346,13 +379,16 @@ func (r *Reconciler) finish(rep CatchupReport, start time.Time, gen uint64, err 
 	return rep, err
 }
 
-// sites returns the websites to reconcile: those served plus those seen in events, sorted.
+// sites returns the websites to reconcile: those served plus those seen in events, sorted. When
+// listing the served websites fails, it returns the ones it has (what the listing returned besides
+// its error, and those seen) with the error.
 func (r *Reconciler) sites(ctx context.Context) ([]string, error) {
 	var out []string
+	var listErr error
 	if r.opts.Websites != nil {
 		ws, err := r.opts.Websites(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("catch up: list websites: %w", err)
+			listErr = fmt.Errorf("catch up: list websites: %w", err)
 		}
 		out = append(out, ws...)
 	}
@@ -368,7 +404,7 @@ func (r *Reconciler) sites(ctx context.Context) ([]string, error) {
 	r.mu.Unlock()
 	slices.Sort(out)
 	out = slices.Compact(out)
-	return slices.DeleteFunc(out, func(w string) bool { return w == "" }), nil
+	return slices.DeleteFunc(out, func(w string) bool { return w == "" }), listErr
 }
 
 // website catches up one website.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -387,5 +388,77 @@ func TestOpenReconcilerValidation(t *testing.T) {
 			r.Close()
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestReconcilerRestartBeforeFirstCatchup: a website is served live, but its first catch-up never
+// completes in this run (the websites cannot be listed, or the process stops while it runs). After
+// a restart it must not be taken for a website never served: the time it was first seen live is
+// its cursor, and what it missed while the process was down is read back and fed.
+func TestReconcilerRestartBeforeFirstCatchup(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	cursors := newMemCursors()
+	failing := func(context.Context) ([]string, error) { return nil, errors.New("listing refused") }
+	r1, err := bridge.OpenReconciler(bridge.ReconcilerOptions{Handler: &fed{}, Source: &missed{err: errors.New("down")},
+		Cursors: cursors, Now: clock, FlushEvery: time.Hour, RetryAfter: time.Hour, Websites: failing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := clock().UnixMilli()
+	r1.Observe(bridge.Event{Name: bridge.EventMessageSend, Via: bridge.ViaRTM, WebsiteID: "w", SessionID: "s", Timestamp: seen})
+	advance(time.Minute)
+	if err := r1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := cursors.get("catchup:w"); got != seen {
+		t.Fatalf("cursor of w after a run without a completed catch-up = %d, want the time it was first seen live %d", got, seen)
+	}
+
+	// Down for ten minutes; a visitor wrote meanwhile. The restarted reconciler reads it back.
+	advance(10 * time.Minute)
+	missedMsg := visitorMsg("s", 77, clock().Add(-5*time.Minute).UnixMilli(), "still there?")
+	src := &missed{events: map[string][]bridge.Event{"w": {missedMsg}}}
+	h := &fed{}
+	r2 := openReconciler(t, bridge.ReconcilerOptions{Handler: h, Source: src, Cursors: cursors, Now: clock,
+		FlushEvery: time.Hour, RetryAfter: time.Hour, Websites: func(context.Context) ([]string, error) { return []string{"w"}, nil }})
+	rep, err := r2.CatchUp(ctx10(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.First != 0 || rep.Fed != 1 || len(h.events()) != 1 || h.events()[0].Fingerprint != 77 {
+		t.Fatalf("catch-up after the restart: %+v, fed %+v; want w read back since it was first seen and the missed message fed", rep, h.events())
+	}
+	if a := src.asks(); len(a) != 1 || a[0].since != seen-bridge.DefaultCatchupOverlap.Milliseconds() {
+		t.Fatalf("asked %+v, want since the time w was first seen less the overlap", a)
+	}
+}
+
+// TestReconcilerListingFailureKeepsTheGap: when the served websites cannot be listed, the websites
+// it knows are still caught up, but the run fails: the gap stays open (the listening cursor does not
+// move) and the catch-up is tried again, instead of taking the websites it could not list for done.
+func TestReconcilerListingFailureKeepsTheGap(t *testing.T) {
+	ctx := ctx10(t)
+	cursors := newMemCursors()
+	cursors.SetCursor(ctx, "catchup:w", time.Now().Add(-time.Hour).UnixMilli())
+	src := &missed{events: map[string][]bridge.Event{"w": {visitorMsg("s", 5, time.Now().Add(-time.Minute).UnixMilli(), "hello?")}}}
+	h := &fed{}
+	r := openReconciler(t, bridge.ReconcilerOptions{Handler: h, Source: src, Cursors: cursors,
+		FlushEvery: time.Hour, RetryAfter: time.Hour,
+		Websites: func(context.Context) ([]string, error) { return []string{"w"}, errors.New("listing refused") }})
+	rep, err := r.CatchUp(ctx)
+	if err == nil || !strings.Contains(err.Error(), "listing refused") {
+		t.Fatalf("catch-up error %v, want the listing's", err)
+	}
+	if rep.Fed != 1 || len(h.events()) != 1 {
+		t.Fatalf("report %+v, fed %d: want the configured website still caught up", rep, len(h.events()))
+	}
+	if !r.GapOpen() {
+		t.Fatal("the gap closed although the websites could not all be listed")
+	}
+	if err := r.Flush(ctx); err != nil || cursors.get("catchup-listening") != 0 {
+		t.Fatalf("listening cursor %d (%v) with the gap open, want none", cursors.get("catchup-listening"), err)
 	}
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -46,7 +47,9 @@ func (a *app) openCatchup(given bridge.Cursors) error {
 }
 
 // servedWebsites returns the configured websites and, with a plugin token, those that installed the
-// plugin. A failed listing is logged: the configured websites and those seen in events still are.
+// plugin. A failed listing is logged and returned with the configured websites: those and the ones
+// seen in events are caught up, and the catch-up fails so that it is tried again (its gap stays
+// open) rather than taking the listing's websites for caught up.
 func (a *app) servedWebsites(ctx context.Context) ([]string, error) {
 	var out []string
 	for id := range a.cfg.Websites {
@@ -70,6 +73,7 @@ func (a *app) servedWebsites(ctx context.Context) ([]string, error) {
 		}
 		if err != nil {
 			a.log.Warn("catch-up: list installed websites", "err", err)
+			return out, fmt.Errorf("list installed websites: %w", err)
 		}
 		for _, w := range ws {
 			out = append(out, w.WebsiteID)
