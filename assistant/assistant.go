@@ -181,7 +181,11 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		// article that only shares "open" or "hour".
 		hits := a.knowledge(q.WebsiteID).Find(Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}, 1)
 		if len(hits) == 0 || !IsHoursQuestion(hits[0].Title+" "+hits[0].Section) || hits[0].Match < w.OfflineMinMatch {
-			if ans, ok := hoursAnswer(w, lang, q.Hours); ok {
+			var hours *SupportHours
+			if q.Hours != nil {
+				hours = q.Hours()
+			}
+			if ans, ok := hoursAnswer(w, lang, hours); ok {
 				return ans, nil
 			}
 			if a.c == nil {
@@ -198,11 +202,7 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		if w.OfflineWeakMatch > 0 {
 			query.MinMatch = min(w.OfflineMinMatch, w.OfflineWeakMatch)
 		}
-		k := w.Passages
-		if query.Topic != "" {
-			k = max(k, 10) // the cited article's best passage, however low it ranks (topicPassage)
-		}
-		hits := a.knowledge(q.WebsiteID).Find(query, k)
+		hits := a.knowledge(q.WebsiteID).Find(query, searchDepth(w, query))
 		if len(hits) == 0 && len(words(last)) <= maxTurnWords && len(TermsIn(lang, last)) == 0 && len(Terms(last)) == 0 {
 			// Nothing to search ("what?", "hmm, so"): conversation, not a question the articles
 			// failed to answer.
@@ -322,11 +322,7 @@ func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]
 	w := a.site(websiteID).w
 	kb := a.knowledge(websiteID)
 	q.MinMatch, q.MinSimilarity = w.MinPassageMatch, w.MinSimilarity
-	k := w.Passages
-	if q.Topic != "" {
-		k = max(k, 10) // the cited article's best passage, however low it ranks (topicPassage)
-	}
-	hits, err := kb.Retrieve(ctx, q, k)
+	hits, err := kb.Retrieve(ctx, q, searchDepth(w, q))
 	if err != nil {
 		a.log.Warn("hybrid retrieval failed, using lexical passages", "website", websiteID, "err", err)
 	}
@@ -499,8 +495,21 @@ func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
 	return Answer{Text: text, Sources: src, Offline: true, Language: lang}
 }
 
-// topicPassage returns the best of hits that belongs to the article topic (a link without anchor),
-// when the first hit is not a sure answer from another article.
+// topicSearchDepth is how many passages a follow-up's search returns: the article it follows
+// must be among them however low its best passage ranks (topicPassage).
+const topicSearchDepth = 10
+
+// searchDepth is how many passages a search for q returns: the website's Passages, more for a
+// follow-up with a cited article.
+func searchDepth(w Website, q Query) int {
+	if q.Topic != "" {
+		return max(w.Passages, topicSearchDepth)
+	}
+	return w.Passages
+}
+
+// topicPassage returns the best of hits that belongs to the article topic (a link without anchor);
+// the callers use it when the first hit is not a sure answer from another article.
 func topicPassage(hits []Passage, topic string) (Passage, bool) {
 	for _, p := range hits {
 		if base, _, _ := strings.Cut(p.URL, "#"); base == topic {

@@ -41,7 +41,7 @@ var (
 	}, "|") + `)`)
 	// deliveryPattern: delivery, shipping or returns words make "horario", "hours" or "when do you
 	// close" a question about them.
-	deliveryPattern = regexp.MustCompile(`(?:^|[^\p{L}])(?:deliver\w*|ship\w*|dispatch\w*|courier|return\w*|entrega\w*|env[ií]\w*|reparto|devoluci\w*|livr\w*|exp[ée]di\w*|retour\w*|lliura\w*|enviament\w*|devoluci\w*|pedido|order|commande|comanda|account|cuenta|compte)`)
+	deliveryPattern = regexp.MustCompile(`(?:^|[^\p{L}])(?:deliver\w*|ship\w*|dispatch\w*|courier|return\w*|entrega\w*|env[ií]\w*|reparto|devoluci\w*|livr\w*|exp[ée]di\w*|retour\w*|lliura\w*|enviament\w*|pedido|order|commande|comanda|account|cuenta|compte)`)
 )
 
 // IsHoursQuestion reports a message that asks when the business is open.

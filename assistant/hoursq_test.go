@@ -44,8 +44,11 @@ func TestReplyOpeningHours(t *testing.T) {
 	ctx := context.Background()
 	ask := func(a *assistant.Assistant, lang, text string, h *assistant.SupportHours) assistant.Answer {
 		t.Helper()
-		ans, err := a.Reply(ctx, assistant.Question{Language: lang, Hours: h,
-			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: text}}})
+		q := assistant.Question{Language: lang, History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: text}}}
+		if h != nil {
+			q.Hours = func() *assistant.SupportHours { return h }
+		}
+		ans, err := a.Reply(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}

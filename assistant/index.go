@@ -397,9 +397,9 @@ func (idx *index) find(q Query, k int) []scored {
 	for _, g := range groups {
 		groupDocs = groupDocs[:0]
 		gmass := 0.0
-		top := 0.0
+		top := 0.0 // the group's rarest term, for a foreign question only
 		for _, t := range g.terms {
-			if len(idx.postings[t]) > 0 {
+			if foreign && len(idx.postings[t]) > 0 {
 				top = max(top, idx.idf(t))
 			}
 		}

@@ -36,9 +36,9 @@ type Question struct {
 	Country        string
 	Email          string
 	History        []Turn // oldest first, the visitor's new message last
-	// Hours are the website's support hours, nil when it has none: a question about opening hours
-	// is answered from them.
-	Hours *SupportHours
+	// Hours returns the website's support hours (nil, or a nil func, when it has none). It is called
+	// only for a question about opening hours, which is answered from them.
+	Hours func() *SupportHours
 	// Budget state, so the assistant can refuse before spending.
 	ConversationTokens int64 // tokens already spent in this conversation
 	WebsiteTokensToday int64 // tokens already spent by the website today

@@ -234,7 +234,8 @@ func (b *Bridge) question(c *Conversation) assistant.Question {
 		q.WebsiteTokensToday = used
 	}
 	if site := b.website(c.WebsiteID); site != nil && site.Hours != nil {
-		q.Hours = site.Hours.facts(b.opts.Now())
+		hours, now := site.Hours, b.opts.Now()
+		q.Hours = func() *assistant.SupportHours { return hours.facts(now) } // only for a question about hours
 	}
 	return q
 }
