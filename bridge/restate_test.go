@@ -51,13 +51,12 @@ func pumpRTM(t *testing.T, fake *crisptest.Server, b *bridge.Bridge) (quiesce fu
 	}
 }
 
-// TestSecondPauseClickRestatesTheWriteBack: two quick clicks on the page's Pause AI write
-// pause_chatbot#<nonce> twice. The first pauses the assistant; the second, while paused, changes
-// nothing (no transition, no new epoch, no message) but has the write-back made again, so Crisp's
-// signal key says chatbot_paused:signal rather than the page's raw value, and its echo is no
-// signal. A page clicking Pause in a loop has it restated a bounded number of times only.
-func TestSecondPauseClickRestatesTheWriteBack(t *testing.T) {
-	r := newRvRig(t)
+// restateRig opens a bridge on a real bbolt file with run's edge limits, its events fed back from
+// the fake Crisp (pumpRTM), and one conversation of session already answered once; enum reads a key
+// of the conversation's data in Crisp.
+func restateRig(t *testing.T, session string) (r *rvRig, b *bridge.Bridge, v *crisptest.Visitor, quiesce func(), enum func(key string) string) {
+	t.Helper()
+	r = newRvRig(t)
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -65,23 +64,32 @@ func TestSecondPauseClickRestatesTheWriteBack(t *testing.T) {
 	cfg := signals.DefaultConfig()
 	cfg.Limits.Edges = signals.Rate{Burst: 4, Every: 30_000} // the defaults of run
 	site := &bridge.Website{ID: rvSite, Signals: cfg, Language: "en"}
-	b := rvOpen(t, st, r.plat, echo{}, site, nil)
+	b = rvOpen(t, st, r.plat, echo{}, site, nil)
 	t.Cleanup(func() { _ = b.Close(); _ = st.Close() })
-	quiesce := pumpRTM(t, r.fake, b)
-	const session = "session_restate"
-	key := bridge.Key{WebsiteID: rvSite, SessionID: session}
-	v := r.fake.Visitor(rvSite, session, crisptest.VisitorInfo{})
-	enum := func(k string) string {
+	quiesce = pumpRTM(t, r.fake, b)
+	v = r.fake.Visitor(rvSite, session, crisptest.VisitorInfo{})
+	enum = func(k string) string {
 		c, _ := r.fake.Conversation(rvSite, session)
 		s, _ := c.Data[k].(string)
 		return s
 	}
-
 	if _, err := v.Send("hello"); err != nil {
 		t.Fatal(err)
 	}
 	rvWait(t, "the answer", 5*time.Second, func() bool { return len(r.ours(session, "text")) == 1 })
 	quiesce()
+	return r, b, v, quiesce, enum
+}
+
+// TestSecondPauseClickRestatesTheWriteBack: two quick clicks on the page's Pause AI write
+// pause_chatbot#<nonce> twice. The first pauses the assistant; the second, while paused, changes
+// nothing (no transition, no new epoch, no message) but has the write-back made again, so Crisp's
+// signal key says chatbot_paused:signal rather than the page's raw value, and its echo is no
+// signal. A page clicking Pause in a loop has it restated a bounded number of times only.
+func TestSecondPauseClickRestatesTheWriteBack(t *testing.T) {
+	const session = "session_restate"
+	r, b, v, quiesce, enum := restateRig(t, session)
+	key := bridge.Key{WebsiteID: rvSite, SessionID: session}
 
 	// Two quick clicks: the second lands before the first one's write-back.
 	for _, nonce := range []string{"a1", "b2"} {
@@ -153,31 +161,9 @@ func TestSecondPauseClickRestatesTheWriteBack(t *testing.T) {
 // chatbot_paused:operator. A page writing starts in a loop has it restated a bounded number of
 // times only, and never starts the assistant.
 func TestRefusedStartRestatesTheWriteBack(t *testing.T) {
-	r := newRvRig(t)
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := signals.DefaultConfig()
-	cfg.Limits.Edges = signals.Rate{Burst: 4, Every: 30_000} // the defaults of run
-	site := &bridge.Website{ID: rvSite, Signals: cfg, Language: "en"}
-	b := rvOpen(t, st, r.plat, echo{}, site, nil)
-	t.Cleanup(func() { _ = b.Close(); _ = st.Close() })
-	quiesce := pumpRTM(t, r.fake, b)
 	const session = "session_refused_start"
+	r, b, v, quiesce, enum := restateRig(t, session)
 	key := bridge.Key{WebsiteID: rvSite, SessionID: session}
-	v := r.fake.Visitor(rvSite, session, crisptest.VisitorInfo{})
-	enum := func(k string) string {
-		c, _ := r.fake.Conversation(rvSite, session)
-		s, _ := c.Data[k].(string)
-		return s
-	}
-
-	if _, err := v.Send("hello"); err != nil {
-		t.Fatal(err)
-	}
-	rvWait(t, "the answer", 5*time.Second, func() bool { return len(r.ours(session, "text")) == 1 })
-	quiesce()
 	ops := r.fake.Operators(rvSite)
 	if len(ops) == 0 {
 		t.Fatal("the fake has no operator")
