@@ -47,6 +47,10 @@ type Passage struct {
 	// when this article stands alone, 1 for a tie. A passage that leads clearly is a plausible answer even when the
 	// question's other words are ones the articles never use.
 	Lead float64
+	// Named: the question names every content word of the passage's section heading (of the
+	// article's title for its top), two or more of them ("sauter la prochaine livraison" and
+	// "Skip a delivery"): what the passage is about is what the visitor asks.
+	Named bool
 	// Questions are questions the article's owner listed ("questions:" in the front matter) that
 	// this chunk answers: indexed with it, never shown.
 	Questions string

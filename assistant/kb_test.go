@@ -331,3 +331,25 @@ func TestHeadingAnchors(t *testing.T) {
 		t.Errorf("no anchor with ExplicitAnchors: %+v", ps)
 	}
 }
+
+// A passage whose section heading the question names word for word, each heading word by a word
+// of its own ("saltar-me" skip, "entrega" delivery: "Skip a delivery"), ranks above passages that
+// share more of the question's everyday words ("cafè"). One question word standing for two
+// heading words ("entrega" for "Shipping and delivery") does not name it, nor does a synonym.
+func TestNamedHeadingRanksFirst(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	hits := kb.Find(assistant.Query{Text: "vull saltar-me una entrega, encara tinc cafè", Lang: "ca", MinMatch: 0.5, Fallback: "en"}, 3)
+	if len(hits) == 0 || hits[0].Section != "Skip a delivery" || !hits[0].Named {
+		t.Fatalf("first hit = %+v, want Skip a delivery, named", hits)
+	}
+	for _, p := range hits[1:] {
+		if p.Named {
+			t.Errorf("%s#%s named by the question, want only Skip a delivery", p.File, p.Section)
+		}
+	}
+	for _, p := range kb.Find(assistant.Query{Text: "entrega", Lang: "ca", Fallback: "en"}, 10) {
+		if p.Named {
+			t.Errorf("one word names %s#%s (%q, %q)", p.File, p.Section, p.Title, p.Section)
+		}
+	}
+}

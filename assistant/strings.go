@@ -39,6 +39,7 @@ const (
 	StrPresence     = "presence"      // answer to "are you there?"
 	StrAnythingElse = "anything_else" // answer to "ok"
 	StrGoodbye      = "goodbye"       // answer to a goodbye
+	StrIdentity     = "identity"      // answer to "are you a bot?"
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -69,6 +70,7 @@ var defaultStrings = StringTable{
 		StrPresence:     "Yes, I'm here. How can I help?",
 		StrAnythingElse: "Is there anything else I can help you with?",
 		StrGoodbye:      "Goodbye! Write to us again whenever you need.",
+		StrIdentity:     "I'm a virtual assistant: I answer from our help articles. If you'd rather talk to a person from our team, just ask.",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -94,6 +96,7 @@ var defaultStrings = StringTable{
 		StrPresence:     "Sí, aquí estoy. ¿En qué puedo ayudarte?",
 		StrAnythingElse: "¿Hay algo más en lo que pueda ayudarte?",
 		StrGoodbye:      "¡Hasta pronto! Escríbenos cuando lo necesites.",
+		StrIdentity:     "Soy un asistente virtual: respondo a partir de nuestros artículos de ayuda. Si prefieres hablar con una persona de nuestro equipo, solo tienes que pedirlo.",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -119,6 +122,7 @@ var defaultStrings = StringTable{
 		StrPresence:     "Sí, sóc aquí. En què et puc ajudar?",
 		StrAnythingElse: "Et puc ajudar en res més?",
 		StrGoodbye:      "Fins aviat! Escriu-nos quan ho necessitis.",
+		StrIdentity:     "Sóc un assistent virtual: responc a partir dels nostres articles d'ajuda. Si prefereixes parlar amb una persona del nostre equip, només cal que ho demanis.",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -144,6 +148,7 @@ var defaultStrings = StringTable{
 		StrPresence:     "Oui, je suis là. Comment puis-je vous aider ?",
 		StrAnythingElse: "Puis-je vous aider pour autre chose ?",
 		StrGoodbye:      "Au revoir ! Écrivez-nous quand vous voulez.",
+		StrIdentity:     "Je suis un assistant virtuel : je réponds à partir de nos articles d'aide. Si vous préférez parler à une personne de notre équipe, il suffit de le demander.",
 	},
 }
 

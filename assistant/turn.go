@@ -14,7 +14,39 @@ const (
 	TurnPresence = "presence" // "are you there?", "¿hay alguien?"
 	TurnAck      = "ack"      // "ok", "got it", "vale", "d'accord"
 	TurnBye      = "bye"      // "bye", "adiós", "au revoir"
+	TurnIdentity = "identity" // "are you a bot?", "¿eres un robot?", "je parle à une machine ?"
 )
+
+// identityNouns are what a visitor asks the assistant to be or not to be; identityWords are the
+// other words such a question is made of (besides turnFillers). "are you a bot?" and "am I talking
+// to a human?" are conversation; a bare "human" is not (a visitor may be asking for one).
+var (
+	identityNouns = strings.Fields(`bot robot chatbot ai ia machine maquina ordinateur program programa programme
+		human humano humana humain humaine huma real reel person persona personne`)
+	identityWords = strings.Fields(`am i talking chatting speaking with to actually
+		eres es hablo hablando estoy con un una esto
+		etes suis je parle avec une ce
+		ets parlo estic parlant amb aixo`)
+)
+
+// identityTurn reports a question about what the assistant is: an identity noun, two words or
+// more, every other word one of identityWords or a filler.
+func identityTurn(ws []string) bool {
+	if len(ws) < 2 || len(ws) > maxTurnWords {
+		return false
+	}
+	noun := false
+	for _, w := range ws {
+		switch {
+		case slices.Contains(identityNouns, w):
+			noun = true
+		case slices.Contains(identityWords, w) || slices.Contains(turnFillers, w):
+		default:
+			return false
+		}
+	}
+	return noun
+}
 
 // turnWords is the conversational vocabulary: folded words (and a few fixed phrases, written with
 // spaces) by kind and language. A message is conversation when every word of it is one of these
@@ -35,8 +67,8 @@ var turnWords = map[string]map[string]string{
 	TurnPresence: {
 		"en": "there anyone anybody someone somebody still alive here",
 		"es": "ahi alguien hay sigues estas",
-		"fr": "quelqu personne etes",
-		"ca": "algu hi ets sou aqui",
+		"fr": "quelqu un personne etes es t il y",
+		"ca": "algu hi ha ets sou aqui encara",
 	},
 	TurnAck: {
 		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds",
@@ -48,7 +80,7 @@ var turnWords = map[string]map[string]string{
 		"en": "bye goodbye later see cya farewell night care day",
 		"es": "adios chao chau hasta luego pronto vemos manana",
 		"fr": "revoir bientot plus tard bonne journee soiree tchao",
-		"ca": "adeu fins aviat despres dema",
+		"ca": "adeu fins aviat despres dema reveure",
 	},
 }
 
@@ -99,6 +131,57 @@ var (
 		"comment ca va": "bonjour", "ca va": "bonjour", "com estas": "hola", "com va": "hola"}
 )
 
+// turnSpelling returns the conversational word w stands for when it is one spelt with a letter
+// held ("holaaa", "mercii", "thxxx") or, for a word of five letters or more, one edit away
+// ("helo", "thnaks", "grcias"): visitors type greetings and thanks fast.
+func turnSpelling(w string) (string, bool) {
+	var b strings.Builder
+	var last rune
+	for _, r := range w {
+		if r != last {
+			b.WriteRune(r)
+		}
+		last = r
+	}
+	if c := b.String(); c != w {
+		if _, ok := turnIndex[c]; ok {
+			return c, true
+		}
+		w = c
+	}
+	if len([]rune(w)) < minTypoLen-1 {
+		return "", false
+	}
+	return turnTypos.one(w)
+}
+
+// turnTypos finds the conversational words of five letters or more one edit from a word.
+var turnTypos = func() *typoIndex {
+	ti := newTypoIndex()
+	for w := range turnIndex {
+		ti.add(w)
+	}
+	return ti
+}()
+
+// one returns the single word of the index one edit from w, if exactly one is.
+func (ti *typoIndex) one(w string) (string, bool) {
+	seen := map[string]bool{w: true}
+	found := ""
+	for _, d := range deletions(w) {
+		for _, c := range ti.deletes[d] {
+			if !seen[c] && oneEdit(w, c) {
+				if found != "" {
+					return "", false
+				}
+				found = c
+			}
+			seen[c] = true
+		}
+	}
+	return found, found != ""
+}
+
 // maxTurnWords caps a conversational message: a longer one is read as a question.
 const maxTurnWords = 8
 
@@ -118,15 +201,21 @@ func ClassifyTurn(text string) (kind, lang string) {
 	if len(ws) == 0 || len(ws) > maxTurnWords {
 		return TurnQuestion, ""
 	}
+	if identityTurn(ws) {
+		return TurnIdentity, DetectLanguage(text)
+	}
 	found := map[string]bool{}
 	votes := map[string]int{}
 	for _, w := range ws {
 		kinds, ok := turnIndex[w]
+		if !ok && slices.Contains(turnFillers, w) {
+			continue
+		}
 		if !ok {
-			if slices.Contains(turnFillers, w) {
-				continue
+			if w, ok = turnSpelling(w); !ok {
+				return TurnQuestion, ""
 			}
-			return TurnQuestion, ""
+			kinds = turnIndex[w]
 		}
 		for _, k := range kinds {
 			found[k] = true
@@ -212,6 +301,7 @@ var turnString = map[string]string{
 	TurnPresence: StrPresence,
 	TurnAck:      StrAnythingElse,
 	TurnBye:      StrGoodbye,
+	TurnIdentity: StrIdentity,
 }
 
 // followWords open or mark a follow-up: a conjunction first ("and to Norway?", "y a Francia?"), or

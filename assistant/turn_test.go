@@ -49,6 +49,29 @@ func TestClassifyTurn(t *testing.T) {
 		{"thanks for the help", assistant.TurnThanks, "en"},
 		{"gracias por la ayuda", assistant.TurnThanks, "es"},
 		{"help", assistant.TurnQuestion, ""},
+		// Presence in the way French and Catalan visitors ask it.
+		{"il y a quelqu'un ?", assistant.TurnPresence, "fr"},
+		{"t'es là ?", assistant.TurnPresence, "fr"},
+		{"hi ha algú?", assistant.TurnPresence, "ca"},
+		{"encara hi ets?", assistant.TurnPresence, "ca"},
+		{"a reveure", assistant.TurnBye, "ca"},
+		// Typed fast: a held letter, or one edit in a word of five letters or more.
+		{"holaaa", assistant.TurnGreeting, "es"},
+		{"helo", assistant.TurnGreeting, "en"},
+		{"thnaks!", assistant.TurnThanks, "en"},
+		{"grcias", assistant.TurnThanks, "es"},
+		{"mercii", assistant.TurnThanks, "fr"},
+		{"thanx", assistant.TurnThanks, "en"},
+		{"refnd", assistant.TurnQuestion, ""},
+		{"shiping", assistant.TurnQuestion, ""},
+		// What the assistant is.
+		{"are you a bot?", assistant.TurnIdentity, "en"},
+		{"am I talking to a human?", assistant.TurnIdentity, "en"},
+		{"¿eres un robot?", assistant.TurnIdentity, "es"},
+		{"je parle à une machine ?", assistant.TurnIdentity, "fr"},
+		{"estic parlant amb una persona?", assistant.TurnIdentity, "ca"},
+		{"human", assistant.TurnQuestion, ""},
+		{"can a robot grind my coffee?", assistant.TurnQuestion, ""},
 	}
 	for _, tc := range tests {
 		kind, lang := assistant.ClassifyTurn(tc.text)
