@@ -221,9 +221,9 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 				ans = offerPassage(w, lang, MessageLanguage(last), p)
 			}
 		}
-		if kind, tlang := closingTurn(last); kind != TurnQuestion && (len(ans.Sources) == 0 || ans.Weak && !strings.Contains(last, "?")) {
-			// Thanks or a goodbye the articles do not answer surely (and, for a weak match, that
-			// asks nothing): conversation, not a gap.
+		if kind, tlang := closingTurn(last); kind != TurnQuestion && !asks(last) && (len(ans.Sources) == 0 || ans.Weak) {
+			// Thanks or a goodbye that asks nothing and the articles do not answer surely:
+			// conversation, not a gap.
 			if tlang != "" && a.supports(w, tlang) && !q.LanguageChosen && MessageLanguage(last) == "" {
 				lang = tlang
 			}

@@ -272,10 +272,23 @@ var closingPhrases = map[string]map[string][]string{
 	},
 }
 
+// requestWords make a message a request even without a question mark ("please just delete my
+// account, thanks").
+var requestWords = strings.Fields("please pls plz favor porfa porfavor plait svp stp plau sisplau")
+
+// asks reports a message that asks something: a question mark or a word of request.
+func asks(text string) bool {
+	if strings.Contains(text, "?") || strings.Contains(text, "¿") {
+		return true
+	}
+	return slices.ContainsFunc(words(text), func(w string) bool { return slices.Contains(requestWords, w) })
+}
+
 // closingTurn reports a message that thanks or says goodbye among words that are not all
-// conversational ("great, thanks a lot for sorting that out"): when the knowledge base has no
-// sure answer for it (and it asks nothing, for a weak match), it is answered as thanks (or a
-// goodbye), never with "I couldn't find".
+// conversational ("great, thanks a lot for sorting that out"): when it asks nothing (asks) and the
+// knowledge base has no sure answer for it, it is answered as thanks (or a goodbye), never with "I
+// couldn't find". "Thanks! Do you sell mugs?" or "please delete my data, thanks" is a question or
+// a request: answered, offered an article, or told honestly that nothing was found.
 func closingTurn(text string) (kind, lang string) {
 	ws := words(text)
 	if len(ws) == 0 || len(ws) > maxClosingWords {

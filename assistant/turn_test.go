@@ -359,6 +359,10 @@ func TestClosingNeedsAClosingPhrase(t *testing.T) {
 		"ok bye then, have a nice day":                                 assistant.TurnBye,
 		"bon, au revoir et bonne journée":                              assistant.TurnBye,
 		"perfecte, fins aviat":                                         assistant.TurnBye,
+		// Thanks with a question or a request is not a closing, even when nothing answers it.
+		"thanks! and do you sell gift vouchers?":                    "",
+		"please remove every trace of me from your systems, thanks": "",
+		"merci, vous vendez aussi des tasses ?":                     "",
 	} {
 		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
 			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "how long does delivery take?"}, {Role: assistant.RoleVisitor, Text: text}}})
