@@ -396,13 +396,11 @@ func attachQuestions(chunks []Passage, questions []string, lang string) {
 		}
 		// The question's terms and those of their synonyms (the owner writes the visitor's words).
 		qterms := TermsIn(lang, q)
-		if th := thesaurus()[primaryTag(lang)]; th != nil {
-			a := analyzerFor(lang)
-			for _, t := range slices.Clone(qterms) {
-				for syn := range strings.SplitSeq(th[t], "|") {
-					if syn != "" {
-						qterms = append(qterms, a.term(syn))
-					}
+		a := analyzerFor(lang)
+		for _, t := range slices.Clone(qterms) {
+			for syn := range strings.SplitSeq(synonyms(lang, t), "|") {
+				if syn != "" {
+					qterms = append(qterms, a.term(syn))
 				}
 			}
 		}

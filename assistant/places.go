@@ -160,7 +160,7 @@ func (idx *index) placeTerms(code string) group {
 // ordinaryWord reports a word that is a thesaurus headword in one of langs.
 func (idx *index) ordinaryWord(langs []string, w string) bool {
 	for _, l := range langs {
-		if th := thesaurus()[primaryTag(l)]; th != nil && len(th[analyzerFor(l).term(w)]) > 0 {
+		if synonyms(l, analyzerFor(l).term(w)) != "" {
 			return true
 		}
 	}
