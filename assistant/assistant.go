@@ -170,8 +170,8 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		}
 		return a.conversation(ctx, w, q, kind, lang)
 	}
-	query := Query{Text: last, Lang: lang, Fallback: w.DefaultLanguage}
-	if prev != "" && leansOnPrevious(last, lang) {
+	query := Query{Text: stripOpener(last), Lang: lang, Fallback: w.DefaultLanguage}
+	if prev != "" && query.Text == last && leansOnPrevious(last, lang) {
 		query.Context = prev
 		query.Topic = lastCitedURL(q.History)
 	}

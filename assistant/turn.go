@@ -3,6 +3,7 @@ package assistant
 import (
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Kinds of conversational turns: messages that are conversation, not questions, answered without
@@ -361,6 +362,58 @@ func MessageLanguage(text string) string {
 	lang, n, second := detectLanguage(text)
 	if n >= 1 && n >= second+1 {
 		return lang
+	}
+	return ""
+}
+
+// questionOpeners announce a new question without being part of it ("different question: can I
+// skip a month?", "otra pregunta, ...", "au fait, ..."): their words ("different", "cosa", "duda")
+// would otherwise be searched for as a subject, and what follows them is no follow-up of the
+// previous message. ("Also" and "and" open follow-ups: IsFollowUp.)
+var questionOpeners = func() [][]string {
+	var out [][]string
+	for _, p := range []string{
+		"different question", "another question", "other question", "quick question", "one more question",
+		"separate question", "unrelated question", "new question", "next question", "one more thing",
+		"another thing", "one last thing", "i have a question", "i have another question",
+		"got a question", "by the way", "btw",
+		"otra pregunta", "una pregunta", "otra cosa", "una cosa", "otra duda", "una duda", "tengo una duda",
+		"tengo una pregunta", "tengo otra pregunta", "por cierto",
+		"autre question", "une autre question", "une question", "petite question", "autre chose",
+		"j ai une question", "j ai une autre question", "au fait",
+		"una altra pregunta", "una pregunta", "una altra cosa", "altra cosa", "un altre dubte", "un dubte",
+		"tinc un dubte", "tinc una pregunta", "per cert",
+	} {
+		out = append(out, strings.Fields(p))
+	}
+	// The longest first: "one more thing" before "also".
+	slices.SortStableFunc(out, func(a, b []string) int { return len(b) - len(a) })
+	return out
+}()
+
+// stripOpener returns text without a question opener at its start, when a question follows it.
+func stripOpener(text string) string {
+	ws := words(text)
+	for _, p := range questionOpeners {
+		if len(ws) > len(p)+1 && slices.Equal(ws[:len(p)], p) {
+			return skipWords(text, len(p))
+		}
+	}
+	return text
+}
+
+// skipWords returns text after its first n words (words as words() cuts them).
+func skipWords(text string, n int) string {
+	in := false
+	for i, r := range text {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if word && !in {
+			if n == 0 {
+				return text[i:]
+			}
+			n--
+		}
+		in = word
 	}
 	return ""
 }

@@ -440,3 +440,35 @@ func TestSureNeedsALead(t *testing.T) {
 		}
 	}
 }
+
+// An opener that announces a question ("different question:", "otra pregunta,", "au fait") is not
+// searched for: its words are no subject, and the question after it is answered as if alone, not
+// as a follow-up of the previous message.
+func TestQuestionOpenerIsNotSearched(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	for _, tc := range []struct{ lang, plain, opened string }{
+		{"en", "can i skip one month of my subscription", "Different question: can i skip one month of my subscription"},
+		{"en", "can i skip one month of my subscription", "one more thing - can i skip one month of my subscription"},
+		{"es", "¿cuánto tarda la entrega a Valencia?", "Otra pregunta, ¿cuánto tarda la entrega a Valencia?"},
+	} {
+		reply := func(h ...string) assistant.Answer {
+			q := assistant.Question{Language: tc.lang}
+			for _, text := range h {
+				q.History = append(q.History, assistant.Turn{Role: assistant.RoleVisitor, Text: text})
+			}
+			ans, err := a.Reply(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ans
+		}
+		// The plain question in a new conversation; the opened one after an unrelated message.
+		plain, opened := reply(tc.plain), reply("thanks, the tracking link works now", tc.opened)
+		if len(plain.Sources) == 0 {
+			t.Fatalf("%q: no article (%q); the test needs one", tc.plain, plain.Text)
+		}
+		if opened.Text != plain.Text {
+			t.Errorf("%q answered %q, want the answer to %q: %q", tc.opened, opened.Text, tc.plain, plain.Text)
+		}
+	}
+}
