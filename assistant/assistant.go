@@ -171,7 +171,7 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		return a.conversation(ctx, w, q, kind, lang)
 	}
 	query := Query{Text: stripOpener(last), Lang: lang, Fallback: w.DefaultLanguage}
-	if prev != "" && query.Text == last && leansOnPrevious(last, lang) {
+	if prev != "" && query.Text == last && (leansOnPrevious(last, lang) || echoesAnswer(last, lang, q.History)) {
 		query.Context = prev
 		query.Topic = lastCitedURL(q.History)
 	}
@@ -402,6 +402,45 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 
 // lastCitedURL is the first link (without its anchor) of the assistant's newest turn before the
 // visitor's newest message: the article the conversation is about.
+// echoesAnswer reports a short message that takes up a word of the answer it follows after a
+// definite article or a demonstrative ("how long is the link good for?" after "the reset link is
+// valid for one hour"): it asks about that answer.
+func echoesAnswer(last, lang string, h []Turn) bool {
+	if len(words(last)) > maxFollowWords {
+		return false
+	}
+	answer := ""
+	seenVisitor := false
+	for i := len(h) - 1; i >= 0 && answer == ""; i-- {
+		switch {
+		case h[i].Role == RoleVisitor:
+			if seenVisitor {
+				return false
+			}
+			seenVisitor = true
+		case h[i].Role == RoleAssistant && seenVisitor:
+			answer = urlPattern.ReplaceAllString(h[i].Text, " ")
+		}
+	}
+	if answer == "" {
+		return false
+	}
+	said := TermsIn(lang, answer)
+	a := analyzerFor(lang)
+	ws := lowerWords(last)
+	for i := 1; i < len(ws); i++ {
+		t := a.term(ws[i])
+		if slices.Contains(definites, Fold(ws[i-1])) && !a.isStop(Fold(ws[i])) && len(t) >= 3 && slices.Contains(said, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// definites point to something already said when they stand before one of its words ("the link",
+// "ese enlace", "ce lien").
+var definites = strings.Fields("the that this those these el la los las ese esa esos esas este esta le les ce cet cette ces aquest aquesta aquell aquella")
+
 func lastCitedURL(h []Turn) string {
 	seenVisitor := false
 	for i := len(h) - 1; i >= 0; i-- {

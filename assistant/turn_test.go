@@ -472,3 +472,35 @@ func TestQuestionOpenerIsNotSearched(t *testing.T) {
 		}
 	}
 }
+
+// A short message that takes up a word of the answer before it after "the", "ese", "ce" ("how long
+// is the link good for?" after the reset link's answer) asks about that answer and stays on its
+// article; one that only shares a word without pointing to it is answered as if alone.
+func TestDefiniteReferenceFollowsTheAnswer(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	reply := func(h ...string) assistant.Answer {
+		t.Helper()
+		q := assistant.Question{Language: "en"}
+		for _, text := range h {
+			q.History = append(q.History, assistant.Turn{Role: assistant.RoleVisitor, Text: text})
+			ans, err := a.Reply(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text == h[len(h)-1] {
+				return ans
+			}
+			q.History = append(q.History, assistant.Turn{Role: assistant.RoleAssistant, Text: ans.Text})
+		}
+		return assistant.Answer{}
+	}
+	ans := reply("i forgot my password", "how long is the link good for")
+	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "account#reset-your-password") {
+		t.Errorf("after the reset answer, %q cited %v (%q), want the reset-password passage", "how long is the link good for", ans.Sources, ans.Text)
+	}
+	alone := reply("what payment methods do you take")
+	after := reply("how much does delivery cost?", "what payment methods do you take")
+	if after.Text != alone.Text {
+		t.Errorf("after a shipping-costs answer, %q answered %q, want as alone: %q", "what payment methods do you take", after.Text, alone.Text)
+	}
+}
