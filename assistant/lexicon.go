@@ -294,13 +294,16 @@ type lexicon struct {
 	byStem  map[string][]string   // language + "\x00" + stem -> concept tokens
 	byFold  map[string][]string   // folded single word, any language -> concept tokens
 	phrases map[string][][]string // first folded word -> phrases (folded words) with their concept as last element
-	words   map[string][]string   // folded single words of the lexicon -> concept tokens (typo vocabulary)
+	words   map[string][]string   // folded single words of the lexicon -> concept tokens (typo vocabulary): byFold itself
 }
 
 func conceptToken(c string) string { return "~" + c }
 
-var kbLexicon = func() *lexicon {
-	lx := &lexicon{byStem: map[string][]string{}, byFold: map[string][]string{}, phrases: map[string][][]string{}, words: map[string][]string{}}
+var kbLexicon = buildLexicon()
+
+// buildLexicon compiles lexiconSource.
+func buildLexicon() *lexicon {
+	lx := &lexicon{byStem: map[string][]string{}, byFold: map[string][]string{}, phrases: map[string][][]string{}}
 	add := func(m map[string][]string, k, tok string) {
 		for _, t := range m[k] {
 			if t == tok {
@@ -320,7 +323,6 @@ var kbLexicon = func() *lexicon {
 				case len(ws) == 1:
 					add(lx.byStem, lang+"\x00"+a.term(ws[0]), tok)
 					add(lx.byFold, Fold(ws[0]), tok)
-					add(lx.words, Fold(ws[0]), tok)
 				default:
 					p := make([]string, 0, len(ws)+1)
 					for _, w := range ws {
@@ -331,8 +333,11 @@ var kbLexicon = func() *lexicon {
 			}
 		}
 	}
+	// words had the same keys and tokens as byFold, built the same way, in a map of its own: one
+	// map serves both, 0.27 MB of heap for the lexicon instead of 0.40 (TestMemoryHeap).
+	lx.words = lx.byFold
 	return lx
-}()
+}
 
 // concepts returns the concept tokens of one word (lowercase, accents kept) read as language lang.
 func (lx *lexicon) concepts(lang, w, stem string) []string {

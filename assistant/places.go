@@ -39,7 +39,10 @@ type placeTable struct {
 	maxWords  int
 }
 
-var places = sync.OnceValue(func() *placeTable {
+var places = sync.OnceValue(loadPlaces)
+
+// loadPlaces reads the embedded table of places.
+func loadPlaces() *placeTable {
 	t := &placeTable{byName: map[string]string{}, countries: map[string][]string{}}
 	zr, err := gzip.NewReader(bytes.NewReader(placesFile))
 	if err != nil {
@@ -77,7 +80,7 @@ var places = sync.OnceValue(func() *placeTable {
 		}
 	}
 	return t
-})
+}
 
 func (t *placeTable) addName(name, code string) {
 	ws := foldWords(name)
@@ -160,7 +163,7 @@ func (idx *index) placeTerms(code string) group {
 // ordinaryWord reports a word that is a thesaurus headword in one of langs.
 func (idx *index) ordinaryWord(langs []string, w string) bool {
 	for _, l := range langs {
-		if synonyms(l, analyzerFor(l).term(w)) != "" {
+		if hasSynonyms(l, analyzerFor(l).term(w)) {
 			return true
 		}
 	}

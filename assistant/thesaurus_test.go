@@ -159,13 +159,49 @@ func TestThesaurusSameAsBefore(t *testing.T) {
 	}
 	for lang, om := range old {
 		cm := cur[lang]
-		if len(cm) != len(om) {
-			t.Errorf("%s: %d stems, want %d", lang, len(cm), len(om))
+		if cm.len() != len(om) {
+			t.Errorf("%s: %d stems, want %d", lang, cm.len(), len(om))
 		}
 		for st, syns := range om {
-			if got, ok := cm[st]; !ok || got != syns {
+			at, ok := cm.find(st)
+			if got := cm.synonymsAt(at); !ok || got != syns {
 				t.Errorf("%s %q: %q, want %q", lang, st, got, syns)
 			}
+			// Through thesaurus() and the language tags a caller may pass.
+			for _, tag := range []string{lang, strings.ToUpper(lang) + "-XX"} {
+				if got := synonyms(tag, st); got != syns {
+					t.Errorf("synonyms(%q, %q) = %q, want %q", tag, st, got, syns)
+				}
+				if !hasSynonyms(tag, st) {
+					t.Errorf("hasSynonyms(%q, %q) = false", tag, st)
+				}
+			}
+		}
+		// The stems in between and around are not in the table (the stems are unique, so with
+		// the same count every stem of the table is one of the old ones).
+		for _, st := range []string{"", "\x00", "~", "\xff", "zzzzzz", "aaaa"} {
+			_, want := om[st]
+			if _, got := cm.find(st); got != want {
+				t.Errorf("%s: find(%q) = %v, want %v", lang, st, got, want)
+			}
+			if got := synonyms(lang, st); got != om[st] {
+				t.Errorf("synonyms(%q, %q) = %q, want %q", lang, st, got, om[st])
+			}
+		}
+		for st := range om {
+			for _, x := range []string{st + "\x00", st[:len(st)/2], st + "zz"} {
+				if got := synonyms(lang, x); got != om[x] {
+					t.Errorf("synonyms(%q, %q) = %q, want %q", lang, x, got, om[x])
+				}
+				if _, want := om[x]; hasSynonyms(lang, x) != want {
+					t.Errorf("hasSynonyms(%q, %q) = %v, want %v", lang, x, !want, want)
+				}
+			}
+		}
+	}
+	for _, lang := range []string{"", "de", "pt", "xx"} {
+		if got := synonyms(lang, "delet"); got != "" || hasSynonyms(lang, "delet") {
+			t.Errorf("synonyms(%q, \"delet\") = %q, want none", lang, got)
 		}
 	}
 
@@ -262,28 +298,26 @@ func heapOf[T any](load func() T) (mb float64, took time.Duration) {
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20), took
 }
 
-// TestThesaurusHeap reports the heap and the load time of the thesaurus structures, former and
-// current (go test -run TestThesaurusHeap -v ./assistant/; the figures are in the doc comments of
-// thesaurus and thesaurusWords).
-func TestThesaurusHeap(t *testing.T) {
-	report := func(name string, old, cur func() (float64, time.Duration)) {
-		oldMB, oldTook := old()
-		mb, took := cur()
-		t.Logf("%s: %.1f MB of heap, loaded in %v; formerly %.1f MB in %v", name, mb, took.Round(time.Millisecond), oldMB, oldTook.Round(time.Millisecond))
+// BenchmarkThesaurusHeap reports the heap of the thesaurus structures, former and current
+// (MB-heap).
+func BenchmarkThesaurusHeap(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		load func() any
+	}{
+		{"thesaurus/old", func() any { return oldThesaurus() }},
+		{"thesaurus/new", func() any { return loadThesaurus() }},
+		{"words/old", func() any { return oldThesaurusWords() }},
+		{"words/new", func() any { return loadThesaurusWords() }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var mb float64
+			for b.Loop() {
+				mb, _ = heapOf(c.load)
+			}
+			b.ReportMetric(mb, "MB-heap")
+		})
 	}
-	stems, size := 0, 0
-	for _, m := range thesaurus() {
-		for st, syns := range m {
-			stems, size = stems+1, size+len(st)+len(syns)
-		}
-	}
-	t.Logf("thesaurus: %d stems, %.1f MB of stems and synonyms", stems, float64(size)/(1<<20))
-	d := thesaurusWords()
-	t.Logf("thesaurusWords: %d words of one language, %.1f MB", d.len(), float64(len(d.words))/(1<<20))
-	report("thesaurus", func() (float64, time.Duration) { return heapOf(oldThesaurus) },
-		func() (float64, time.Duration) { return heapOf(loadThesaurus) })
-	report("thesaurusWords", func() (float64, time.Duration) { return heapOf(oldThesaurusWords) },
-		func() (float64, time.Duration) { return heapOf(loadThesaurusWords) })
 }
 
 // BenchmarkThesaurusLoad times the loading of the thesaurus structures, former and current.

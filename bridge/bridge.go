@@ -178,19 +178,21 @@ type Bridge struct {
 	intakeFailed []func(Event) // OnIntakeFailure
 }
 
-// task is one unit of work for a shard: an event, a finished generation, or a control call.
+// task is one unit of work for a shard: an event, a finished generation, or a control call. The
+// booleans come last, together: every shard's queue holds QueueSize tasks (104 bytes each rather
+// than 128 with the booleans between the other fields: 3.25 MB for the default 256 x 128, not 4).
 type task struct {
 	key     Key
-	recover bool // answer what the conversation still owes (after a restart)
 	event   *Event
 	done    *replyDone
 	ctrl    *control
 	barrier func() // called when the shard reaches it (Close)
-	kick    bool   // perform the conversation's journal entries that are due
 	journal *journalDone
 	inboxID string // the event's durable inbox entry, removed once processed
-	replay  bool   // the entry is replayed from the inbox after a restart
 	tries   int    // earlier attempts at processing the event in this process
+	recover bool   // answer what the conversation still owes (after a restart)
+	kick    bool   // perform the conversation's journal entries that are due
+	replay  bool   // the entry is replayed from the inbox after a restart
 }
 
 // Open validates the options, starts the shard workers and returns the bridge.

@@ -359,6 +359,9 @@ func (b *Bridge) stripDone(st *step) {
 				delete(j.done, s)
 			}
 		}
+		if len(j.done) == 0 {
+			j.done = nil // as in takeFresh
+		}
 	}
 	if len(st.unsaved) > 0 {
 		st.conv.Journal = kept
@@ -388,9 +391,12 @@ func (b *Bridge) saved(st *step) {
 		for _, s := range st.unsaved {
 			delete(j.done, s)
 		}
-		if len(j.done) == 0 && j.flush != nil {
-			j.flush.Stop()
-			j.flush = nil
+		if len(j.done) == 0 {
+			j.done = nil // as in takeFresh
+			if j.flush != nil {
+				j.flush.Stop()
+				j.flush = nil
+			}
 		}
 	}
 	b.mu.Unlock()
@@ -476,6 +482,9 @@ func (b *Bridge) takeFresh(key Key, seq uint64) bool {
 		return false
 	}
 	delete(j.fresh, seq)
+	if len(j.fresh) == 0 {
+		j.fresh = nil // an emptied map keeps its table: a few hundred bytes per conversation touched
+	}
 	return true
 }
 
