@@ -353,3 +353,18 @@ func TestNamedHeadingRanksFirst(t *testing.T) {
 		}
 	}
 }
+
+// "Address" in help articles is mostly an email address: a question about where the shop is
+// ("¿desde dónde enviáis los pedidos?", "where are you based?") does not reach the account
+// article that asks for one.
+func TestEmailAddressIsNoLocation(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	for _, q := range []assistant.Query{
+		{Text: "¿desde dónde enviáis los pedidos?", Lang: "es", MinMatch: 0.45, Fallback: "en"},
+		{Text: "where are you based", Lang: "en", MinMatch: 0.45, Fallback: "en"},
+	} {
+		if hits := kb.Find(q, 1); len(hits) > 0 && hits[0].File == "account.md" {
+			t.Errorf("%q: first hit %s#%s (match %.2f), want no account passage", q.Text, hits[0].File, hits[0].Section, hits[0].Match)
+		}
+	}
+}

@@ -275,17 +275,19 @@ var lexiconSource = []struct {
 		"de": "rösten, rösterei", "pt": "torrefação, torrar", "it": "torrefazione, tostare",
 	}},
 	{"email", map[string]string{
-		"en": "email, e-mail, mail", "es": "correo, correo electrónico, email", "fr": "courriel, e-mail, email, mail",
-		"ca": "correu, correu electrònic, email", "de": "e-mail, mail", "pt": "email, correio eletrónico", "it": "email, posta",
+		"en": "email, e-mail, mail, email address, e-mail address", "es": "correo, correo electrónico, email, dirección de correo, dirección de email",
+		"fr": "courriel, e-mail, email, mail, adresse e-mail, adresse email, adresse mail, adresse électronique",
+		"ca": "correu, correu electrònic, email, adreça electrònica, adreça de correu", "de": "e-mail, mail, e-mail-adresse", "pt": "email, correio eletrónico", "it": "email, posta",
 	}},
 	{"day", map[string]string{
 		"en": "day, days, week, weeks, weekday, weekdays", "es": "día, días, semana, semanas", "fr": "jour, jours, semaine, semaines",
 		"ca": "dia, dies, setmana, setmanes", "de": "tag, tage, woche", "pt": "dia, dias, semana", "it": "giorno, giorni, settimana",
 	}},
+	// Not "address": in help articles it is most often an email address.
 	{"location", map[string]string{
-		"en": "located, location, based, address, from where", "es": "ubicado, ubicados, ubicación, dirección, desde dónde",
-		"fr": "situé, situés, adresse, d'où", "ca": "ubicat, ubicats, adreça, des d'on", "de": "standort, adresse",
-		"pt": "localizado, morada", "it": "sede, indirizzo",
+		"en": "located, location, based, from where", "es": "ubicado, ubicados, ubicación, desde dónde",
+		"fr": "situé, situés, d'où", "ca": "ubicat, ubicats, des d'on", "de": "standort",
+		"pt": "localizado", "it": "sede",
 	}},
 }
 
