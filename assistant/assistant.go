@@ -403,8 +403,9 @@ func lastVisitorMessages(h []Turn) (last, prev string) {
 // lastCitedURL is the first link (without its anchor) of the assistant's newest turn before the
 // visitor's newest message: the article the conversation is about.
 // echoesAnswer reports a short message that takes up a word of the answer it follows after a
-// definite article or a demonstrative ("how long is the link good for?" after "the reset link is
-// valid for one hour"): it asks about that answer.
+// definite article or a demonstrative ("how long is the link valid?" after "the reset link is
+// valid for one hour"), with at most one other word the answer does not have: it asks about that
+// answer.
 func echoesAnswer(last, lang string, h []Turn) bool {
 	if len(words(last)) > maxFollowWords {
 		return false
@@ -428,13 +429,22 @@ func echoesAnswer(last, lang string, h []Turn) bool {
 	said := TermsIn(lang, answer)
 	a := analyzerFor(lang)
 	ws := lowerWords(last)
-	for i := 1; i < len(ws); i++ {
-		t := a.term(ws[i])
-		if slices.Contains(definites, Fold(ws[i-1])) && !a.isStop(Fold(ws[i])) && len(t) >= 3 && slices.Contains(said, t) {
-			return true
+	echo, other := false, 0
+	for i, w := range ws {
+		if a.isStop(Fold(w)) {
+			continue
+		}
+		t := a.term(w)
+		switch {
+		case i > 0 && slices.Contains(definites, Fold(ws[i-1])) && len(t) >= 3 && slices.Contains(said, t):
+			echo = true
+		case !slices.Contains(said, t):
+			other++
 		}
 	}
-	return false
+	// At most one word of its own besides: "how do I change the email of my account?" after an
+	// answer that mentions an email is a new question.
+	return echo && other <= 1
 }
 
 // definites point to something already said when they stand before one of its words ("the link",

@@ -322,7 +322,9 @@ var turnString = map[string]string{
 // a word pointing back ("can I pause it instead?", "how long does that take?").
 var (
 	followOpeners = strings.Fields("and also what how or but y e o pero tambien et ou mais aussi i pero tambe")
-	followPointer = strings.Fields("it that this them those these instead one ones there eso esto ello ese esa alli ahi lo ca cela ceci celui celle la aixo allo ho")
+	// Not "la", "lo", "le": articles as often as pronouns ("dar de baja la suscripción", "quelle
+	// est la capitale du Canada ?"); nor "one", a number as often ("price of one bag?").
+	followPointer = strings.Fields("it that this them those these instead ones there eso esto ello ese esa alli ahi ca cela ceci celui celle aixo allo ho")
 	// followPrep open a fragment ("to Norway?", "para estudiantes?", "en Suisse ?").
 	followPrep = strings.Fields("to for in from with a para en con de pour avec per amb")
 )
@@ -341,7 +343,9 @@ func IsFollowUp(text string) bool {
 	if len(ws) == 0 || len(ws) > maxFollowWords {
 		return false
 	}
-	if slices.Contains(followOpeners, ws[0]) && (ws[0] != "what" && ws[0] != "how" || len(ws) > 1 && ws[1] == "about") {
+	// "où" folds to "ou" (or): the accent tells "où je trouve ma facture" from "ou en Suisse ?".
+	first := strings.ToLower(strings.Fields(text)[0])
+	if slices.Contains(followOpeners, ws[0]) && (ws[0] != "what" && ws[0] != "how" || len(ws) > 1 && ws[1] == "about") && !strings.HasPrefix(first, "où") {
 		return true
 	}
 	if slices.Contains(followPrep, ws[0]) && len(ws) <= maxFragmentWords {

@@ -494,13 +494,29 @@ func TestDefiniteReferenceFollowsTheAnswer(t *testing.T) {
 		}
 		return assistant.Answer{}
 	}
-	ans := reply("i forgot my password", "how long is the link good for")
+	ans := reply("i forgot my password", "how long is the link valid?")
 	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "account#reset-your-password") {
-		t.Errorf("after the reset answer, %q cited %v (%q), want the reset-password passage", "how long is the link good for", ans.Sources, ans.Text)
+		t.Errorf("after the reset answer, %q cited %v (%q), want the reset-password passage", "how long is the link valid?", ans.Sources, ans.Text)
 	}
 	alone := reply("what payment methods do you take")
 	after := reply("how much does delivery cost?", "what payment methods do you take")
 	if after.Text != alone.Text {
 		t.Errorf("after a shipping-costs answer, %q answered %q, want as alone: %q", "what payment methods do you take", after.Text, alone.Text)
+	}
+}
+
+// Articles and numbers are no pointers back: "dar de baja la suscripción", "quelle est la capitale
+// du Canada ?", "price of one bag?" stand alone; "où" is no "ou" (or).
+func TestArticlesAreNoFollowUp(t *testing.T) {
+	for _, text := range []string{"dar de baja la suscripcion", "quelle est la capitale du canada", "lo quiero devolver todo",
+		"price of one bag without subscribing?", "où je trouve ma facture"} {
+		if assistant.IsFollowUp(text) {
+			t.Errorf("IsFollowUp(%q) = true, want false", text)
+		}
+	}
+	for _, text := range []string{"ou en Suisse ?", "can I pause it instead?", "i això?"} {
+		if !assistant.IsFollowUp(text) {
+			t.Errorf("IsFollowUp(%q) = false, want true", text)
+		}
 	}
 }
