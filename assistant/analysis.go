@@ -261,7 +261,8 @@ var stopWordLists = map[string]string{
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si
 		sobre son sou su teu teva tu un una uns unes vosaltres vostre vostra vull voldria necessito
 		tinc teniu hola gracies saber podeu quan quant quanta sisplau favor pregunta preguntes altra
-		client clients clienta clientes`,
+		client clients clienta clientes quants quantes fer faig fas fa fem feu fan estic esta estas estan
+		ser era tambe ja encara aqui pots podria podries tenir tens cap mateix`,
 	"de": `aber alle als am an auch auf aus bei bin bis bitte da das dass dein deine dem den der des
 		die dies du durch ein eine einem einen einer es euer fur gibt habe haben hallo hat ich ihr im
 		in ist ja kann kein konnen mein meine mich mir mit muss nach nicht noch nur oder sein sich sie
