@@ -240,7 +240,8 @@ var stopWordLists = map[string]string{
 		yours yourself yourselves hi hello hey also get got guys ok okay many lot anything something
 		really still yet ever way thing things does any one make made question questions quick another
 		customer customers client clients hmm hm mmm uh um lol haha pls plz ur tho til cuz bc btw
-		idk ive id didnt isnt wont cant doesnt hasnt havent wasnt arent`,
+		idk ive id didnt isnt wont cant doesnt hasnt havent wasnt arent everything everyone nothing
+		stuff whole kind sort bit`,
 	"es": `a al algo algun alguna alguno algunos ante antes aqui asi aun bien cada como con contra cual
 		cuales cualquier cuando de del desde donde dos el ella ellas ellos en entre era eres es esa ese
 		eso esta estas este esto estos estoy estan fue ha hace hacer hay he la las le les lo los mas me
