@@ -164,14 +164,24 @@ func languageScores(s string) map[string]float64 {
 			if hint, ok := letterHints[lang]; ok && strings.ContainsAny(w, hint) {
 				n += 0.5
 			}
+			ending := 0.0
 			if len(w) >= 5 {
 				for _, suf := range endingHints[lang] {
 					if strings.HasSuffix(w, suf) {
-						n += 0.5
+						ending = 0.5
 						break
 					}
 				}
 			}
+			if len(w) >= 6 {
+				for _, suf := range addressEndings[lang] {
+					if strings.HasSuffix(w, suf) {
+						ending = 1
+						break
+					}
+				}
+			}
+			n += ending
 		}
 		if marks, ok := markHints[lang]; ok && strings.ContainsAny(s, marks) {
 			n++
@@ -191,6 +201,16 @@ var endingHints = map[string][]string{
 	"fr": {"ez", "eux", "ée", "ées", "ait"},
 	"ca": {"eu", "iu", "ció", "cions", "ny"},
 	"pt": {"ção", "ções"},
+}
+
+// addressEndings are the endings of the verb forms by which a visitor addresses a company (the
+// second person plural: "¿enviáis?", "teneis", "envieu", "pouvez"), written with or without
+// accents, on words of six letters or more: they count a whole word (other endings half), so that
+// a short question in one of them ("aceptais bizum?", "envieu a Noruega?") says its language.
+var addressEndings = map[string][]string{
+	"es": {"áis", "éis", "ais", "eis"},
+	"ca": {"eu", "iu"},
+	"fr": {"ez"},
 }
 
 // letterHints are letters that point to a language when they occur in a word.

@@ -252,8 +252,14 @@ func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 	clear := func(text string) string {
 		if l := MessageLanguage(text); l != "" && l != conv && a.supports(w, l) {
 			// Close languages share words (Catalan "té" reads as Spanish "te"): the message must
-			// point more than a whole word further from the conversation's language than towards it.
-			if sc := languageScores(text); sc[l] > sc[conv]+1 {
+			// point more than a whole word further from the conversation's language than towards it;
+			// between languages of different families ("¿aceptáis bizum?" in an English browser) a
+			// whole word is enough.
+			margin := 1.0
+			if romance(l) && romance(conv) {
+				margin += 0.01
+			}
+			if sc := languageScores(text); sc[l] >= sc[conv]+margin {
 				return l
 			}
 		}
@@ -269,6 +275,9 @@ func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 	}
 	return conv
 }
+
+// romance reports a Romance language: close to the others, sharing short words with them.
+func romance(lang string) bool { return slices.Contains([]string{"es", "ca", "fr", "pt", "it"}, lang) }
 
 // supports reports whether the website answers in lang: one of its languages, or, when it lists
 // none, any language of its strings.

@@ -520,3 +520,32 @@ func TestArticlesAreNoFollowUp(t *testing.T) {
 		}
 	}
 }
+
+// A visitor who addresses the shop in the second person plural ("¿enviáis?", "teneis", "envieu")
+// says their language even without accents, and in an English browser is answered in it: between
+// languages of different families one clear word is enough.
+func TestAddressFormsSayTheLanguage(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	strs := assistant.DefaultStrings()
+	for _, tc := range []struct{ text, lang string }{
+		{"teneis cafe descafeinado?", "es"},
+		{"enviais a noruega?", "es"},
+		{"envieu a Noruega?", "ca"},
+		{"can you ship to Norway?", "en"},
+	} {
+		if got := assistant.MessageLanguage(tc.text); got != tc.lang {
+			t.Errorf("MessageLanguage(%q) = %q, want %q", tc.text, got, tc.lang)
+		}
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: tc.text}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Language != tc.lang {
+			t.Errorf("%q in an English browser answered in %q (%q), want %q", tc.text, ans.Language, ans.Text, tc.lang)
+		}
+		if len(ans.Sources) == 0 && !strings.Contains(ans.Text, strs.Get(tc.lang, assistant.StrNoAnswer)) {
+			t.Errorf("%q: %q is neither an answer nor %q's no-answer", tc.text, ans.Text, tc.lang)
+		}
+	}
+}
