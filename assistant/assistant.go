@@ -268,6 +268,13 @@ func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 	if l := clear(text); l != "" {
 		return l
 	}
+	if l, n, second := detectLanguage(text); l != "" && n > second && !romance(conv) && romance(l) && a.supports(w, l) {
+		// Not clear between close languages ("dame una receta de paella": Spanish or Catalan?), but
+		// clearly not the conversation's: the likeliest of them.
+		if n >= languageScores(text)[conv]+1 {
+			return l
+		}
+	}
 	if prev != "" {
 		if l, ml := clear(prev), MessageLanguage(text); l != "" && (ml == "" || ml == l) {
 			return l

@@ -549,3 +549,24 @@ func TestAddressFormsSayTheLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A message that is clearly not in the browser's English but does not say which of two close
+// languages it is in ("dame una receta de paella": Spanish or Catalan words) is answered in the
+// likelier of them, not in English; an English message stays English.
+func TestCloseLanguagesBeatADistantBrowser(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	for text, want := range map[string]string{
+		"dame una receta de paella":        "es",
+		"give me a recipe for paella":      "en",
+		"do you have a receta for paella?": "en",
+	} {
+		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
+			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: text}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Language != want {
+			t.Errorf("%q in an English browser answered in %q (%q), want %q", text, ans.Language, ans.Text, want)
+		}
+	}
+}
