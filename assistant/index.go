@@ -221,6 +221,7 @@ func buildIndex(docs []Passage) *index {
 			idx.typos.add(w)
 		}
 	}
+	idx.typos.freeze()
 	if len(docs) > 0 {
 		idx.avgLen = total / float64(len(docs))
 	}

@@ -162,6 +162,7 @@ var turnTypos = func() *typoIndex {
 	for w := range turnIndex {
 		ti.add(w)
 	}
+	ti.freeze()
 	return ti
 }()
 
@@ -170,7 +171,7 @@ func (ti *typoIndex) one(w string) (string, bool) {
 	seen := map[string]bool{w: true}
 	found := ""
 	for _, d := range deletions(w) {
-		for _, c := range ti.deletes[d] {
+		for c := range ti.bucket(d) {
 			if !seen[c] && oneEdit(w, c) {
 				if found != "" {
 					return "", false

@@ -171,7 +171,8 @@ type Bridge struct {
 	shardsClosed bool // shard queues are closed: nothing at all may be queued
 	idle         chan struct{}
 	gens         map[Key]*generation // in-flight generation per conversation
-	jobs         map[Key]*journalJob // journal work per conversation
+	jobs         map[Key]*journalJob // journal work per conversation (none when idle: tidy)
+	jobsPeak     int                 // most jobs held since jobs was made: a map keeps its table when emptied
 	leases       Leases              // shared store's leases; nil when this is the only replica
 	tokens       map[Key]int64       // fencing token of the task running per conversation
 	genSeq       uint64
@@ -577,6 +578,7 @@ func (b *Bridge) dropTask(t task) {
 		b.mu.Lock()
 		if j := b.jobs[t.key]; j != nil {
 			j.running = false
+			b.tidy(t.key)
 		}
 		b.mu.Unlock()
 		b.passOver()

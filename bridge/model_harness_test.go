@@ -415,6 +415,43 @@ func (h *harness) step(in input) {
 		h.t.Logf("    %s", c)
 	}
 	h.check(in, before, after, auditBefore, calls)
+	h.checkJobs(after)
+}
+
+// checkJobs checks the bridge's journal jobs at quiescence: none is kept with nothing set (it is
+// removed once idle), and a fresh mark (an entry never tried) is only kept for an entry the stored
+// journal still holds (one merged into a newer write or dropped before any attempt leaves none).
+// A retry timer may have fired between the snapshot and the read: a finding is read again after
+// another settle before it fails.
+func (h *harness) checkJobs(after map[bridge.Key]*bridge.Conversation) {
+	h.t.Helper()
+	var bad []string
+	for try := range 3 {
+		if try > 0 {
+			h.settle()
+			after = h.snapshot()
+		}
+		bad = bad[:0]
+		jobs := bridge.JournalJobs(h.b)
+		for k, j := range jobs {
+			if j.Idle() {
+				bad = append(bad, fmt.Sprintf("%s: an idle job is kept", k.SessionID))
+			}
+			for _, s := range j.Fresh {
+				if a := after[k]; a == nil || !slices.ContainsFunc(a.Journal, func(e bridge.JournalEntry) bool { return e.Seq == s }) {
+					bad = append(bad, fmt.Sprintf("%s: entry %d is marked fresh but not stored", k.SessionID, s))
+				}
+			}
+		}
+		countStat("journal jobs checked")
+		if len(jobs) > 0 {
+			countStat("journal jobs held at quiescence")
+		}
+		if len(bad) == 0 {
+			return
+		}
+	}
+	h.fail("jobs", "%s", strings.Join(bad, "; "))
 }
 
 func (h *harness) audit(k bridge.Key) []bridge.AuditEntry {
@@ -631,7 +668,7 @@ func (h *harness) check(in input, before, after map[bridge.Key]*bridge.Conversat
 var ignored = strings.Split(os.Getenv("SB_MODEL_IGNORE"), ",")
 
 // fail reports a broken invariant, tagged: flood, mode, answer-mode, answer, note-topic, owed, typing,
-// writeback, pending, audit, cross, quiet, unanswered, leak.
+// writeback, pending, audit, cross, quiet, unanswered, leak, jobs.
 func (h *harness) fail(tag, format string, args ...any) {
 	h.t.Helper()
 	msg := fmt.Sprintf("[%s] ", tag) + fmt.Sprintf(format, args...)

@@ -407,9 +407,8 @@ func (st *step) commit(ctx context.Context, eventID string) error {
 		return fmt.Errorf("commit %s: %w", st.conv.Key, err)
 	}
 	st.recordInsight()
-	st.b.saved(st)
+	st.b.committed(st) // deferred removals written, new entries fresh
 	st.audit, st.dirty = nil, false
-	st.b.markFresh(st.conv.Key, st.newSeqs())
 	st.seq0 = st.conv.JournalSeq
 	return nil
 }
