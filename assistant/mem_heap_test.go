@@ -26,6 +26,7 @@ func BenchmarkMemoryHeap(b *testing.B) {
 			for w := range kb.idx.vocab {
 				ti.add(w)
 			}
+			ti.freeze()
 			return ti
 		}},
 		{"turn typos", func() any {
@@ -33,6 +34,7 @@ func BenchmarkMemoryHeap(b *testing.B) {
 			for w := range turnIndex {
 				ti.add(w)
 			}
+			ti.freeze()
 			return ti
 		}},
 		{"index of kb-demo", func() any { return buildIndex(kb.idx.docs) }},
