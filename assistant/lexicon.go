@@ -173,8 +173,8 @@ var lexiconSource = []struct {
 		"ca": "estudiant, estudiants", "de": "student, studenten", "pt": "estudante, estudantes", "it": "studente, studenti",
 	}},
 	{"change", map[string]string{
-		"en": "increase, go up, rise, raise, price change, price changes", "es": "subir, subida, aumento, suben, cambio de precio, cambios de precio",
-		"fr": "augmenter, augmentation, hausse, changement de prix", "ca": "pujar, pujada, augment, canvi de preu, canvis de preu",
+		"en": "change, changes, increase, go up, rise, raise", "es": "cambio, cambios, subir, subida, aumento, suben",
+		"fr": "changement, changements, augmenter, augmentation, hausse", "ca": "canvi, canvis, pujar, pujada, augment",
 		"de": "änderung, erhöhung", "pt": "mudança, aumento", "it": "cambiamento, aumento",
 	}},
 	{"pause", map[string]string{
