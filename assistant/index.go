@@ -510,6 +510,7 @@ func (idx *index) find(q Query, k int) []scored {
 		}
 		said = append(said, m)
 	}
+	used := make([]bool, len(said)) // named's scratch, one for every document
 	hits := make([]scored, 0, min(k, len(touched))+1)
 	for _, d := range touched {
 		s := scores[d]
@@ -523,7 +524,7 @@ func (idx *index) find(q Query, k int) []scored {
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a
 		// longer one repeating a single word (tuning split: hit@1 0.90 against 0.88 for BM25 alone).
 		rank := s * m
-		named := idx.named(d, said)
+		named := idx.named(d, said, used)
 		if named {
 			rank *= namedBoost
 		}
@@ -568,31 +569,33 @@ func (idx *index) find(q Query, k int) []scored {
 // named reports whether the words of a question (said: the terms of each) name every content word
 // of doc's heading, each by a word of its own, and it has two or more: "je voudrais sauter la
 // prochaine livraison" names "Skip a delivery"; "entrega" alone does not name "Shipping and
-// delivery".
-func (idx *index) named(doc int32, said []map[string]bool) bool {
+// delivery". used is scratch of len(said).
+func (idx *index) named(doc int32, said []map[string]bool, used []bool) bool {
 	heads := idx.heads[doc]
 	if len(heads) < 2 || len(heads) > len(said) {
 		return false
 	}
-	used := make([]bool, len(said))
-	var cover func(h int) bool
-	cover = func(h int) bool {
-		if h == len(heads) {
+	clear(used)
+	return coverHeads(heads, said, used)
+}
+
+// coverHeads reports whether each heading word (heads) is named by a question word of its own
+// (said), none of those marked used taken again: a small matching, by backtracking.
+func coverHeads(heads [][]string, said []map[string]bool, used []bool) bool {
+	if len(heads) == 0 {
+		return true
+	}
+	for j, terms := range said {
+		if used[j] || !slices.ContainsFunc(heads[0], func(t string) bool { return terms[t] }) {
+			continue
+		}
+		used[j] = true
+		if coverHeads(heads[1:], said, used) {
 			return true
 		}
-		for j, terms := range said {
-			if used[j] || !slices.ContainsFunc(heads[h], func(t string) bool { return terms[t] }) {
-				continue
-			}
-			used[j] = true
-			if cover(h + 1) {
-				return true
-			}
-			used[j] = false
-		}
-		return false
+		used[j] = false
 	}
-	return cover(0)
+	return false
 }
 
 // nearStop reports a word of three or four letters one edit from a stop word of langs ("hwo",

@@ -39,12 +39,6 @@ func BenchmarkMemoryHeap(b *testing.B) {
 		}},
 		{"index of kb-demo", func() any { return buildIndex(kb.idx.docs) }},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			var mb float64
-			for b.Loop() {
-				mb, _ = heapOf(c.load)
-			}
-			b.ReportMetric(mb, "MB-heap")
-		})
+		benchHeap(b, c.name, c.load)
 	}
 }

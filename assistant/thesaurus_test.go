@@ -298,39 +298,39 @@ func heapOf[T any](load func() T) (mb float64, took time.Duration) {
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20), took
 }
 
+// benchHeap runs a sub-benchmark reporting the heap that load's result holds (MB-heap).
+func benchHeap(b *testing.B, name string, load func() any) {
+	b.Run(name, func(b *testing.B) {
+		var mb float64
+		for b.Loop() {
+			mb, _ = heapOf(load)
+		}
+		b.ReportMetric(mb, "MB-heap")
+	})
+}
+
+// thesaurusLoaders load the thesaurus structures, former and current.
+var thesaurusLoaders = []struct {
+	name string
+	load func() any
+}{
+	{"thesaurus/old", func() any { return oldThesaurus() }},
+	{"thesaurus/new", func() any { return loadThesaurus() }},
+	{"words/old", func() any { return oldThesaurusWords() }},
+	{"words/new", func() any { return loadThesaurusWords() }},
+}
+
 // BenchmarkThesaurusHeap reports the heap of the thesaurus structures, former and current
 // (MB-heap).
 func BenchmarkThesaurusHeap(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		load func() any
-	}{
-		{"thesaurus/old", func() any { return oldThesaurus() }},
-		{"thesaurus/new", func() any { return loadThesaurus() }},
-		{"words/old", func() any { return oldThesaurusWords() }},
-		{"words/new", func() any { return loadThesaurusWords() }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			var mb float64
-			for b.Loop() {
-				mb, _ = heapOf(c.load)
-			}
-			b.ReportMetric(mb, "MB-heap")
-		})
+	for _, c := range thesaurusLoaders {
+		benchHeap(b, c.name, c.load)
 	}
 }
 
 // BenchmarkThesaurusLoad times the loading of the thesaurus structures, former and current.
 func BenchmarkThesaurusLoad(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		load func() any
-	}{
-		{"thesaurus/old", func() any { return oldThesaurus() }},
-		{"thesaurus/new", func() any { return loadThesaurus() }},
-		{"words/old", func() any { return oldThesaurusWords() }},
-		{"words/new", func() any { return loadThesaurusWords() }},
-	} {
+	for _, c := range thesaurusLoaders {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

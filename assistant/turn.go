@@ -166,24 +166,6 @@ var turnTypos = func() *typoIndex {
 	return ti
 }()
 
-// one returns the single word of the index one edit from w, if exactly one is.
-func (ti *typoIndex) one(w string) (string, bool) {
-	seen := map[string]bool{w: true}
-	found := ""
-	for _, d := range deletions(w) {
-		for c := range ti.bucket(d) {
-			if !seen[c] && oneEdit(w, c) {
-				if found != "" {
-					return "", false
-				}
-				found = c
-			}
-			seen[c] = true
-		}
-	}
-	return found, found != ""
-}
-
 // maxTurnWords caps a conversational message: a longer one is read as a question.
 const maxTurnWords = 8
 

@@ -124,11 +124,26 @@ func hasDeletion(c, d string) bool {
 	return false
 }
 
-// near returns the vocabulary words at one edit from w (w itself excluded).
+// near returns the vocabulary words at one edit from w (w itself excluded), for a word of
+// minTypoLen letters or more.
 func (ti *typoIndex) near(w string) []string {
 	if len([]rune(w)) < minTypoLen {
 		return nil
 	}
+	return ti.edits(w)
+}
+
+// one returns the single word of the index one edit from w, if exactly one is; w may be one letter
+// shorter than the words ("helo" for "hello").
+func (ti *typoIndex) one(w string) (string, bool) {
+	if cs := ti.edits(w); len(cs) == 1 {
+		return cs[0], true
+	}
+	return "", false
+}
+
+// edits returns the words of the index at one edit from w (w itself excluded), in index order.
+func (ti *typoIndex) edits(w string) []string {
 	seen := map[string]bool{w: true}
 	var out []string
 	for _, d := range deletions(w) {

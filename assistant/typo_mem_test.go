@@ -252,30 +252,6 @@ func fnvCollision(t *testing.T) [2]string {
 	return [2]string{}
 }
 
-// The compact index holds a fraction of the former's heap (runtime.ReadMemStats after a GC).
-func TestTypoIndexHeap(t *testing.T) {
-	_, vocab, _ := demoVocabulary(t)
-	oldMB, _ := heapOf(func() *oldTypoIndex {
-		ti := newOldTypoIndex()
-		for _, w := range vocab {
-			ti.add(w)
-		}
-		return ti
-	})
-	newMB, _ := heapOf(func() *typoIndex {
-		ti := newTypoIndex()
-		for _, w := range vocab {
-			ti.add(w)
-		}
-		ti.freeze()
-		return ti
-	})
-	t.Logf("typo index of the demo knowledge base (%d words): former %.3f MB, compact %.3f MB of heap", len(vocab), oldMB, newMB)
-	if newMB > oldMB/4 {
-		t.Errorf("compact typo index %.3f MB of heap, former %.3f MB", newMB, oldMB)
-	}
-}
-
 // BenchmarkTypoHeap reports the heap of the demo knowledge base's typo index, former and compact
 // (MB-heap), and the time of a lookup.
 func BenchmarkTypoHeap(b *testing.B) {
@@ -300,13 +276,7 @@ func BenchmarkTypoHeap(b *testing.B) {
 			return ti
 		}},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			var mb float64
-			for b.Loop() {
-				mb, _ = heapOf(c.load)
-			}
-			b.ReportMetric(mb, "MB-heap")
-		})
+		benchHeap(b, c.name, c.load)
 	}
 	old := newOldTypoIndex()
 	for _, w := range vocab {
