@@ -119,7 +119,20 @@ func DetectLanguage(s string) string {
 
 // detectLanguage returns the best language of s with its score and the runner-up's score.
 func detectLanguage(s string) (best string, bestN, second float64) {
-	scores := languageScores(s)
+	return rankScores(languageScores(s))
+}
+
+// clearLanguage returns the language that scores (languageScores) say clearly, a whole word ahead
+// of any other, or "".
+func clearLanguage(scores map[string]float64) string {
+	if lang, n, second := rankScores(scores); n >= 1 && n >= second+1 {
+		return lang
+	}
+	return ""
+}
+
+// rankScores returns the best language of scores with its score and the runner-up's score.
+func rankScores(scores map[string]float64) (best string, bestN, second float64) {
 	for _, lang := range KBLanguages {
 		switch n := scores[lang]; {
 		case n > bestN:

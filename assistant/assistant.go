@@ -249,34 +249,31 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 // previous message when that one was clear.
 func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 	conv = ResolveLanguage(conv, nil, w.DefaultLanguage, w.Languages)
-	clear := func(text string) string {
-		if l := MessageLanguage(text); l != "" && l != conv && a.supports(w, l) {
-			// Close languages share words (Catalan "té" reads as Spanish "te"): the message must
-			// point more than a whole word further from the conversation's language than towards it;
-			// between languages of different families ("¿aceptáis bizum?" in an English browser) a
-			// whole word is enough.
-			margin := 1.0
-			if romance(l) && romance(conv) {
-				margin += 0.01
-			}
-			if sc := languageScores(text); sc[l] >= sc[conv]+margin {
-				return l
-			}
+	// moves reports that a message with these scores says language l clearly enough to leave the
+	// conversation's. Close languages share words (Catalan "té" reads as Spanish "te"): the message
+	// must point more than a whole word further from the conversation's language than towards it;
+	// between languages of different families ("¿aceptáis bizum?" in an English browser) a whole
+	// word is enough.
+	moves := func(sc map[string]float64, l string) bool {
+		margin := 1.0
+		if romance(l) && romance(conv) {
+			margin += 0.01
 		}
-		return ""
+		return l != "" && l != conv && a.supports(w, l) && sc[l] >= sc[conv]+margin
 	}
-	if l := clear(text); l != "" {
-		return l
+	sc := languageScores(text)
+	ml := clearLanguage(sc)
+	if moves(sc, ml) {
+		return ml
 	}
-	if l, n, second := detectLanguage(text); l != "" && n > second && !romance(conv) && romance(l) && a.supports(w, l) {
+	if l, n, second := rankScores(sc); l != "" && n > second && !romance(conv) && romance(l) && a.supports(w, l) && n >= sc[conv]+1 {
 		// Not clear between close languages ("dame una receta de paella": Spanish or Catalan?), but
 		// clearly not the conversation's: the likeliest of them.
-		if n >= languageScores(text)[conv]+1 {
-			return l
-		}
+		return l
 	}
 	if prev != "" {
-		if l, ml := clear(prev), MessageLanguage(text); l != "" && (ml == "" || ml == l) {
+		psc := languageScores(prev)
+		if l := clearLanguage(psc); moves(psc, l) && (ml == "" || ml == l) {
 			return l
 		}
 	}

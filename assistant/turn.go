@@ -345,13 +345,7 @@ func IsFollowUp(text string) bool {
 // MessageLanguage returns the language a message's own words say clearly (function words, letters,
 // marks and endings of one language, a whole word ahead of any other), or "" when they
 // do not.
-func MessageLanguage(text string) string {
-	lang, n, second := detectLanguage(text)
-	if n >= 1 && n >= second+1 {
-		return lang
-	}
-	return ""
-}
+func MessageLanguage(text string) string { return clearLanguage(languageScores(text)) }
 
 // questionOpeners announce a new question without being part of it ("different question: can I
 // skip a month?", "otra pregunta, ...", "au fait, ..."): their words ("different", "cosa", "duda")
