@@ -451,19 +451,8 @@ func TestQuestionOpenerIsNotSearched(t *testing.T) {
 		{"en", "can i skip one month of my subscription", "one more thing - can i skip one month of my subscription"},
 		{"es", "¿cuánto tarda la entrega a Valencia?", "Otra pregunta, ¿cuánto tarda la entrega a Valencia?"},
 	} {
-		reply := func(h ...string) assistant.Answer {
-			q := assistant.Question{Language: tc.lang}
-			for _, text := range h {
-				q.History = append(q.History, assistant.Turn{Role: assistant.RoleVisitor, Text: text})
-			}
-			ans, err := a.Reply(context.Background(), q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ans
-		}
 		// The plain question in a new conversation; the opened one after an unrelated message.
-		plain, opened := reply(tc.plain), reply("thanks, the tracking link works now", tc.opened)
+		plain, opened := replyTo(t, a, tc.lang, tc.plain), replyTo(t, a, tc.lang, "thanks, the tracking link works now", tc.opened)
 		if len(plain.Sources) == 0 {
 			t.Fatalf("%q: no article (%q); the test needs one", tc.plain, plain.Text)
 		}
@@ -536,11 +525,7 @@ func TestAddressFormsSayTheLanguage(t *testing.T) {
 		if got := assistant.MessageLanguage(tc.text); got != tc.lang {
 			t.Errorf("MessageLanguage(%q) = %q, want %q", tc.text, got, tc.lang)
 		}
-		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
-			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: tc.text}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ans := replyTo(t, a, "en", tc.text)
 		if ans.Language != tc.lang {
 			t.Errorf("%q in an English browser answered in %q (%q), want %q", tc.text, ans.Language, ans.Text, tc.lang)
 		}
@@ -560,13 +545,23 @@ func TestCloseLanguagesBeatADistantBrowser(t *testing.T) {
 		"give me a recipe for paella":      "en",
 		"do you have a receta for paella?": "en",
 	} {
-		ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
-			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: text}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ans.Language != want {
+		if ans := replyTo(t, a, "en", text); ans.Language != want {
 			t.Errorf("%q in an English browser answered in %q (%q), want %q", text, ans.Language, ans.Text, want)
 		}
 	}
+}
+
+// replyTo answers the last of the visitor's messages, the earlier ones (if any) as its history, in
+// a conversation whose language is lang.
+func replyTo(t *testing.T, a *assistant.Assistant, lang string, visitor ...string) assistant.Answer {
+	t.Helper()
+	q := assistant.Question{Language: lang}
+	for _, text := range visitor {
+		q.History = append(q.History, assistant.Turn{Role: assistant.RoleVisitor, Text: text})
+	}
+	ans, err := a.Reply(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ans
 }

@@ -201,11 +201,7 @@ func TestCatalanEverydayWordsAreStopWords(t *testing.T) {
 	kb := MustLoadKB(t, "testdata/kb-demo")
 	a := MustNew(t, assistant.Config{}, nil, kb)
 	for _, q := range []string{"com faig una devolució d'una comanda?", "quants dies tinc per tornar una comanda?"} {
-		ans, err := a.Reply(context.Background(), assistant.Question{Language: "ca", History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: q}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "devoluciones") && !strings.Contains(ans.Sources[0].URL, "returns") {
+		if ans := replyTo(t, a, "ca", q); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "devoluciones") && !strings.Contains(ans.Sources[0].URL, "returns") {
 			t.Errorf("%q: %q, want a returns passage", q, ans.Text)
 		}
 	}
