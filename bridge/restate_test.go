@@ -54,6 +54,20 @@ func pumpRTM(t *testing.T, fake *crisptest.Server, b *bridge.Bridge) (quiesce fu
 // restateRig opens a bridge on a real bbolt file with run's edge limits, its events fed back from
 // the fake Crisp (pumpRTM), and one conversation of session already answered once; enum reads a key
 // of the conversation's data in Crisp.
+// writeInLoop has the page write signal#loop<i> into the key n times, waits for the bridge to settle
+// and returns the REST calls the conversation cost meanwhile.
+func writeInLoop(t *testing.T, r *rvRig, v *crisptest.Visitor, quiesce func(), session, signal string, n int) int {
+	t.Helper()
+	before := r.fake.CallCount("", "/conversation/"+session+"/")
+	for i := range n {
+		if err := v.SetData(map[string]any{"enum": signal + "#loop" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiesce()
+	return r.fake.CallCount("", "/conversation/"+session+"/") - before
+}
+
 func restateRig(t *testing.T, session string) (r *rvRig, b *bridge.Bridge, v *crisptest.Visitor, quiesce func(), enum func(key string) string) {
 	t.Helper()
 	r = newRvRig(t)
@@ -136,14 +150,7 @@ func TestSecondPauseClickRestatesTheWriteBack(t *testing.T) {
 	}
 
 	// Clicking in a loop: the restates stop with their burst; the key keeps a pause value.
-	before := r.fake.CallCount("", "/conversation/"+session+"/")
-	for i := range 200 {
-		if err := v.SetData(map[string]any{"enum": "pause_chatbot#loop" + strconv.Itoa(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	quiesce()
-	calls := r.fake.CallCount("", "/conversation/"+session+"/") - before
+	calls := writeInLoop(t, r, v, quiesce, session, "pause_chatbot", 200)
 	c, audit, _ = b.Conversation(context.Background(), key, 100)
 	t.Logf("200 more clicks: %d REST calls; Crisp enum=%q", calls, enum("enum"))
 	if calls > 2*2 { // two restates left in the burst of 4, a read and a write each
@@ -198,14 +205,7 @@ func TestRefusedStartRestatesTheWriteBack(t *testing.T) {
 	}
 
 	// Starts in a loop: never started, the restates stop with their burst.
-	before := r.fake.CallCount("", "/conversation/"+session+"/")
-	for i := range 100 {
-		if err := v.SetData(map[string]any{"enum": "start_chatbot#loop" + strconv.Itoa(i)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	quiesce()
-	calls := r.fake.CallCount("", "/conversation/"+session+"/") - before
+	calls := writeInLoop(t, r, v, quiesce, session, "start_chatbot", 100)
 	c, _, _ = b.Conversation(context.Background(), key, 100)
 	t.Logf("100 more starts: %d REST calls; Crisp enum=%q", calls, enum("enum"))
 	if calls > 3*2 { // three restates left in the burst of 4, a read and a write each
