@@ -55,10 +55,7 @@ func TestJournalJobsGoWhenIdle(t *testing.T) {
 	key := bridge.Key{WebsiteID: "w", SessionID: "h"}
 	mustHandle(t, b, visitorMessage("h", 1))
 	settle(t, b, "h")
-	release := make(chan struct{})
-	f.mu.Lock()
-	f.blocked["h"] = release
-	f.mu.Unlock()
+	unblock := f.block("h")
 	if _, err := b.Control(ctx, key, bridge.ControlHandover, "", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -67,10 +64,7 @@ func TestJournalJobsGoWhenIdle(t *testing.T) {
 	if _, err := b.Control(ctx, key, bridge.ControlStart, "", ""); err != nil {
 		t.Fatal(err)
 	}
-	f.mu.Lock()
-	delete(f.blocked, "h")
-	f.mu.Unlock()
-	close(release)
+	unblock()
 	waitFor(t, "the writes performed after the failures", func() bool {
 		p, err := b.Pending(ctx, key)
 		return err == nil && len(p) == 0
@@ -79,20 +73,14 @@ func TestJournalJobsGoWhenIdle(t *testing.T) {
 
 	// Write-backs merged while the first is in flight.
 	key = bridge.Key{WebsiteID: "w", SessionID: "m"}
-	release = make(chan struct{})
-	f.mu.Lock()
-	f.blocked["m"] = release
-	f.mu.Unlock()
+	unblock = f.block("m")
 	mustHandle(t, b, f.dataEvent("m", "plan", "pro"))
 	for _, c := range []string{bridge.ControlPause, bridge.ControlStart, bridge.ControlPause} {
 		if _, err := b.Control(ctx, key, c, "", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.mu.Lock()
-	delete(f.blocked, "m")
-	f.mu.Unlock()
-	close(release)
+	unblock()
 	waitFor(t, "the writes performed", func() bool {
 		p, err := b.Pending(ctx, key)
 		return err == nil && len(p) == 0

@@ -30,6 +30,20 @@ func newFlaky() *flaky {
 	return &flaky{crispish: newCrispish(), down: map[string]bool{}, calls: map[string]int{}, blocked: map[string]chan struct{}{}}
 }
 
+// block holds every call for session until unblock (which lets the held calls and later ones through).
+func (f *flaky) block(session string) (unblock func()) {
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.blocked[session] = release
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		delete(f.blocked, session)
+		f.mu.Unlock()
+		close(release)
+	}
+}
+
 func (f *flaky) gate(ctx context.Context, kind, session string) error {
 	f.mu.Lock()
 	f.calls[kind]++
@@ -263,10 +277,7 @@ func TestJournalCoalescesWriteBacks(t *testing.T) {
 	b, st := openJournal(t, f, "", nil)
 	defer st.Close()
 	key := bridge.Key{WebsiteID: "w", SessionID: "s1"}
-	release := make(chan struct{})
-	f.mu.Lock()
-	f.blocked["s1"] = release // the first write is in flight and stuck
-	f.mu.Unlock()
+	unblock := f.block("s1")                           // the first write is in flight and stuck
 	mustHandle(t, b, f.dataEvent("s1", "plan", "pro")) // the conversation exists; nothing to write
 	if _, err := b.Control(context.Background(), key, bridge.ControlPause, "", ""); err != nil {
 		t.Fatal(err)
@@ -292,10 +303,7 @@ func TestJournalCoalescesWriteBacks(t *testing.T) {
 	if metas != 1 {
 		t.Fatalf("waiting meta writes = %d (%+v), want 1: the three write-backs coalesced", metas, p)
 	}
-	f.mu.Lock()
-	delete(f.blocked, "s1")
-	f.mu.Unlock()
-	close(release)
+	unblock()
 	settle(t, b, "s1")
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
