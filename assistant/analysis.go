@@ -45,8 +45,12 @@ var analyzers = func() map[string]*analyzer {
 	for lang, list := range stopWordLists {
 		a := &analyzer{lang: lang, stop: map[string]struct{}{}, stem: stemmers[lang]}
 		for _, w := range strings.Fields(list) {
-			a.stop[Fold(w)] = struct{}{}
-			all[Fold(w)] = struct{}{}
+			// Words split at apostrophes ("don't" -> "don", "t"): a contraction of the list
+			// stops its pieces too.
+			for _, f := range append(lowerWords(w), w) {
+				a.stop[Fold(f)] = struct{}{}
+				all[Fold(f)] = struct{}{}
+			}
 		}
 		m[lang] = a
 	}
@@ -274,7 +278,8 @@ var stopWordLists = map[string]string{
 		really still yet ever way thing things does any one make made question questions quick another
 		customer customers client clients hmm hm mmm uh um lol haha pls plz ur tho til cuz bc btw
 		idk ive id didnt isnt wont cant doesnt hasnt havent wasnt arent everything everyone nothing
-		stuff whole kind sort bit`,
+		stuff whole kind sort bit you're we're they're i've we've you've they've i'll you'll it'll
+		we'll they'll won't wasn't aren't weren't hasn't haven't hadn't wouldn't shouldn't i'd you'd`,
 	"es": `a al algo algun alguna alguno algunos ante antes aqui asi aun bien cada como con contra cual
 		cuales cualquier cuando de del desde donde dos el ella ellas ellos en entre era eres es esa ese
 		eso esta estas este esto estos estoy estan fue ha hace hacer hay he la las le les lo los mas me
@@ -289,7 +294,7 @@ var stopWordLists = map[string]string{
 		quel quelle quelles quels qui quoi s sa sans se ses si son sont sur t ta te tes toi ton tu un
 		une vos votre vous y bonjour merci svp voudrais veux aimerais savoir est-ce comment combien
 		ete suis es sommes etes ont avons serai sera serons serez quand question questions autre seront serais serait aurai aura aurez auront aurais aurait
-		client clients cliente clientes mdr`,
+		client clients cliente clientes mdr jusqu lorsqu puisqu`,
 	"ca": `a al als algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
 		el els em en ens es et ha han he hi i jo la les li lo ma mes meu meva meus meves molt no nos
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si

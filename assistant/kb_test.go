@@ -368,3 +368,39 @@ func TestEmailAddressIsNoLocation(t *testing.T) {
 		}
 	}
 }
+
+// A one-word section heading that a word of the question names ranks that section above its
+// article's others: "cuando me devolveis el dinero" (the refund concept) is about "Reembolsos",
+// not "Plazo de devolución", which shares the return verb.
+func TestOneWordHeadingNamedRanksFirst(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	for _, q := range []assistant.Query{
+		{Text: "cuando me devolveis el dinero", Lang: "es", MinMatch: 0.45, Fallback: "en"},
+		{Text: "cuanto tiempo tengo para devolver algo", Lang: "es", MinMatch: 0.45, Fallback: "en"},
+	} {
+		hits := kb.Find(q, 3)
+		want := map[string]string{"cuando me devolveis el dinero": "Reembolsos", "cuanto tiempo tengo para devolver algo": "Plazo de devolución"}[q.Text]
+		if len(hits) == 0 || hits[0].Section != want {
+			t.Errorf("%q: first hit %+v, want %s", q.Text, hits, want)
+		}
+	}
+}
+
+// Words of asking about rules ("policy", "política", "conditions") are light words: "what is your
+// return policy?" is a question about returns, answered, not one half about something the
+// articles never mention.
+func TestPolicyIsALightWord(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct{ lang, text string }{
+		{"en", "What is your return policy?"},
+		{"fr", "quelle est votre politique de retour ?"},
+	} {
+		ans := replyTo(t, a, q.lang, q.text)
+		if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "/returns") {
+			t.Errorf("%q: %+v, want the returns article", q.text, ans)
+		}
+	}
+}

@@ -25,7 +25,7 @@ var lexiconSource = []struct {
 	}},
 	{"today", map[string]string{
 		"en": "today, tonight, this morning, this evening, same day", "es": "hoy, esta noche, esta mañana, mismo día",
-		"fr": "aujourd'hui, ce soir, ce matin, même jour", "ca": "avui, aquesta nit, aquest matí, mateix dia",
+		"fr": "aujourd'hui, ce soir, ce matin, même jour, le jour même", "ca": "avui, aquesta nit, aquest matí, mateix dia",
 		"de": "heute, heute abend, am selben tag", "pt": "hoje, esta noite, mesmo dia", "it": "oggi, stasera, stesso giorno",
 	}},
 	{"cost", map[string]string{
