@@ -275,9 +275,9 @@ var lexiconSource = []struct {
 		"de": "rösten, rösterei", "pt": "torrefação, torrar", "it": "torrefazione, tostare",
 	}},
 	{"email", map[string]string{
-		"en": "email, e-mail, mail, email address, e-mail address", "es": "correo, correo electrónico, email, dirección de correo, dirección de email",
+		"en": "email, e-mail, mail, email address, e-mail address", "es": "correo electrónico, email, dirección de correo, dirección de email, mi correo, tu correo, el correo, un correo",
 		"fr": "courriel, e-mail, email, mail, adresse e-mail, adresse email, adresse mail, adresse électronique",
-		"ca": "correu, correu electrònic, email, adreça electrònica, adreça de correu", "de": "e-mail, mail, e-mail-adresse", "pt": "email, correio eletrónico", "it": "email, posta",
+		"ca": "correu electrònic, email, adreça electrònica, adreça de correu, el meu correu, el teu correu, el correu, un correu", "de": "e-mail, mail, e-mail-adresse", "pt": "email, correio eletrónico", "it": "email, posta",
 	}},
 	{"day", map[string]string{
 		"en": "day, days, week, weeks, weekday, weekdays", "es": "día, días, semana, semanas", "fr": "jour, jours, semaine, semaines",
