@@ -1,6 +1,8 @@
 package assistant
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -180,6 +182,8 @@ func languageScores(s string) map[string]float64 {
 			}
 			if hint, ok := letterHints[lang]; ok && strings.ContainsAny(w, hint) {
 				n += 0.5
+			} else if slices.ContainsFunc(sequenceHints[lang], func(q string) bool { return strings.Contains(w, q) }) {
+				n += 0.5
 			}
 			ending := 0.0
 			if len(w) >= 5 {
@@ -203,6 +207,11 @@ func languageScores(s string) map[string]float64 {
 		if marks, ok := markHints[lang]; ok && strings.ContainsAny(s, marks) {
 			n++
 		}
+		if lang == "ca" || lang == "fr" {
+			// An elided article or pronoun ("l'any", "s'ha", "j'ai", "qu'il") is Catalan or
+			// French, never Spanish.
+			n += 0.5 * float64(min(2, len(elision.FindAllStringIndex(s, 2))))
+		}
 		scores[lang] += n
 	}
 	return scores
@@ -215,8 +224,8 @@ var markHints = map[string]string{"es": "¿¡"}
 // nouns of action), counted on words of five letters or more.
 var endingHints = map[string][]string{
 	"es": {"éis", "áis", "ción", "ciones"},
-	"fr": {"ez", "eux", "ée", "ées", "ait"},
-	"ca": {"eu", "iu", "ció", "cions", "ny"},
+	"fr": {"ez", "eux", "ée", "ées", "ait", "ment"},
+	"ca": {"eu", "iu", "ció", "cions", "ny", "ment"},
 	"pt": {"ção", "ções"},
 }
 
@@ -229,6 +238,14 @@ var addressEndings = map[string][]string{
 	"ca": {"eu", "iu"},
 	"fr": {"ez"},
 }
+
+// sequenceHints are letter sequences that point to a language when they occur in a word: Catalan
+// writes "ny" where Spanish writes "ñ" ("contrasenya", "any"), "tx" where it writes "ch", and
+// "tll" ("espatllat"), which Spanish never does.
+var sequenceHints = map[string][]string{"ca": {"ny", "tx", "tll"}}
+
+// elision is an elided one-letter word (or "qu") before a word.
+var elision = regexp.MustCompile(`(?i)(^|[^\pL])(qu|[cdjlmnst])['’]\pL`)
 
 // letterHints are letters that point to a language when they occur in a word.
 var letterHints = map[string]string{
@@ -301,7 +318,7 @@ var stopWordLists = map[string]string{
 		sobre son sou su teu teva tu un una uns unes vosaltres vostre vostra vull voldria necessito
 		tinc teniu hola gracies saber podeu quan quant quanta sisplau favor pregunta preguntes altra
 		client clients clienta clientes quants quantes fer faig fas fa fem feu fan estic esta estas estan
-		ser era tambe ja encara aqui pots podria podries tenir tens cap mateix`,
+		ser era tambe ja encara aqui pots podria podries tenir tens cap mateix tot tota tots totes`,
 	"de": `aber alle als am an auch auf aus bei bin bis bitte da das dass dein deine dem den der des
 		die dies du durch ein eine einem einen einer es euer fur gibt habe haben hallo hat ich ihr im
 		in ist ja kann kein konnen mein meine mich mir mit muss nach nicht noch nur oder sein sich sie

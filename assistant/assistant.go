@@ -261,7 +261,7 @@ func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 		}
 		return l != "" && l != conv && a.supports(w, l) && sc[l] >= sc[conv]+margin
 	}
-	sc := languageScores(text)
+	sc := a.answerable(w, conv, languageScores(text))
 	ml := clearLanguage(sc)
 	if moves(sc, ml) {
 		return ml
@@ -272,12 +272,24 @@ func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 		return l
 	}
 	if prev != "" {
-		psc := languageScores(prev)
+		psc := a.answerable(w, conv, languageScores(prev))
 		if l := clearLanguage(psc); moves(psc, l) && (ml == "" || ml == l) {
 			return l
 		}
 	}
 	return conv
+}
+
+// answerable keeps of a message's language scores those of the languages the website answers in
+// (and the conversation's): a language it cannot answer in does not stand between two it can
+// ("com em registro?" reads as Portuguese as much as Catalan, and the website has no Portuguese).
+func (a *Assistant) answerable(w Website, conv string, sc map[string]float64) map[string]float64 {
+	for l := range sc {
+		if l != conv && !a.supports(w, l) {
+			delete(sc, l)
+		}
+	}
+	return sc
 }
 
 // romance reports a Romance language: close to the others, sharing short words with them.

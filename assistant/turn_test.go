@@ -551,6 +551,30 @@ func TestCloseLanguagesBeatADistantBrowser(t *testing.T) {
 	}
 }
 
+// Catalan spelling says Catalan where Spanish and Catalan share the short words ("he", "la", "el"):
+// "ny" and "tx" where Spanish writes "ñ" and "ch", "tll", an elided article or pronoun ("s'ha",
+// "l'any"); and a language the website does not answer in (Portuguese "com", "em") does not stand
+// between the two. Spanish and French stay what they are.
+func TestCatalanSpellingSaysTheLanguage(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	for text, want := range map[string]string{
+		"he oblidat la contrasenya":                 "ca",
+		"el molinet s'ha espatllat, té garantia?":   "ca",
+		"com em registro?":                          "ca",
+		"vull saltar-me el proper enviament":        "ca",
+		"i si pago tot l'any de cop?":               "ca",
+		"he olvidado la contraseña":                 "es",
+		"el molinillo se ha roto, ¿tiene garantía?": "es",
+		"quiero saltarme el próximo envío":          "es",
+		"j'ai oublié mon mot de passe":              "fr",
+		"l'abonnement coûte combien ?":              "fr",
+	} {
+		if ans := replyTo(t, a, "en", text); ans.Language != want {
+			t.Errorf("%q in an English browser answered in %q (%q), want %q", text, ans.Language, ans.Text, want)
+		}
+	}
+}
+
 // replyTo answers the last of the visitor's messages, the earlier ones (if any) as its history, in
 // a conversation whose language is lang.
 func replyTo(t *testing.T, a *assistant.Assistant, lang string, visitor ...string) assistant.Answer {
