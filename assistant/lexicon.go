@@ -8,8 +8,9 @@ import "strings"
 // paraphrase, a synonym or a question in another language than the article meets it. It covers the
 // everyday vocabulary of shops and subscriptions (orders, shipping, returns, payment, accounts,
 // plans, warranty), not any one knowledge base. Single words match by their stem in the entry's
-// language (and by their folded form in any language); entries of several words match as phrases
-// of folded words.
+// language (and by their folded form in any language), except those written "=word", which match
+// by their folded form only: "=cambio" (a change) is not "cambiar" (to change something), which
+// shares its stem; entries of several words match as phrases of folded words.
 var lexiconSource = []struct {
 	concept string
 	words   map[string]string // language -> comma-separated words and phrases
@@ -173,8 +174,8 @@ var lexiconSource = []struct {
 		"ca": "estudiant, estudiants", "de": "student, studenten", "pt": "estudante, estudantes", "it": "studente, studenti",
 	}},
 	{"change", map[string]string{
-		"en": "change, changes, increase, go up, rise, raise", "es": "cambio, cambios, subir, subida, aumento, suben",
-		"fr": "changement, changements, augmenter, augmentation, hausse", "ca": "canvi, canvis, pujar, pujada, augment",
+		"en": "change, changes, increase, go up, rise, raise", "es": "=cambio, =cambios, subir, subida, aumento, suben",
+		"fr": "=changement, =changements, augmenter, augmentation, hausse", "ca": "=canvi, =canvis, pujar, pujada, augment",
 		"de": "änderung, erhöhung", "pt": "mudança, aumento", "it": "cambiamento, aumento",
 	}},
 	{"pause", map[string]string{
@@ -323,7 +324,9 @@ func buildLexicon() *lexicon {
 				switch {
 				case len(ws) == 0:
 				case len(ws) == 1:
-					add(lx.byStem, lang+"\x00"+a.term(ws[0]), tok)
+					if !strings.HasPrefix(strings.TrimSpace(entry), "=") {
+						add(lx.byStem, lang+"\x00"+a.term(ws[0]), tok)
+					}
 					add(lx.byFold, Fold(ws[0]), tok)
 				default:
 					p := make([]string, 0, len(ws)+1)

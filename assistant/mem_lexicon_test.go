@@ -28,7 +28,9 @@ func oldBuildLexicon() *lexicon {
 				switch {
 				case len(ws) == 0:
 				case len(ws) == 1:
-					add(lx.byStem, lang+"\x00"+a.term(ws[0]), tok)
+					if !strings.HasPrefix(strings.TrimSpace(entry), "=") {
+						add(lx.byStem, lang+"\x00"+a.term(ws[0]), tok)
+					}
 					add(lx.byFold, Fold(ws[0]), tok)
 					add(lx.words, Fold(ws[0]), tok)
 				default:

@@ -1,6 +1,7 @@
 package assistant
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -50,5 +51,46 @@ func TestPostOfficeIsNoEmail(t *testing.T) {
 		if got := has(c.lang, c.text, "~email"); got != c.email {
 			t.Errorf("%q: email concept %v, want %v", c.text, got, c.email)
 		}
+	}
+}
+
+// The lexicon's change is a change of price ("cambios de precio", "changement de prix", "canvi de
+// preu"): the verbs of changing something ("¿puedo cambiar el email?", "puc canviar el dia?"),
+// which share the stem of those nouns, do not carry it to the price-changes article.
+func TestChangingSomethingIsNoPriceChange(t *testing.T) {
+	for _, c := range []struct {
+		lang, text string
+		change     bool
+	}{
+		{"es", "¿habrá cambios de precio?", true},
+		{"fr", "un changement de prix", true},
+		{"ca", "hi haurà canvis de preu?", true},
+		{"es", "¿puedo cambiar el correo electrónico de mi cuenta?", false},
+		{"fr", "je voudrais changer mon adresse", false},
+		{"ca", "puc canviar el dia de la setmana?", false},
+	} {
+		got := false
+		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
+			got = got || slices.Contains(g.terms, "~change")
+		}
+		if got != c.change {
+			t.Errorf("%q: change concept %v, want %v", c.text, got, c.change)
+		}
+	}
+	kb, err := LoadKnowledgeBase("testdata/kb-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{}, nil, kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "puc canviar el dia de la setmana que m'arriba la subscripció?"
+	ans, err := a.Reply(context.Background(), Question{Language: "ca", History: []Turn{{Role: RoleVisitor, Text: text}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Sources) > 0 && !ans.Weak && strings.Contains(ans.Sources[0].URL, "pricing") {
+		t.Errorf("%q: cited %s surely, want no sure price-changes answer", text, ans.Sources[0].URL)
 	}
 }
