@@ -404,3 +404,20 @@ func TestPolicyIsALightWord(t *testing.T) {
 		}
 	}
 }
+
+// Two articles nearly tied at the top make the first an offer, not a sure answer: "how do I change
+// the email address on my account?" matches the price-changes article (changes, by email) about as
+// well as the account articles, and none of them answers it.
+func TestNearTieIsAnOffer(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans := replyTo(t, a, "en", "how do I change the email address on my account?")
+	if len(ans.Sources) > 0 && !ans.Weak {
+		t.Errorf("cited %s surely, want an offer or no answer", ans.Sources[0].URL)
+	}
+	if ans := replyTo(t, a, "en", "how do I reset my password?"); len(ans.Sources) == 0 || ans.Weak {
+		t.Errorf("reset my password: %+v, want a sure answer", ans)
+	}
+}
