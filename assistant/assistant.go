@@ -551,7 +551,7 @@ func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
 	if len(hits) > 0 && leads(hits[0]) && slices.Contains([]string{lang, msgLang, primaryTag(w.DefaultLanguage)}, hits[0].Lang) {
 		weakFloor = min(weakFloor, leadMinMatch)
 	}
-	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) {
+	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) || hits[0].PlaceOnly {
 		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}
 	}
 	p := hits[0]

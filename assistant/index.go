@@ -375,6 +375,7 @@ type scored struct {
 	unknown      float64 // share of the question's words the knowledge base knows nothing of
 	thin         bool    // the question has two words or more and the doc has one of them, or only places and synonyms
 	named        bool    // the question names every content word of the doc's heading, two or more
+	placeOnly    bool    // the question has two words or more and the doc has only its places (and synonyms)
 	lead         float64 // first hit: the best other article's rank in its language, as a share of its own
 }
 
@@ -386,6 +387,7 @@ func (idx *index) passage(h scored) Passage {
 	p.Thin = h.thin
 	p.Lead = h.lead
 	p.Named = h.named
+	p.PlaceOnly = h.placeOnly
 	return p
 }
 
@@ -414,6 +416,7 @@ func (idx *index) find(q Query, k int) []scored {
 	matched := make([]float64, n)
 	hitWords := make([]int32, n)
 	solidWords := make([]int32, n) // of hitWords, those neither a place nor reached by a synonym only
+	placeWords := make([]int32, n) // of hitWords, the places
 	best := make([]float64, n)     // BM25 of the group's best term per doc
 	bestIDF := make([]float64, n)  // weight of the group's best matched term per doc
 	var touched, groupDocs []int32
@@ -479,6 +482,9 @@ func (idx *index) find(q Query, k int) []scored {
 				if !g.place && !g.unknown {
 					solidWords[d]++
 				}
+				if g.place {
+					placeWords[d]++
+				}
 			}
 			best[d], bestIDF[d] = 0, 0
 		}
@@ -542,7 +548,8 @@ func (idx *index) find(q Query, k int) []scored {
 			}
 		}
 		h := scored{doc: d, score: s, match: m, rank: rank, tier: tier, unknown: unknownShare,
-			thin: newest >= 2 && (hitWords[d] < 2 || solidWords[d] == 0), named: named}
+			thin: newest >= 2 && (hitWords[d] < 2 || solidWords[d] == 0), named: named,
+			placeOnly: newest >= 2 && solidWords[d] == 0 && placeWords[d] > 0}
 		if len(hits) == k && !before(h, hits[k-1]) {
 			continue
 		}

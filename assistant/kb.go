@@ -51,6 +51,10 @@ type Passage struct {
 	// article's title for its top), two or more of them ("sauter la prochaine livraison" and
 	// "Skip a delivery"): what the passage is about is what the visitor asks.
 	Named bool
+	// PlaceOnly: the question has two words or more and the passage has only the places among them,
+	// and words reached through synonyms ("what's the capital of Canada?" against "we ship to
+	// Canada"; "capital" reaches "customs" as a synonym): no answer, not even an offer.
+	PlaceOnly bool
 	// Questions are questions the article's owner listed ("questions:" in the front matter) that
 	// this chunk answers: indexed with it, never shown.
 	Questions string

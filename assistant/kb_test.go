@@ -421,3 +421,27 @@ func TestNearTieIsAnOffer(t *testing.T) {
 		t.Errorf("reset my password: %+v, want a sure answer", ans)
 	}
 }
+
+// A passage that has only the places of a question of several words (and words reached through
+// synonyms) is no answer, not even an offer: "quelle est la capitale du Canada ?" against "we ship
+// to Canada". A question about shipping there still is.
+func TestPlaceAloneIsNoAnswer(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		lang, text string
+		answer     bool
+	}{
+		{"fr", "quelle est la capitale du Canada ?", false},
+		{"en", "what's the capital of Canada?", false},
+		{"en", "do you ship to Canada?", true},
+		{"fr", "vous livrez au Canada ?", true},
+	} {
+		ans := replyTo(t, a, c.lang, c.text)
+		if got := len(ans.Sources) > 0; got != c.answer {
+			t.Errorf("%q: sources %v, want an article %v", c.text, ans.Sources, c.answer)
+		}
+	}
+}
