@@ -445,3 +445,28 @@ func TestPlaceAloneIsNoAnswer(t *testing.T) {
 		}
 	}
 }
+
+// Asking about the weather ("¿qué tiempo hará mañana en Madrid?", "quin temps farà?") is no
+// question of delivery times, whose articles speak of time ("tiempo", "temps"): never a sure
+// answer. Asking how long delivery takes still is.
+func TestWeatherIsNoDeliveryTime(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		lang, text string
+		answer     bool
+	}{
+		{"es", "¿Qué tiempo hará mañana en Madrid?", false},
+		{"es", "que tiempo hace hoy en madrid", false},
+		{"ca", "quin temps farà demà a Girona?", false},
+		{"es", "¿cuánto tiempo tarda la entrega?", true},
+		{"fr", "quel est le délai de livraison ?", true},
+	} {
+		ans := replyTo(t, a, c.lang, c.text)
+		if got := len(ans.Sources) > 0 && !ans.Weak; got != c.answer {
+			t.Errorf("%q: sources %v (weak %v), want a sure answer %v", c.text, ans.Sources, ans.Weak, c.answer)
+		}
+	}
+}

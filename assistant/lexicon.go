@@ -24,6 +24,11 @@ var lexiconSource = []struct {
 		"pt": "envio, enviar, entrega, entregar, remessa, portes",
 		"it": "spedizione, spedire, consegna, consegnare, spedite",
 	}},
+	{"weather", map[string]string{
+		"en": "weather, forecast, what's the weather, whats the weather", "es": "qué tiempo hace, qué tiempo hará, qué tiempo va a hacer, el tiempo que hace, el tiempo que hará, pronóstico del tiempo",
+		"fr": "météo, quel temps fait, quel temps fera, quel temps va", "ca": "quin temps fa, quin temps farà, quin temps fara, el temps que fa, previsió del temps",
+		"de": "wetter", "pt": "que tempo faz, previsão do tempo", "it": "che tempo fa, meteo",
+	}},
 	{"today", map[string]string{
 		"en": "today, tonight, this morning, this evening, same day", "es": "hoy, esta noche, esta mañana, mismo día",
 		"fr": "aujourd'hui, ce soir, ce matin, même jour, le jour même", "ca": "avui, aquesta nit, aquest matí, mateix dia",
