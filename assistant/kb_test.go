@@ -470,3 +470,20 @@ func TestWeatherIsNoDeliveryTime(t *testing.T) {
 		}
 	}
 }
+
+// Where the shop is: a company's premises (a roastery, a warehouse, "tostadero") are its location,
+// so "¿desde dónde mandáis el café?" and "where are you based?" reach the passage that says where
+// it ships from; a post office ("oficina de correos") is shipping, not the shop's location.
+func TestPremisesAreTheShopsLocation(t *testing.T) {
+	kb := MustLoadKB(t, "testdata/kb-demo")
+	for _, q := range []assistant.Query{
+		{Text: "¿Desde dónde mandáis el café?", Lang: "es", MinMatch: 0.45, Fallback: "en"},
+		{Text: "desde donde enviais los pedidos?", Lang: "es", MinMatch: 0.45, Fallback: "en"},
+		{Text: "where are you guys based?", Lang: "en", MinMatch: 0.45, Fallback: "en"},
+	} {
+		hits := kb.Find(q, 1)
+		if len(hits) == 0 || hits[0].Section != "" || (hits[0].File != "shipping.md" && hits[0].File != "envios.md") {
+			t.Errorf("%q: first hit %+v, want the top of the shipping article", q.Text, hits)
+		}
+	}
+}

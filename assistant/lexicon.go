@@ -17,7 +17,7 @@ var lexiconSource = []struct {
 }{
 	{"ship", map[string]string{
 		"en": "ship, shipping, shipped, ships, send, sends, sent, deliver, delivery, deliveries, delivered, postage, dispatch, dispatched, courier, carrier, post",
-		"es": "envío, envio, enviar, envían, enviáis, enviamos, envía, mandar, mandáis, mandan, entrega, entregas, entregar, reparto, correos",
+		"es": "envío, envio, enviar, envían, enviáis, enviamos, envía, mandar, mandáis, mandan, entrega, entregas, entregar, reparto, correos, oficina de correos",
 		"fr": "livraison, livrer, livrez, livré, livrée, expédition, expédier, expédiez, envoi, envoyer, envoyez, poste",
 		"ca": "enviament, enviaments, enviar, envieu, envien, lliurament, lliurar, entrega, lliurem, correus",
 		"de": "versand, versenden, lieferung, liefern, zustellung, post",
@@ -291,8 +291,8 @@ var lexiconSource = []struct {
 	}},
 	// Not "address": in help articles it is most often an email address.
 	{"location", map[string]string{
-		"en": "located, location, based, from where", "es": "ubicado, ubicados, ubicación, desde dónde",
-		"fr": "situé, situés, d'où", "ca": "ubicat, ubicats, des d'on", "de": "standort",
+		"en": "located, location, based, from where, roastery, warehouse, headquarters, premises", "es": "ubicado, ubicados, ubicación, desde dónde, tostadero, almacén, sede, de dónde sois, de qué ciudad",
+		"fr": "situé, situés, d'où, torréfaction, entrepôt, siège", "ca": "ubicat, ubicats, des d'on, torrefactora, magatzem, seu, d'on sou", "de": "standort",
 		"pt": "localizado", "it": "sede",
 	}},
 }
