@@ -23,7 +23,7 @@ func (b *Bridge) replayInbox() error {
 			b.removals <- e.ID
 			continue
 		}
-		if err := b.enqueue(b.ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev, inboxID: e.ID, replay: true}); err != nil {
+		if err := b.enqueue(b.ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: replayed(&ev, e.ID, 0)}); err != nil {
 			return fmt.Errorf("replay inbox: %w", err)
 		}
 	}
@@ -159,7 +159,7 @@ func (b *Bridge) intakeBatch(batch []asyncEvent) {
 		}
 		id := b.newInboxID()
 		entries = append(entries, InboxEntry{ID: id, AcceptedAt: b.opts.Now().UnixMilli(), Event: ev})
-		tasks = append(tasks, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev, inboxID: id}) // ev is this event's own copy
+		tasks = append(tasks, task{key: Key{ev.WebsiteID, ev.SessionID}, event: queue(&ev, id)})
 		idx = append(idx, i)
 	}
 	if len(entries) > 0 {

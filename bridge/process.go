@@ -513,8 +513,9 @@ func (b *Bridge) retryEvent(ev Event, inboxID string, tries int) {
 		return // processed at the next start
 	}
 	key := Key{ev.WebsiteID, ev.SessionID}
+	q := replayed(&ev, inboxID, tries+1)
 	time.AfterFunc(effect.Backoff(tries+1), func() {
-		_ = b.enqueue(b.ctx, task{key: key, event: &ev, inboxID: inboxID, replay: true, tries: tries + 1})
+		_ = b.enqueue(b.ctx, task{key: key, event: q})
 	})
 }
 

@@ -287,7 +287,7 @@ func (b *Bridge) SweepTakeover(ctx context.Context) (int, error) {
 				continue
 			}
 			ev := e.Event
-			if err := b.enqueue(ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: &ev, inboxID: e.ID, replay: true}); err != nil {
+			if err := b.enqueue(ctx, task{key: Key{ev.WebsiteID, ev.SessionID}, event: replayed(&ev, e.ID, 0)}); err != nil {
 				return n, err
 			}
 			n++
