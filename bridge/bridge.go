@@ -141,8 +141,8 @@ type Bridge struct {
 	opts     Options
 	log      *slog.Logger
 	seed     maphash.Seed
-	shards   []chan task
-	overflow [][]task // per shard, under mu: tasks waiting for room in the shard's queue, in order
+	shards   []chan *task
+	overflow [][]*task // per shard, under mu: tasks waiting for room in the shard's queue, in order
 	inbox    Inbox    // the store's durable intake, nil when it has none
 	inboxSeq atomic.Uint64
 	removals chan string // processed inbox entries, removed in batches
@@ -179,9 +179,10 @@ type Bridge struct {
 	intakeFailed []func(Event) // OnIntakeFailure
 }
 
-// task is one unit of work for a shard: an event, a finished generation, or a control call. Every
-// shard's queue holds QueueSize tasks, so what only events need is in queued (queued.go) and the
-// booleans come last, together: 80 bytes a task, 2.5 MB for the default 256 x 128 (it was 104).
+// task is one unit of work for a shard: an event, a finished generation, or a control call. The
+// queues hold pointers: the default 256 queues of 128 take 256 KB, not 2.5 MB of tasks held whether
+// queued or not. What only events need is in queued (queued.go) and the booleans come last,
+// together: 80 bytes a task queued (it was 104).
 type task struct {
 	key     Key
 	event   *queued
@@ -281,8 +282,8 @@ func Open(opts Options) (*Bridge, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		seed:      maphash.MakeSeed(),
-		shards:    make([]chan task, opts.Shards),
-		overflow:  make([][]task, opts.Shards),
+		shards:    make([]chan *task, opts.Shards),
+		overflow:  make([][]*task, opts.Shards),
 		sem:       make(chan struct{}, opts.Generations),
 		gens:      make(map[Key]*generation),
 		jobs:      make(map[Key]*journalJob),
@@ -296,7 +297,7 @@ func Open(opts Options) (*Bridge, error) {
 	// Inbox ids sort in acceptance order across restarts: the start time, then a counter.
 	b.inboxSeq.Store(uint64(time.Now().UnixMicro()) << 12)
 	for i := range b.shards {
-		ch := make(chan task, opts.QueueSize)
+		ch := make(chan *task, opts.QueueSize)
 		b.shards[i] = ch
 		b.wg.Add(1)
 		go b.work(i, ch)
@@ -478,7 +479,8 @@ func (b *Bridge) enqueue(ctx context.Context, t task) error {
 }
 
 // enqueueOn queues t on shard i.
-func (b *Bridge) enqueueOn(ctx context.Context, i int, t task) error {
+func (b *Bridge) enqueueOn(ctx context.Context, i int, tv task) error {
+	t := &tv
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.shardsClosed || b.closed && (t.event != nil || t.ctrl != nil) {
@@ -528,7 +530,7 @@ func (b *Bridge) refill(i int) {
 }
 
 // work runs one shard: tasks of a conversation are processed one at a time, in order.
-func (b *Bridge) work(i int, ch chan task) {
+func (b *Bridge) work(i int, ch chan *task) {
 	defer b.wg.Done()
 	for t := range ch {
 		b.refill(i)
@@ -544,7 +546,7 @@ func (b *Bridge) work(i int, ch chan task) {
 }
 
 // run performs one task of a conversation (under its lease when replicas share the store).
-func (b *Bridge) run(ctx context.Context, t task) {
+func (b *Bridge) run(ctx context.Context, t *task) {
 	switch {
 	case t.event != nil:
 		b.processEvent(ctx, t.event.event(t.key), t.event.inboxID, t.event.replay, t.event.tries)
@@ -563,7 +565,7 @@ func (b *Bridge) run(ctx context.Context, t task) {
 
 // dropTask ends a task that could not run (no lease): what it owed stays in the store (the inbox,
 // the outbox, the journal) for the takeover sweep; the in-process accounting is settled.
-func (b *Bridge) dropTask(t task) {
+func (b *Bridge) dropTask(t *task) {
 	switch {
 	case t.done != nil:
 		t.done.gen.stopTyping(b.ctx)

@@ -145,9 +145,9 @@ func TestJobsMapRemadeAfterABurst(t *testing.T) {
 	}
 }
 
-// Every shard's queue holds QueueSize tasks: with what only events need in queued and the
-// booleans packed at the end, a task takes 80 bytes (104 before, 128 with the booleans between the
-// other fields).
+// Every task queued takes its bytes until its shard runs it: with what only events need in queued
+// and the booleans packed at the end, 80 (104 before, 128 with the booleans between the other
+// fields).
 func TestTaskSize(t *testing.T) {
 	if n := unsafe.Sizeof(task{}); n > 80 {
 		t.Errorf("a task takes %d bytes, want <= 80", n)
