@@ -531,7 +531,24 @@ const (
 const tieLead = 0.8
 
 func leads(p Passage) bool {
-	return p.Match >= leadMinMatch && p.Lead <= leadRatio && p.Unknown < leadMaxUnknown && !p.Thin
+	return p.Match >= leadMinMatch && p.Lead <= leadRatio && p.Unknown < leadMaxUnknown && !p.Thin || leadsByWords(p)
+}
+
+// A passage that has leadMinWords words of the question or more (neither places nor synonyms),
+// in an article that stands above the others of its language (Lead at most leadWordsRatio), is
+// offered whatever its Match: a visitor who writes a long message ("Dear support team, I would be
+// grateful if you could confirm whether your invoices can include our company's VAT
+// identification number", "me ha llegado un correo de que ha fallado el cobro de la
+// suscripción") gives many words no article has, and three that point to one. Measured on the development sets: hit@1
+// dev 0.81 -> 0.83, dev3 0.80 -> 0.83, dev4 0.77 -> 0.78, no refusal lost, no wrong article
+// offered more; with a model dev4 0.71 -> 0.73. Four words, or a ratio of 0.5, gained less.
+const (
+	leadMinWords   = 3
+	leadWordsRatio = 0.55
+)
+
+func leadsByWords(p Passage) bool {
+	return p.Words >= leadMinWords && p.Lead <= leadWordsRatio && !p.Thin
 }
 
 // offlineAnswer answers in lang with the best passage and its link when it matches surely
@@ -550,6 +567,9 @@ func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
 	}
 	if len(hits) > 0 && leads(hits[0]) && slices.Contains([]string{lang, msgLang, primaryTag(w.DefaultLanguage)}, hits[0].Lang) {
 		weakFloor = min(weakFloor, leadMinMatch)
+		if leadsByWords(hits[0]) {
+			weakFloor = 0
+		}
 	}
 	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) || hits[0].PlaceOnly {
 		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}

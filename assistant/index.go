@@ -376,6 +376,7 @@ type scored struct {
 	thin         bool    // the question has two words or more and the doc has one of them, or only places and synonyms
 	named        bool    // the question names every content word of the doc's heading, two or more
 	placeOnly    bool    // the question has two words or more and the doc has only its places (and synonyms)
+	solid        int     // the words of the newest message the doc has, neither places nor synonyms
 	lead         float64 // first hit: the best other article's rank in its language, as a share of its own
 }
 
@@ -388,6 +389,7 @@ func (idx *index) passage(h scored) Passage {
 	p.Lead = h.lead
 	p.Named = h.named
 	p.PlaceOnly = h.placeOnly
+	p.Words = h.solid
 	return p
 }
 
@@ -549,7 +551,7 @@ func (idx *index) find(q Query, k int) []scored {
 		}
 		h := scored{doc: d, score: s, match: m, rank: rank, tier: tier, unknown: unknownShare,
 			thin: newest >= 2 && (hitWords[d] < 2 || solidWords[d] == 0), named: named,
-			placeOnly: newest >= 2 && solidWords[d] == 0 && placeWords[d] > 0}
+			placeOnly: newest >= 2 && solidWords[d] == 0 && placeWords[d] > 0, solid: int(solidWords[d])}
 		if len(hits) == k && !before(h, hits[k-1]) {
 			continue
 		}

@@ -55,6 +55,9 @@ type Passage struct {
 	// and words reached through synonyms ("what's the capital of Canada?" against "we ship to
 	// Canada"; "capital" reaches "customs" as a synonym): no answer, not even an offer.
 	PlaceOnly bool
+	// Words is how many words of the question the passage has (each by its stem, a concept or a
+	// typo correction; places and words reached only through synonyms aside).
+	Words int
 	// Questions are questions the article's owner listed ("questions:" in the front matter) that
 	// this chunk answers: indexed with it, never shown.
 	Questions string

@@ -487,3 +487,26 @@ func TestPremisesAreTheShopsLocation(t *testing.T) {
 		}
 	}
 }
+
+// A long message with three words or more of one article that stands above the others is offered
+// that article, however many words no article has; with no article standing out, it is refused.
+func TestLongMessageOffersTheArticleItsWordsPointTo(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, text, want string }{
+		{"en", "Dear support team, I would be grateful if you could confirm whether your invoices can include our company's VAT identification number.", "/payments"},
+		{"fr", "mon colis est bloqué depuis 6 jours ouvrés, rien ne bouge sur le suivi", "/tracking"},
+		{"es", "me ha llegado un correo de que ha fallado el cobro de la suscripcion", "/payments"},
+		{"en", "I ordered a single bag by mistake an hour ago, can I cancel the order before you roast it?", ""},
+	} {
+		ans := replyTo(t, a, c.lang, c.text)
+		switch {
+		case c.want == "" && len(ans.Sources) > 0:
+			t.Errorf("%q: offered %s, want no article", c.text, ans.Sources[0].URL)
+		case c.want != "" && (len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want)):
+			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
+		}
+	}
+}

@@ -292,7 +292,7 @@ var lexiconSource = []struct {
 	// Not "address": in help articles it is most often an email address.
 	{"location", map[string]string{
 		"en": "located, location, based, from where, roastery, warehouse, headquarters, premises", "es": "ubicado, ubicados, ubicación, desde dónde, tostadero, almacén, sede, de dónde sois, de qué ciudad",
-		"fr": "situé, situés, d'où, torréfaction, entrepôt, siège", "ca": "ubicat, ubicats, des d'on, torrefactora, magatzem, seu, d'on sou", "de": "standort",
+		"fr": "situé, situés, d'où, torréfaction, entrepôt, siège", "ca": "ubicat, ubicats, des d'on, torrefactora, magatzem, d'on sou", "de": "standort",
 		"pt": "localizado", "it": "sede",
 	}},
 }
