@@ -212,12 +212,13 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			}
 			return a.conversation(ctx, w, q, kind, lang)
 		}
-		ans := offlineAnswer(w, lang, MessageLanguage(last), hits)
+		modify := asksModify(last, []string{lang, DetectLanguage(last)})
+		ans := offlineAnswer(w, lang, MessageLanguage(last), hits, modify)
 		if query.Topic != "" && (len(ans.Sources) == 0 || ans.Weak) {
 			// A follow-up ("can I pause it instead?", "and how long is the link valid?") stays on the
 			// article the visitor was just given unless its own words point surely elsewhere: the
 			// best passage of that article, with the previous message's words, is offered.
-			if p, ok := topicPassage(hits, query.Topic); ok {
+			if p, ok := topicPassage(hits, query.Topic); ok && (!modify || p.Modifies) {
 				ans = offerPassage(w, lang, MessageLanguage(last), p)
 			}
 		}
@@ -379,6 +380,11 @@ func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]
 		if p.Match >= w.MinPassageMatch || (w.MinSimilarity > 0 && p.Similarity >= w.MinSimilarity) || leads(p) {
 			passages = append(passages, p)
 		}
+	}
+	if asksModify(q.Text, []string{q.Lang, DetectLanguage(q.Text)}) {
+		// A request to change something: only passages that say how something is changed.
+		passages = slices.DeleteFunc(passages, func(p Passage) bool { return !p.Modifies })
+		topic = slices.DeleteFunc(topic, func(p Passage) bool { return !p.Modifies })
 	}
 	if len(topic) > 0 && (len(passages) == 0 || passages[0].Match < w.OfflineMinMatch && passages[0].URL != topic[0].URL) {
 		// A follow-up that points surely nowhere else stays on the article it follows: its best
@@ -554,10 +560,11 @@ func leadsByWords(p Passage) bool {
 // offlineAnswer answers in lang with the best passage and its link when it matches surely
 // (OfflineMinMatch), offers it as "This article may help" when it matches weakly
 // (OfflineWeakMatch; Weak is then set and OffersHuman true), and otherwise says it found nothing
-// (OffersHuman is then true). A passage in another language than the visitor's is introduced by
+// (OffersHuman is then true), also when the visitor asks to change something (asksToModify) and
+// the passage says nothing of changing anything (modify.go). A passage in another language than the visitor's is introduced by
 // StrOtherLang, in the visitor's language, unless the visitor wrote in the passage's language
 // (msgLang): then nothing needs explaining, and whether the answer exists in lang is not known.
-func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
+func offlineAnswer(w Website, lang, msgLang string, hits []Passage, asksToModify bool) Answer {
 	// A weak match is not offered when half the question's words are ones the knowledge base never
 	// uses, nor a near spelling or synonym of them ("opening hours"): the question is about
 	// something else, however well the other words match.
@@ -571,7 +578,7 @@ func offlineAnswer(w Website, lang, msgLang string, hits []Passage) Answer {
 			weakFloor = 0
 		}
 	}
-	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) || hits[0].PlaceOnly {
+	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) || hits[0].PlaceOnly || asksToModify && !hits[0].Modifies {
 		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}
 	}
 	p := hits[0]

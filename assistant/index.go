@@ -70,6 +70,8 @@ type index struct {
 	// heads holds, per document, the terms of each content word of its section heading (the
 	// title for an article's top): Named tells whether a question names them all.
 	heads [][][]string
+	// modifies: per document, whether it says how something is changed (modify.go).
+	modifies []bool
 }
 
 // group is what one word (or lexicon phrase) of a text contributes: its stem and its concepts.
@@ -178,7 +180,9 @@ func buildIndex(docs []Passage) *index {
 	}
 	var total float64
 	idx.heads = make([][][]string, len(docs))
+	idx.modifies = make([]bool, len(docs))
 	for i, d := range docs {
+		idx.modifies[i] = saysModify(d.Section+"\n"+d.Text, d.Lang)
 		heading := d.Section
 		if heading == "" {
 			heading = d.Title
@@ -267,6 +271,9 @@ func (idx *index) queryGroups(text, lang string, weight float64) []weighted {
 		langs = idx.langs
 	}
 	var out []weighted
+	// The verb of a request to change something says nothing of what it is about ("how do I
+	// change my password?"): the passage that answers says how it changes (modify.go).
+	text, _ = changeRequest(text, langs)
 	placeWords, placeGs, consumed := idx.placeGroups(text, langs)
 	for _, g := range placeGs {
 		out = append(out, weighted{group: g, weight: weight})
@@ -390,6 +397,7 @@ func (idx *index) passage(h scored) Passage {
 	p.Named = h.named
 	p.PlaceOnly = h.placeOnly
 	p.Words = h.solid
+	p.Modifies = idx.modifies[h.doc]
 	return p
 }
 

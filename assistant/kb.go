@@ -58,6 +58,9 @@ type Passage struct {
 	// Words is how many words of the question the passage has (each by its stem, a concept or a
 	// typo correction; places and words reached only through synonyms aside).
 	Words int
+	// Modifies: the passage says how something is changed (a verb of changing: change, update,
+	// edit, reset, cambiar, modifier...).
+	Modifies bool
 	// Questions are questions the article's owner listed ("questions:" in the front matter) that
 	// this chunk answers: indexed with it, never shown.
 	Questions string

@@ -510,3 +510,34 @@ func TestLongMessageOffersTheArticleItsWordsPointTo(t *testing.T) {
 		}
 	}
 }
+
+// A request to change something is answered only by a passage that says how something is changed:
+// "¿puedo cambiar la dirección de entrega?" shares its other words with the delivery times, which
+// change nothing, and the demo has no article about changing an address (refused); "how do I
+// change the card my subscription is charged to?" reaches "Update your card" (offered or
+// answered); "I changed my mind, how do I return an order?" and "will the price change?" ask to
+// change nothing.
+func TestChangeRequestNeedsAPassageAboutChanging(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, text, want string }{
+		{"es", "¿Puedo cambiar la dirección de entrega de un pedido que ya he hecho?", ""},
+		{"es", "puedo cambiar el dia de entrega de la suscripcion?", ""},
+		{"en", "can i change the delivery address after i placed the order", ""},
+		{"fr", "je peux modifier mon adresse de livraison après avoir passé commande ?", ""},
+		{"en", "How do I change the card my subscription gets charged to?", "/payments"},
+		{"en", "how do I change my password?", "/account"},
+		{"en", "I changed my mind, how do I return an order?", "/returns"},
+		{"en", "will the price of my subscription change?", "/pricing"},
+	} {
+		ans := replyTo(t, a, c.lang, c.text)
+		switch {
+		case c.want == "" && len(ans.Sources) > 0:
+			t.Errorf("%q: offered %s, want no article", c.text, ans.Sources[0].URL)
+		case c.want != "" && (len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want)):
+			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
+		}
+	}
+}
