@@ -143,11 +143,11 @@ type Bridge struct {
 	seed     maphash.Seed
 	shards   []chan *task
 	overflow [][]*task // per shard, under mu: tasks waiting for room in the shard's queue, in order
-	inbox    Inbox    // the store's durable intake, nil when it has none
+	inbox    Inbox     // the store's durable intake, nil when it has none
 	inboxSeq atomic.Uint64
 	removals chan string // processed inbox entries, removed in batches
 	// async feeds the batcher (HandleEventAsync); asyncMu guards sending against its close.
-	async        chan asyncEvent
+	async        chan *asyncEvent
 	asyncMu      sync.Mutex
 	asyncClosed  bool
 	asyncPending atomic.Int64 // offered, not yet queued
@@ -306,7 +306,7 @@ func Open(opts Options) (*Bridge, error) {
 		b.removals = make(chan string, 4096)
 		b.removerWG.Add(1)
 		go b.remover()
-		b.async = make(chan asyncEvent, 8192)
+		b.async = make(chan *asyncEvent, 8192)
 		b.batcherWG.Add(1)
 		go b.batcher()
 		// What was accepted before a crash is processed first, in order, through the normal
@@ -475,7 +475,18 @@ func (b *Bridge) admit(ev Event) (queue bool, err error) {
 }
 
 func (b *Bridge) enqueue(ctx context.Context, t task) error {
-	return b.enqueueOn(ctx, int(maphash.String(b.seed, t.key.String())%uint64(len(b.shards))), t)
+	return b.enqueueOn(ctx, b.shard(t.key), t)
+}
+
+// shard returns the shard of the conversation key: the hash of key.String(), written in parts so
+// that no string is made for it.
+func (b *Bridge) shard(key Key) int {
+	var h maphash.Hash
+	h.SetSeed(b.seed)
+	h.WriteString(key.WebsiteID)
+	h.WriteByte('/')
+	h.WriteString(key.SessionID)
+	return int(h.Sum64() % uint64(len(b.shards)))
 }
 
 // enqueueOn queues t on shard i.

@@ -1,7 +1,9 @@
 package bridge
 
 import (
+	"hash/maphash"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +82,19 @@ func TestQueuedDataEventIsCompact(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { queue(&ev, "") }); n > 2 {
 		t.Errorf("queueing a data event allocates %v times, want 2 (queued, pairs)", n)
+	}
+}
+
+// A conversation's shard is the hash of its key's string, as when that string was made for it.
+func TestShardIsTheHashOfTheKeyString(t *testing.T) {
+	b := &Bridge{seed: maphash.MakeSeed(), shards: make([]chan *task, 256)}
+	for _, k := range []Key{{"site", "session"}, {"", ""}, {"a/b", "c"}, {"a", "b/c"}, {"website_1", strings.Repeat("s", 300)}} {
+		if got, want := b.shard(k), int(maphash.String(b.seed, k.String())%256); got != want {
+			t.Errorf("shard(%v) = %d, want %d", k, got, want)
+		}
+	}
+	k := Key{"site", "session_000000042"}
+	if n := testing.AllocsPerRun(100, func() { b.shard(k) }); n != 0 {
+		t.Errorf("shard allocates %v times", n)
 	}
 }
