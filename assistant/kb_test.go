@@ -541,3 +541,21 @@ func TestChangeRequestNeedsAPassageAboutChanging(t *testing.T) {
 		}
 	}
 }
+
+// A passage whose heading the question names through concepts matches as well as one with the
+// question's literal words: "quiero saltarme el envío del mes que viene" names "Skip a delivery",
+// which a Spanish article's "envío" outweighed.
+func TestNamedHeadingMatchesAtLeastTheThreshold(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, text, want string }{
+		{"es", "quiero saltarme el envío del mes que viene sin darme de baja", "#skip-a-delivery"},
+		{"es", "quiero saltarme el proximo envio porque aun me queda cafe, se puede?", "#skip-a-delivery"},
+	} {
+		if ans := replyTo(t, a, c.lang, c.text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want) {
+			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
+		}
+	}
+}
