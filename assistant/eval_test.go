@@ -685,6 +685,8 @@ func evalFloors(t *testing.T, get func(mode, set, lang string) *evalStats) {
 		devAll.wrongLang += s.wrongLang + get("offline-en", set, "all").wrongLang
 	}
 	if devAll.n > 0 {
+		t.Logf("development sets together: hit@1 %d/%d, refused %d/%d, false answers %d/%d, wrong language %d",
+			devAll.hits, devAll.answerable, devAll.refused, devAll.refusable, devAll.falseAnswers, devAll.n, devAll.wrongLang)
 		if float64(devAll.hits) < 0.78*float64(devAll.answerable) {
 			t.Errorf("development sets: hit@1 %d/%d, want >= 0.78", devAll.hits, devAll.answerable)
 		}
