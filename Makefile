@@ -49,9 +49,9 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/signalbridge/ ./bridge/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms -timeout 30m ./bridge/bolt/ ./bridge/redis/ ./signals/ ./assistant/... ./bridge/crisp/...
 
-# Answer figures on both evaluation sets (assistant/testdata/eval/independent.tsv, frozen, and
-# questions.tsv), printed; floors only guard regressions. See docs/knowledge-base.md.
-# SB_EVAL_MISSES=1 lists the tuning split's misses.
+# Answer figures on every evaluation set (assistant/testdata/eval/independent.tsv, frozen; the
+# development sets dev.tsv to dev4.tsv; questions.tsv), printed; floors only guard regressions. See
+# docs/knowledge-base.md. SB_EVAL_MISSES=1 lists the development sets' and the tuning split's misses.
 eval:
 	$(GO) test -count=1 -run '^TestEval$$' -v ./assistant/
 
