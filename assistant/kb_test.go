@@ -559,3 +559,24 @@ func TestNamedHeadingMatchesAtLeastTheThreshold(t *testing.T) {
 		}
 	}
 }
+
+// Everyday words of other regions and registers reach their concept: French "réduc" and "zapper",
+// Latin American "boleta" (a receipt) and "plata" (money), "universitaria" (a student),
+// "s'inscrire" in its conjugated forms.
+func TestRegionalAndInformalWords(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, text, want string }{
+		{"fr", "y a une réduc pour les étudiants ?", "#discounts"},
+		{"fr", "je voudrais zapper le prochain envoi, j'ai encore plein de café", "#skip-a-delivery"},
+		{"es", "donde descargo la boleta de mi compra", "#invoices"},
+		{"es", "soy universitaria, me hacen algun descuento?", "#discounts"},
+		{"fr", "comment on s'inscrit sur votre site ?", "#create-an-account"},
+	} {
+		if ans := replyTo(t, a, c.lang, c.text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want) {
+			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
+		}
+	}
+}

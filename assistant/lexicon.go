@@ -85,14 +85,14 @@ var lexiconSource = []struct {
 	}},
 	{"return", map[string]string{
 		"en": "return, returns, returned, returning, send back, send it back, bring back",
-		"es": "devolver, devolución, devoluciones, devuelvo, devuelve, devolvéis, devolverlo, devolverla",
+		"es": "devolver, devolución, devoluciones, devuelvo, devuelve, devolvéis, devolverlo, devolverla, regresar",
 		"fr": "retour, retours, retourner, renvoyer, rendre, renvoi",
 		"ca": "tornar, retornar, devolució, devolucions, retorn, retorns, retornareu",
 		"de": "rücksendung, zurücksenden, retoure, zurückgeben", "pt": "devolver, devolução", "it": "reso, restituire, restituzione",
 	}},
 	{"refund", map[string]string{
 		"en": "refund, refunds, refunded, reimburse, reimbursed, money back, money",
-		"es": "reembolso, reembolsos, reembolsar, reembolsáis, dinero, devolver el dinero",
+		"es": "reembolso, reembolsos, reembolsar, reembolsáis, dinero, plata, devolver el dinero",
 		"fr": "remboursement, rembourser, remboursé, remboursée, argent",
 		"ca": "reemborsament, reemborsar, reemborsat, diners",
 		"de": "rückerstattung, erstattung, erstatten, geld", "pt": "reembolso, dinheiro", "it": "rimborso, rimborsare, soldi",
@@ -118,7 +118,7 @@ var lexiconSource = []struct {
 	}},
 	{"signup", map[string]string{
 		"en": "sign up, signup, register, registration, create, join", "es": "registrarse, registro, regístrate, de alta, crear",
-		"fr": "inscrire, inscription, créer", "ca": "registrar, registre, d'alta, crear", "de": "registrieren, erstellen",
+		"fr": "inscrire, inscription, inscris, inscrit, inscrivez, créer", "ca": "registrar, registre, d'alta, crear", "de": "registrieren, erstellen",
 		"pt": "registar, registrar, cadastro, criar", "it": "registrarsi, registrazione, creare",
 	}},
 	{"delete", map[string]string{
@@ -144,7 +144,7 @@ var lexiconSource = []struct {
 		"ca": "acceptar, accepteu, accepten", "de": "akzeptieren, nehmen", "pt": "aceitar, aceitam", "it": "accettare, accettate",
 	}},
 	{"invoice", map[string]string{
-		"en": "invoice, invoices, receipt, receipts, bill", "es": "factura, facturas, recibo", "fr": "facture, factures, reçu",
+		"en": "invoice, invoices, receipt, receipts, bill", "es": "factura, facturas, recibo, boleta, comprobante", "fr": "facture, factures, reçu",
 		"ca": "factura, factures, rebut", "de": "rechnung, quittung", "pt": "fatura, recibo", "it": "fattura, ricevuta",
 	}},
 	{"business", map[string]string{
@@ -171,12 +171,12 @@ var lexiconSource = []struct {
 	}},
 	{"discount", map[string]string{
 		"en": "discount, discounts, off, promo, coupon, reduction, cheaper, deal", "es": "descuento, descuentos, rebaja, promoción, cupón, oferta",
-		"fr": "réduction, réductions, remise, promo, promotion, rabais", "ca": "descompte, descomptes, rebaixa, promoció",
+		"fr": "réduction, réductions, réduc, remise, promo, promotion, rabais", "ca": "descompte, descomptes, rebaixa, promoció",
 		"de": "rabatt, ermäßigung", "pt": "desconto, descontos", "it": "sconto, sconti",
 	}},
 	{"student", map[string]string{
-		"en": "student, students", "es": "estudiante, estudiantes", "fr": "étudiant, étudiants, étudiante",
-		"ca": "estudiant, estudiants", "de": "student, studenten", "pt": "estudante, estudantes", "it": "studente, studenti",
+		"en": "student, students, university", "es": "estudiante, estudiantes, universitario, universitaria, universitarios",
+		"fr": "étudiant, étudiants, étudiante, fac", "ca": "estudiant, estudiants, universitari, universitària", "de": "student, studenten", "pt": "estudante, estudantes", "it": "studente, studenti",
 	}},
 	{"change", map[string]string{
 		"en": "change, changes, increase, go up, rise, raise", "es": "=cambio, =cambios, subir, subida, aumento, suben",
@@ -194,7 +194,7 @@ var lexiconSource = []struct {
 		"pt": "férias, verão", "it": "vacanze, estate",
 	}},
 	{"skip", map[string]string{
-		"en": "skip, skipped, miss", "es": "saltar, saltarme, saltarse, omitir", "fr": "sauter, ignorer",
+		"en": "skip, skipped, miss", "es": "saltar, saltarme, saltarse, omitir", "fr": "sauter, ignorer, zapper",
 		"ca": "saltar, ometre", "de": "überspringen, auslassen", "pt": "pular, saltar", "it": "saltare",
 	}},
 	{"cancel", map[string]string{
