@@ -118,9 +118,13 @@ func (a *Assistant) Language(websiteID, dataLanguage string, locales []string) s
 	return ResolveLanguage(dataLanguage, locales, w.DefaultLanguage, w.Languages)
 }
 
-// OffersHuman reports whether an answer is the offline "I don't know" or a weak match: the bridge
-// should follow it with a picker offering a human (texts StrOfferHuman and StrTalkToHuman).
+// OffersHuman reports whether an answer is the offline "I don't know" or a weak match, or the
+// reply to a visitor's frustration: the bridge should follow it with a picker offering a human
+// (texts StrOfferHuman and StrTalkToHuman).
 func OffersHuman(a Answer) bool {
+	if a.Turn == TurnFrustration {
+		return !a.Handover
+	}
 	return a.Offline && (len(a.Sources) == 0 || a.Weak) && a.Turn == TurnQuestion && !a.Handover && !a.Resolve
 }
 

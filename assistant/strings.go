@@ -40,6 +40,7 @@ const (
 	StrAnythingElse = "anything_else" // answer to "ok"
 	StrGoodbye      = "goodbye"       // answer to a goodbye
 	StrIdentity     = "identity"      // answer to "are you a bot?"
+	StrFrustration  = "frustration"   // answer to "this is useless", before the offer of a person
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -71,6 +72,7 @@ var defaultStrings = StringTable{
 		StrAnythingElse: "Is there anything else I can help you with?",
 		StrGoodbye:      "Goodbye! Write to us again whenever you need.",
 		StrIdentity:     "I'm a virtual assistant: I answer from our help articles. If you'd rather talk to a person from our team, just ask.",
+		StrFrustration:  "I'm sorry I couldn't help. A person from our team can take it from here: just ask.",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -97,6 +99,7 @@ var defaultStrings = StringTable{
 		StrAnythingElse: "¿Hay algo más en lo que pueda ayudarte?",
 		StrGoodbye:      "¡Hasta pronto! Escríbenos cuando lo necesites.",
 		StrIdentity:     "Soy un asistente virtual: respondo a partir de nuestros artículos de ayuda. Si prefieres hablar con una persona de nuestro equipo, solo tienes que pedirlo.",
+		StrFrustration:  "Siento no haberte ayudado. Una persona de nuestro equipo puede seguir contigo: solo tienes que pedirlo.",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -123,6 +126,7 @@ var defaultStrings = StringTable{
 		StrAnythingElse: "Et puc ajudar en res més?",
 		StrGoodbye:      "Fins aviat! Escriu-nos quan ho necessitis.",
 		StrIdentity:     "Sóc un assistent virtual: responc a partir dels nostres articles d'ajuda. Si prefereixes parlar amb una persona del nostre equip, només cal que ho demanis.",
+		StrFrustration:  "Em sap greu no haver-te ajudat. Una persona del nostre equip pot continuar amb tu: només cal que ho demanis.",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -149,6 +153,7 @@ var defaultStrings = StringTable{
 		StrAnythingElse: "Puis-je vous aider pour autre chose ?",
 		StrGoodbye:      "Au revoir ! Écrivez-nous quand vous voulez.",
 		StrIdentity:     "Je suis un assistant virtuel : je réponds à partir de nos articles d'aide. Si vous préférez parler à une personne de notre équipe, il suffit de le demander.",
+		StrFrustration:  "Désolé de ne pas avoir pu vous aider. Une personne de notre équipe peut prendre le relais : il suffit de le demander.",
 	},
 }
 

@@ -16,7 +16,60 @@ const (
 	TurnAck      = "ack"      // "ok", "got it", "vale", "d'accord"
 	TurnBye      = "bye"      // "bye", "adiós", "au revoir"
 	TurnIdentity = "identity" // "are you a bot?", "¿eres un robot?", "je parle à une machine ?"
+	// TurnFrustration: "this is useless", "no me ayudas", "ça ne sert à rien": the answers did not
+	// help; the reply says sorry and offers a person (OffersHuman).
+	TurnFrustration = "frustration"
 )
+
+// frustrationWords say, on their own, that the answers did not help; frustrationPhrases (folded
+// words) say it together. A message is frustration when it holds one of them and every other word
+// is a stop word, a filler or a word of frustrationWords' company ("none of this helps me").
+var (
+	frustrationWords = strings.Fields(`useless unhelpful pointless rubbish garbage stupid dumb terrible awful annoying
+		frustrating ridiculous inutil inservible pesimo estupido absurdo nul nulle inutile debile stupide ridicule lamentable`)
+	frustrationPhrases = [][]string{
+		strings.Fields("not helpful"), strings.Fields("not helping"), strings.Fields("no help"),
+		strings.Fields("doesn t help"), strings.Fields("doesnt help"), strings.Fields("does not help"),
+		strings.Fields("didn t help"), strings.Fields("didnt help"), strings.Fields("helps me"),
+		strings.Fields("waste of time"), strings.Fields("no sirve"), strings.Fields("no sirves"),
+		strings.Fields("no me ayuda"), strings.Fields("no me ayudas"), strings.Fields("no me ayudo"),
+		strings.Fields("perdida de tiempo"), strings.Fields("sert a rien"), strings.Fields("m aide pas"),
+		strings.Fields("m aidez pas"), strings.Fields("perte de temps"), strings.Fields("no serveix"),
+		strings.Fields("no m ajuda"), strings.Fields("no m ajudes"), strings.Fields("perdua de temps"),
+	}
+	frustrationCompany = strings.Fields(`none nothing any of at all not no help helps helping helpful answer answers
+		bot robot chatbot this that what so really totally completely nada de esto eso me ayuda sirve
+		rien du tout ca ce m aide pas res d aixo m ajuda serveix gens gaire`)
+)
+
+// frustrationTurn reports a message that says the answers did not help and asks nothing else.
+func frustrationTurn(ws []string) bool {
+	if len(ws) == 0 || len(ws) > 12 {
+		return false
+	}
+	said := make([]bool, len(ws))
+	for i := range ws {
+		for _, p := range frustrationPhrases {
+			if i+len(p) <= len(ws) && slices.Equal(ws[i:i+len(p)], p) {
+				for j := range p {
+					said[i+j] = true
+				}
+			}
+		}
+		if slices.Contains(frustrationWords, ws[i]) {
+			said[i] = true
+		}
+	}
+	if !slices.Contains(said, true) {
+		return false
+	}
+	for i, w := range ws {
+		if !said[i] && !slices.Contains(frustrationCompany, w) && !slices.Contains(turnFillers, w) && !isStopIn(KBLanguages, w) {
+			return false
+		}
+	}
+	return true
+}
 
 // identityNouns are what a visitor asks the assistant to be or not to be; identityWords are the
 // other words such a question is made of (besides turnFillers). "are you a bot?" and "am I talking
@@ -188,6 +241,9 @@ func ClassifyTurn(text string) (kind, lang string) {
 	if identityTurn(ws) {
 		return TurnIdentity, DetectLanguage(text)
 	}
+	if frustrationTurn(words(text)) {
+		return TurnFrustration, DetectLanguage(text)
+	}
 	found := map[string]bool{}
 	votes := map[string]int{}
 	for _, w := range ws {
@@ -293,12 +349,13 @@ func closingTurn(text string) (kind, lang string) {
 
 // turnString is the localized string answering each kind of conversational turn.
 var turnString = map[string]string{
-	TurnGreeting: StrGreeting,
-	TurnThanks:   StrClosing,
-	TurnPresence: StrPresence,
-	TurnAck:      StrAnythingElse,
-	TurnBye:      StrGoodbye,
-	TurnIdentity: StrIdentity,
+	TurnGreeting:    StrGreeting,
+	TurnThanks:      StrClosing,
+	TurnPresence:    StrPresence,
+	TurnAck:         StrAnythingElse,
+	TurnBye:         StrGoodbye,
+	TurnIdentity:    StrIdentity,
+	TurnFrustration: StrFrustration,
 }
 
 // followWords open or mark a follow-up: a conjunction first ("and to Norway?", "y a Francia?"), or

@@ -72,6 +72,14 @@ func TestClassifyTurn(t *testing.T) {
 		{"estic parlant amb una persona?", assistant.TurnIdentity, "ca"},
 		{"human", assistant.TurnQuestion, ""},
 		{"can a robot grind my coffee?", assistant.TurnQuestion, ""},
+		// Frustration: the answers did not help, and nothing else is asked.
+		{"this is useless, none of this helps me", assistant.TurnFrustration, "en"},
+		{"not helpful at all", assistant.TurnFrustration, "en"},
+		{"esto no sirve para nada", assistant.TurnFrustration, "es"},
+		{"ça ne sert à rien", assistant.TurnFrustration, "fr"},
+		{"no m'ajudes gens", assistant.TurnFrustration, ""},
+		{"this bot is useless, how do I cancel my subscription?", assistant.TurnQuestion, ""},
+		{"the grinder is useless, can I return it?", assistant.TurnQuestion, ""},
 	}
 	for _, tc := range tests {
 		kind, lang := assistant.ClassifyTurn(tc.text)
@@ -571,6 +579,23 @@ func TestCatalanSpellingSaysTheLanguage(t *testing.T) {
 	} {
 		if ans := replyTo(t, a, "en", text); ans.Language != want {
 			t.Errorf("%q in an English browser answered in %q (%q), want %q", text, ans.Language, ans.Text, want)
+		}
+	}
+}
+
+// The reply to "this is useless" says sorry and offers a person (OffersHuman), in the visitor's
+// language, and never "I couldn't find".
+func TestFrustrationIsAnsweredWithAPerson(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	strs := assistant.DefaultStrings()
+	for text, lang := range map[string]string{
+		"this is useless, none of this helps me": "en",
+		"no me ayudas nada":                      "es",
+		"ça ne sert à rien":                      "fr",
+	} {
+		ans := replyTo(t, a, lang, "how do I stop my plan", text)
+		if ans.Turn != assistant.TurnFrustration || !assistant.OffersHuman(ans) || ans.Text != strs.Get(lang, assistant.StrFrustration) {
+			t.Errorf("%q: %+v, want the %s frustration string and the offer of a person", text, ans, lang)
 		}
 	}
 }

@@ -344,8 +344,9 @@ func (b *Bridge) postAnswer(ctx context.Context, st *step, a assistant.Answer) {
 		m := OutMessage{Type: "text", Text: a.Text}
 		offer := st.site.OfferHuman
 		// The "resolved / talk to a human" choices follow answers to questions, not a greeting or
-		// an "ok" (conversation turns).
-		if offer > 0 && c.Answers+1 >= offer && !a.Handover && !a.Resolve && a.Turn == assistant.TurnQuestion {
+		// an "ok" (conversation turns); and the reply to a visitor's frustration ("this is
+		// useless"), whatever the number of answers before it.
+		if offer > 0 && !a.Handover && !a.Resolve && (a.Turn == assistant.TurnQuestion && c.Answers+1 >= offer || a.Turn == assistant.TurnFrustration) {
 			m = OutMessage{Type: "picker", Picker: &Picker{ID: PickerAnswer, Text: a.Text, Choices: []Choice{
 				{Value: ChoiceResolve, Label: b.text(st, "resolved")},
 				{Value: ChoiceHuman, Label: b.text(st, "talk_to_human")},
