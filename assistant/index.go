@@ -552,7 +552,11 @@ func (idx *index) find(q Query, k int) []scored {
 		tier := 2
 		if good := m >= q.MinMatch && m >= langRatio*bestMatch; good && lang != "" && idx.docs[d].Lang == lang {
 			tier = 0
-		} else if m >= q.MinMatch && m >= fallbackRatio*bestMatch && fallback != "" && idx.docs[d].Lang == fallback {
+		} else if (m >= q.MinMatch || foreign) && m >= fallbackRatio*bestMatch && fallback != "" && idx.docs[d].Lang == fallback {
+			// A visitor whose language has no articles (foreign) is answered from the fallback
+			// language's before another's however weakly they match ("salut, j'ai commandé il y a
+			// 3 jours et toujours rien" reached the Spanish articles before the English ones, and
+			// was refused): development sets hit@1 +4 answers (dev4 0.82 -> 0.84), nothing lost.
 			tier = 1
 		}
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a
@@ -665,7 +669,7 @@ func nearStop(langs []string, w string) bool {
 // stop word instead of weighing as a subject they do not cover. One the articles use is searched.
 var lightWords = func() map[string]map[string]bool {
 	src := map[string]string{
-		"en": "download downloads downloaded get getting got find found see view access obtain need needs needed want wanted know tell possible able way actually really guys anyway please still already exactly somewhere anything something policy policies rules conditions terms info information details site website online",
+		"en": "download downloads downloaded get getting got find found see view access obtain need needs needed want wanted know tell possible able way actually really guys anyway please still already exactly somewhere anything something policy policies rules conditions terms info information details site website online right",
 		"es": "descargar descargo descargarme conseguir consigo encontrar encuentro ver obtener necesito necesitaria necesitar quiero queria querer saber posible manera forma realmente favor exactamente algo politica politicas condiciones informacion detalles web sitio pagina online",
 		"fr": "telecharger telecharge trouver trouve voir obtenir besoin veux voudrais vouloir savoir possible moyen facon vraiment exactement svp stp quelque politique politiques conditions informations renseignements details site web internet",
 		"ca": "descarregar descarrego trobar trobo veure obtenir necessito necessitaria voler vull voldria saber possible manera realment exactament alguna politica politiques condicions informacio detalls web lloc pagina",

@@ -48,7 +48,7 @@ var lexiconSource = []struct {
 		"ca": "gratis, gratuït, gratuïta, sense cost", "de": "kostenlos, gratis", "pt": "grátis, gratuito", "it": "gratis, gratuito, gratuita",
 	}},
 	{"time", map[string]string{
-		"en": "how long, how fast, how quickly, how soon, take, takes, time, times, quick, fast, soon, wait",
+		"en": "how long, how fast, how quickly, how soon, take, takes, time, times, quick, fast, soon, wait, window",
 		"es": "tarda, tardan, tardar, tardáis, tiempo, plazo, plazos, rápido, pronto, cuánto tarda",
 		"fr": "combien de temps, temps, délai, délais, rapide, rapidement, vite",
 		"ca": "triga, trigar, trigueu, temps, termini, terminis, ràpid",
