@@ -552,11 +552,7 @@ func (idx *index) find(q Query, k int) []scored {
 		tier := 2
 		if good := m >= q.MinMatch && m >= langRatio*bestMatch; good && lang != "" && idx.docs[d].Lang == lang {
 			tier = 0
-		} else if (m >= q.MinMatch || foreign) && m >= fallbackRatio*bestMatch && fallback != "" && idx.docs[d].Lang == fallback {
-			// A visitor whose language has no articles (foreign) is answered from the fallback
-			// language's before another's however weakly they match ("salut, j'ai commandé il y a
-			// 3 jours et toujours rien" reached the Spanish articles before the English ones, and
-			// was refused): development sets hit@1 +4 answers (dev4 0.82 -> 0.84), nothing lost.
+		} else if m >= q.MinMatch && m >= fallbackRatio*bestMatch && fallback != "" && idx.docs[d].Lang == fallback {
 			tier = 1
 		}
 		// Ranked by BM25 times Match: a chunk that answers every word of a short question beats a

@@ -582,21 +582,14 @@ func TestRegionalAndInformalWords(t *testing.T) {
 }
 
 // "Window" is a word of time ("return window"): "how long have I got to send back a kettle?" names
-// the English section as the Spanish "Plazo de devolución" is named. A visitor whose language has
-// no articles gets the fallback language's before another's: French questions reach the English
-// articles, not the Spanish ones their cognates point to.
-func TestWindowIsTimeAndForeignVisitorsGetTheFallback(t *testing.T) {
+// the English section as the Spanish "Plazo de devolución" is named.
+func TestWindowIsAWordOfTime(t *testing.T) {
 	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ lang, text, want string }{
-		{"en", "how long have i got to send back a kettle I don't need anymore", "/en/returns#return-window"},
-		{"fr", "si je commande avant midi c'est expédié le jour même ?", "/en/shipping"},
-		{"fr", "salut, j'ai commandé il y a 3 jours et toujours rien, c'est normal ? je suis à Bordeaux", "/en/"},
-	} {
-		if ans := replyTo(t, a, c.lang, c.text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want) {
-			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
-		}
+	text := "how long have i got to send back a kettle I don't need anymore"
+	if ans := replyTo(t, a, "en", text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "/en/returns#return-window") {
+		t.Errorf("%q: %v, want the return window", text, ans.Sources)
 	}
 }
