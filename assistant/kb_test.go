@@ -593,3 +593,21 @@ func TestWindowIsAWordOfTime(t *testing.T) {
 		t.Errorf("%q: %v, want the return window", text, ans.Sources)
 	}
 }
+
+// "My plan" is the visitor's subscription ("how do I stop my plan?", an example of issue 20), not
+// the plans on offer.
+func TestMyPlanIsTheSubscription(t *testing.T) {
+	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, text, want string }{
+		{"en", "how do I stop my plan", "#cancel-your-subscription"},
+		{"en", "can I pause my plan while I'm away?", "#pause-your-subscription"},
+		{"en", "how much is the monthly plan?", "/pricing#plans"},
+	} {
+		if ans := replyTo(t, a, c.lang, c.text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want) {
+			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
+		}
+	}
+}
