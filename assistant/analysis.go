@@ -304,7 +304,7 @@ var stopWordLists = map[string]string{
 		pueden que quien se ser si sin sobre soy su sus tambien te tener tengo tiene ti tu tus un una
 		uno unos unas usted vosotros y ya yo hola gracias quiero necesito quisiera saber podeis podria
 		vuestro vuestra vuestros mio algun cuanto cuanta cuantos cuantas esto favor pregunta preguntas otra
-		cliente clientes jaja jeje`,
+		cliente clientes jaja jeje pasa`,
 	"fr": `a ai aie au aux avec avez avoir c ca ce ceci cela celle celui ces cet cette d dans de des du
 		elle elles en est et etre eu fait faire il ils j je l la le les leur leurs lui m ma mais me mes
 		moi mon n ne ni nos notre nous on ou par pas peu peut peux plus pour pouvez puis puisqu qu que
@@ -318,7 +318,7 @@ var stopWordLists = map[string]string{
 		sobre son sou su teu teva tu un una uns unes vosaltres vostre vostra vull voldria necessito
 		tinc teniu hola gracies saber podeu quan quant quanta sisplau favor pregunta preguntes altra
 		client clients clienta clientes quants quantes fer faig fas fa fem feu fan estic esta estas estan
-		ser era tambe ja encara aqui pots podria podries tenir tens cap mateix tot tota tots totes`,
+		ser era tambe ja encara aqui pots podria podries tenir tens cap mateix tot tota tots totes passa`,
 	"de": `aber alle als am an auch auf aus bei bin bis bitte da das dass dein deine dem den der des
 		die dies du durch ein eine einem einen einer es euer fur gibt habe haben hallo hat ich ihr im
 		in ist ja kann kein konnen mein meine mich mir mit muss nach nicht noch nur oder sein sich sie

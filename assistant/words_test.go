@@ -94,3 +94,19 @@ func TestChangingSomethingIsNoPriceChange(t *testing.T) {
 		t.Errorf("%q: cited %s surely, want no sure price-changes answer", text, ans.Sources[0].URL)
 	}
 }
+
+// "Què passa?", "¿qué pasa?" (what happens) are no words of a subject: corrected by one edit they
+// read as "pausa" and named the pause article ("m'ha fallat el cobrament de la subscripció, què
+// passa ara?").
+func TestWhatHappensIsNoPause(t *testing.T) {
+	for _, c := range []struct{ lang, text string }{
+		{"ca", "m'ha fallat el cobrament de la subscripció, què passa ara?"},
+		{"es", "me ha fallado el cobro, ¿qué pasa ahora?"},
+	} {
+		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
+			if g.word == "passa" || g.word == "pasa" {
+				t.Errorf("%q: %q is a search word", c.text, g.word)
+			}
+		}
+	}
+}
