@@ -295,7 +295,7 @@ var stopWordLists = map[string]string{
 		really still yet ever way thing things does any one make made question questions quick another
 		customer customers client clients hmm hm mmm uh um lol haha pls plz ur tho til cuz bc btw
 		idk ive id didnt isnt wont cant doesnt hasnt havent wasnt arent everything everyone nothing
-		stuff whole kind sort bit you're we're they're i've we've you've they've i'll you'll it'll
+		stuff whole kind sort bit every you're we're they're i've we've you've they've i'll you'll it'll
 		we'll they'll won't wasn't aren't weren't hasn't haven't hadn't wouldn't shouldn't i'd you'd`,
 	"es": `a al algo algun alguna alguno algunos ante antes aqui asi aun bien cada como con contra cual
 		cuales cualquier cuando de del desde donde dos el ella ellas ellos en entre era eres es esa ese
@@ -304,21 +304,21 @@ var stopWordLists = map[string]string{
 		pueden que quien se ser si sin sobre soy su sus tambien te tener tengo tiene ti tu tus un una
 		uno unos unas usted vosotros y ya yo hola gracias quiero necesito quisiera saber podeis podria
 		vuestro vuestra vuestros mio algun cuanto cuanta cuantos cuantas esto favor pregunta preguntas otra
-		cliente clientes jaja jeje pasa`,
+		cliente clientes jaja jeje pasa cada`,
 	"fr": `a ai aie au aux avec avez avoir c ca ce ceci cela celle celui ces cet cette d dans de des du
 		elle elles en est et etre eu fait faire il ils j je l la le les leur leurs lui m ma mais me mes
 		moi mon n ne ni nos notre nous on ou par pas peu peut peux plus pour pouvez puis puisqu qu que
 		quel quelle quelles quels qui quoi s sa sans se ses si son sont sur t ta te tes toi ton tu un
 		une vos votre vous y bonjour merci svp voudrais veux aimerais savoir est-ce comment combien
 		ete suis es sommes etes ont avons serai sera serons serez quand question questions autre seront serais serait aurai aura aurez auront aurais aurait
-		client clients cliente clientes mdr jusqu lorsqu puisqu`,
+		client clients cliente clientes mdr jusqu lorsqu puisqu chaque`,
 	"ca": `a al als algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
 		el els em en ens es et ha han he hi i jo la les li lo ma mes meu meva meus meves molt no nos
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si
 		sobre son sou su teu teva tu un una uns unes vosaltres vostre vostra vull voldria necessito
 		tinc teniu hola gracies saber podeu quan quant quanta sisplau favor pregunta preguntes altra
 		client clients clienta clientes quants quantes fer faig fas fa fem feu fan estic esta estas estan
-		ser era tambe ja encara aqui pots podria podries tenir tens cap mateix tot tota tots totes passa`,
+		ser era tambe ja encara aqui pots podria podries tenir tens cap mateix tot tota tots totes passa cada`,
 	"de": `aber alle als am an auch auf aus bei bin bis bitte da das dass dein deine dem den der des
 		die dies du durch ein eine einem einen einer es euer fur gibt habe haben hallo hat ich ihr im
 		in ist ja kann kein konnen mein meine mich mir mit muss nach nicht noch nur oder sein sich sie

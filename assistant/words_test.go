@@ -110,3 +110,19 @@ func TestWhatHappensIsNoPause(t *testing.T) {
 		}
 	}
 }
+
+// "Every", "cada", "chaque" are stop words: "do I earn points or rewards for every order" matched
+// "Every order comes with an invoice" by them.
+func TestEveryIsAStopWord(t *testing.T) {
+	for _, c := range []struct{ lang, text string }{
+		{"en", "do I earn points or rewards for every order"},
+		{"es", "¿gano puntos con cada pedido?"},
+		{"fr", "je gagne des points à chaque commande ?"},
+	} {
+		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
+			if g.word == "every" || g.word == "cada" || g.word == "chaque" {
+				t.Errorf("%q: %q is a search word", c.text, g.word)
+			}
+		}
+	}
+}
