@@ -98,6 +98,12 @@ func loadDev5Questions(tb testing.TB) []evalQuestion {
 	return loadKindQuestions(tb, "dev5.tsv", "dev5", "dev")
 }
 
+// loadDev6Questions reads testdata/eval/dev6.tsv, a sixth set written the same way (half of it
+// unanswerable questions close to an article), measured before it was tuned on.
+func loadDev6Questions(tb testing.TB) []evalQuestion {
+	return loadKindQuestions(tb, "dev6.tsv", "dev6", "dev")
+}
+
 // loadKindQuestions reads a set of lines kind, lang, expected, question, previous.
 func loadKindQuestions(tb testing.TB, name, set, split string) []evalQuestion {
 	tb.Helper()
@@ -306,7 +312,7 @@ func frac(n, d int) string {
 func TestEval(t *testing.T) {
 	const dir = "testdata/kb-demo"
 	articles := loadEvalArticles(t, dir)
-	questions := slices.Concat(loadEvalQuestions(t), loadDevQuestions(t), loadDev2Questions(t), loadDev3Questions(t), loadDev4Questions(t), loadDev5Questions(t), loadIndependentQuestions(t))
+	questions := slices.Concat(loadEvalQuestions(t), loadDevQuestions(t), loadDev2Questions(t), loadDev3Questions(t), loadDev4Questions(t), loadDev5Questions(t), loadDev6Questions(t), loadIndependentQuestions(t))
 	modes := evalModes(t, dir, articles)
 
 	type key struct{ mode, set, split, lang string }
@@ -371,7 +377,7 @@ func TestEval(t *testing.T) {
 	fmt.Fprintf(&b, "\n%-10s %-11s %-7s %-4s %4s %6s %6s %6s %6s %6s %6s %8s %9s %6s %8s %5s\n", "mode", "set", "split", "lang", "n",
 		"hit@1", "conf", "sec@1", "MRR", "false", "weak-x", "refused", "smalltalk", "nofind", "followup", "wlang")
 	for _, m := range modes {
-		for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "old"} {
+		for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "old"} {
 			splits := []string{"all"}
 			if set == "old" {
 				splits = []string{"tune", "heldout", "all"}
@@ -391,7 +397,7 @@ func TestEval(t *testing.T) {
 			}
 		}
 	}
-	for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "old"} {
+	for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "old"} {
 		fmt.Fprintf(&b, "context: %s: %d of %d standalone questions answered otherwise after an unrelated exchange\n", set, ctxChanged[set], ctxAsked[set])
 	}
 	t.Log(b.String())
