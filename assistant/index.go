@@ -106,12 +106,18 @@ func analyzeText(text string, stopLangs, stemLangs []string) []group {
 	if len(stemLangs) == 0 {
 		stemLangs = stopLangs
 	}
+	var out []group
+	if t, ok := clockTimes(text); ok {
+		text = t
+		var g group
+		g.add(clockToken, 1)
+		out = append(out, g)
+	}
 	ws := lowerWords(text)
 	folded := make([]string, len(ws))
 	for i, w := range ws {
 		folded[i] = Fold(w)
 	}
-	var out []group
 	for i := 0; i < len(ws); {
 		if toks, spans := kbLexicon.phraseConcepts(folded, i); len(toks) > 0 {
 			// The longest phrase starting here wins; its words join its group.

@@ -29,6 +29,10 @@ var lexiconSource = []struct {
 		"fr": "météo, quel temps fait, quel temps fera, quel temps va", "ca": "quin temps fa, quin temps farà, quin temps fara, el temps que fa, previsió del temps",
 		"de": "wetter", "pt": "que tempo faz, previsão do tempo", "it": "che tempo fa, meteo",
 	}},
+	{"clock", map[string]string{
+		"en": "noon, midday, o'clock, cut-off, cutoff, cut off", "es": "mediodía, en punto, hora límite", "fr": "midi, heure limite", "ca": "migdia, en punt, hora límit",
+		"de": "mittag, uhr", "pt": "meio-dia", "it": "mezzogiorno",
+	}},
 	{"today", map[string]string{
 		"en": "today, tonight, this morning, this evening, same day", "es": "hoy, esta noche, esta mañana, mismo día",
 		"fr": "aujourd'hui, ce soir, ce matin, même jour, le jour même", "ca": "avui, aquesta nit, aquest matí, mateix dia",

@@ -126,3 +126,46 @@ func TestEveryIsAStopWord(t *testing.T) {
 		}
 	}
 }
+
+// A time of day is the concept ~clock in articles and questions ("before 11:00", "at 10.30",
+// "a las 10", "à 10h", "10am"), its numbers not searched on their own; a price is none ("8.50
+// euros").
+func TestTimeOfDayIsAClock(t *testing.T) {
+	for _, c := range []struct {
+		lang, text string
+		clock      bool
+	}{
+		{"en", "Orders placed before 11:00 on a weekday", true},
+		{"en", "If I order at 10.30 on a tuesday, does it go out the same day?", true},
+		{"es", "si pido a las 10 de la mañana cuando sale", true},
+		{"fr", "si je commande à 10h c'est parti le jour même ?", true},
+		{"ca", "si faig la comanda a les 9 del matí, surt avui?", true},
+		{"en", "Single bags cost 8.50 euros", false},
+		{"en", "within 30 days of delivery", false},
+	} {
+		clock, number := false, false
+		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
+			clock = clock || slices.Contains(g.terms, clockToken)
+			number = number || g.word == "30" || g.word == "10"
+		}
+		if clock != c.clock || (c.clock && number) {
+			t.Errorf("%q: clock %v (want %v), a clock's number searched %v", c.text, clock, c.clock, number)
+		}
+	}
+	kb, err := LoadKnowledgeBase("testdata/kb-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{}, nil, kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "If I order at 10.30 on a tuesday, does it go out the same day?"
+	ans, err := a.Reply(context.Background(), Question{Language: "en", History: []Turn{{Role: RoleVisitor, Text: text}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "#delivery-times") {
+		t.Errorf("%q: %v, want the delivery times", text, ans.Sources)
+	}
+}
