@@ -234,6 +234,10 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			}
 			return a.conversation(ctx, w, q, kind, lang)
 		}
+		if len(ans.Sources) == 0 && !asks(last) && praiseTurn(last) {
+			// Praise that asks nothing and finds no article: acknowledged, never "I couldn't find".
+			return a.conversation(ctx, w, q, TurnAck, lang)
+		}
 		a.noteGap(q.WebsiteID, last, ans)
 		return ans, nil
 	}

@@ -312,6 +312,19 @@ var closingPhrases = map[string]map[string][]string{
 	},
 }
 
+// praisePhrases say that the assistant did well ("lol you're quicker than the last support chat I
+// used", "genial, muy rápido"): a message with one that asks nothing and finds no article is
+// acknowledged ("anything else?"), not told "I couldn't find".
+var praisePhrases = strings.Fields(`quick quicker fast faster great awesome amazing brilliant excellent perfect
+	nice cool helpful impressive genial rapido rapida perfecto perfecta estupendo buenisimo increible
+	rapide parfait parfaite super top bravo impressionnant rapid perfecte fantastic`)
+
+// praiseTurn reports a message of praise (praisePhrases) of up to maxClosingWords words.
+func praiseTurn(text string) bool {
+	ws := words(text)
+	return len(ws) > 0 && len(ws) <= maxClosingWords && slices.ContainsFunc(ws, func(w string) bool { return slices.Contains(praisePhrases, w) })
+}
+
 // requestWords make a message a request even without a question mark ("please just delete my
 // account, thanks").
 var requestWords = strings.Fields("please pls plz favor porfa porfavor plait svp stp plau sisplau")

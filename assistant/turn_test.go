@@ -600,6 +600,20 @@ func TestFrustrationIsAnsweredWithAPerson(t *testing.T) {
 	}
 }
 
+// Praise that asks nothing and finds no article is acknowledged, never "I couldn't find"; a question
+// with a word of praise is still searched.
+func TestPraiseIsAcknowledged(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	for _, text := range []string{"lol you're quicker than the last support chat I used", "genial, eres muy rápido"} {
+		if ans := replyTo(t, a, "en", text); ans.Turn != assistant.TurnAck || len(ans.Sources) > 0 {
+			t.Errorf("%q: %+v, want an acknowledgement", text, ans)
+		}
+	}
+	if ans := replyTo(t, a, "en", "great, do you ship to Norway?"); len(ans.Sources) == 0 {
+		t.Errorf("a question with praise: %+v, want an article", ans)
+	}
+}
+
 // replyTo answers the last of the visitor's messages, the earlier ones (if any) as its history, in
 // a conversation whose language is lang.
 func replyTo(t *testing.T, a *assistant.Assistant, lang string, visitor ...string) assistant.Answer {
