@@ -270,20 +270,28 @@ func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 		}
 		return l != "" && l != conv && a.supports(w, l) && sc[l] >= sc[conv]+margin
 	}
-	sc := a.answerable(w, conv, languageScores(text))
-	ml := clearLanguage(sc)
-	if moves(sc, ml) {
-		return ml
+	// says is the language a message with these scores says: clearly (moves), or, not clear
+	// between close languages ("dame una receta de paella": Spanish or Catalan?) but clearly not
+	// the conversation's distant one, the likeliest of them.
+	says := func(sc map[string]float64) string {
+		if l := clearLanguage(sc); moves(sc, l) {
+			return l
+		}
+		if l, n, second := rankScores(sc); l != "" && n > second && !romance(conv) && romance(l) && a.supports(w, l) && n >= sc[conv]+1 {
+			return l
+		}
+		return ""
 	}
-	if l, n, second := rankScores(sc); l != "" && n > second && !romance(conv) && romance(l) && a.supports(w, l) && n >= sc[conv]+1 {
-		// Not clear between close languages ("dame una receta de paella": Spanish or Catalan?), but
-		// clearly not the conversation's: the likeliest of them.
+	sc := a.answerable(w, conv, languageScores(text))
+	if l := says(sc); l != "" {
 		return l
 	}
 	if prev != "" {
-		psc := a.answerable(w, conv, languageScores(prev))
-		if l := clearLanguage(psc); moves(psc, l) && (ml == "" || ml == l) {
-			return l
+		// A short message that says nothing ("i a Italia?") takes its previous message's language.
+		if l := says(a.answerable(w, conv, languageScores(prev))); l != "" {
+			if ml := clearLanguage(sc); ml == "" || ml == l {
+				return l
+			}
 		}
 	}
 	return conv

@@ -600,6 +600,19 @@ func TestFrustrationIsAnsweredWithAPerson(t *testing.T) {
 	}
 }
 
+// A short follow-up that says no language ("i a Italia?") takes its previous message's, also when
+// that one is only likelier Catalan than the English browser ("quant tarda a arribar a
+// Barcelona?"), not clearly Catalan against Spanish.
+func TestFollowUpTakesThePreviousLikelierLanguage(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	if ans := replyTo(t, a, "en", "quant tarda a arribar a Barcelona?", "i a Italia?"); ans.Language != "ca" {
+		t.Errorf("answered in %q (%q), want ca", ans.Language, ans.Text)
+	}
+	if ans := replyTo(t, a, "en", "how long to Barcelona?", "i a Italia?"); ans.Language != "en" {
+		t.Errorf("after an English question: answered in %q, want en", ans.Language)
+	}
+}
+
 // Praise that asks nothing and finds no article is acknowledged, never "I couldn't find"; a question
 // with a word of praise is still searched.
 func TestPraiseIsAcknowledged(t *testing.T) {
