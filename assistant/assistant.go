@@ -561,9 +561,10 @@ func leads(p Passage) bool {
 // offered whatever its Match: a visitor who writes a long message ("Dear support team, I would be
 // grateful if you could confirm whether your invoices can include our company's VAT
 // identification number", "me ha llegado un correo de que ha fallado el cobro de la
-// suscripción") gives many words no article has, and three that point to one. Measured on the development sets: hit@1
-// dev 0.81 -> 0.83, dev3 0.80 -> 0.83, dev4 0.77 -> 0.78, no refusal lost, no wrong article
-// offered more; with a model dev4 0.71 -> 0.73. Four words, or a ratio of 0.5, gained less.
+// suscripción") gives many words no article has, and three that point to one. Measured on the
+// development sets: hit@1 dev 0.81 -> 0.83, dev3 0.80 -> 0.83, dev4 0.77 -> 0.78, no refusal
+// lost, no wrong article offered more; with a model dev4 0.71 -> 0.73. Four words, or a ratio of
+// 0.5, gained less.
 const (
 	leadMinWords   = 3
 	leadWordsRatio = 0.55
@@ -577,9 +578,10 @@ func leadsByWords(p Passage) bool {
 // (OfflineMinMatch), offers it as "This article may help" when it matches weakly
 // (OfflineWeakMatch; Weak is then set and OffersHuman true), and otherwise says it found nothing
 // (OffersHuman is then true), also when the visitor asks to change something (asksToModify) and
-// the passage says nothing of changing anything (modify.go). A passage in another language than the visitor's is introduced by
-// StrOtherLang, in the visitor's language, unless the visitor wrote in the passage's language
-// (msgLang): then nothing needs explaining, and whether the answer exists in lang is not known.
+// the passage says nothing of changing anything (modify.go). A passage in another language than
+// the visitor's is introduced by StrOtherLang, in the visitor's language, unless the visitor wrote
+// in the passage's language (msgLang): then nothing needs explaining, and whether the answer
+// exists in lang is not known.
 func offlineAnswer(w Website, lang, msgLang string, hits []Passage, asksToModify bool) Answer {
 	// A weak match is not offered when half the question's words are ones the knowledge base never
 	// uses, nor a near spelling or synonym of them ("opening hours"): the question is about
