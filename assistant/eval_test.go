@@ -104,6 +104,12 @@ func loadDev6Questions(tb testing.TB) []evalQuestion {
 	return loadKindQuestions(tb, "dev6.tsv", "dev6", "dev")
 }
 
+// loadDev7Questions reads testdata/eval/dev7.tsv, a seventh set written the same way at the very end
+// of the fifth round and measured once, never tuned on (a held-out estimate; docs/knowledge-base.md).
+func loadDev7Questions(tb testing.TB) []evalQuestion {
+	return loadKindQuestions(tb, "dev7.tsv", "dev7", "dev7")
+}
+
 // loadKindQuestions reads a set of lines kind, lang, expected, question, previous.
 func loadKindQuestions(tb testing.TB, name, set, split string) []evalQuestion {
 	tb.Helper()
@@ -312,7 +318,7 @@ func frac(n, d int) string {
 func TestEval(t *testing.T) {
 	const dir = "testdata/kb-demo"
 	articles := loadEvalArticles(t, dir)
-	questions := slices.Concat(loadEvalQuestions(t), loadDevQuestions(t), loadDev2Questions(t), loadDev3Questions(t), loadDev4Questions(t), loadDev5Questions(t), loadDev6Questions(t), loadIndependentQuestions(t))
+	questions := slices.Concat(loadEvalQuestions(t), loadDevQuestions(t), loadDev2Questions(t), loadDev3Questions(t), loadDev4Questions(t), loadDev5Questions(t), loadDev6Questions(t), loadDev7Questions(t), loadIndependentQuestions(t))
 	modes := evalModes(t, dir, articles)
 
 	type key struct{ mode, set, split, lang string }
@@ -346,7 +352,7 @@ func TestEval(t *testing.T) {
 					ctxAsked[q.set]++
 					if o2.cited != o.cited || o2.article() != o.article() || o2.noFind != o.noFind {
 						ctxChanged[q.set]++
-						if os.Getenv("SB_EVAL_MISSES") != "" && q.set != "independent" && !(q.set == "old" && q.split == "heldout") {
+						if os.Getenv("SB_EVAL_MISSES") != "" && q.set != "independent" && q.set != "dev7" && !(q.set == "old" && q.split == "heldout") {
 							t.Logf("context changes %s line %d %q after %q: %q -> %q", q.set, q.line, q.text, u.text, o.cited, o2.cited)
 						}
 					}
@@ -358,7 +364,7 @@ func TestEval(t *testing.T) {
 					get(key{m.name, q.set, split, lang}).add(q, o)
 				}
 			}
-			if os.Getenv("SB_EVAL_MISSES") != "" && (strings.HasPrefix(q.set, "dev") || q.set == "old" && q.split == "tune") {
+			if os.Getenv("SB_EVAL_MISSES") != "" && (strings.HasPrefix(q.set, "dev") && q.set != "dev7" || q.set == "old" && q.split == "tune") {
 				miss := q.answerable() != o.article()
 				if q.answerable() && o.article() {
 					miss = !strings.Contains(strings.Join(q.expected, "|")+"|", evalFile(o.cited)+"#")
@@ -377,7 +383,7 @@ func TestEval(t *testing.T) {
 	fmt.Fprintf(&b, "\n%-10s %-11s %-7s %-4s %4s %6s %6s %6s %6s %6s %6s %8s %9s %6s %8s %5s\n", "mode", "set", "split", "lang", "n",
 		"hit@1", "conf", "sec@1", "MRR", "false", "weak-x", "refused", "smalltalk", "nofind", "followup", "wlang")
 	for _, m := range modes {
-		for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "old"} {
+		for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "old"} {
 			splits := []string{"all"}
 			if set == "old" {
 				splits = []string{"tune", "heldout", "all"}
@@ -397,7 +403,7 @@ func TestEval(t *testing.T) {
 			}
 		}
 	}
-	for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "old"} {
+	for _, set := range []string{"independent", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "old"} {
 		fmt.Fprintf(&b, "context: %s: %d of %d standalone questions answered otherwise after an unrelated exchange\n", set, ctxChanged[set], ctxAsked[set])
 	}
 	t.Log(b.String())
