@@ -390,29 +390,18 @@ func TestOneWordHeadingNamedRanksFirst(t *testing.T) {
 // return policy?" is a question about returns, answered, not one half about something the
 // articles never mention.
 func TestPolicyIsALightWord(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []struct{ lang, text string }{
-		{"en", "What is your return policy?"},
-		{"fr", "quelle est votre politique de retour ?"},
-	} {
-		ans := replyTo(t, a, q.lang, q.text)
-		if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "/returns") {
-			t.Errorf("%q: %+v, want the returns article", q.text, ans)
-		}
-	}
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
+		{"en", "What is your return policy?", "/returns"},
+		{"fr", "quelle est votre politique de retour ?", "/returns"},
+	})
 }
 
 // Two articles nearly tied at the top make the first an offer, not a sure answer: "how do I change
 // the email address on my account?" matches the price-changes article (changes, by email) about as
 // well as the account articles, and none of them answers it.
 func TestNearTieIsAnOffer(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
 	ans := replyTo(t, a, "en", "how do I change the email address on my account?")
 	if len(ans.Sources) > 0 && !ans.Weak {
 		t.Errorf("cited %s surely, want an offer or no answer", ans.Sources[0].URL)
@@ -426,10 +415,7 @@ func TestNearTieIsAnOffer(t *testing.T) {
 // synonyms) is no answer, not even an offer: "quelle est la capitale du Canada ?" against "we ship
 // to Canada". A question about shipping there still is.
 func TestPlaceAloneIsNoAnswer(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
 	for _, c := range []struct {
 		lang, text string
 		answer     bool
@@ -450,10 +436,7 @@ func TestPlaceAloneIsNoAnswer(t *testing.T) {
 // question of delivery times, whose articles speak of time ("tiempo", "temps"): never a sure
 // answer. Asking how long delivery takes still is.
 func TestWeatherIsNoDeliveryTime(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
 	for _, c := range []struct {
 		lang, text string
 		answer     bool
@@ -491,24 +474,13 @@ func TestPremisesAreTheShopsLocation(t *testing.T) {
 // A long message with three words or more of one article that stands above the others is offered
 // that article, however many words no article has; with no article standing out, it is refused.
 func TestLongMessageOffersTheArticleItsWordsPointTo(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ lang, text, want string }{
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
 		{"en", "Dear support team, I would be grateful if you could confirm whether your invoices can include our company's VAT identification number.", "/payments"},
 		{"fr", "mon colis est bloqué depuis 6 jours ouvrés, rien ne bouge sur le suivi", "/tracking"},
 		{"es", "me ha llegado un correo de que ha fallado el cobro de la suscripcion", "/payments"},
 		{"en", "I ordered a single bag by mistake an hour ago, can I cancel the order before you roast it?", ""},
-	} {
-		ans := replyTo(t, a, c.lang, c.text)
-		switch {
-		case c.want == "" && len(ans.Sources) > 0:
-			t.Errorf("%q: offered %s, want no article", c.text, ans.Sources[0].URL)
-		case c.want != "" && (len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want)):
-			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
-		}
-	}
+	})
 }
 
 // A request to change something is answered only by a passage that says how something is changed:
@@ -518,11 +490,8 @@ func TestLongMessageOffersTheArticleItsWordsPointTo(t *testing.T) {
 // answered); "I changed my mind, how do I return an order?" and "will the price change?" ask to
 // change nothing.
 func TestChangeRequestNeedsAPassageAboutChanging(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ lang, text, want string }{
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
 		{"es", "¿Puedo cambiar la dirección de entrega de un pedido que ya he hecho?", ""},
 		{"es", "puedo cambiar el dia de entrega de la suscripcion?", ""},
 		{"en", "can i change the delivery address after i placed the order", ""},
@@ -531,82 +500,66 @@ func TestChangeRequestNeedsAPassageAboutChanging(t *testing.T) {
 		{"en", "how do I change my password?", "/account"},
 		{"en", "I changed my mind, how do I return an order?", "/returns"},
 		{"en", "will the price of my subscription change?", "/pricing"},
-	} {
-		ans := replyTo(t, a, c.lang, c.text)
-		switch {
-		case c.want == "" && len(ans.Sources) > 0:
-			t.Errorf("%q: offered %s, want no article", c.text, ans.Sources[0].URL)
-		case c.want != "" && (len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want)):
-			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
-		}
-	}
+	})
 }
 
 // A passage whose heading the question names through concepts matches as well as one with the
 // question's literal words: "quiero saltarme el envío del mes que viene" names "Skip a delivery",
 // which a Spanish article's "envío" outweighed.
 func TestNamedHeadingMatchesAtLeastTheThreshold(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ lang, text, want string }{
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
 		{"es", "quiero saltarme el envío del mes que viene sin darme de baja", "#skip-a-delivery"},
 		{"es", "quiero saltarme el proximo envio porque aun me queda cafe, se puede?", "#skip-a-delivery"},
-	} {
-		if ans := replyTo(t, a, c.lang, c.text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want) {
-			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
-		}
-	}
+	})
 }
 
 // Everyday words of other regions and registers reach their concept: French "réduc" and "zapper",
 // Latin American "boleta" (a receipt) and "plata" (money), "universitaria" (a student),
 // "s'inscrire" in its conjugated forms.
 func TestRegionalAndInformalWords(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ lang, text, want string }{
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
 		{"fr", "y a une réduc pour les étudiants ?", "#discounts"},
 		{"fr", "je voudrais zapper le prochain envoi, j'ai encore plein de café", "#skip-a-delivery"},
 		{"es", "donde descargo la boleta de mi compra", "#invoices"},
 		{"es", "soy universitaria, me hacen algun descuento?", "#discounts"},
 		{"fr", "comment on s'inscrit sur votre site ?", "#create-an-account"},
-	} {
-		if ans := replyTo(t, a, c.lang, c.text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want) {
-			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
-		}
-	}
+	})
 }
 
 // "Window" is a word of time ("return window"): "how long have I got to send back a kettle?" names
 // the English section as the Spanish "Plazo de devolución" is named.
 func TestWindowIsAWordOfTime(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := "how long have i got to send back a kettle I don't need anymore"
-	if ans := replyTo(t, a, "en", text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "/en/returns#return-window") {
-		t.Errorf("%q: %v, want the return window", text, ans.Sources)
-	}
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{{"en", "how long have i got to send back a kettle I don't need anymore", "/en/returns#return-window"}})
 }
 
 // "My plan" is the visitor's subscription ("how do I stop my plan?", an example of issue 20), not
 // the plans on offer.
 func TestMyPlanIsTheSubscription(t *testing.T) {
-	a, err := assistant.New(assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ lang, text, want string }{
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
 		{"en", "how do I stop my plan", "#cancel-your-subscription"},
 		{"en", "can I pause my plan while I'm away?", "#pause-your-subscription"},
 		{"en", "how much is the monthly plan?", "/pricing#plans"},
-	} {
-		if ans := replyTo(t, a, c.lang, c.text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want) {
+	})
+}
+
+// articleCase is a visitor's message and the article its answer cites or offers: want is part of
+// the first source's link, "" for no article at all.
+type articleCase struct{ lang, text, want string }
+
+// wantArticles answers each case's message alone in a conversation of its language and checks the
+// article the answer cites or offers.
+func wantArticles(t *testing.T, a *assistant.Assistant, cases []articleCase) {
+	t.Helper()
+	for _, c := range cases {
+		ans := replyTo(t, a, c.lang, c.text)
+		switch {
+		case c.want == "" && len(ans.Sources) > 0:
+			t.Errorf("%q: offered %s, want no article", c.text, ans.Sources[0].URL)
+		case c.want != "" && (len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, c.want)):
 			t.Errorf("%q: %v, want %s", c.text, ans.Sources, c.want)
 		}
 	}

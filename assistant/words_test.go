@@ -15,11 +15,7 @@ func TestContractionPiecesAreStopWords(t *testing.T) {
 		{"en", "we've moved, it'll arrive late? I don't know, isn't it lost", "moved arrive late lost"},
 		{"fr", "jusqu'à quand je peux retourner", "retourner"},
 	} {
-		var got []string
-		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
-			got = append(got, g.word)
-		}
-		if s := strings.Join(got, " "); s != c.want {
+		if s := strings.Join(searchWords(c.lang, c.text), " "); s != c.want {
 			t.Errorf("%q: content words %q, want %q", c.text, s, c.want)
 		}
 	}
@@ -30,14 +26,6 @@ func TestContractionPiecesAreStopWords(t *testing.T) {
 // article is no email address ("¿cómo cambio el email de mi cuenta?" cited how to return an order);
 // the same in Catalan ("correu", "correus").
 func TestPostOfficeIsNoEmail(t *testing.T) {
-	has := func(lang, text, tok string) bool {
-		for _, g := range analyzeText(text, []string{lang}, nil) {
-			if slices.Contains(g.terms, tok) {
-				return true
-			}
-		}
-		return false
-	}
 	for _, c := range []struct {
 		lang, text string
 		email      bool
@@ -48,7 +36,7 @@ func TestPostOfficeIsNoEmail(t *testing.T) {
 		{"es", "cambiar mi correo electrónico", true},
 		{"ca", "he canviat el meu correu", true},
 	} {
-		if got := has(c.lang, c.text, "~email"); got != c.email {
+		if got := hasTerm(c.lang, c.text, "~email"); got != c.email {
 			t.Errorf("%q: email concept %v, want %v", c.text, got, c.email)
 		}
 	}
@@ -69,28 +57,12 @@ func TestChangingSomethingIsNoPriceChange(t *testing.T) {
 		{"fr", "je voudrais changer mon adresse", false},
 		{"ca", "puc canviar el dia de la setmana?", false},
 	} {
-		got := false
-		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
-			got = got || slices.Contains(g.terms, "~change")
-		}
-		if got != c.change {
+		if got := hasTerm(c.lang, c.text, "~change"); got != c.change {
 			t.Errorf("%q: change concept %v, want %v", c.text, got, c.change)
 		}
 	}
-	kb, err := LoadKnowledgeBase("testdata/kb-demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Config{}, nil, kb)
-	if err != nil {
-		t.Fatal(err)
-	}
 	text := "puc canviar el dia de la setmana que m'arriba la subscripció?"
-	ans, err := a.Reply(context.Background(), Question{Language: "ca", History: []Turn{{Role: RoleVisitor, Text: text}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ans.Sources) > 0 && !ans.Weak && strings.Contains(ans.Sources[0].URL, "pricing") {
+	if ans := demoReply(t, "ca", text); len(ans.Sources) > 0 && !ans.Weak && strings.Contains(ans.Sources[0].URL, "pricing") {
 		t.Errorf("%q: cited %s surely, want no sure price-changes answer", text, ans.Sources[0].URL)
 	}
 }
@@ -103,10 +75,8 @@ func TestWhatHappensIsNoPause(t *testing.T) {
 		{"ca", "m'ha fallat el cobrament de la subscripció, què passa ara?"},
 		{"es", "me ha fallado el cobro, ¿qué pasa ahora?"},
 	} {
-		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
-			if g.word == "passa" || g.word == "pasa" {
-				t.Errorf("%q: %q is a search word", c.text, g.word)
-			}
+		if ws := searchWords(c.lang, c.text); slices.Contains(ws, "passa") || slices.Contains(ws, "pasa") {
+			t.Errorf("%q: search words %q", c.text, ws)
 		}
 	}
 }
@@ -119,10 +89,8 @@ func TestEveryIsAStopWord(t *testing.T) {
 		{"es", "¿gano puntos con cada pedido?"},
 		{"fr", "je gagne des points à chaque commande ?"},
 	} {
-		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
-			if g.word == "every" || g.word == "cada" || g.word == "chaque" {
-				t.Errorf("%q: %q is a search word", c.text, g.word)
-			}
+		if ws := searchWords(c.lang, c.text); slices.ContainsFunc(ws, func(w string) bool { return w == "every" || w == "cada" || w == "chaque" }) {
+			t.Errorf("%q: search words %q", c.text, ws)
 		}
 	}
 }
@@ -143,15 +111,36 @@ func TestTimeOfDayIsAClock(t *testing.T) {
 		{"en", "Single bags cost 8.50 euros", false},
 		{"en", "within 30 days of delivery", false},
 	} {
-		clock, number := false, false
-		for _, g := range analyzeText(c.text, []string{c.lang}, nil) {
-			clock = clock || slices.Contains(g.terms, clockToken)
-			number = number || g.word == "30" || g.word == "10"
-		}
+		ws := searchWords(c.lang, c.text)
+		clock, number := hasTerm(c.lang, c.text, clockToken), slices.Contains(ws, "30") || slices.Contains(ws, "10")
 		if clock != c.clock || (c.clock && number) {
 			t.Errorf("%q: clock %v (want %v), a clock's number searched %v", c.text, clock, c.clock, number)
 		}
 	}
+	text := "If I order at 10.30 on a tuesday, does it go out the same day?"
+	if ans := demoReply(t, "en", text); len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "#delivery-times") {
+		t.Errorf("%q: %v, want the delivery times", text, ans.Sources)
+	}
+}
+
+// searchWords returns the words of text, read in lang, that are searched (a phrase's group, which
+// has no word of its own, aside).
+func searchWords(lang, text string) []string {
+	var ws []string
+	for _, g := range analyzeText(text, []string{lang}, nil) {
+		ws = append(ws, g.word)
+	}
+	return ws
+}
+
+// hasTerm reports whether text, read in lang, is searched with the term tok (a stem or a concept).
+func hasTerm(lang, text, tok string) bool {
+	return slices.ContainsFunc(analyzeText(text, []string{lang}, nil), func(g group) bool { return slices.Contains(g.terms, tok) })
+}
+
+// demoReply answers text, alone in a conversation in lang, from the demo's articles offline.
+func demoReply(t *testing.T, lang, text string) Answer {
+	t.Helper()
 	kb, err := LoadKnowledgeBase("testdata/kb-demo")
 	if err != nil {
 		t.Fatal(err)
@@ -160,12 +149,9 @@ func TestTimeOfDayIsAClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := "If I order at 10.30 on a tuesday, does it go out the same day?"
-	ans, err := a.Reply(context.Background(), Question{Language: "en", History: []Turn{{Role: RoleVisitor, Text: text}}})
+	ans, err := a.Reply(context.Background(), Question{Language: lang, History: []Turn{{Role: RoleVisitor, Text: text}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "#delivery-times") {
-		t.Errorf("%q: %v, want the delivery times", text, ans.Sources)
-	}
+	return ans
 }
