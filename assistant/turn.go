@@ -42,11 +42,9 @@ var (
 		rien du tout ca ce m aide pas res d aixo m ajuda serveix gens gaire`)
 )
 
-// frustrationTurn reports a message that says the answers did not help and asks nothing else.
+// frustrationTurn reports a message (its folded words; ClassifyTurn bounds their number) that says
+// the answers did not help and asks nothing else.
 func frustrationTurn(ws []string) bool {
-	if len(ws) == 0 || len(ws) > 12 {
-		return false
-	}
 	said := make([]bool, len(ws))
 	for i := range ws {
 		for _, p := range frustrationPhrases {
@@ -226,7 +224,8 @@ const maxTurnWords = 8
 // there?", "ok", goodbye) and which, and the language its conversational words point to ("" when
 // they do not say). Anything else is TurnQuestion.
 func ClassifyTurn(text string) (kind, lang string) {
-	ws := words(text)
+	raw := words(text)
+	ws := raw
 	if len(ws) > 1 {
 		// Greetings that are questions in form ("how are you?") read as greetings.
 		j := " " + strings.Join(ws, " ") + " "
@@ -241,7 +240,7 @@ func ClassifyTurn(text string) (kind, lang string) {
 	if identityTurn(ws) {
 		return TurnIdentity, DetectLanguage(text)
 	}
-	if frustrationTurn(words(text)) {
+	if frustrationTurn(raw) {
 		return TurnFrustration, DetectLanguage(text)
 	}
 	found := map[string]bool{}
