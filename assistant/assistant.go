@@ -206,7 +206,8 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 		if w.OfflineWeakMatch > 0 {
 			query.MinMatch = min(w.OfflineMinMatch, w.OfflineWeakMatch)
 		}
-		hits := a.knowledge(q.WebsiteID).Find(query, searchDepth(w, query))
+		kb := a.knowledge(q.WebsiteID)
+		hits := kb.Find(query, searchDepth(w, query))
 		if len(hits) == 0 && len(words(last)) <= maxTurnWords && len(TermsIn(lang, last)) == 0 && len(Terms(last)) == 0 {
 			// Nothing to search ("what?", "hmm, so"): conversation, not a question the articles
 			// failed to answer.
@@ -217,12 +218,15 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			return a.conversation(ctx, w, q, kind, lang)
 		}
 		modify := asksModify(last, []string{lang, DetectLanguage(last)})
-		ans := offlineAnswer(w, lang, MessageLanguage(last), hits, modify)
+		ans := offlineAnswer(w, lang, MessageLanguage(last), hits, modify, kb.Translation)
 		if query.Topic != "" && (len(ans.Sources) == 0 || ans.Weak) {
 			// A follow-up ("can I pause it instead?", "and how long is the link valid?") stays on the
 			// article the visitor was just given unless its own words point surely elsewhere: the
 			// best passage of that article, with the previous message's words, is offered.
 			if p, ok := topicPassage(hits, query.Topic); ok && (!modify || p.Modifies) {
+				if t, ok := kb.Translation(p, lang); ok {
+					p = t
+				}
 				ans = offerPassage(w, lang, MessageLanguage(last), p)
 			}
 		}
@@ -581,8 +585,9 @@ func leadsByWords(p Passage) bool {
 // the passage says nothing of changing anything (modify.go). A passage in another language than
 // the visitor's is introduced by StrOtherLang, in the visitor's language, unless the visitor wrote
 // in the passage's language (msgLang): then nothing needs explaining, and whether the answer
-// exists in lang is not known.
-func offlineAnswer(w Website, lang, msgLang string, hits []Passage, asksToModify bool) Answer {
+// exists in lang is not known. translation gives a passage's version in the visitor's language
+// when the knowledge base has one (KnowledgeBase.Translation): that one is given instead.
+func offlineAnswer(w Website, lang, msgLang string, hits []Passage, asksToModify bool, translation func(Passage, string) (Passage, bool)) Answer {
 	// A weak match is not offered when half the question's words are ones the knowledge base never
 	// uses, nor a near spelling or synonym of them ("opening hours"): the question is about
 	// something else, however well the other words match.
@@ -600,6 +605,12 @@ func offlineAnswer(w Website, lang, msgLang string, hits []Passage, asksToModify
 		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}
 	}
 	p := hits[0]
+	// The same section in the visitor's language, when the website has it, answers in their
+	// language rather than "we only have this in X" (translations.go); whether it answers, and how
+	// surely, was decided on the passage found.
+	if t, ok := translation(p, lang); ok {
+		p = t
+	}
 	// A passage with one word of a question of several ("opening hours" against "one hour") is at
 	// most a weak match (measured on the old set's tuning split: refusing it lost "necesito una
 	// factura para mi empresa").

@@ -80,6 +80,8 @@ type index struct {
 	heads [][][]string
 	// modifies: per document, whether it says how something is changed (modify.go).
 	modifies []bool
+	// translations: per document, its versions in the other languages (translations.go).
+	translations [][]int32
 }
 
 // group is what one word (or lexicon phrase) of a text contributes: its stem and its concepts.
@@ -246,6 +248,7 @@ func buildIndex(docs []Passage) *index {
 		}
 	}
 	idx.typos.freeze()
+	idx.translations = findTranslations(idx.docs, idx.postings)
 	if len(docs) > 0 {
 		idx.avgLen = total / float64(len(docs))
 	}
@@ -412,6 +415,7 @@ func (idx *index) passage(h scored) Passage {
 	p.PlaceOnly = h.placeOnly
 	p.Words = h.solid
 	p.Modifies = idx.modifies[h.doc]
+	p.doc = h.doc
 	return p
 }
 

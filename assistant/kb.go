@@ -64,6 +64,8 @@ type Passage struct {
 	// Questions are questions the article's owner listed ("questions:" in the front matter) that
 	// this chunk answers: indexed with it, never shown.
 	Questions string
+	// doc is the passage's place in the index it came from (Translation).
+	doc int32
 }
 
 // KnowledgeBase is an in-memory BM25 index over the Markdown and text files of a directory. It is
