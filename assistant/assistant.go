@@ -168,10 +168,17 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 	if !q.LanguageChosen {
 		lang = a.answerLanguage(w, q.Language, last, prev)
 	}
-	if kind, tlang := ClassifyTurn(last); kind != TurnQuestion {
-		if tlang != "" && a.supports(w, tlang) && !q.LanguageChosen {
-			lang = tlang
+	if !q.LanguageChosen {
+		// The conversation's language without this message: what a message that is only
+		// conversation ("ok", "mmm", "un moment") is answered in unless its words say another.
+		conv := a.answerLanguage(w, q.Language, "", prev)
+		if kind, tlang := classifyTurn(last, conv); kind != TurnQuestion {
+			if tlang != "" && a.supports(w, tlang) {
+				conv = tlang
+			}
+			return a.conversation(ctx, w, q, kind, conv)
 		}
+	} else if kind, _ := ClassifyTurn(last); kind != TurnQuestion {
 		return a.conversation(ctx, w, q, kind, lang)
 	}
 	query := Query{Text: stripOpener(last), Lang: lang, Fallback: w.DefaultLanguage}
@@ -238,9 +245,10 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			}
 			return a.conversation(ctx, w, q, kind, lang)
 		}
-		if len(ans.Sources) == 0 && !asks(last) && praiseTurn(last) {
-			// Praise that asks nothing and finds no article: acknowledged, never "I couldn't find".
-			return a.conversation(ctx, w, q, TurnAck, lang)
+		if !asks(last) && (len(ans.Sources) == 0 && praiseTurn(last) || (len(ans.Sources) == 0 || ans.Weak) && praisedTurn(last)) {
+			// Praise that asks nothing and no article answers surely ("love your coffee!!"):
+			// thanked for, never "I couldn't find" nor an article offered.
+			return a.conversation(ctx, w, q, TurnPraise, lang)
 		}
 		a.noteGap(q.WebsiteID, last, ans)
 		return ans, nil

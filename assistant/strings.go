@@ -41,6 +41,10 @@ const (
 	StrGoodbye      = "goodbye"       // answer to a goodbye
 	StrIdentity     = "identity"      // answer to "are you a bot?"
 	StrFrustration  = "frustration"   // answer to "this is useless", before the offer of a person
+	StrWait         = "wait"          // answer to "one sec", "un momento"
+	StrNoProblem    = "no_problem"    // answer to "sorry, wrong chat", "perdón"
+	StrAskAway      = "ask_away"      // answer to "can I ask you something?", "tengo una duda"
+	StrPraise       = "praise"        // answer to "love your coffee!!", "sois los mejores"
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -73,6 +77,10 @@ var defaultStrings = StringTable{
 		StrGoodbye:      "Goodbye! Write to us again whenever you need.",
 		StrIdentity:     "I'm a virtual assistant: I answer from our help articles. If you'd rather talk to a person from our team, just ask.",
 		StrFrustration:  "I'm sorry I couldn't help. A person from our team can take it from here: just ask.",
+		StrWait:         "No rush, I'm here whenever you're ready.",
+		StrNoProblem:    "No problem! If there's anything I can help with, just ask.",
+		StrAskAway:      "Of course, tell me: what can I help you with?",
+		StrPraise:       "Thank you, that's lovely to hear! Is there anything I can help you with?",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -100,6 +108,10 @@ var defaultStrings = StringTable{
 		StrGoodbye:      "¡Hasta pronto! Escríbenos cuando lo necesites.",
 		StrIdentity:     "Soy un asistente virtual: respondo a partir de nuestros artículos de ayuda. Si prefieres hablar con una persona de nuestro equipo, solo tienes que pedirlo.",
 		StrFrustration:  "Siento no haberte ayudado. Una persona de nuestro equipo puede seguir contigo: solo tienes que pedirlo.",
+		StrWait:         "Sin prisa, aquí estoy cuando quieras.",
+		StrNoProblem:    "¡No pasa nada! Si necesitas algo, aquí estoy.",
+		StrAskAway:      "Claro, cuéntame: ¿en qué puedo ayudarte?",
+		StrPraise:       "¡Muchas gracias, qué alegría leerlo! ¿Puedo ayudarte en algo?",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -127,6 +139,10 @@ var defaultStrings = StringTable{
 		StrGoodbye:      "Fins aviat! Escriu-nos quan ho necessitis.",
 		StrIdentity:     "Sóc un assistent virtual: responc a partir dels nostres articles d'ajuda. Si prefereixes parlar amb una persona del nostre equip, només cal que ho demanis.",
 		StrFrustration:  "Em sap greu no haver-te ajudat. Una persona del nostre equip pot continuar amb tu: només cal que ho demanis.",
+		StrWait:         "Sense pressa, aquí estic quan vulguis.",
+		StrNoProblem:    "Cap problema! Si necessites res, aquí estic.",
+		StrAskAway:      "És clar, explica-m'ho: en què et puc ajudar?",
+		StrPraise:       "Moltes gràcies, ens fa molta il·lusió! Et puc ajudar en alguna cosa?",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -154,6 +170,10 @@ var defaultStrings = StringTable{
 		StrGoodbye:      "Au revoir ! Écrivez-nous quand vous voulez.",
 		StrIdentity:     "Je suis un assistant virtuel : je réponds à partir de nos articles d'aide. Si vous préférez parler à une personne de notre équipe, il suffit de le demander.",
 		StrFrustration:  "Désolé de ne pas avoir pu vous aider. Une personne de notre équipe peut prendre le relais : il suffit de le demander.",
+		StrWait:         "Prenez votre temps, je suis là quand vous voulez.",
+		StrNoProblem:    "Pas de souci ! Si je peux vous aider, n'hésitez pas.",
+		StrAskAway:      "Bien sûr, dites-moi : en quoi puis-je vous aider ?",
+		StrPraise:       "Merci beaucoup, ça fait plaisir ! Puis-je vous aider ?",
 	},
 }
 

@@ -1,6 +1,8 @@
 package assistant
 
 import (
+	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -25,7 +27,7 @@ const (
 // words) say it together. A message is frustration when it holds one of them and every other word
 // is a stop word, a filler or a word of frustrationWords' company ("none of this helps me").
 var (
-	frustrationWords = strings.Fields(`useless unhelpful pointless rubbish garbage stupid dumb terrible awful annoying
+	frustrationWords = strings.Fields(`useless unhelpful pointless rubbish garbage stupid dumb terrible awful annoying ugh argh
 		frustrating ridiculous inutil inservible pesimo estupido absurdo nul nulle inutile debile stupide ridicule lamentable`)
 	frustrationPhrases = [][]string{
 		strings.Fields("not helpful"), strings.Fields("not helping"), strings.Fields("no help"),
@@ -36,6 +38,10 @@ var (
 		strings.Fields("perdida de tiempo"), strings.Fields("sert a rien"), strings.Fields("m aide pas"),
 		strings.Fields("m aidez pas"), strings.Fields("perte de temps"), strings.Fields("no serveix"),
 		strings.Fields("no m ajuda"), strings.Fields("no m ajudes"), strings.Fields("perdua de temps"),
+		strings.Fields("don t understand"), strings.Fields("dont understand"), strings.Fields("not what i asked"),
+		strings.Fields("no entiendes"), strings.Fields("no me entiendes"), strings.Fields("no es lo que he preguntado"),
+		strings.Fields("comprends rien"), strings.Fields("comprenez rien"), strings.Fields("comprends pas"),
+		strings.Fields("no entens"), strings.Fields("no m entens"),
 	}
 	frustrationCompany = strings.Fields(`none nothing any of at all not no help helps helping helpful answer answers
 		bot robot chatbot this that what so really totally completely nada de esto eso me ayuda sirve
@@ -76,16 +82,28 @@ var (
 	identityNouns = strings.Fields(`bot robot chatbot ai ia machine maquina ordinateur program programa programme
 		human humano humana humain humaine huma real reel person persona personne`)
 	identityWords = strings.Fields(`am i talking chatting speaking with to actually
-		eres es hablo hablando estoy con un una esto
+		eres es hablo hablando estoy con un una esto verdad de
+		vrai vraie veritat
 		etes suis je parle avec une ce
 		ets parlo estic parlant amb aixo`)
 )
 
-// identityTurn reports a question about what the assistant is: an identity noun, two words or
-// more, every other word one of identityWords or a filler.
+// identityPhrases ask who the assistant is without naming what it might be.
+var identityPhrases = [][]string{
+	strings.Fields("who are you"), strings.Fields("what are you"), strings.Fields("who am i talking to"),
+	strings.Fields("quien eres"), strings.Fields("que eres"), strings.Fields("con quien hablo"),
+	strings.Fields("qui es tu"), strings.Fields("qui etes vous"), strings.Fields("a qui je parle"),
+	strings.Fields("qui ets"), strings.Fields("amb qui parlo"),
+}
+
+// identityTurn reports a question about what the assistant is: one of identityPhrases, or an
+// identity noun, two words or more, every other word one of identityWords or a filler.
 func identityTurn(ws []string) bool {
 	if len(ws) < 2 || len(ws) > maxTurnWords {
 		return false
+	}
+	if slices.ContainsFunc(identityPhrases, func(p []string) bool { return slices.Equal(ws, p) }) {
+		return true
 	}
 	noun := false
 	for _, w := range ws {
@@ -106,18 +124,18 @@ func identityTurn(ws []string) bool {
 var turnWords = map[string]map[string]string{
 	TurnGreeting: {
 		"en": "hi hello hey hiya howdy yo greetings morning afternoon evening",
-		"es": "hola buenas buenos dias buen tardes noches saludos",
+		"es": "hola buenas buenos dias buen tardes noches saludos ola",
 		"fr": "bonjour bonsoir salut coucou allo",
-		"ca": "hola bon bona dia tarda vespre nit",
+		"ca": "hola bon bona dia tarda vespre nit ei",
 	},
 	TurnThanks: {
 		"en": "thanks thank thx thnx thanx tks ty tysm tyvm cheers appreciated appreciate grateful helpful",
-		"es": "gracias mil muchas muchisimas agradezco amable",
+		"es": "gracias mil muchas muchisimas agradezco amable grax graciass",
 		"fr": "merci remercie beaucoup mille",
 		"ca": "gracies merces moltes",
 	},
 	TurnPresence: {
-		"en": "there anyone anybody someone somebody still alive here",
+		"en": "there anyone anybody someone somebody still alive here around online",
 		"es": "ahi alguien hay sigues estas",
 		"fr": "quelqu un personne etes es t il y",
 		"ca": "algu hi ha ets sou aqui encara",
@@ -142,7 +160,27 @@ var turnFillers = strings.Fields(`a an the you u your so very much lot for all i
 	take hmm hm mmm uh um lol haha jaja jeje mdr xd today tonight help helped helping
 	de la el los las muy por todo tu usted te le y pues hoy ayuda
 	le les vous tu a au de pour tout tres et ca c est aujourd hui aide
-	el la els per tot molt i et us avui ajuda`)
+	el la els per tot molt i et us avui ajuda euh bah pff bueno vaya alors doncs aha ai ay uy`)
+
+// laughOrHum reports a word of laughter or hesitation ("jajaja", "hahaha", "jejeje", "mmmm",
+// "hmmm"): said alone, an acknowledgement.
+func laughOrHum(w string) bool {
+	if len(w) < 2 {
+		return false
+	}
+	if strings.Trim(w, "hm") == "" && strings.Contains(w, "m") {
+		return true
+	}
+	if len(w)%2 != 0 && !strings.HasSuffix(w, "h") && !strings.HasSuffix(w, "j") {
+		w += "a"
+	}
+	for i := 0; i+1 < len(w); i += 2 {
+		if !strings.ContainsRune("hj", rune(w[i])) || !strings.ContainsRune("aei", rune(w[i+1])) {
+			return false
+		}
+	}
+	return len(w) >= 4
+}
 
 var turnIndex = func() map[string][]string {
 	m := map[string][]string{}
@@ -173,14 +211,29 @@ var turnLangs = func() map[string][]string {
 	return m
 }()
 
-// greetingPhrases are greetings shaped as questions, folded, with the greeting word of their
-// language that stands for them.
+// greetingPhrases are greetings shaped as questions, and acknowledgements and goodbyes of several
+// words, folded, with the conversational word of their language that stands for them.
 var (
-	greetingPhrases = []string{"how are you doing", "how are you", "how is it going", "how s it going",
-		"que tal", "como estas", "comment allez vous", "comment ca va", "ca va", "com estas", "com va"}
 	greetingOf = map[string]string{"how are you doing": "hello", "how are you": "hello", "how is it going": "hello",
-		"how s it going": "hello", "que tal": "hola", "como estas": "hola", "comment allez vous": "bonjour",
-		"comment ca va": "bonjour", "ca va": "bonjour", "com estas": "hola", "com va": "hola"}
+		"how s it going": "hello", "how are things": "hello", "how are u": "hello", "how r u": "hello",
+		"how you doing": "hello", "what s up": "hello", "whats up": "hello", "hope you re doing well": "hello",
+		"hope you are doing well": "hello", "hope you re well": "hello", "hope you are well": "hello",
+		"hope all is well": "hello", "que tal": "hola", "como estas": "hola", "como esta": "hola",
+		"como estais": "hola", "como va": "hola", "comment allez vous": "bonjour", "comment ca va": "bonjour",
+		"ca va": "bonjour", "vous allez bien": "bonjour", "tu vas bien": "bonjour", "com estas": "hola",
+		"com va": "hola", "com esteu": "hola", "com anem": "hola", "que tal estas": "hola",
+		// Acknowledgements and goodbyes said in several words.
+		"makes sense": "ok", "that makes sense": "ok", "i see": "ok", "fair enough": "ok", "no worries": "ok",
+		"no problem": "ok", "all good": "ok", "ya veo": "vale", "ya lo tengo": "vale", "ya esta": "vale",
+		"lo tengo": "vale", "je vois": "d accord", "c est bon": "d accord", "ca marche": "d accord",
+		"ja ho tinc": "entesos", "ja ho veig": "entesos", "ja esta": "entesos",
+		"que vagi be": "adeu", "que te vaya bien": "adios", "have a good one": "bye", "bonne continuation": "revoir"}
+	greetingPhrases = func() []string {
+		out := slices.Collect(maps.Keys(greetingOf))
+		// The longest first: "that makes sense" before "makes sense".
+		slices.SortFunc(out, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+		return out
+	}()
 )
 
 // turnSpelling returns the conversational word w stands for when it is one spelt with a letter
@@ -223,7 +276,13 @@ const maxTurnWords = 8
 // ClassifyTurn tells whether a visitor message is conversation (a greeting, thanks, "are you
 // there?", "ok", goodbye) and which, and the language its conversational words point to ("" when
 // they do not say). Anything else is TurnQuestion.
-func ClassifyTurn(text string) (kind, lang string) {
+func ClassifyTurn(text string) (kind, lang string) { return classifyTurn(text, "") }
+
+// classifyTurn is ClassifyTurn in a conversation in conv: the language its conversational words
+// point to is, among equals, the one the message's other words say clearly ("hola, com estàs?":
+// Catalan), else conv ("un moment" in a Catalan conversation, "euh ok" in a French one), else the
+// first of KBLanguages.
+func classifyTurn(text, conv string) (kind, lang string) {
 	raw := words(text)
 	ws := raw
 	if len(ws) > 1 {
@@ -243,10 +302,26 @@ func ClassifyTurn(text string) (kind, lang string) {
 	if frustrationTurn(raw) {
 		return TurnFrustration, DetectLanguage(text)
 	}
+	// The language of the words that are neither fillers nor conversational words of several
+	// languages ("com estàs" of "hola, com estàs?"; none in "euh ok": "ok" is every language's).
+	var other []string
+	for _, w := range lowerWords(text) {
+		if f := Fold(w); len(turnLangs[f]) < 2 && !slices.Contains(turnFillers, f) {
+			other = append(other, w)
+		}
+	}
+	msgLang := MessageLanguage(strings.Join(other, " "))
+	if k, l := phrasedTurn(ws, msgLang, conv); k != TurnQuestion {
+		return k, l
+	}
 	found := map[string]bool{}
 	votes := map[string]int{}
 	for _, w := range ws {
 		kinds, ok := turnIndex[w]
+		if !ok && laughOrHum(w) {
+			found[TurnAck] = true
+			continue
+		}
 		if !ok && slices.Contains(turnFillers, w) {
 			continue
 		}
@@ -263,13 +338,20 @@ func ClassifyTurn(text string) (kind, lang string) {
 			votes[l]++
 		}
 	}
-	// The language with most votes; among equals, the first of KBLanguages ("hola" is Spanish
-	// and Catalan: Spanish).
+	// The language with most votes; among equals, the other words' clear language, else conv,
+	// else the first of KBLanguages ("hola" is Spanish and Catalan: Spanish).
 	best := 0
 	for _, l := range KBLanguages {
 		if votes[l] > best {
 			lang, best = l, votes[l]
 		}
+	}
+	switch {
+	case best == 0:
+	case msgLang != "" && votes[msgLang] == best:
+		lang = msgLang // "hola, com estàs?": Catalan, whose "hola" Spanish shares
+	case conv != "" && votes[conv] == best:
+		lang = conv
 	}
 	// A message mixing kinds is answered for the one that matters most: thanks close, a goodbye
 	// ends, a presence check ("are you there?", but not "hi there") wants a sign of life, then
@@ -368,6 +450,10 @@ var turnString = map[string]string{
 	TurnBye:         StrGoodbye,
 	TurnIdentity:    StrIdentity,
 	TurnFrustration: StrFrustration,
+	TurnWait:        StrWait,
+	TurnApology:     StrNoProblem,
+	TurnAsk:         StrAskAway,
+	TurnPraise:      StrPraise,
 }
 
 // followWords open or mark a follow-up: a conjunction first ("and to Norway?", "y a Francia?"), or

@@ -613,17 +613,81 @@ func TestFollowUpTakesThePreviousLikelierLanguage(t *testing.T) {
 	}
 }
 
-// Praise that asks nothing and finds no article is acknowledged, never "I couldn't find"; a question
+// Praise that asks nothing and no article answers surely is thanked for, never "I couldn't find"
+// nor offered an article ("j'adore votre café" shares "café" with the returns article); a question
 // with a word of praise is still searched.
 func TestPraiseIsAcknowledged(t *testing.T) {
 	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
-	for _, text := range []string{"lol you're quicker than the last support chat I used", "genial, eres muy rápido"} {
-		if ans := replyTo(t, a, "en", text); ans.Turn != assistant.TurnAck || len(ans.Sources) > 0 {
+	for _, text := range []string{"lol you're quicker than the last support chat I used", "genial, eres muy rápido",
+		"love your coffee!!", "sois los mejores", "j'adore votre café", "m'encanta el vostre cafè"} {
+		if ans := replyTo(t, a, "en", text); ans.Turn != assistant.TurnPraise || len(ans.Sources) > 0 {
 			t.Errorf("%q: %+v, want an acknowledgement", text, ans)
 		}
 	}
-	if ans := replyTo(t, a, "en", "great, do you ship to Norway?"); len(ans.Sources) == 0 {
-		t.Errorf("a question with praise: %+v, want an article", ans)
+	for _, text := range []string{"great, do you ship to Norway?", "love your coffee, do you ship to Norway?"} {
+		if ans := replyTo(t, a, "en", text); len(ans.Sources) == 0 {
+			t.Errorf("a question with praise %q: %+v, want an article", text, ans)
+		}
+	}
+}
+
+// A visitor who asks for a moment, apologises for a message meant elsewhere or announces a
+// question is answered as conversation, in their language, without a search; the same words with
+// a subject are a question.
+func TestPhrasedTurns(t *testing.T) {
+	for _, c := range []struct{ text, kind, lang string }{
+		{"one sec", assistant.TurnWait, "en"},
+		{"let me check", assistant.TurnWait, "en"},
+		{"hold on please", assistant.TurnWait, "en"},
+		{"un momento", assistant.TurnWait, "es"},
+		{"déjame mirar", assistant.TurnWait, "es"},
+		{"un instant svp", assistant.TurnWait, "fr"},
+		{"sorry, wrong chat", assistant.TurnApology, "en"},
+		{"perdón", assistant.TurnApology, "es"},
+		{"perdona, me he equivocado de chat", assistant.TurnApology, "es"},
+		{"désolé, je me suis trompé de fenêtre", assistant.TurnApology, "fr"},
+		{"can I ask you something?", assistant.TurnAsk, "en"},
+		{"hi, I have a question", assistant.TurnAsk, "en"},
+		{"tengo una duda", assistant.TurnAsk, "es"},
+		{"¿puedo preguntarte algo?", assistant.TurnAsk, "es"},
+		{"bonjour, j'ai une question", assistant.TurnAsk, "fr"},
+		{"tinc un dubte", assistant.TurnAsk, "ca"},
+		{"no entiendes nada", assistant.TurnFrustration, "es"},
+		{"ugh", assistant.TurnFrustration, ""},
+		{"jajaja", assistant.TurnAck, ""},
+		{"hmmm", assistant.TurnAck, ""},
+		{"makes sense", assistant.TurnAck, "en"},
+		{"vale, ja ho tinc", assistant.TurnAck, "ca"},
+		{"hey there, anyone around?", assistant.TurnPresence, "en"},
+		{"ei, hi ha algú?", assistant.TurnPresence, "ca"},
+		{"good afternoon, hope you're doing well", assistant.TurnGreeting, "en"},
+		{"bonsoir, vous allez bien ?", assistant.TurnGreeting, "fr"},
+		{"hola, com estàs?", assistant.TurnGreeting, "ca"},
+		{"a reveure, que vagi bé", assistant.TurnBye, "ca"},
+		{"¿hablo con una persona de verdad?", assistant.TurnIdentity, "es"},
+		{"grax", assistant.TurnThanks, "es"},
+		// With a subject: questions.
+		{"wait, how long does shipping take?", assistant.TurnQuestion, ""},
+		{"sorry, my order arrived broken", assistant.TurnQuestion, ""},
+		{"tengo una duda sobre la devolución", assistant.TurnQuestion, ""},
+		{"un momento, ¿cuánto cuesta el envío?", assistant.TurnQuestion, ""},
+		{"error", assistant.TurnQuestion, ""},
+		{"jajaja cuánto cuesta el envío", assistant.TurnQuestion, ""},
+	} {
+		kind, lang := assistant.ClassifyTurn(c.text)
+		if kind != c.kind || c.lang != "" && lang != c.lang {
+			t.Errorf("%q: %q in %q, want %q in %q", c.text, kind, lang, c.kind, c.lang)
+		}
+	}
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	for _, c := range []struct{ text, want string }{
+		{"un momento", "Sin prisa"},
+		{"sorry, wrong chat", "No problem"},
+		{"tinc un dubte", "explica-m'ho"},
+	} {
+		if ans := replyTo(t, a, "en", c.text); !strings.Contains(ans.Text, c.want) || len(ans.Sources) > 0 {
+			t.Errorf("%q: %q, want %q", c.text, ans.Text, c.want)
+		}
 	}
 }
 

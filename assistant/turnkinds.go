@@ -1,0 +1,138 @@
+package assistant
+
+import (
+	"slices"
+	"strings"
+)
+
+// More kinds of conversational turns, each told by a phrase of its own (phrased) that the rest of
+// the message only accompanies: a visitor who asks for a moment, apologises for a message meant
+// for someone else, announces a question without asking it yet, or praises the shop.
+const (
+	TurnWait    = "wait"    // "one sec", "un momento", "un instant": the visitor will be back
+	TurnApology = "apology" // "sorry, wrong chat", "perdón", "désolé, je me suis trompé de fenêtre"
+	TurnAsk     = "ask"     // "can I ask you something?", "tengo una duda": the question comes next
+	TurnPraise  = "praise"  // "love your coffee!!", "sois los mejores"
+)
+
+// phrasedKind is a conversational turn told by one of its phrases (folded words, by language),
+// every other word of the message being one of its company, a conversational word (a greeting,
+// "ok") or a filler.
+type phrasedKind struct {
+	kind    string
+	phrases map[string][]string
+	company []string
+}
+
+var phrasedKinds = []phrasedKind{
+	{TurnWait, map[string][]string{
+		"en": {"one sec", "a sec", "one second", "a second", "one moment", "a moment", "a minute", "one minute",
+			"a min", "hold on", "hang on", "wait", "brb", "let me check", "let me look", "let me see", "be right back"},
+		"es": {"un momento", "un momentito", "momentito", "un segundo", "un segundito", "un minuto", "espera", "espere",
+			"dejame mirar", "dejame ver", "dejame revisar", "dejame comprobar", "ahora vuelvo", "ya vuelvo", "enseguida vuelvo"},
+		"fr": {"un instant", "un moment", "une seconde", "une minute", "attendez", "attends", "je regarde", "je verifie",
+			"je reviens", "deux secondes", "2 secondes"},
+		"ca": {"un moment", "un segon", "un minut", "espera", "espereu", "deixa m mirar", "deixam mirar", "ara torno",
+			"ara miro", "deixa m veure"},
+	}, strings.Fields(`just give me please pls let check look see i ll i will be back right quickly
+		dame deja dejame ya vuelvo ahora enseguida por favor porfa
+		laissez moi laisse je reviens tout de suite svp
+		deixa m ara torno si us plau`)},
+	{TurnApology, map[string][]string{
+		"en": {"sorry", "so sorry", "apologies", "my bad", "oops", "whoops", "my mistake", "never mind", "nevermind"},
+		"es": {"perdon", "perdona", "perdone", "disculpa", "disculpe", "disculpad", "lo siento", "ups", "olvidalo"},
+		"fr": {"desole", "desolee", "pardon", "excusez moi", "excuse moi", "oups", "mes excuses", "laissez tomber", "laisse tomber"},
+		"ca": {"perdo", "perdona", "perdoni", "disculpa", "disculpi", "ho sento", "ups", "oblida ho"},
+	}, strings.Fields(`wrong chat window tab page person site mistake meant typed that was for someone else
+		ignore it message i
+		me he equivocado equivoque equivocada de chat ventana pagina persona error era para otra otro no
+		nada ignora mensaje sin querer
+		je me suis trompe trompee de fenetre chat page erreur c etait pour quelqu un autre rien ignorez
+		message
+		m he equivocat equivocada de xat finestra pagina error era per una altra persona res deixa ho
+		missatge sense voler`)},
+	{TurnAsk, map[string][]string{
+		"en": {"can i ask you something", "can i ask something", "can i ask a question", "can i ask you a question",
+			"may i ask something", "may i ask a question", "i have a question", "i have a quick question",
+			"quick question", "got a question", "i ve got a question", "i have a doubt", "question for you",
+			"i need help", "i need some help", "can you help me", "could you help me", "need help",
+			"can you help", "i have a problem"},
+		"es": {"tengo una duda", "tengo una pregunta", "una pregunta", "una duda", "puedo preguntarte algo",
+			"puedo preguntar algo", "puedo hacerte una pregunta", "puedo hacer una pregunta",
+			"te puedo preguntar algo", "te puedo hacer una pregunta", "necesito ayuda", "me puedes ayudar",
+			"me podeis ayudar", "me puede ayudar", "me ayudas", "tengo un problema"},
+		"fr": {"j ai une question", "une question", "petite question", "je peux vous poser une question",
+			"je peux poser une question", "puis je poser une question", "puis je vous poser une question",
+			"j ai besoin d aide", "vous pouvez m aider", "pouvez vous m aider", "tu peux m aider",
+			"j ai un probleme", "j ai une petite question"},
+		"ca": {"tinc un dubte", "tinc una pregunta", "una pregunta", "un dubte", "puc fer una pregunta",
+			"et puc fer una pregunta", "puc preguntar una cosa", "et puc preguntar una cosa",
+			"necessito ajuda", "em pots ajudar", "em podeu ajudar", "tinc un problema"},
+	}, strings.Fields(`please pls quick small little one por favor porfa rapida pequena svp petite
+		si us plau rapida petita`)},
+}
+
+// phrasedTurn reports the phrased kind of a message (its folded words) and the language of its
+// phrase (msgLang, the clear language of the message's other words, or else conv, the
+// conversation's, when the phrase is one of that language's too: "un moment" is French and
+// Catalan): one phrase of the kind and nothing but its company, conversational words and fillers.
+func phrasedTurn(ws []string, msgLang, conv string) (kind, lang string) {
+	for _, pk := range phrasedKinds {
+		said := make([]bool, len(ws))
+		found := ""
+		for _, l := range KBLanguages {
+			for _, p := range pk.phrases[l] {
+				pw := strings.Fields(p)
+				for i := 0; i+len(pw) <= len(ws); i++ {
+					if slices.Equal(ws[i:i+len(pw)], pw) {
+						for j := range pw {
+							said[i+j] = true
+						}
+						if found == "" || l == msgLang || l == conv && found != msgLang {
+							found = l
+						}
+					}
+				}
+			}
+		}
+		if found == "" {
+			continue
+		}
+		ok := true
+		for i, w := range ws {
+			if said[i] || slices.Contains(pk.company, w) || slices.Contains(turnFillers, w) {
+				continue
+			}
+			if _, conv := turnIndex[w]; conv {
+				continue
+			}
+			ok = false
+			break
+		}
+		if ok {
+			return pk.kind, found
+		}
+	}
+	return TurnQuestion, ""
+}
+
+// praiseWords say that the visitor likes the shop or its products ("love your coffee!!", "sois
+// los mejores", "j'adore votre café"): a short message with one that asks nothing and that no
+// article answers surely is thanked for, never told "I couldn't find" nor offered an article
+// (praisedTurn).
+var praiseWords = strings.Fields(`love loved loving adore best awesome amazing fantastic wonderful delicious
+	encanta encantan encanto mejores buenisimo buenisima delicioso deliciosa riquisimo riquisima cracks
+	maravilla adoro adore j adore meilleurs meilleur delicieux excellent excellente
+	millors bonissim bonissima delicios deliciosa`)
+
+// maxPraiseWords caps a message read as praise among words that are not all conversational.
+const maxPraiseWords = 6
+
+// praisedTurn reports a short message of praise (praiseWords or praisePhrases) that asks nothing.
+func praisedTurn(text string) bool {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > maxPraiseWords || asks(text) {
+		return false
+	}
+	return slices.ContainsFunc(ws, func(w string) bool { return slices.Contains(praiseWords, w) })
+}
