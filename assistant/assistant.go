@@ -224,13 +224,14 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 			}
 			return a.conversation(ctx, w, q, kind, lang)
 		}
-		modify := asksModify(last, []string{lang, DetectLanguage(last)})
-		ans := offlineAnswer(w, lang, MessageLanguage(last), hits, modify, kb.Translation)
+		modify, services := asksModify(last, []string{lang, DetectLanguage(last)}), serviceNeed(last)
+		fits := func(p Passage) bool { return (!modify || p.Modifies) && namesServices(p, services) }
+		ans := offlineAnswer(w, lang, MessageLanguage(last), hits, fits, kb.Translation)
 		if query.Topic != "" && (len(ans.Sources) == 0 || ans.Weak) {
 			// A follow-up ("can I pause it instead?", "and how long is the link valid?") stays on the
 			// article the visitor was just given unless its own words point surely elsewhere: the
 			// best passage of that article, with the previous message's words, is offered.
-			if p, ok := topicPassage(hits, query.Topic); ok && (!modify || p.Modifies) {
+			if p, ok := topicPassage(hits, query.Topic); ok && fits(p) {
 				if t, ok := kb.Translation(p, lang); ok {
 					p = t
 				}
@@ -414,6 +415,11 @@ func (a *Assistant) passages(ctx context.Context, websiteID string, q Query) ([]
 		passages = slices.DeleteFunc(passages, func(p Passage) bool { return !p.Modifies })
 		topic = slices.DeleteFunc(topic, func(p Passage) bool { return !p.Modifies })
 	}
+	if need := serviceNeed(q.Text); len(need) > 0 {
+		// A question about a service (services.go): only passages that name it.
+		passages = slices.DeleteFunc(passages, func(p Passage) bool { return !namesServices(p, need) })
+		topic = slices.DeleteFunc(topic, func(p Passage) bool { return !namesServices(p, need) })
+	}
 	if len(topic) > 0 && (len(passages) == 0 || passages[0].Match < w.OfflineMinMatch && passages[0].URL != topic[0].URL) {
 		// A follow-up that points surely nowhere else stays on the article it follows: its best
 		// passage first, as offline (topicPassage).
@@ -589,13 +595,14 @@ func leadsByWords(p Passage) bool {
 // offlineAnswer answers in lang with the best passage and its link when it matches surely
 // (OfflineMinMatch), offers it as "This article may help" when it matches weakly
 // (OfflineWeakMatch; Weak is then set and OffersHuman true), and otherwise says it found nothing
-// (OffersHuman is then true), also when the visitor asks to change something (asksToModify) and
-// the passage says nothing of changing anything (modify.go). A passage in another language than
+// (OffersHuman is then true), also when the passage does not fit the question (fits: a request to
+// change something answered by a passage that changes nothing, modify.go, or a question about a
+// service the passage does not name, services.go). A passage in another language than
 // the visitor's is introduced by StrOtherLang, in the visitor's language, unless the visitor wrote
 // in the passage's language (msgLang): then nothing needs explaining, and whether the answer
 // exists in lang is not known. translation gives a passage's version in the visitor's language
 // when the knowledge base has one (KnowledgeBase.Translation): that one is given instead.
-func offlineAnswer(w Website, lang, msgLang string, hits []Passage, asksToModify bool, translation func(Passage, string) (Passage, bool)) Answer {
+func offlineAnswer(w Website, lang, msgLang string, hits []Passage, fits func(Passage) bool, translation func(Passage, string) (Passage, bool)) Answer {
 	// A weak match is not offered when half the question's words are ones the knowledge base never
 	// uses, nor a near spelling or synonym of them ("opening hours"): the question is about
 	// something else, however well the other words match.
@@ -609,7 +616,7 @@ func offlineAnswer(w Website, lang, msgLang string, hits []Passage, asksToModify
 			weakFloor = 0
 		}
 	}
-	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) || hits[0].PlaceOnly || asksToModify && !hits[0].Modifies {
+	if len(hits) == 0 || hits[0].Match < min(w.OfflineMinMatch, weakFloor) || hits[0].PlaceOnly || !fits(hits[0]) {
 		return Answer{Text: w.Strings.Get(lang, StrNoAnswer), Offline: true, Language: lang}
 	}
 	p := hits[0]

@@ -1,0 +1,60 @@
+package assistant_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signalbridge/signalbridge/assistant"
+)
+
+// A question about a service the articles never name (collecting in person, gifts, combining
+// discounts, instalments, cash, text messages, two-factor login, jobs, organic coffee) is refused,
+// however well its other words match an article; the same words meaning something else ("my cash
+// back", a courier's "pickup"), or another question beside it, are answered as before; a website
+// whose articles name the service answers it.
+func TestServicesTheArticlesNeverName(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
+		{"en", "Could I pick up my order in person at the roastery in Girona?", ""},
+		{"es", "¿puedo pasar a recoger el pedido al tostadero de Girona?", ""},
+		{"fr", "vous livrez en point relais ?", ""},
+		{"es", "¿puedo regalar una suscripción?", ""},
+		{"en", "Can I combine the student discount with the annual prepayment?", ""},
+		{"es", "¿se puede pagar a plazos?", ""},
+		{"ca", "accepteu pagament en efectiu a l'entrega?", ""},
+		{"en", "can I get text message updates about my delivery instead of emails?", ""},
+		{"en", "do you offer two-factor authentication for logging in?", ""},
+		{"ca", "el cafè és de comerç just?", ""},
+		{"en", "posted my return last monday, when do i get my cash back", "/returns"},
+		{"en", "where do I drop off the box if I'm returning something? is there a pickup?", "/returns"},
+		{"en", "can i pay w apple pay? and do you do decaf by any chance", "/payments"},
+	})
+
+	// With a model, the passages it is given name the service too: none here.
+	for _, q := range []string{"Could I pick up my order in person at the roastery in Girona?", "¿se puede pagar a plazos?"} {
+		if ps := a.Passages(context.Background(), "", "en", q, ""); len(ps) > 0 {
+			t.Errorf("%q: passages for the model %s#%s..., want none", q, ps[0].File, ps[0].Section)
+		}
+	}
+	if ps := a.Passages(context.Background(), "", "en", "can i pay w apple pay? and do you do decaf by any chance", ""); len(ps) == 0 {
+		t.Error("two questions, one about a service: no passage for the model")
+	}
+
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"collect.md":  "---\ntitle: Click and collect\nurl: https://help.example/collect\n---\nYou can pick up your order in person at our roastery in Girona, Monday to Friday.\n",
+		"shipping.md": "---\ntitle: Shipping\nurl: https://help.example/shipping\n---\nWe ship from our roastery in Girona to the whole of Europe.\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, dir))
+	ans := replyTo(t, b, "en", "Could I pick up my order in person at the roastery in Girona?")
+	if len(ans.Sources) == 0 || !strings.Contains(ans.Sources[0].URL, "/collect") {
+		t.Errorf("with a click-and-collect article: %+v, want it", ans)
+	}
+}
