@@ -45,6 +45,7 @@ const (
 	StrNoProblem    = "no_problem"    // answer to "sorry, wrong chat", "perdón"
 	StrAskAway      = "ask_away"      // answer to "can I ask you something?", "tengo una duda"
 	StrPraise       = "praise"        // answer to "love your coffee!!", "sois los mejores"
+	StrRephrase     = "rephrase"      // answer to "what do you mean?", "no entiendo"
 )
 
 // StringTable holds localized strings: language (primary subtag) -> key -> text.
@@ -81,6 +82,7 @@ var defaultStrings = StringTable{
 		StrNoProblem:    "No problem! If there's anything I can help with, just ask.",
 		StrAskAway:      "Of course, tell me: what can I help you with?",
 		StrPraise:       "Thank you, that's lovely to hear! Is there anything I can help you with?",
+		StrRephrase:     "Sorry if that wasn't clear. Could you tell me in other words what you need?",
 	},
 	"es": {
 		StrApology:      "Lo siento, ahora mismo tengo problemas para responder. Paso tu conversación a nuestro equipo.",
@@ -112,6 +114,7 @@ var defaultStrings = StringTable{
 		StrNoProblem:    "¡No pasa nada! Si necesitas algo, aquí estoy.",
 		StrAskAway:      "Claro, cuéntame: ¿en qué puedo ayudarte?",
 		StrPraise:       "¡Muchas gracias, qué alegría leerlo! ¿Puedo ayudarte en algo?",
+		StrRephrase:     "Perdona si no me he explicado bien. ¿Puedes contarme con otras palabras qué necesitas?",
 	},
 	"ca": {
 		StrApology:      "Ho sento, ara mateix tinc problemes per respondre. Passo la teva conversa al nostre equip.",
@@ -143,6 +146,7 @@ var defaultStrings = StringTable{
 		StrNoProblem:    "Cap problema! Si necessites res, aquí estic.",
 		StrAskAway:      "És clar, explica-m'ho: en què et puc ajudar?",
 		StrPraise:       "Moltes gràcies, ens fa molta il·lusió! Et puc ajudar en alguna cosa?",
+		StrRephrase:     "Perdona si no m'he explicat bé. Em pots dir amb altres paraules què necessites?",
 	},
 	"fr": {
 		StrApology:      "Désolé, j'ai du mal à répondre pour le moment. Je transmets votre conversation à notre équipe.",
@@ -174,6 +178,7 @@ var defaultStrings = StringTable{
 		StrNoProblem:    "Pas de souci ! Si je peux vous aider, n'hésitez pas.",
 		StrAskAway:      "Bien sûr, dites-moi : en quoi puis-je vous aider ?",
 		StrPraise:       "Merci beaucoup, ça fait plaisir ! Puis-je vous aider ?",
+		StrRephrase:     "Désolé si ce n'était pas clair. Pouvez-vous me dire avec d'autres mots ce dont vous avez besoin ?",
 	},
 }
 

@@ -38,10 +38,14 @@ var (
 		strings.Fields("perdida de tiempo"), strings.Fields("sert a rien"), strings.Fields("m aide pas"),
 		strings.Fields("m aidez pas"), strings.Fields("perte de temps"), strings.Fields("no serveix"),
 		strings.Fields("no m ajuda"), strings.Fields("no m ajudes"), strings.Fields("perdua de temps"),
-		strings.Fields("don t understand"), strings.Fields("dont understand"), strings.Fields("not what i asked"),
+		strings.Fields("you don t understand"), strings.Fields("you dont understand"), strings.Fields("not what i asked"),
 		strings.Fields("no entiendes"), strings.Fields("no me entiendes"), strings.Fields("no es lo que he preguntado"),
-		strings.Fields("comprends rien"), strings.Fields("comprenez rien"), strings.Fields("comprends pas"),
-		strings.Fields("no entens"), strings.Fields("no m entens"),
+		strings.Fields("tu ne comprends rien"), strings.Fields("tu comprends rien"), strings.Fields("vous ne comprenez rien"),
+		strings.Fields("vous comprenez rien"), strings.Fields("no entens"), strings.Fields("no m entens"),
+		strings.Fields("waiting forever"), strings.Fields("come on"), strings.Fields("seriously"),
+		strings.Fields("venga ya"), strings.Fields("llevo un rato esperando"), strings.Fields("llevo mucho esperando"),
+		strings.Fields("llevo esperando"), strings.Fields("une eternite"), strings.Fields("j attends depuis"),
+		strings.Fields("fa molta estona"), strings.Fields("fa estona que espero"),
 	}
 	frustrationCompany = strings.Fields(`none nothing any of at all not no help helps helping helpful answer answers
 		bot robot chatbot this that what so really totally completely nada de esto eso me ayuda sirve
@@ -124,7 +128,7 @@ func identityTurn(ws []string) bool {
 var turnWords = map[string]map[string]string{
 	TurnGreeting: {
 		"en": "hi hello hey hiya howdy yo greetings morning afternoon evening",
-		"es": "hola buenas buenos dias buen tardes noches saludos ola",
+		"es": "hola buenas buenos dias buen tardes noches saludos ola salu2",
 		"fr": "bonjour bonsoir salut coucou allo",
 		"ca": "hola bon bona dia tarda vespre nit ei",
 	},
@@ -135,22 +139,22 @@ var turnWords = map[string]map[string]string{
 		"ca": "gracies merces moltes",
 	},
 	TurnPresence: {
-		"en": "there anyone anybody someone somebody still alive here around online",
+		"en": "there anyone anybody someone somebody still alive here around online home test testing",
 		"es": "ahi alguien hay sigues estas",
-		"fr": "quelqu un personne etes es t il y",
+		"fr": "quelqu un personne etes es t il y toujours la",
 		"ca": "algu hi ha ets sou aqui encara",
 	},
 	TurnAck: {
-		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds",
-		"es": "vale bien perfecto genial estupendo guay entendido claro si de acuerdo ok",
+		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds wow omg whoa really np welcome please",
+		"es": "vale bien perfecto genial estupendo guay entendido claro si de acuerdo ok nada",
 		"fr": "ok d accord parfait super entendu compris oui non bien genial nickel marche",
 		"ca": "vale perfecte entesos entes genial molt be d acord si val",
 	},
 	TurnBye: {
-		"en": "bye goodbye later see cya farewell night care day",
-		"es": "adios chao chau hasta luego pronto vemos manana",
-		"fr": "revoir bientot plus tard bonne journee soiree tchao",
-		"ca": "adeu fins aviat despres dema reveure",
+		"en": "bye goodbye later see cya farewell night care day bb",
+		"es": "adios chao chau hasta luego pronto vemos manana besos besitos",
+		"fr": "revoir bientot plus tard bonne journee soiree tchao bisous bises",
+		"ca": "adeu fins aviat despres dema reveure petons besades",
 	},
 }
 
@@ -227,7 +231,16 @@ var (
 		"no problem": "ok", "all good": "ok", "ya veo": "vale", "ya lo tengo": "vale", "ya esta": "vale",
 		"lo tengo": "vale", "je vois": "d accord", "c est bon": "d accord", "ca marche": "d accord",
 		"ja ho tinc": "entesos", "ja ho veig": "entesos", "ja esta": "entesos",
-		"que vagi be": "adeu", "que te vaya bien": "adios", "have a good one": "bye", "bonne continuation": "revoir"}
+		"que vagi be": "adeu", "que te vaya bien": "adios", "have a good one": "bye", "bonne continuation": "revoir",
+		"have a nice evening": "bye", "have a good evening": "bye", "have a great evening": "bye",
+		"have a nice weekend": "bye", "have a good weekend": "bye", "have a great weekend": "bye",
+		"have a great day": "bye", "enjoy your day": "bye", "enjoy your weekend": "bye", "buen finde": "adios",
+		"buen fin de semana": "adios", "bon cap de setmana": "adeu", "bona tarda": "adeu", "bon week end": "revoir",
+		"bonne soiree": "revoir", "bon weekend": "revoir", "un saludo": "adios", "saludos": "adios",
+		"de nada": "vale", "de rien": "d accord", "de res": "entesos", "you re welcome": "ok", "no way": "ok",
+		"see ya": "bye", "que tengas buen dia": "adios", "que tengas un buen dia": "adios", "que vaya bien": "adios",
+		"en serio": "vale", "de debo": "entesos", "ah bon": "d accord", "anda": "vale",
+		"s il vous plait": "d accord", "si us plau": "entesos", "por favor": "vale"}
 	greetingPhrases = func() []string {
 		out := slices.Collect(maps.Keys(greetingOf))
 		// The longest first: "that makes sense" before "makes sense".
@@ -454,6 +467,7 @@ var turnString = map[string]string{
 	TurnApology:     StrNoProblem,
 	TurnAsk:         StrAskAway,
 	TurnPraise:      StrPraise,
+	TurnConfused:    StrRephrase,
 }
 
 // followWords open or mark a follow-up: a conjunction first ("and to Norway?", "y a Francia?"), or

@@ -13,6 +13,9 @@ const (
 	TurnApology = "apology" // "sorry, wrong chat", "perdón", "désolé, je me suis trompé de fenêtre"
 	TurnAsk     = "ask"     // "can I ask you something?", "tengo una duda": the question comes next
 	TurnPraise  = "praise"  // "love your coffee!!", "sois los mejores"
+	// TurnConfused: "what do you mean?", "no entiendo", "je ne comprends pas": the visitor did not
+	// follow; the reply asks them to say it in other words.
+	TurnConfused = "confused"
 )
 
 // phrasedKind is a conversational turn told by one of its phrases (folded words, by language),
@@ -25,6 +28,39 @@ type phrasedKind struct {
 }
 
 var phrasedKinds = []phrasedKind{
+	// Nothing more to ask, in answer to "anything else?": a goodbye.
+	{TurnBye, map[string][]string{
+		"en": {"that s all", "that s it", "that is all", "that will be all", "nothing else", "not right now", "not now",
+			"no more questions", "i m good", "im good", "i m all set", "all set", "i m done", "im done", "all done"},
+		"es": {"eso es todo", "es todo", "nada mas", "ya esta", "nada por ahora", "de momento nada", "nada de momento",
+			"estoy bien asi", "ya no", "nada", "de momento no", "por ahora no", "ahora no"},
+		"fr": {"c est tout", "ce sera tout", "ca sera tout", "rien d autre", "pas pour l instant", "pas pour le moment",
+			"rien pour l instant", "rien", "pas maintenant"},
+		"ca": {"res mes", "aixo es tot", "es tot", "ja esta", "res per ara", "de moment res", "res", "ara mateix no",
+			"ara no", "de moment no"},
+	}, strings.Fields(`no nope nah non for now por ahora pour l instant per ara thanks thank you all else more
+		mas otra cosa autre chose altra cosa`)},
+	// The answer did it: thanks.
+	{TurnThanks, map[string][]string{
+		"en": {"that answers it", "that answers my question", "that s what i needed", "that s what i was looking for",
+			"that helps", "that helped", "that s helpful", "all sorted", "sorted", "problem solved", "that works",
+			"that solves it"},
+		"es": {"me sirve", "me vale", "me ha servido", "me ha ayudado", "resuelto", "era lo que necesitaba",
+			"justo lo que necesitaba", "eso me sirve"},
+		"fr": {"ca m aide", "ca m a aide", "c est ce qu il me fallait", "ca repond a ma question", "c est regle",
+			"probleme regle", "ca me va"},
+		"ca": {"em serveix", "m ha servit", "m ha ajudat", "resolt", "era el que necessitava"},
+	}, strings.Fields(`exactly just what i that s great perfect ok yes yeah`)},
+	// The visitor did not follow.
+	{TurnConfused, map[string][]string{
+		"en": {"what do you mean", "i don t get it", "i dont get it", "don t get it", "i don t understand",
+			"i dont understand", "i do not understand", "huh", "come again", "i m confused", "im confused",
+			"what does that mean"},
+		"es": {"no entiendo", "no te entiendo", "no lo entiendo", "que quieres decir", "como dices", "no comprendo"},
+		"fr": {"je ne comprends pas", "je comprends pas", "je ne comprends rien", "c est a dire", "hein",
+			"qu est ce que vous voulez dire", "comment ca", "vous voulez dire quoi", "tu veux dire quoi"},
+		"ca": {"no ho entenc", "no t entenc", "no entenc", "que vols dir", "com dius"},
+	}, strings.Fields(`sorry what perdona perdon pardon desole`)},
 	{TurnWait, map[string][]string{
 		"en": {"one sec", "a sec", "one second", "a second", "one moment", "a moment", "a minute", "one minute",
 			"a min", "hold on", "hang on", "wait", "brb", "let me check", "let me look", "let me see", "be right back"},
@@ -34,7 +70,8 @@ var phrasedKinds = []phrasedKind{
 			"je reviens", "deux secondes", "2 secondes"},
 		"ca": {"un moment", "un segon", "un minut", "espera", "espereu", "deixa m mirar", "deixam mirar", "ara torno",
 			"ara miro", "deixa m veure"},
-	}, strings.Fields(`just give me please pls let check look see i ll i will be back right quickly
+	}, strings.Fields(`just give me please pls let check look see i ll i will be back right quickly my email inbox mail
+		que lo miro mirarlo
 		dame deja dejame ya vuelvo ahora enseguida por favor porfa
 		laissez moi laisse je reviens tout de suite svp
 		deixa m ara torno si us plau`)},
@@ -53,11 +90,14 @@ var phrasedKinds = []phrasedKind{
 		missatge sense voler`)},
 	{TurnAsk, map[string][]string{
 		"en": {"can i ask you something", "can i ask something", "can i ask a question", "can i ask you a question",
+			"i hope you can help me", "hope you can help me", "hope you can help", "i need your help",
 			"may i ask something", "may i ask a question", "i have a question", "i have a quick question",
 			"quick question", "got a question", "i ve got a question", "i have a doubt", "question for you",
 			"i need help", "i need some help", "can you help me", "could you help me", "need help",
 			"can you help", "i have a problem"},
 		"es": {"tengo una duda", "tengo una pregunta", "una pregunta", "una duda", "puedo preguntarte algo",
+			"espero que puedas ayudarme", "espero que me puedas ayudar", "necesito tu ayuda",
+			"a ver si me podeis ayudar", "a ver si me puedes ayudar", "a ver si me pueden ayudar",
 			"puedo preguntar algo", "puedo hacerte una pregunta", "puedo hacer una pregunta",
 			"te puedo preguntar algo", "te puedo hacer una pregunta", "necesito ayuda", "me puedes ayudar",
 			"me podeis ayudar", "me puede ayudar", "me ayudas", "tengo un problema"},
@@ -122,7 +162,7 @@ func phrasedTurn(ws []string, msgLang, conv string) (kind, lang string) {
 // (praisedTurn).
 var praiseWords = strings.Fields(`love loved loving adore best awesome amazing fantastic wonderful delicious
 	encanta encantan encanto mejores buenisimo buenisima delicioso deliciosa riquisimo riquisima cracks
-	maravilla adoro adore j adore meilleurs meilleur delicieux excellent excellente
+	maravilla adoro adore j adore meilleurs meilleur delicieux excellent excellente star stars
 	millors bonissim bonissima delicios deliciosa`)
 
 // maxPraiseWords caps a message read as praise among words that are not all conversational.
