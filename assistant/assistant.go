@@ -299,8 +299,10 @@ func (a *Assistant) answerLanguage(w Website, conv, text, prev string) string {
 	if l := says(sc); l != "" {
 		return l
 	}
-	if prev != "" {
-		// A short message that says nothing ("i a Italia?") takes its previous message's language.
+	if prev != "" && (IsFollowUp(text) || allZero(sc)) {
+		// A follow-up that says no language clearly ("i a Italia?"), or a message that says none at
+		// all, takes its previous message's language; a new question that leans to the
+		// conversation's own ("l'enviament és gratis?" in Catalan after an English one) keeps it.
 		if l := says(a.answerable(w, conv, languageScores(prev))); l != "" {
 			if ml := clearLanguage(sc); ml == "" || ml == l {
 				return l
@@ -790,4 +792,14 @@ func (a *Assistant) noteGap(websiteID, question string, ans Answer) {
 		return
 	}
 	a.gaps.Record(websiteID, question)
+}
+
+// allZero reports language scores that point nowhere.
+func allZero(sc map[string]float64) bool {
+	for _, v := range sc {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

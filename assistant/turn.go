@@ -488,8 +488,9 @@ const maxFragmentWords = 6
 const maxFollowWords = 8
 
 // IsFollowUp reports a short message that leans on the previous one: it opens with a conjunction,
-// is a fragment opened by a preposition, or points back with a pronoun. Only then does the previous message join the search, at a lower
-// weight.
+// is a fragment opened by a preposition (not by a preposition and an interrogative: "¿a qué hora
+// pasa el repartidor?"), or points back with a pronoun ("instead", but not "instead of euros").
+// Only then does the previous message join the search, at a lower weight.
 func IsFollowUp(text string) bool {
 	ws := words(text)
 	if len(ws) == 0 || len(ws) > maxFollowWords {
@@ -500,15 +501,38 @@ func IsFollowUp(text string) bool {
 	if slices.Contains(followOpeners, ws[0]) && (ws[0] != "what" && ws[0] != "how" || len(ws) > 1 && ws[1] == "about") && !strings.HasPrefix(first, "où") {
 		return true
 	}
-	if slices.Contains(followPrep, ws[0]) && len(ws) <= maxFragmentWords {
+	if slices.Contains(followPrep, ws[0]) && len(ws) <= maxFragmentWords && !ownQuestion(ws) {
 		return true
 	}
-	for _, w := range ws {
-		if slices.Contains(followPointer, w) {
+	for i, w := range ws {
+		if slices.Contains(followPointer, w) && !(w == "instead" && i+1 < len(ws) && ws[i+1] == "of") {
 			return true
 		}
 	}
 	return false
+}
+
+// interrogatives after a preposition open a question of its own ("¿con qué transportista
+// enviáis?", "¿a qué hora pasa el repartidor?", "to which countries do you ship?"), not a
+// fragment of the previous one, when it has a subject besides (ownQuestion); measureWords are no
+// subject ("for how long max?", "pour combien de temps ?" ask about the previous one's).
+var (
+	interrogatives = strings.Fields(`what which when where who whom how que cual cuales cuando cuanto cuanta cuantos
+		cuantas quien quienes donde como quel quelle quels quelles quand combien qui quoi ou quin quina quins quines
+		quan quant quanta quants quantes on com`)
+	measureWords = strings.Fields(`long much many time max maximum min minimum tiempo maximo minimo temps
+		mes more plus days dias jours dies`)
+)
+
+// ownQuestion reports a message (its folded words) opened by a preposition and an interrogative
+// that names a subject of its own.
+func ownQuestion(ws []string) bool {
+	if len(ws) < 3 || !slices.Contains(interrogatives, ws[1]) {
+		return false
+	}
+	return slices.ContainsFunc(ws[2:], func(w string) bool {
+		return !isStopIn(KBLanguages, w) && !slices.Contains(measureWords, w) && !slices.Contains(interrogatives, w)
+	})
 }
 
 // MessageLanguage returns the language a message's own words say clearly (function words, letters,

@@ -101,6 +101,13 @@ func TestIsFollowUp(t *testing.T) {
 		"do you ship to Norway?":           false,
 		"what payment methods do you take": false,
 		"I would like to know how long the delivery to Portugal usually takes, and whether it is tracked": false,
+		// A preposition and an interrogative with a subject of their own open a new question; with
+		// only a measure, a fragment of the previous one.
+		"¿con qué transportista enviáis?":       false,
+		"¿a qué hora pasa el repartidor?":       false,
+		"for how long max?":                     true,
+		"pour combien de temps max ?":           true,
+		"can i pay in pounds instead of euros?": false,
 	} {
 		if got := assistant.IsFollowUp(text); got != want {
 			t.Errorf("IsFollowUp(%q) = %v, want %v", text, got, want)
@@ -721,4 +728,24 @@ func replyTo(t *testing.T, a *assistant.Assistant, lang string, visitor ...strin
 		t.Fatal(err)
 	}
 	return ans
+}
+
+// A new question is answered the same after an unrelated exchange: a short Catalan question keeps
+// the Catalan conversation's language after an English question, and a question opened by a
+// preposition and an interrogative is not read as a follow-up of the password article.
+func TestNewQuestionIgnoresAnUnrelatedExchange(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	for _, c := range []struct{ lang, text string }{
+		{"ca", "l'enviament és gratis?"},
+		{"ca", "on trobo la factura?"},
+		{"es", "¿con qué transportista enviáis?"},
+		{"en", "can i pay in pounds instead of euros?"},
+	} {
+		alone := replyTo(t, a, c.lang, c.text)
+		after := replyTo(t, a, c.lang, "how do I reset my password?", c.text)
+		if alone.Language != after.Language || len(alone.Sources) != len(after.Sources) ||
+			len(alone.Sources) > 0 && alone.Sources[0].URL != after.Sources[0].URL {
+			t.Errorf("%q: alone %s %v, after the password question %s %v", c.text, alone.Language, alone.Sources, after.Language, after.Sources)
+		}
+	}
 }
