@@ -129,11 +129,11 @@ var turnWords = map[string]map[string]string{
 	TurnGreeting: {
 		"en": "hi hello hey hiya howdy yo greetings morning afternoon evening",
 		"es": "hola buenas buenos dias buen tardes noches saludos ola salu2",
-		"fr": "bonjour bonsoir salut coucou allo",
+		"fr": "bonjour bonsoir salut coucou allo rebonjour",
 		"ca": "hola bon bona dia tarda vespre nit ei",
 	},
 	TurnThanks: {
-		"en": "thanks thank thx thnx thanx tks ty tysm tyvm cheers appreciated appreciate grateful helpful",
+		"en": "thanks thank thx thnx thanx tks ty tysm tyvm cheers appreciated appreciate grateful helpful ta",
 		"es": "gracias mil muchas muchisimas agradezco amable grax graciass",
 		"fr": "merci remercie beaucoup mille",
 		"ca": "gracies merces moltes",
@@ -145,10 +145,10 @@ var turnWords = map[string]map[string]string{
 		"ca": "algu hi ha ets sou aqui encara",
 	},
 	TurnAck: {
-		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds wow omg whoa really np welcome please",
-		"es": "vale bien perfecto genial estupendo guay entendido claro si de acuerdo ok nada",
+		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds wow omg whoa really np welcome please oki okey okk",
+		"es": "vale bien perfecto genial estupendo guay entendido claro si de acuerdo ok nada okey dale listo venga",
 		"fr": "ok d accord parfait super entendu compris oui non bien genial nickel marche",
-		"ca": "vale perfecte entesos entes genial molt be d acord si val",
+		"ca": "vale perfecte entesos entes genial molt be d acord si val fet",
 	},
 	TurnBye: {
 		"en": "bye goodbye later see cya farewell night care day bb",
@@ -164,7 +164,7 @@ var turnFillers = strings.Fields(`a an the you u your so very much lot for all i
 	take hmm hm mmm uh um lol haha jaja jeje mdr xd today tonight help helped helping
 	de la el los las muy por todo tu usted te le y pues hoy ayuda
 	le les vous tu a au de pour tout tres et ca c est aujourd hui aide
-	el la els per tot molt i et us avui ajuda euh bah pff bueno vaya alors doncs aha ai ay uy`)
+	el la els per tot molt i et us avui ajuda euh bah pff bueno vaya alors doncs aha ai ay uy re tothom todos`)
 
 // laughOrHum reports a word of laughter or hesitation ("jajaja", "hahaha", "jejeje", "mmmm",
 // "hmmm"): said alone, an acknowledgement.
@@ -240,7 +240,15 @@ var (
 		"de nada": "vale", "de rien": "d accord", "de res": "entesos", "you re welcome": "ok", "no way": "ok",
 		"see ya": "bye", "que tengas buen dia": "adios", "que tengas un buen dia": "adios", "que vaya bien": "adios",
 		"en serio": "vale", "de debo": "entesos", "ah bon": "d accord", "anda": "vale",
-		"s il vous plait": "d accord", "si us plau": "entesos", "por favor": "vale"}
+		"s il vous plait": "d accord", "si us plau": "entesos", "por favor": "vale",
+		"i m back": "hello", "i am back": "hello", "ya estoy aqui": "hola", "ya estoy": "hola", "de nuevo": "hola",
+		"me revoila": "bonjour", "je suis de retour": "bonjour", "ja soc aqui": "hola", "ja torno a ser aqui": "hola",
+		"i ll try": "ok", "i ll try that": "ok", "i will try": "ok", "let me try": "ok", "i ll give it a try": "ok",
+		"will do": "ok", "lo intentare": "vale", "lo probare": "vale", "voy a probar": "vale", "lo pruebo": "vale",
+		"je vais essayer": "d accord", "j essaie": "d accord", "je vais tester": "d accord", "ho provare": "entesos",
+		"ho intentare": "entesos", "ho provo": "entesos", "c est gentil": "merci", "talk soon": "bye",
+		"speak soon": "bye", "hasta otra": "adios", "hasta la proxima": "adios", "fins la propera": "adeu",
+		"fins una altra": "adeu", "tout le monde": "bonjour"}
 	greetingPhrases = func() []string {
 		out := slices.Collect(maps.Keys(greetingOf))
 		// The longest first: "that makes sense" before "makes sense".
@@ -311,6 +319,9 @@ func classifyTurn(text, conv string) (kind, lang string) {
 	}
 	if identityTurn(ws) {
 		return TurnIdentity, DetectLanguage(text)
+	}
+	if l, ok := introduction(text, ws); ok {
+		return TurnGreeting, l
 	}
 	if frustrationTurn(raw) {
 		return TurnFrustration, DetectLanguage(text)

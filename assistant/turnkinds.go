@@ -3,6 +3,7 @@ package assistant
 import (
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // More kinds of conversational turns, each told by a phrase of its own (phrased) that the rest of
@@ -64,7 +65,7 @@ var phrasedKinds = []phrasedKind{
 	{TurnWait, map[string][]string{
 		"en": {"one sec", "a sec", "one second", "a second", "one moment", "a moment", "a minute", "one minute",
 			"a min", "hold on", "hang on", "wait", "brb", "let me check", "let me look", "let me see", "be right back"},
-		"es": {"un momento", "un momentito", "momentito", "un segundo", "un segundito", "un minuto", "espera", "espere",
+		"es": {"un momento", "un momentito", "momentito", "un segundo", "un segundito", "un minuto", "espera", "espere", "espero",
 			"dejame mirar", "dejame ver", "dejame revisar", "dejame comprobar", "ahora vuelvo", "ya vuelvo", "enseguida vuelvo"},
 		"fr": {"un instant", "un moment", "une seconde", "une minute", "attendez", "attends", "je regarde", "je verifie",
 			"je reviens", "deux secondes", "2 secondes"},
@@ -175,4 +176,48 @@ func praisedTurn(text string) bool {
 		return false
 	}
 	return slices.ContainsFunc(ws, func(w string) bool { return slices.Contains(praiseWords, w) })
+}
+
+// introducers open a visitor's introduction ("Hi, my name is Anna", "hola, soy Marta", "bonjour,
+// je m'appelle Julie", "hola, em dic Pere"), by language; the name that follows is written with a
+// capital.
+var introducers = map[string][][]string{
+	"en": {strings.Fields("my name is"), strings.Fields("my name s"), strings.Fields("this is"), strings.Fields("i am"), strings.Fields("i m")},
+	"es": {strings.Fields("me llamo"), strings.Fields("mi nombre es"), strings.Fields("soy")},
+	"fr": {strings.Fields("je m appelle"), strings.Fields("mon nom est"), strings.Fields("je suis"), strings.Fields("c est")},
+	"ca": {strings.Fields("em dic"), strings.Fields("el meu nom es"), strings.Fields("soc")},
+}
+
+// introduction reports a message (text and its folded words) that is a greeting with the visitor's
+// name and nothing else: conversational words, an introducer and at most two capitalised words
+// ("Hi, my name is Anna"; not "soy estudiante, ¿hay descuento?"), and the introducer's language.
+func introduction(text string, ws []string) (string, bool) {
+	capital := map[string]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if r := []rune(w); unicode.IsUpper(r[0]) && len(r) > 1 {
+			capital[Fold(strings.ToLower(w))] = true
+		}
+	}
+	for _, l := range KBLanguages {
+		for _, p := range introducers[l] {
+			for i := 0; i+len(p) <= len(ws); i++ {
+				if !slices.Equal(ws[i:i+len(p)], p) {
+					continue
+				}
+				name := ws[i+len(p):]
+				if len(name) == 0 || len(name) > 2 || !slices.ContainsFunc(name, func(w string) bool { return capital[w] }) {
+					continue
+				}
+				rest := ws[:i]
+				if slices.ContainsFunc(rest, func(w string) bool {
+					_, conv := turnIndex[w]
+					return !conv && !slices.Contains(turnFillers, w)
+				}) {
+					continue
+				}
+				return l, true
+			}
+		}
+	}
+	return "", false
 }
