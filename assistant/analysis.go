@@ -332,3 +332,13 @@ var stopWordLists = map[string]string{
 		io la le lei lo loro lui ma mi mia mio ne nel nella noi non o per perche piu posso puo quale
 		quando questo se si sono su sua suo ti tu un una uno voi vorrei ciao grazie voglio`,
 }
+
+// allZero reports language scores that point nowhere.
+func allZero(sc map[string]float64) bool {
+	for _, v := range sc {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -168,18 +168,17 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 	if !q.LanguageChosen {
 		lang = a.answerLanguage(w, q.Language, last, prev)
 	}
+	// A message that is only conversation ("ok", "mmm", "un moment") is answered in the
+	// conversation's language without it, unless its own words say another.
+	conv := lang
 	if !q.LanguageChosen {
-		// The conversation's language without this message: what a message that is only
-		// conversation ("ok", "mmm", "un moment") is answered in unless its words say another.
-		conv := a.answerLanguage(w, q.Language, "", prev)
-		if kind, tlang := classifyTurn(last, conv); kind != TurnQuestion {
-			if tlang != "" && a.supports(w, tlang) {
-				conv = tlang
-			}
-			return a.conversation(ctx, w, q, kind, conv)
+		conv = a.answerLanguage(w, q.Language, "", prev)
+	}
+	if kind, tlang := classifyTurn(last, conv); kind != TurnQuestion {
+		if tlang != "" && a.supports(w, tlang) && !q.LanguageChosen {
+			conv = tlang
 		}
-	} else if kind, _ := ClassifyTurn(last); kind != TurnQuestion {
-		return a.conversation(ctx, w, q, kind, lang)
+		return a.conversation(ctx, w, q, kind, conv)
 	}
 	query := Query{Text: stripOpener(last), Lang: lang, Fallback: w.DefaultLanguage}
 	if prev != "" && query.Text == last && (leansOnPrevious(last, lang) || echoesAnswer(last, lang, q.History)) {
@@ -792,14 +791,4 @@ func (a *Assistant) noteGap(websiteID, question string, ans Answer) {
 		return
 	}
 	a.gaps.Record(websiteID, question)
-}
-
-// allZero reports language scores that point nowhere.
-func allZero(sc map[string]float64) bool {
-	for _, v := range sc {
-		if v != 0 {
-			return false
-		}
-	}
-	return true
 }
