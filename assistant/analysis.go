@@ -180,6 +180,9 @@ func languageScores(s string) map[string]float64 {
 			if _, ok := a.stop[Fold(w)]; ok && len(w) > 1 {
 				n++
 			}
+			if slices.Contains(accentWords[lang], w) {
+				n++
+			}
 			if hint, ok := letterHints[lang]; ok && strings.ContainsAny(w, hint) {
 				n += 0.5
 			} else if slices.ContainsFunc(sequenceHints[lang], func(q string) bool { return strings.Contains(w, q) }) {
@@ -237,6 +240,15 @@ var addressEndings = map[string][]string{
 	"es": {"áis", "éis", "ais", "eis"},
 	"ca": {"eu", "iu"},
 	"fr": {"ez"},
+}
+
+// accentWords are function words whose accent says their language: Catalan "és", "què", "més"
+// are Spanish "es", "qué", "más" and French "es", "que", "mes"; they count a whole word (folded,
+// they are stop words of every one of those languages alike).
+var accentWords = map[string][]string{
+	"ca": strings.Fields("és més què perquè també però així això allò està estàs són sóc només després vostè"),
+	"es": strings.Fields("qué más también así cómo cuándo dónde cuánto cuánta cuántos cuántas está están estás después sólo allí"),
+	"fr": strings.Fields("où là à déjà très après voilà été"),
 }
 
 // sequenceHints are letter sequences that point to a language when they occur in a word: Catalan

@@ -583,6 +583,8 @@ func TestCatalanSpellingSaysTheLanguage(t *testing.T) {
 		"quiero saltarme el próximo envío":          "es",
 		"j'ai oublié mon mot de passe":              "fr",
 		"l'abonnement coûte combien ?":              "fr",
+		// A function word whose accent says its language ("és", not "es").
+		"l'enviament és gratis?": "ca",
 	} {
 		if ans := replyTo(t, a, "en", text); ans.Language != want {
 			t.Errorf("%q in an English browser answered in %q (%q), want %q", text, ans.Language, ans.Text, want)
