@@ -121,12 +121,14 @@ var lexiconSource = []struct {
 		"de": "konto, profil", "pt": "conta, perfil", "it": "account, profilo",
 	}},
 	{"signup", map[string]string{
-		"en": "sign up, signup, register, registration, create, join", "es": "registrarse, registro, regístrate, de alta, crear",
-		"fr": "inscrire, inscription, inscris, inscrit, inscrivez, créer", "ca": "registrar, registre, d'alta, crear", "de": "registrieren, erstellen",
+		"en": "sign up, signup, register, registration, create, join, make an account, open an account, set up an account, new account",
+		"es": "registrarse, registro, regístrate, de alta, crear, abrir una cuenta, hacer una cuenta, cuenta nueva, nueva cuenta",
+		"fr": "inscrire, inscription, inscris, inscrit, inscrivez, créer, ouvrir un compte, faire un compte, nouveau compte",
+		"ca": "registrar, registre, d'alta, crear, obrir un compte, fer un compte, compte nou", "de": "registrieren, erstellen",
 		"pt": "registar, registrar, cadastro, criar", "it": "registrarsi, registrazione, creare",
 	}},
 	{"delete", map[string]string{
-		"en": "delete, remove, erase, close", "es": "borrar, eliminar, suprimir, de baja, cerrar",
+		"en": "delete, remove, erase, close, wipe", "es": "borrar, eliminar, suprimir, de baja, cerrar",
 		"fr": "supprimer, effacer, fermer", "ca": "esborrar, eliminar, suprimir, tancar", "de": "löschen, entfernen",
 		"pt": "apagar, eliminar, excluir", "it": "cancellare, eliminare",
 	}},

@@ -58,3 +58,14 @@ func TestServicesTheArticlesNeverName(t *testing.T) {
 		t.Errorf("with a click-and-collect article: %+v, want it", ans)
 	}
 }
+
+// Opening an account said as visitors say it ("make an account", "fer un compte nou") reaches
+// the section that creates one, not the one that deletes it; wiping one's data deletes the account.
+func TestAccountPhrases(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
+		{"en", "hey how do i make an account with you guys", "#create-an-account"},
+		{"ca", "com em faig un compte nou?", "#create-an-account"},
+		{"en", "I want all my personal data wiped from your systems, how do I go about it?", "#delete-your-account"},
+	})
+}
