@@ -69,3 +69,13 @@ func TestAccountPhrases(t *testing.T) {
 		{"en", "I want all my personal data wiped from your systems, how do I go about it?", "#delete-your-account"},
 	})
 }
+
+// What a visitor tells of before asking (bought, never, ago, yesterday) is no subject the articles
+// lack: "how do i register? never ordered before" is about registering.
+func TestStoryWordsAreNoSubject(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
+		{"en", "how do i register with you guys? never ordered before", "#create-an-account"},
+		{"en", "I cancelled yesterday but just got a shipping email?? why am I still getting a parcel", "/subscription#cancel-your-subscription"},
+	})
+}
