@@ -136,7 +136,7 @@ var turnWords = map[string]map[string]string{
 		"en": "thanks thank thx thnx thanx tks ty tysm tyvm cheers appreciated appreciate grateful helpful ta",
 		"es": "gracias mil muchas muchisimas agradezco amable grax graciass",
 		"fr": "merci remercie beaucoup mille",
-		"ca": "gracies merces moltes",
+		"ca": "gracies merces moltes merci",
 	},
 	TurnPresence: {
 		"en": "there anyone anybody someone somebody still alive here around online home test testing",
@@ -145,7 +145,7 @@ var turnWords = map[string]map[string]string{
 		"ca": "algu hi ha ets sou aqui encara",
 	},
 	TurnAck: {
-		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds wow omg whoa really np welcome please oki okey okk",
+		"en": "ok okay k kk good sure fine great perfect cool nice awesome excellent brilliant lovely alright right understood got gotcha noted yes yeah yep no nope sounds wow omg whoa really np welcome please oki okey okk sweet",
 		"es": "vale bien perfecto genial estupendo guay entendido claro si de acuerdo ok nada okey dale listo venga",
 		"fr": "ok d accord parfait super entendu compris oui non bien genial nickel marche",
 		"ca": "vale perfecte entesos entes genial molt be d acord si val fet",
@@ -164,7 +164,8 @@ var turnFillers = strings.Fields(`a an the you u your so very much lot for all i
 	take hmm hm mmm uh um lol haha jaja jeje mdr xd today tonight help helped helping
 	de la el los las muy por todo tu usted te le y pues hoy ayuda
 	le les vous tu a au de pour tout tres et ca c est aujourd hui aide
-	el la els per tot molt i et us avui ajuda euh bah pff bueno vaya alors doncs aha ai ay uy re tothom todos`)
+	el la els per tot molt i et us avui ajuda euh bah pff bueno vaya alors doncs aha ai ay uy re tothom todos
+	partner mate buddy friend friends amigo amiga amigos ami amie amis amic amiga amics people gent gente`)
 
 // laughOrHum reports a word of laughter or hesitation ("jajaja", "hahaha", "jejeje", "mmmm",
 // "hmmm"): said alone, an acknowledgement.
@@ -235,7 +236,7 @@ var (
 		"have a nice evening": "bye", "have a good evening": "bye", "have a great evening": "bye",
 		"have a nice weekend": "bye", "have a good weekend": "bye", "have a great weekend": "bye",
 		"have a great day": "bye", "enjoy your day": "bye", "enjoy your weekend": "bye", "buen finde": "adios",
-		"buen fin de semana": "adios", "bon cap de setmana": "adeu", "bona tarda": "adeu", "bon week end": "revoir",
+		"buen fin de semana": "adios", "bon cap de setmana": "adeu", "bon week end": "revoir",
 		"bonne soiree": "revoir", "bon weekend": "revoir", "un saludo": "adios", "saludos": "adios",
 		"de nada": "vale", "de rien": "d accord", "de res": "entesos", "you re welcome": "ok", "no way": "ok",
 		"see ya": "bye", "que tengas buen dia": "adios", "que tengas un buen dia": "adios", "que vaya bien": "adios",
@@ -321,6 +322,14 @@ func classifyTurn(text, conv string) (kind, lang string) {
 		return TurnIdentity, DetectLanguage(text)
 	}
 	if l, ok := introduction(text, ws); ok {
+		return TurnGreeting, l
+	}
+	if l, ok := namedGreeting(text, ws); ok {
+		if msgl := MessageLanguage(text); msgl != "" && slices.Contains(turnLangs[ws[0]], msgl) {
+			l = msgl
+		} else if slices.Contains(turnLangs[ws[0]], conv) {
+			l = conv
+		}
 		return TurnGreeting, l
 	}
 	if frustrationTurn(raw) {

@@ -95,22 +95,27 @@ var phrasedKinds = []phrasedKind{
 			"may i ask something", "may i ask a question", "i have a question", "i have a quick question",
 			"quick question", "got a question", "i ve got a question", "i have a doubt", "question for you",
 			"i need help", "i need some help", "can you help me", "could you help me", "need help",
-			"can you help", "i have a problem"},
+			"can you help", "i have a problem", "help", "help me", "please help", "help please",
+			"can someone help me", "can somebody help me", "can anyone help me", "anyone to help",
+			"is this the right place to ask", "is this where i ask", "right place to ask"},
 		"es": {"tengo una duda", "tengo una pregunta", "una pregunta", "una duda", "puedo preguntarte algo",
 			"espero que puedas ayudarme", "espero que me puedas ayudar", "necesito tu ayuda",
 			"a ver si me podeis ayudar", "a ver si me puedes ayudar", "a ver si me pueden ayudar",
+			"ayuda", "ayudame", "alguien que me pueda ayudar", "alguien me puede ayudar", "es aqui donde se pregunta",
 			"puedo preguntar algo", "puedo hacerte una pregunta", "puedo hacer una pregunta",
 			"te puedo preguntar algo", "te puedo hacer una pregunta", "necesito ayuda", "me puedes ayudar",
 			"me podeis ayudar", "me puede ayudar", "me ayudas", "tengo un problema"},
 		"fr": {"j ai une question", "une question", "petite question", "je peux vous poser une question",
 			"je peux poser une question", "puis je poser une question", "puis je vous poser une question",
 			"j ai besoin d aide", "vous pouvez m aider", "pouvez vous m aider", "tu peux m aider",
-			"j ai un probleme", "j ai une petite question"},
+			"j ai un probleme", "j ai une petite question", "aide", "aidez moi", "aide moi",
+			"quelqu un pour m aider", "quelqu un peut m aider", "c est ici pour poser une question"},
 		"ca": {"tinc un dubte", "tinc una pregunta", "una pregunta", "un dubte", "puc fer una pregunta",
 			"et puc fer una pregunta", "puc preguntar una cosa", "et puc preguntar una cosa",
-			"necessito ajuda", "em pots ajudar", "em podeu ajudar", "tinc un problema"},
-	}, strings.Fields(`please pls quick small little one por favor porfa rapida pequena svp petite
-		si us plau rapida petita`)},
+			"necessito ajuda", "em pots ajudar", "em podeu ajudar", "tinc un problema", "ajuda", "ajuda m",
+			"algu em pot ajudar", "algu que m ajudi"},
+	}, strings.Fields(`please pls quick small little one someone somebody anyone por favor porfa rapida pequena
+		alguien que hay svp petite quelqu un il y a pour si us plau rapida petita algu hi ha`)},
 }
 
 // phrasedTurn reports the phrased kind of a message (its folded words) and the language of its
@@ -138,6 +143,11 @@ func phrasedTurn(ws []string, msgLang, conv string) (kind, lang string) {
 		}
 		if found == "" {
 			continue
+		}
+		if pk.kind == TurnAsk && slices.ContainsFunc(ws, func(w string) bool {
+			return slices.Contains(turnIndex[w], TurnThanks)
+		}) {
+			continue // "thanks for the help": thanks, not a question announced
 		}
 		ok := true
 		for i, w := range ws {
@@ -220,4 +230,38 @@ func introduction(text string, ws []string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// fromWords join a greeting to where the visitor writes from ("hi from London", "hola desde
+// Madrid", "bonjour de Paris").
+var fromWords = strings.Fields("from desde de des d")
+
+// namedGreeting reports a greeting followed only by capitalised words (the shop's or a team's
+// name, "Hello Nimbus team!", "Hi Nimbus Coffee"), or by where the visitor writes from ("greetings
+// from Spain"), with fillers: at most three such names. It returns the greeting's language.
+func namedGreeting(text string, ws []string) (string, bool) {
+	if len(ws) < 2 || !slices.Contains(turnIndex[ws[0]], TurnGreeting) {
+		return "", false
+	}
+	capital := map[string]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if r := []rune(w); unicode.IsUpper(r[0]) && len(r) > 1 {
+			capital[Fold(strings.ToLower(w))] = true
+		}
+	}
+	names := 0
+	for i, w := range ws[1:] {
+		switch {
+		case capital[w] && !slices.Contains(turnIndex[w], TurnGreeting):
+			names++
+		case slices.Contains(fromWords, w) && i+2 < len(ws) && capital[ws[i+2]]:
+		case slices.Contains(turnFillers, w) || slices.Contains(turnIndex[w], TurnGreeting):
+		default:
+			return "", false
+		}
+	}
+	if names == 0 || names > 3 {
+		return "", false
+	}
+	return turnLangs[ws[0]][0], true
 }
