@@ -87,7 +87,7 @@ func loadDev2Questions(tb testing.TB) []evalQuestion {
 // to an article) before it was tuned on; dev7 at the very end, measured once and never tuned on (a
 // held-out estimate: its misses are not listed); dev8 (90 unanswerable questions, most of them close
 // to an article, and many short Spanish messages) before it was tuned on; dev9 held out like dev7,
-// written at the start of the sixth round and measured at its start and end only; dev10 (120
+// written at the start of the sixth round (its lines never read); dev10 (120
 // conversation turns and 40 questions that open like one) before it was tuned on; dev11 (150
 // conversation turns through a chat's life) against the code before and after the turns it was
 // written for; dev12 (paraphrases in everyday words) against the code at the start of the sixth
