@@ -40,8 +40,8 @@ var lexiconSource = []struct {
 	}},
 	{"cost", map[string]string{
 		"en": "cost, costs, price, prices, pricing, fee, fees, charge, charged, charges, expensive, cheap, how much, rate, rates",
-		"es": "coste, costo, costar, cuesta, cuestan, precio, precios, vale, valen, gastos, tarifa, tarifas, cargo, cobran, cobráis, comisión, cuánto cuesta",
-		"fr": "coût, coûte, coûtent, coûter, prix, tarif, tarifs, frais, cher",
+		"es": "coste, costo, costar, cuesta, cuestan, precio, precios, vale, valen, gastos, tarifa, tarifas, cargo, cobran, cobráis, comisión, cuánto cuesta, cuánto sale, cuánto me sale",
+		"fr": "coût, coûte, coûtent, coûter, prix, tarif, tarifs, frais, cher, c'est combien",
 		"ca": "cost, costa, costen, preu, preus, val, valen, tarifa, despeses, comissió, càrrec",
 		"de": "kosten, kostet, preis, preise, gebühr, gebühren",
 		"pt": "custo, custa, preço, preços, taxa, portes",
@@ -158,8 +158,9 @@ var lexiconSource = []struct {
 		"ca": "empresa, negoci, autònom", "de": "firma, unternehmen, geschäft", "pt": "empresa, negócio", "it": "azienda, impresa",
 	}},
 	{"fail", map[string]string{
-		"en": "failed, fail, fails, declined, rejected, bounced, refused", "es": "fallido, fallida, falló, rechazado, rechazada, denegado",
-		"fr": "échoué, échec, refusé, refusée, rejeté", "ca": "fallat, fallit, rebutjat, denegat",
+		"en": "failed, fail, fails, declined, rejected, bounced, refused, didn't go through, didnt go through, did not go through",
+		"es": "fallido, fallida, falló, rechazado, rechazada, denegado, rebotó, rebotado, no ha pasado, no pasó, no se pudo cobrar, no se ha podido cobrar",
+		"fr": "échoué, échec, refusé, refusée, rejeté, pas passé, n'est pas passé", "ca": "fallat, fallit, rebutjat, denegat, no ha passat",
 		"de": "fehlgeschlagen, abgelehnt", "pt": "falhou, recusado", "it": "fallito, rifiutato",
 	}},
 	{"subscription", map[string]string{
@@ -176,8 +177,8 @@ var lexiconSource = []struct {
 		"ca": "mensual, mes, mesos", "de": "monatlich, monat", "pt": "mensal, mês, meses", "it": "mensile, mese",
 	}},
 	{"discount", map[string]string{
-		"en": "discount, discounts, off, promo, coupon, reduction, cheaper, deal", "es": "descuento, descuentos, rebaja, promoción, cupón, oferta",
-		"fr": "réduction, réductions, réduc, remise, promo, promotion, rabais", "ca": "descompte, descomptes, rebaixa, promoció",
+		"en": "discount, discounts, off, promo, coupon, reduction, cheaper, deal, better price", "es": "descuento, descuentos, rebaja, promoción, cupón, oferta, más barato",
+		"fr": "réduction, réductions, réduc, remise, promo, promotion, rabais, moins cher", "ca": "descompte, descomptes, rebaixa, promoció, més barat",
 		"de": "rabatt, ermäßigung", "pt": "desconto, descontos", "it": "sconto, sconti",
 	}},
 	{"student", map[string]string{

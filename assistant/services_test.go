@@ -79,3 +79,16 @@ func TestStoryWordsAreNoSubject(t *testing.T) {
 		{"en", "I cancelled yesterday but just got a shipping email?? why am I still getting a parcel", "/subscription#cancel-your-subscription"},
 	})
 }
+
+// A payment that "didn't go through" failed; paying a year to get "a better price" or "más barato"
+// asks for the discounts.
+func TestPaymentPhrases(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
+		{"en", "my card expired and the subscription charge didnt go through, what now", "#failed-payments"},
+		{"fr", "mon paiement pour l'abonnement n'est pas passé, qu'est-ce qui se passe maintenant", "#failed-payments"},
+		{"en", "If I pay for the whole year upfront, do I get a better price?", "#discounts"},
+		{"es", "si pago el año entero sale mas barato?", "#discounts"},
+		{"en", "my card expired and the monthly charge bounced, what happens now", "#failed-payments"},
+	})
+}
