@@ -20,13 +20,17 @@ import (
 var serviceTopics = func() [][][]string {
 	src := [][]string{
 		// Collecting in person, at a shop or a pickup point.
-		// Not a courier's pickup ("is there a pickup?", "¿lo recogéis vosotros?"): the visitor's.
-		{"pick up", "picking up", "pick it up", "pick my order up", "collect my", "collect it", "collect the",
+		// The visitor's own collecting, not a courier's ("is there a pickup?", "will the courier pick
+		// it up?", "¿pasan a recogerla?").
+		{"pick up my", "pick up the", "pick up our", "pick up in", "pick up at", "pick up from", "come pick up",
+			"pick my order up", "pick it up myself", "collect my", "collect the order", "collect it myself",
 			"click and collect", "in person", "in store", "physical store", "physical shop", "come by", "drop by",
-			"pickup point", "parcel locker", "recoger", "recojo", "recogerlo", "recogerla",
-			"pasar a buscar", "en persona", "tienda fisica", "en tienda", "punto de recogida", "retirer", "retrait",
-			"venir chercher", "en personne", "en magasin", "point relais", "points relais", "recollir", "recollida",
-			"passar a buscar", "botiga fisica", "punt de recollida"},
+			"pickup point", "parcel locker", "puedo recoger", "recoger el pedido", "recoger mi pedido", "recogerlo yo",
+			"recogerlo en", "recoger en", "pasar a recoger", "ir a recoger", "pasar a buscar", "en persona",
+			"tienda fisica", "en tienda", "punto de recogida", "retirer ma commande", "retirer mon colis",
+			"retrait en magasin", "venir chercher", "en personne", "en magasin", "point relais", "points relais",
+			"puc recollir", "recollir la comanda", "passar a recollir", "anar a recollir", "passar a buscar",
+			"botiga fisica", "punt de recollida"},
 		// Gifts.
 		{"gift", "gifts", "gifting", "gift card", "regalar", "regalo", "regalos", "regalarle", "cadeau", "cadeaux",
 			"carte cadeau", "regal", "regals", "targeta regal"},

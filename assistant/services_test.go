@@ -30,6 +30,7 @@ func TestServicesTheArticlesNeverName(t *testing.T) {
 		{"ca", "el cafè és de comerç just?", ""},
 		{"en", "posted my return last monday, when do i get my cash back", "/returns"},
 		{"en", "where do I drop off the box if I'm returning something? is there a pickup?", "/returns"},
+		{"es", "¿Tengo que llevar la devolución a algún sitio en concreto o pasan a recogerla?", "/devoluciones"},
 		{"en", "can i pay w apple pay? and do you do decaf by any chance", "/payments"},
 	})
 
