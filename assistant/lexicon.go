@@ -52,10 +52,10 @@ var lexiconSource = []struct {
 		"ca": "gratis, gratuït, gratuïta, sense cost", "de": "kostenlos, gratis", "pt": "grátis, gratuito", "it": "gratis, gratuito, gratuita",
 	}},
 	{"time", map[string]string{
-		"en": "how long, how fast, how quickly, how soon, take, takes, time, times, quick, fast, soon, wait, window",
-		"es": "tarda, tardan, tardar, tardáis, tiempo, plazo, plazos, rápido, pronto, cuánto tarda",
-		"fr": "combien de temps, temps, délai, délais, rapide, rapidement, vite",
-		"ca": "triga, trigar, trigueu, temps, termini, terminis, ràpid",
+		"en": "how long, how fast, how quickly, how soon, take, takes, time, times, quick, fast, soon, wait, window, deadline, time limit",
+		"es": "tarda, tardan, tardar, tardáis, tiempo, plazo, plazos, rápido, pronto, cuánto tarda, hasta cuándo",
+		"fr": "combien de temps, temps, délai, délais, rapide, rapidement, vite, jusqu'à quand",
+		"ca": "triga, trigar, trigueu, temps, termini, terminis, ràpid, fins quan",
 		"de": "dauert, dauer, wie lange, zeit, schnell",
 		"pt": "demora, prazo, prazos, tempo, rápido",
 		"it": "tempi, tempo, quanto tempo, veloce",
@@ -191,7 +191,7 @@ var lexiconSource = []struct {
 		"de": "änderung, erhöhung", "pt": "mudança, aumento", "it": "cambiamento, aumento",
 	}},
 	{"pause", map[string]string{
-		"en": "pause, paused, hold, on hold, suspend, freeze, break", "es": "pausar, pausa, suspender, congelar, parar temporalmente",
+		"en": "pause, paused, hold, on hold, suspend, freeze, break, for a while, temporarily", "es": "pausar, pausa, suspender, congelar, parar temporalmente, por un tiempo, temporalmente",
 		"fr": "pause, suspendre, interrompre", "ca": "pausar, pausa, suspendre, aturar", "de": "pausieren, pause, aussetzen",
 		"pt": "pausar, suspender", "it": "sospendere, pausa",
 	}},
@@ -205,14 +205,14 @@ var lexiconSource = []struct {
 		"ca": "saltar, ometre", "de": "überspringen, auslassen", "pt": "pular, saltar", "it": "saltare",
 	}},
 	{"cancel", map[string]string{
-		"en": "cancel, cancellation, cancelling, canceling, stop, terminate, unsubscribe, quit, end",
+		"en": "cancel, cancellation, cancelling, canceling, stop, terminate, unsubscribe, unsubscribing, quit, end",
 		"es": "cancelar, cancelación, anular, baja, dar de baja, darme de baja",
-		"fr": "annuler, annulation, résilier, résiliation, arrêter, désabonner",
+		"fr": "annuler, annulation, résilier, résiliation, arrêter, désabonner, me désabonner, désabonnement",
 		"ca": "cancel·lar, cancel·lació, cancel·lo, anul·lar, baixa, donar de baixa", "de": "kündigen, kündigung, stornieren",
 		"pt": "cancelar, cancelamento", "it": "disdire, disdetta, annullare",
 	}},
 	{"tracking", map[string]string{
-		"en": "track, tracking, trace, follow, where is my, where's my, status of my", "es": "seguimiento, seguir, rastrear, rastreo, localizar, dónde está mi, dónde está el, estado de mi",
+		"en": "track, tracking, trace, follow, where is my, where's my, status of my, where my order is, where my parcel is, where my package is", "es": "seguimiento, seguir, rastrear, rastreo, localizar, dónde está mi, dónde está el, estado de mi",
 		"fr": "suivi, suivre, tracer, où est ma, où est mon, où en est", "ca": "seguiment, seguir, rastrejar, on és el meu, on és la meva, on és", "de": "sendungsverfolgung, verfolgen, tracking",
 		"pt": "rastreio, rastrear, seguimento", "it": "tracciamento, tracciare",
 	}},
@@ -229,7 +229,7 @@ var lexiconSource = []struct {
 		"ca": "comanda, comandes, demanar, compra", "de": "bestellung, bestellen", "pt": "encomenda, pedido, compra", "it": "ordine, ordinare",
 	}},
 	{"lost", map[string]string{
-		"en": "lost, missing, never arrived, never came, late, delayed, stuck, not arrived, hasn't arrived",
+		"en": "lost, missing, never arrived, never came, late, delayed, stuck, not arrived, hasn't arrived, hasn't updated, hasnt updated, hasn't moved, hasnt moved",
 		"es": "perdido, perdida, extraviado, retrasado, retraso, nunca, no ha llegado, no llega",
 		"fr": "perdu, égaré, retard, jamais, pas arrivé, toujours pas",
 		"ca": "perdut, perduda, retard, mai, no ha arribat, encara no", "de": "verloren, verspätet, nie angekommen",
@@ -237,7 +237,7 @@ var lexiconSource = []struct {
 	}},
 	{"broken", map[string]string{
 		"en": "broken, broke, break down, stopped working, not working, doesn't work, fault, faulty, defect, defects, defective, damaged",
-		"es": "roto, rota, estropeado, estropeada, averiado, avería, defecto, defectos, defectuoso, no funciona",
+		"es": "roto, rota, estropeado, estropeada, averiado, avería, defecto, defectos, defectuoso, no funciona, fallado, fallada",
 		"fr": "cassé, cassée, panne, défaut, défauts, défectueux, endommagé, ne marche plus, ne fonctionne plus",
 		"ca": "trencat, trencada, espatllat, espatllada, avariat, avaria, defecte, defectes, defectuós, no funciona",
 		"de": "kaputt, defekt, beschädigt, funktioniert nicht", "pt": "avariado, quebrado, defeito, não funciona",
@@ -253,7 +253,7 @@ var lexiconSource = []struct {
 		"de": "reparieren, reparatur, ersetzen", "pt": "reparar, consertar, substituir", "it": "riparare, riparazione, sostituire",
 	}},
 	{"label", map[string]string{
-		"en": "label, labels, print, printed, printer", "es": "etiqueta, etiquetas, imprimir, imprimo",
+		"en": "label, labels, print, printed, printer, sticker, stickers", "es": "etiqueta, etiquetas, imprimir, imprimo, pegatina",
 		"fr": "étiquette, étiquettes, imprimer, imprimante", "ca": "etiqueta, etiquetes, imprimir, impressora",
 		"de": "etikett, etiketten, drucken", "pt": "etiqueta, etiquetas, imprimir", "it": "etichetta, etichette, stampare",
 	}},

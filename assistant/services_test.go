@@ -93,3 +93,14 @@ func TestPaymentPhrases(t *testing.T) {
 		{"en", "my card expired and the monthly charge bounced, what happens now", "#failed-payments"},
 	})
 }
+
+// Everyday words for the articles' things: a "sticker" is the return label, tracking that "hasn't
+// updated" a late parcel, "hasta cuándo" a time limit.
+func TestEverydayWords(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	wantArticles(t, a, []articleCase{
+		{"en", "Where do I get the shipping sticker to put on a return?", "#how-to-return-an-order"},
+		{"en", "The courier tracking hasn't updated since last Monday. Will you send me another one?", "#lost-or-late-parcel"},
+		{"es", "¿Hasta cuándo tengo para devolver algo que compré?", "#plazo-de-devoluci"},
+	})
+}
