@@ -91,13 +91,14 @@ func TestPlacesOnDevSet(t *testing.T) {
 // 58 refused (the weather in Madrid tomorrow was refused before only because "mañana" read as a
 // goodbye; "mon code promo ne marche pas" is offered the discounts article); 174 -> 201 for
 // 51 -> 45 since "cambiar" stopped reaching the price-changes article (one refusal more without
-// the lead, none with it).
+// the lead, none with it); 201 -> 210 for 57 -> 53 since the sixth round's vocabulary answers some
+// of those questions without it ("didn't go through", "make an account").
 func TestLeadOnDevSet(t *testing.T) {
 	shared := MustLoadKB(t, "testdata/kb-demo")
 	kb := func() *assistant.KnowledgeBase { return shared }
 	on, off, oldOn, oldOff := ablation(t, "the lead", kb, append(loadDevQuestions(t), loadDev2Questions(t)...), assistant.WithoutLead)
-	if on.hits < off.hits+10 || oldOn.hits < oldOff.hits {
-		t.Errorf("the lead adds %d answers on the dev sets and %d on the old set, want at least 10 and 0", on.hits-off.hits, oldOn.hits-oldOff.hits)
+	if on.hits < off.hits+8 || oldOn.hits < oldOff.hits {
+		t.Errorf("the lead adds %d answers on the dev sets and %d on the old set, want at least 8 and 0", on.hits-off.hits, oldOn.hits-oldOff.hits)
 	}
 	if on.refused < off.refused-6 || oldOn.refused < oldOff.refused {
 		t.Errorf("the lead costs refusals: dev %d against %d, old %d against %d", on.refused, off.refused, oldOn.refused, oldOff.refused)
