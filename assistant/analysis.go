@@ -317,14 +317,14 @@ var stopWordLists = map[string]string{
 		uno unos unas usted vosotros y ya yo hola gracias quiero necesito quisiera saber podeis podria
 		vuestro vuestra vuestros mio algun cuanto cuanta cuantos cuantas esto favor pregunta preguntas otra
 		cliente clientes jaja jeje pasa cada`,
-	"fr": `a ai aie au aux avec avez avoir c ca ce ceci cela celle celui ces cet cette d dans de des du
+	"fr": `a ai aie au aux chez avec avez avoir c ca ce ceci cela celle celui ces cet cette d dans de des du
 		elle elles en est et etre eu fait faire il ils j je l la le les leur leurs lui m ma mais me mes
 		moi mon n ne ni nos notre nous on ou par pas peu peut peux plus pour pouvez puis puisqu qu que
 		quel quelle quelles quels qui quoi s sa sans se ses si son sont sur t ta te tes toi ton tu un
 		une vos votre vous y bonjour merci svp voudrais veux aimerais savoir est-ce comment combien
 		ete suis es sommes etes ont avons serai sera serons serez quand question questions autre seront serais serait aurai aura aurez auront aurais aurait
 		client clients cliente clientes mdr jusqu lorsqu puisqu chaque`,
-	"ca": `a al als algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
+	"ca": `a al als me sense algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
 		el els em en ens es et ha han he hi i jo la les li lo ma mes meu meva meus meves molt no nos
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si
 		sobre son sou su teu teva tu un una uns unes vosaltres vostre vostra vull voldria necessito

@@ -164,7 +164,7 @@ var lexiconSource = []struct {
 		"de": "fehlgeschlagen, abgelehnt", "pt": "falhou, recusado", "it": "fallito, rifiutato",
 	}},
 	{"subscription", map[string]string{
-		"en": "subscription, subscriptions, subscribe, subscribed, membership, sub, subs, my plan, our plan", "es": "suscripción, suscripciones, suscribirse, suscrito, mi plan, nuestro plan",
+		"en": "subscription, subscriptions, subscribe, subscribed, membership, sub, subs, my plan, our plan", "es": "suscripción, suscripciones, suscribirse, suscrito, membresía, mi plan, nuestro plan",
 		"fr": "abonnement, abonnements, abonner, abonné, ma formule, notre formule", "ca": "subscripció, subscripcions, subscriure, subscrit, el meu pla, el nostre pla",
 		"de": "abonnement, abo", "pt": "assinatura, subscrição", "it": "abbonamento",
 	}},
