@@ -670,10 +670,10 @@ func nearStop(langs []string, w string) bool {
 // stop word instead of weighing as a subject they do not cover. One the articles use is searched.
 var lightWords = func() map[string]map[string]bool {
 	src := map[string]string{
-		"en": "download downloads downloaded get getting got find found see view access obtain need needs needed want wanted know tell possible able way actually really guys anyway please still already exactly somewhere anything something policy policies rules conditions terms info information details site website online right",
+		"en": "download downloads downloaded get getting got find found see view access obtain need needs needed want wanted know tell possible able way actually really guys anyway please still already exactly somewhere anything something policy policies rules conditions terms info information details site website online right put",
 		"es": "descargar descargo descargarme conseguir consigo encontrar encuentro ver obtener necesito necesitaria necesitar quiero queria querer saber posible manera forma realmente favor exactamente algo politica politicas condiciones informacion detalles web sitio pagina online",
-		"fr": "telecharger telecharge trouver trouve voir obtenir besoin veux voudrais vouloir savoir possible moyen facon vraiment exactement svp stp quelque politique politiques conditions informations renseignements details site web internet",
-		"ca": "descarregar descarrego trobar trobo veure obtenir necessito necessitaria voler vull voldria saber possible manera realment exactament alguna politica politiques condicions informacio detalls web lloc pagina",
+		"fr": "telecharger telecharge trouver trouve voir obtenir besoin veux voudrais vouloir savoir possible moyen facon vraiment exactement svp stp quelque politique politiques conditions informations renseignements details site web internet mettre mets met",
+		"ca": "descarregar descarrego trobar trobo veure obtenir necessito necessitaria voler vull voldria saber possible manera realment exactament alguna politica politiques condicions informacio detalls web lloc pagina posar poso",
 	}
 	// How a visitor tells what happened before the question: buying, using, receiving, when
 	// ("how do i register with you guys? never ordered before"): dropped like the words of asking

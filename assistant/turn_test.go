@@ -771,3 +771,37 @@ func TestNewQuestionIgnoresAnUnrelatedExchange(t *testing.T) {
 		}
 	}
 }
+
+// An answer that offers a person ("Would you like to talk to a person from our team?") answered
+// "yes please" hands the conversation over; "no thanks" or a yes with no offer before it does not.
+func TestYesToTheOfferOfAPerson(t *testing.T) {
+	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	ctx := context.Background()
+	for _, c := range []struct {
+		lang, question, reply string
+		handover              bool
+	}{
+		{"en", "can I put my coffee deliveries on hold", "yes please", true},
+		{"es", "¿puedo poner mis envíos en pausa?", "sí, por favor", true},
+		{"fr", "je peux mettre mes livraisons en pause ?", "oui, une personne svp", true},
+		{"en", "this is useless", "yes", true},
+		{"en", "can I put my coffee deliveries on hold", "no thanks", false},
+		{"en", "can I put my coffee deliveries on hold", "yes, and how long can I pause for?", false},
+		{"en", "hello", "yes please", false},
+	} {
+		q := assistant.Question{Language: c.lang, History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: c.question}}}
+		first, err := a.Reply(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.History = append(q.History, assistant.Turn{Role: assistant.RoleAssistant, Text: first.Text},
+			assistant.Turn{Role: assistant.RoleVisitor, Text: c.reply})
+		ans, err := a.Reply(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ans.Handover != c.handover {
+			t.Errorf("%q after %q (%q): handover %v, want %v", c.reply, c.question, first.Text, ans.Handover, c.handover)
+		}
+	}
+}

@@ -265,3 +265,83 @@ func namedGreeting(text string, ws []string) (string, bool) {
 	}
 	return turnLangs[ws[0]][0], true
 }
+
+// humanOffers are the strings by which an answer offers a person from the team ("Would you like
+// to talk to a person from our team?", the frustration and identity answers' "just ask").
+var humanOffers = []string{StrOfferHuman, StrFrustration, StrIdentity}
+
+// offeredHuman reports that the assistant's newest turn before the visitor's newest message
+// offered a person, in any language of the website's strings or the defaults.
+func offeredHuman(w Website, h []Turn) bool {
+	seenVisitor := false
+	for i := len(h) - 1; i >= 0; i-- {
+		switch h[i].Role {
+		case RoleVisitor:
+			if seenVisitor {
+				return false
+			}
+			seenVisitor = true
+		case RoleAssistant:
+			if !seenVisitor {
+				continue
+			}
+			for _, table := range []StringTable{w.Strings, DefaultStrings()} {
+				for lang := range table {
+					for _, key := range humanOffers {
+						if s := strings.TrimSpace(table.Get(lang, key)); s != "" && strings.Contains(h[i].Text, s) {
+							return true
+						}
+					}
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// assentWords say yes; assentCompany may go with them ("yes please, a person", "sí, por favor").
+var (
+	assentWords   = strings.Fields("yes yeah yep yup sure please si claro oui ouais volontiers")
+	assentPhrases = [][]string{strings.Fields("of course"), strings.Fields("por favor"), strings.Fields("bien sur"),
+		strings.Fields("es clar"), strings.Fields("si us plau"), strings.Fields("s il vous plait"), strings.Fields("i would like that"),
+		strings.Fields("i d like that"), strings.Fields("me gustaria"), strings.Fields("m agradaria")}
+	assentCompany = strings.Fields(`ok okay a an the person human someone somebody agent please thanks thank you
+		that would be great good vale una persona alguien humano gracias d accord une personne quelqu un humain
+		merci svp entesos una persona algu huma gracies i d like to talk speak with con avec amb`)
+)
+
+// assents reports a short message that says yes and nothing else ("yes please", "sí, por favor",
+// "oui", "sure, a person"), after an offer of a person: the visitor accepts it.
+func assents(text string) bool {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > maxTurnWords {
+		return false
+	}
+	said := make([]bool, len(ws))
+	yes := false
+	for i, w := range ws {
+		if slices.Contains(assentWords, w) {
+			said[i], yes = true, true
+		}
+	}
+	for _, p := range assentPhrases {
+		for i := 0; i+len(p) <= len(ws); i++ {
+			if slices.Equal(ws[i:i+len(p)], p) {
+				for j := range p {
+					said[i+j] = true
+				}
+				yes = true
+			}
+		}
+	}
+	if !yes {
+		return false
+	}
+	for i, w := range ws {
+		if !said[i] && !slices.Contains(assentCompany, w) {
+			return false
+		}
+	}
+	return true
+}
