@@ -202,12 +202,7 @@ var introducers = map[string][][]string{
 // name and nothing else: conversational words, an introducer and at most two capitalised words
 // ("Hi, my name is Anna"; not "soy estudiante, ¿hay descuento?"), and the introducer's language.
 func introduction(text string, ws []string) (string, bool) {
-	capital := map[string]bool{}
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
-		if r := []rune(w); unicode.IsUpper(r[0]) && len(r) > 1 {
-			capital[Fold(strings.ToLower(w))] = true
-		}
-	}
+	capital := capitalised(text)
 	for _, l := range KBLanguages {
 		for _, p := range introducers[l] {
 			for i := 0; i+len(p) <= len(ws); i++ {
@@ -243,12 +238,7 @@ func namedGreeting(text string, ws []string) (string, bool) {
 	if len(ws) < 2 || !slices.Contains(turnIndex[ws[0]], TurnGreeting) {
 		return "", false
 	}
-	capital := map[string]bool{}
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
-		if r := []rune(w); unicode.IsUpper(r[0]) && len(r) > 1 {
-			capital[Fold(strings.ToLower(w))] = true
-		}
-	}
+	capital := capitalised(text)
 	names := 0
 	for i, w := range ws[1:] {
 		switch {
@@ -344,4 +334,16 @@ func assents(text string) bool {
 		}
 	}
 	return true
+}
+
+// capitalised returns the folded words of text written with a capital and at least two letters
+// (a name: "Anna", "Nimbus", "Madrid").
+func capitalised(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if r := []rune(w); unicode.IsUpper(r[0]) && len(r) > 1 {
+			out[Fold(strings.ToLower(w))] = true
+		}
+	}
+	return out
 }
