@@ -163,7 +163,7 @@ func (a *Assistant) Reply(ctx context.Context, q Question) (Answer, error) {
 	if p := s.phrases.match(last); p != "" {
 		return Answer{Handover: true, HandoverReason: fmt.Sprintf("the visitor asked for a human (%q)", p)}, nil
 	}
-	if offeredHuman(w, q.History) && assents(last) {
+	if assents(last) && offeredHuman(w, q.History) {
 		// "Would you like to talk to a person from our team?" answered "yes please".
 		return Answer{Handover: true, HandoverReason: "the visitor accepted the offer of a person"}, nil
 	}

@@ -92,20 +92,11 @@ func serviceIn(text string) []int {
 	ws := words(text)
 	var out []int
 	for i, phrases := range serviceTopics {
-		if slices.ContainsFunc(phrases, func(p []string) bool { return hasPhrase(ws, p) }) {
+		if slices.ContainsFunc(phrases, func(p []string) bool { return markPhrase(ws, p, nil) }) {
 			out = append(out, i)
 		}
 	}
 	return out
-}
-
-func hasPhrase(ws, p []string) bool {
-	for i := 0; i+len(p) <= len(ws); i++ {
-		if slices.Equal(ws[i:i+len(p)], p) {
-			return true
-		}
-	}
-	return false
 }
 
 // namesServices reports whether passage p names every service of need.

@@ -56,15 +56,11 @@ var (
 // the answers did not help and asks nothing else.
 func frustrationTurn(ws []string) bool {
 	said := make([]bool, len(ws))
-	for i := range ws {
-		for _, p := range frustrationPhrases {
-			if i+len(p) <= len(ws) && slices.Equal(ws[i:i+len(p)], p) {
-				for j := range p {
-					said[i+j] = true
-				}
-			}
-		}
-		if slices.Contains(frustrationWords, ws[i]) {
+	for _, p := range frustrationPhrases {
+		markPhrase(ws, p, said)
+	}
+	for i, w := range ws {
+		if slices.Contains(frustrationWords, w) {
 			said[i] = true
 		}
 	}

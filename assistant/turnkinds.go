@@ -24,13 +24,24 @@ const (
 // "ok") or a filler.
 type phrasedKind struct {
 	kind    string
-	phrases map[string][]string
+	phrases map[string][][]string // split once, at start-up
 	company []string
+}
+
+// phrased makes a phrasedKind of its phrases written as strings.
+func phrased(kind string, phrases map[string][]string, company []string) phrasedKind {
+	pk := phrasedKind{kind: kind, phrases: map[string][][]string{}, company: company}
+	for lang, ps := range phrases {
+		for _, p := range ps {
+			pk.phrases[lang] = append(pk.phrases[lang], strings.Fields(p))
+		}
+	}
+	return pk
 }
 
 var phrasedKinds = []phrasedKind{
 	// Nothing more to ask, in answer to "anything else?": a goodbye.
-	{TurnBye, map[string][]string{
+	phrased(TurnBye, map[string][]string{
 		"en": {"that s all", "that s it", "that is all", "that will be all", "nothing else", "not right now", "not now",
 			"no more questions", "i m good", "im good", "i m all set", "all set", "i m done", "im done", "all done"},
 		"es": {"eso es todo", "es todo", "nada mas", "ya esta", "nada por ahora", "de momento nada", "nada de momento",
@@ -40,9 +51,9 @@ var phrasedKinds = []phrasedKind{
 		"ca": {"res mes", "aixo es tot", "es tot", "ja esta", "res per ara", "de moment res", "res", "ara mateix no",
 			"ara no", "de moment no"},
 	}, strings.Fields(`no nope nah non for now por ahora pour l instant per ara thanks thank you all else more
-		mas otra cosa autre chose altra cosa`)},
+		mas otra cosa autre chose altra cosa`)),
 	// The answer did it: thanks.
-	{TurnThanks, map[string][]string{
+	phrased(TurnThanks, map[string][]string{
 		"en": {"that answers it", "that answers my question", "that s what i needed", "that s what i was looking for",
 			"that helps", "that helped", "that s helpful", "all sorted", "sorted", "problem solved", "that works",
 			"that solves it"},
@@ -51,9 +62,9 @@ var phrasedKinds = []phrasedKind{
 		"fr": {"ca m aide", "ca m a aide", "c est ce qu il me fallait", "ca repond a ma question", "c est regle",
 			"probleme regle", "ca me va"},
 		"ca": {"em serveix", "m ha servit", "m ha ajudat", "resolt", "era el que necessitava"},
-	}, strings.Fields(`exactly just what i that s great perfect ok yes yeah`)},
+	}, strings.Fields(`exactly just what i that s great perfect ok yes yeah`)),
 	// The visitor did not follow.
-	{TurnConfused, map[string][]string{
+	phrased(TurnConfused, map[string][]string{
 		"en": {"what do you mean", "i don t get it", "i dont get it", "don t get it", "i don t understand",
 			"i dont understand", "i do not understand", "huh", "come again", "i m confused", "im confused",
 			"what does that mean"},
@@ -61,8 +72,8 @@ var phrasedKinds = []phrasedKind{
 		"fr": {"je ne comprends pas", "je comprends pas", "je ne comprends rien", "c est a dire", "hein",
 			"qu est ce que vous voulez dire", "comment ca", "vous voulez dire quoi", "tu veux dire quoi"},
 		"ca": {"no ho entenc", "no t entenc", "no entenc", "que vols dir", "com dius"},
-	}, strings.Fields(`sorry what perdona perdon pardon desole`)},
-	{TurnWait, map[string][]string{
+	}, strings.Fields(`sorry what perdona perdon pardon desole`)),
+	phrased(TurnWait, map[string][]string{
 		"en": {"one sec", "a sec", "one second", "a second", "one moment", "a moment", "a minute", "one minute",
 			"a min", "hold on", "hang on", "wait", "brb", "let me check", "let me look", "let me see", "be right back"},
 		"es": {"un momento", "un momentito", "momentito", "un segundo", "un segundito", "un minuto", "espera", "espere", "espero",
@@ -75,8 +86,8 @@ var phrasedKinds = []phrasedKind{
 		que lo miro mirarlo
 		dame deja dejame ya vuelvo ahora enseguida por favor porfa
 		laissez moi laisse je reviens tout de suite svp
-		deixa m ara torno si us plau`)},
-	{TurnApology, map[string][]string{
+		deixa m ara torno si us plau`)),
+	phrased(TurnApology, map[string][]string{
 		"en": {"sorry", "so sorry", "apologies", "my bad", "oops", "whoops", "my mistake", "never mind", "nevermind"},
 		"es": {"perdon", "perdona", "perdone", "disculpa", "disculpe", "disculpad", "lo siento", "ups", "olvidalo"},
 		"fr": {"desole", "desolee", "pardon", "excusez moi", "excuse moi", "oups", "mes excuses", "laissez tomber", "laisse tomber"},
@@ -88,8 +99,8 @@ var phrasedKinds = []phrasedKind{
 		je me suis trompe trompee de fenetre chat page erreur c etait pour quelqu un autre rien ignorez
 		message
 		m he equivocat equivocada de xat finestra pagina error era per una altra persona res deixa ho
-		missatge sense voler`)},
-	{TurnAsk, map[string][]string{
+		missatge sense voler`)),
+	phrased(TurnAsk, map[string][]string{
 		"en": {"can i ask you something", "can i ask something", "can i ask a question", "can i ask you a question",
 			"i hope you can help me", "hope you can help me", "hope you can help", "i need your help",
 			"may i ask something", "may i ask a question", "i have a question", "i have a quick question",
@@ -115,7 +126,7 @@ var phrasedKinds = []phrasedKind{
 			"necessito ajuda", "em pots ajudar", "em podeu ajudar", "tinc un problema", "ajuda", "ajuda m",
 			"algu em pot ajudar", "algu que m ajudi"},
 	}, strings.Fields(`please pls quick small little one someone somebody anyone por favor porfa rapida pequena
-		alguien que hay svp petite quelqu un il y a pour si us plau rapida petita algu hi ha`)},
+		alguien que hay svp petite quelqu un il y a pour si us plau rapida petita algu hi ha`)),
 }
 
 // phrasedTurn reports the phrased kind of a message (its folded words) and the language of its
@@ -128,16 +139,8 @@ func phrasedTurn(ws []string, msgLang, conv string) (kind, lang string) {
 		found := ""
 		for _, l := range KBLanguages {
 			for _, p := range pk.phrases[l] {
-				pw := strings.Fields(p)
-				for i := 0; i+len(pw) <= len(ws); i++ {
-					if slices.Equal(ws[i:i+len(pw)], pw) {
-						for j := range pw {
-							said[i+j] = true
-						}
-						if found == "" || l == msgLang || l == conv && found != msgLang {
-							found = l
-						}
-					}
+				if markPhrase(ws, p, said) && (found == "" || l == msgLang || l == conv && found != msgLang) {
+					found = l
 				}
 			}
 		}
@@ -154,7 +157,7 @@ func phrasedTurn(ws []string, msgLang, conv string) (kind, lang string) {
 			if said[i] || slices.Contains(pk.company, w) || slices.Contains(turnFillers, w) {
 				continue
 			}
-			if _, conv := turnIndex[w]; conv {
+			if _, isTurn := turnIndex[w]; isTurn {
 				continue
 			}
 			ok = false
@@ -215,8 +218,8 @@ func introduction(text string, ws []string) (string, bool) {
 				}
 				rest := ws[:i]
 				if slices.ContainsFunc(rest, func(w string) bool {
-					_, conv := turnIndex[w]
-					return !conv && !slices.Contains(turnFillers, w)
+					_, isTurn := turnIndex[w]
+					return !isTurn && !slices.Contains(turnFillers, w)
 				}) {
 					continue
 				}
@@ -275,7 +278,7 @@ func offeredHuman(w Website, h []Turn) bool {
 			if !seenVisitor {
 				continue
 			}
-			for _, table := range []StringTable{w.Strings, DefaultStrings()} {
+			for _, table := range []StringTable{w.Strings, defaultStrings} {
 				for lang := range table {
 					for _, key := range humanOffers {
 						if s := strings.TrimSpace(table.Get(lang, key)); s != "" && strings.Contains(h[i].Text, s) {
@@ -316,13 +319,8 @@ func assents(text string) bool {
 		}
 	}
 	for _, p := range assentPhrases {
-		for i := 0; i+len(p) <= len(ws); i++ {
-			if slices.Equal(ws[i:i+len(p)], p) {
-				for j := range p {
-					said[i+j] = true
-				}
-				yes = true
-			}
+		if markPhrase(ws, p, said) {
+			yes = true
 		}
 	}
 	if !yes {
@@ -346,4 +344,22 @@ func capitalised(text string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// markPhrase reports whether the folded words ws hold phrase p, and marks in said (when not nil)
+// the words of every place it stands.
+func markPhrase(ws, p []string, said []bool) bool {
+	found := false
+	for i := 0; i+len(p) <= len(ws); i++ {
+		if slices.Equal(ws[i:i+len(p)], p) {
+			if said == nil {
+				return true
+			}
+			for j := range p {
+				said[i+j] = true
+			}
+			found = true
+		}
+	}
+	return found
 }
