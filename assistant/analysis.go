@@ -324,7 +324,7 @@ var stopWordLists = map[string]string{
 		une vos votre vous y bonjour merci svp voudrais veux aimerais savoir est-ce comment combien
 		ete suis es sommes etes ont avons serai sera serons serez quand question questions autre seront serais serait aurai aura aurez auront aurais aurait
 		client clients cliente clientes mdr jusqu lorsqu puisqu chaque`,
-	"ca": `a al als me sense algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
+	"ca": `a al als sense algun alguna amb aquest aquesta aquests aquestes aquell aixo com de del dels des
 		el els em en ens es et ha han he hi i jo la les li lo ma mes meu meva meus meves molt no nos
 		nosaltres o on per pero perque puc pot poden que qui quin quina quins quines sa se seu seva si
 		sobre son sou su teu teva tu un una uns unes vosaltres vostre vostra vull voldria necessito

@@ -15,7 +15,7 @@ func TestContractionPiecesAreStopWords(t *testing.T) {
 		{"en", "is shipping free when you're on a subscription", "shipping free subscription"},
 		{"en", "we've moved, it'll arrive late? I don't know, isn't it lost", "moved arrive late lost"},
 		{"fr", "jusqu'à lundi je peux retourner", "lundi retourner"},
-		// Pronouns and prepositions the lists lacked: Catalan "-me", "sense", French "chez".
+		// Prepositions the lists lacked: Catalan "sense", French "chez".
 		{"ca", "puc tornar una bossa sense obrir?", "tornar bossa obrir"},
 		{"fr", "ça arrive chez nous au Luxembourg?", "arrive luxembourg"},
 	} {
