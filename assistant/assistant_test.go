@@ -39,6 +39,12 @@ func MustNew(tb testing.TB, cfg assistant.Config, c assistant.Completer, kb *ass
 	return a
 }
 
+// demoAssistant is an offline assistant (no model) on the demo knowledge base.
+func demoAssistant(tb testing.TB) *assistant.Assistant {
+	tb.Helper()
+	return MustNew(tb, assistant.Config{}, nil, MustLoadKB(tb, "testdata/kb-demo"))
+}
+
 func ask(text string) assistant.Question {
 	return assistant.Question{WebsiteID: "w1", SessionID: "s1", History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: text}}}
 }

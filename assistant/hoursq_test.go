@@ -54,7 +54,7 @@ func TestReplyOpeningHours(t *testing.T) {
 		}
 		return ans
 	}
-	demo := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	demo := demoAssistant(t)
 	hours := &assistant.SupportHours{Zone: "Europe/Madrid",
 		Week: map[string]string{"en": "Monday to Friday 9:00–18:00", "fr": "lundi au vendredi de 9h00 à 18h00"},
 		Back: map[string]string{"en": "Monday at 9:00", "fr": "lundi à 9h00"}}

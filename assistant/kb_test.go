@@ -390,7 +390,7 @@ func TestOneWordHeadingNamedRanksFirst(t *testing.T) {
 // return policy?" is a question about returns, answered, not one half about something the
 // articles never mention.
 func TestPolicyIsALightWord(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "What is your return policy?", "/returns"},
 		{"fr", "quelle est votre politique de retour ?", "/returns"},
@@ -401,7 +401,7 @@ func TestPolicyIsALightWord(t *testing.T) {
 // the email address on my account?" matches the price-changes article (changes, by email) about as
 // well as the account articles, and none of them answers it.
 func TestNearTieIsAnOffer(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	ans := replyTo(t, a, "en", "how do I change the email address on my account?")
 	if len(ans.Sources) > 0 && !ans.Weak {
 		t.Errorf("cited %s surely, want an offer or no answer", ans.Sources[0].URL)
@@ -415,7 +415,7 @@ func TestNearTieIsAnOffer(t *testing.T) {
 // synonyms) is no answer, not even an offer: "quelle est la capitale du Canada ?" against "we ship
 // to Canada". A question about shipping there still is.
 func TestPlaceAloneIsNoAnswer(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for _, c := range []struct {
 		lang, text string
 		answer     bool
@@ -436,7 +436,7 @@ func TestPlaceAloneIsNoAnswer(t *testing.T) {
 // question of delivery times, whose articles speak of time ("tiempo", "temps"): never a sure
 // answer. Asking how long delivery takes still is.
 func TestWeatherIsNoDeliveryTime(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for _, c := range []struct {
 		lang, text string
 		answer     bool
@@ -474,7 +474,7 @@ func TestPremisesAreTheShopsLocation(t *testing.T) {
 // A long message with three words or more of one article that stands above the others is offered
 // that article, however many words no article has; with no article standing out, it is refused.
 func TestLongMessageOffersTheArticleItsWordsPointTo(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "Dear support team, I would be grateful if you could confirm whether your invoices can include our company's VAT identification number.", "/payments"},
 		{"fr", "mon colis est bloqué depuis 6 jours ouvrés, rien ne bouge sur le suivi", "/tracking"},
@@ -490,7 +490,7 @@ func TestLongMessageOffersTheArticleItsWordsPointTo(t *testing.T) {
 // answered); "I changed my mind, how do I return an order?" and "will the price change?" ask to
 // change nothing.
 func TestChangeRequestNeedsAPassageAboutChanging(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"es", "¿Puedo cambiar la dirección de entrega de un pedido que ya he hecho?", ""},
 		{"es", "puedo cambiar el dia de entrega de la suscripcion?", ""},
@@ -507,7 +507,7 @@ func TestChangeRequestNeedsAPassageAboutChanging(t *testing.T) {
 // question's literal words: "quiero saltarme el envío del mes que viene" names "Skip a delivery",
 // which a Spanish article's "envío" outweighed.
 func TestNamedHeadingMatchesAtLeastTheThreshold(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"es", "quiero saltarme el envío del mes que viene sin darme de baja", "#skip-a-delivery"},
 		{"es", "quiero saltarme el proximo envio porque aun me queda cafe, se puede?", "#skip-a-delivery"},
@@ -518,7 +518,7 @@ func TestNamedHeadingMatchesAtLeastTheThreshold(t *testing.T) {
 // Latin American "boleta" (a receipt) and "plata" (money), "universitaria" (a student),
 // "s'inscrire" in its conjugated forms.
 func TestRegionalAndInformalWords(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"fr", "y a une réduc pour les étudiants ?", "#discounts"},
 		{"fr", "je voudrais zapper le prochain envoi, j'ai encore plein de café", "#skip-a-delivery"},
@@ -531,14 +531,14 @@ func TestRegionalAndInformalWords(t *testing.T) {
 // "Window" is a word of time ("return window"): "how long have I got to send back a kettle?" names
 // the English section as the Spanish "Plazo de devolución" is named.
 func TestWindowIsAWordOfTime(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{{"en", "how long have i got to send back a kettle I don't need anymore", "/en/returns#return-window"}})
 }
 
 // "My plan" is the visitor's subscription ("how do I stop my plan?", an example of issue 20), not
 // the plans on offer.
 func TestMyPlanIsTheSubscription(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "how do I stop my plan", "#cancel-your-subscription"},
 		{"en", "can I pause my plan while I'm away?", "#pause-your-subscription"},

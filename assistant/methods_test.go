@@ -11,7 +11,7 @@ import (
 // A city the articles never name reaches the passage naming its country or region; a place alone
 // is never a sure answer.
 func TestReplyPlaces(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	ask := func(lang, text string) assistant.Answer {
 		t.Helper()
 		ans, err := a.Reply(context.Background(), assistant.Question{Language: lang,
@@ -38,7 +38,7 @@ func TestReplyPlaces(t *testing.T) {
 
 // A follow-up is about the article the assistant cited last: its passages rank higher.
 func TestReplyFollowUpKeepsTopic(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	h := []assistant.Turn{{Role: assistant.RoleVisitor, Text: "what does delivery cost?"}}
 	first, err := a.Reply(context.Background(), assistant.Question{Language: "en", History: h})
 	if err != nil {

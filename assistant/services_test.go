@@ -16,7 +16,7 @@ import (
 // back", a courier's "pickup"), or another question beside it, are answered as before; a website
 // whose articles name the service answers it.
 func TestServicesTheArticlesNeverName(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "Could I pick up my order in person at the roastery in Girona?", ""},
 		{"es", "¿puedo pasar a recoger el pedido al tostadero de Girona?", ""},
@@ -63,7 +63,7 @@ func TestServicesTheArticlesNeverName(t *testing.T) {
 // Opening an account said as visitors say it ("make an account", "fer un compte nou") reaches
 // the section that creates one, not the one that deletes it; wiping one's data deletes the account.
 func TestAccountPhrases(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "hey how do i make an account with you guys", "#create-an-account"},
 		{"ca", "com em faig un compte nou?", "#create-an-account"},
@@ -74,7 +74,7 @@ func TestAccountPhrases(t *testing.T) {
 // What a visitor tells of before asking (bought, never, ago, yesterday) is no subject the articles
 // lack: "how do i register? never ordered before" is about registering.
 func TestStoryWordsAreNoSubject(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "how do i register with you guys? never ordered before", "#create-an-account"},
 		{"en", "I cancelled yesterday but just got a shipping email?? why am I still getting a parcel", "/subscription#cancel-your-subscription"},
@@ -84,7 +84,7 @@ func TestStoryWordsAreNoSubject(t *testing.T) {
 // A payment that "didn't go through" failed; paying a year to get "a better price" or "más barato"
 // asks for the discounts.
 func TestPaymentPhrases(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "my card expired and the subscription charge didnt go through, what now", "#failed-payments"},
 		{"fr", "mon paiement pour l'abonnement n'est pas passé, qu'est-ce qui se passe maintenant", "#failed-payments"},
@@ -97,7 +97,7 @@ func TestPaymentPhrases(t *testing.T) {
 // Everyday words for the articles' things: a "sticker" is the return label, tracking that "hasn't
 // updated" a late parcel, "hasta cuándo" a time limit.
 func TestEverydayWords(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	wantArticles(t, a, []articleCase{
 		{"en", "Where do I get the shipping sticker to put on a return?", "#how-to-return-an-order"},
 		{"en", "The courier tracking hasn't updated since last Monday. Will you send me another one?", "#lost-or-late-parcel"},

@@ -194,7 +194,7 @@ func TestReplyConversationTurns(t *testing.T) {
 // when no article answers it, never with "I couldn't find"; a question that thanks in advance
 // is still answered.
 func TestReplyClosingAmongOtherWords(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	strs := assistant.DefaultStrings()
 	for _, tc := range []struct{ lang, text, want string }{
 		{"en", "great, thanks a lot for sorting all that out so quickly", strs.Get("en", assistant.StrClosing)},
@@ -299,7 +299,7 @@ func TestFrontMatterQuestions(t *testing.T) {
 
 // A message with no word of its own ("how much?") is searched with the previous one.
 func TestReplyEllipsis(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	ask := func(texts ...string) assistant.Answer {
 		t.Helper()
 		var h []assistant.Turn
@@ -320,7 +320,7 @@ func TestReplyEllipsis(t *testing.T) {
 // A language the visitor chose (a picker, session data) stands against the message's language; a
 // browser locale does not.
 func TestReplyChosenLanguage(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	ask := func(chosen bool) assistant.Answer {
 		ans, err := a.Reply(context.Background(), assistant.Question{Language: "es", LanguageChosen: chosen,
 			History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "What are the opening hours of the shop?"}}})
@@ -349,7 +349,7 @@ func TestReplyChosenLanguage(t *testing.T) {
 
 // A message with nothing to search ("hmm, so?") is conversation, never "I couldn't find".
 func TestReplyNothingToSearch(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	ans, err := a.Reply(context.Background(), assistant.Question{Language: "en",
 		History: []assistant.Turn{{Role: assistant.RoleVisitor, Text: "hmm, so?"}}})
 	if err != nil {
@@ -363,7 +363,7 @@ func TestReplyNothingToSearch(t *testing.T) {
 // A word that goes with a goodbye in a short message ("plus", "mañana", "day", "later") does not
 // make a longer message one: "il n'avance plus" is a parcel that does not move, not "à plus".
 func TestClosingNeedsAClosingPhrase(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for text, want := range map[string]string{
 		"mon colis est bloqué depuis 6 jours ouvrés, il n'avance plus": "",
 		"et s'il ne bouge plus depuis 6 jours ?":                       "",
@@ -432,7 +432,7 @@ func TestFollowUpStaysOnItsArticle(t *testing.T) {
 // two articles sharing the question's words make it a weak offer; a knowledge base's only article
 // on the subject stays a sure answer.
 func TestSureNeedsALead(t *testing.T) {
-	demo := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	demo := demoAssistant(t)
 	treks := MustNew(t, assistant.Config{}, nil, assistant.NewKnowledgeBase(map[string]string{
 		"treks.md": "---\ntitle: Llama treks\nlang: en\nurl: https://help.example/treks\n---\nOur guided llama treks leave from the farm gate at nine in the morning.\n\n## Duration\nEvery llama trek lasts three hours, with a picnic stop by the lake.\n",
 		"wool.md":  "---\ntitle: Llama wool\nlang: en\nurl: https://help.example/wool\n---\nWe shear the llamas in May and sell the wool in the farm shop.\n"}))
@@ -460,7 +460,7 @@ func TestSureNeedsALead(t *testing.T) {
 // searched for: its words are no subject, and the question after it is answered as if alone, not
 // as a follow-up of the previous message.
 func TestQuestionOpenerIsNotSearched(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for _, tc := range []struct{ lang, plain, opened string }{
 		{"en", "can i skip one month of my subscription", "Different question: can i skip one month of my subscription"},
 		{"en", "can i skip one month of my subscription", "one more thing - can i skip one month of my subscription"},
@@ -481,7 +481,7 @@ func TestQuestionOpenerIsNotSearched(t *testing.T) {
 // is the link good for?" after the reset link's answer) asks about that answer and stays on its
 // article; one that only shares a word without pointing to it is answered as if alone.
 func TestDefiniteReferenceFollowsTheAnswer(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	reply := func(h ...string) assistant.Answer {
 		t.Helper()
 		q := assistant.Question{Language: "en"}
@@ -529,7 +529,7 @@ func TestArticlesAreNoFollowUp(t *testing.T) {
 // says their language even without accents, and in an English browser is answered in it: between
 // languages of different families one clear word is enough.
 func TestAddressFormsSayTheLanguage(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	strs := assistant.DefaultStrings()
 	for _, tc := range []struct{ text, lang string }{
 		{"teneis cafe descafeinado?", "es"},
@@ -554,7 +554,7 @@ func TestAddressFormsSayTheLanguage(t *testing.T) {
 // languages it is in ("dame una receta de paella": Spanish or Catalan words) is answered in the
 // likelier of them, not in English; an English message stays English.
 func TestCloseLanguagesBeatADistantBrowser(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for text, want := range map[string]string{
 		"dame una receta de paella":        "es",
 		"give me a recipe for paella":      "en",
@@ -571,7 +571,7 @@ func TestCloseLanguagesBeatADistantBrowser(t *testing.T) {
 // "l'any"); and a language the website does not answer in (Portuguese "com", "em") does not stand
 // between the two. Spanish and French stay what they are.
 func TestCatalanSpellingSaysTheLanguage(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for text, want := range map[string]string{
 		"he oblidat la contrasenya":                 "ca",
 		"el molinet s'ha espatllat, té garantia?":   "ca",
@@ -595,7 +595,7 @@ func TestCatalanSpellingSaysTheLanguage(t *testing.T) {
 // The reply to "this is useless" says sorry and offers a person (OffersHuman), in the visitor's
 // language, and never "I couldn't find".
 func TestFrustrationIsAnsweredWithAPerson(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	strs := assistant.DefaultStrings()
 	for text, lang := range map[string]string{
 		"this is useless, none of this helps me": "en",
@@ -613,7 +613,7 @@ func TestFrustrationIsAnsweredWithAPerson(t *testing.T) {
 // that one is only likelier Catalan than the English browser ("quant tarda a arribar a
 // Barcelona?"), not clearly Catalan against Spanish.
 func TestFollowUpTakesThePreviousLikelierLanguage(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	if ans := replyTo(t, a, "en", "quant tarda a arribar a Barcelona?", "i a Italia?"); ans.Language != "ca" {
 		t.Errorf("answered in %q (%q), want ca", ans.Language, ans.Text)
 	}
@@ -626,7 +626,7 @@ func TestFollowUpTakesThePreviousLikelierLanguage(t *testing.T) {
 // nor offered an article ("j'adore votre café" shares "café" with the returns article); a question
 // with a word of praise is still searched.
 func TestPraiseIsAcknowledged(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for _, text := range []string{"lol you're quicker than the last support chat I used", "genial, eres muy rápido",
 		"love your coffee!!", "sois los mejores", "j'adore votre café", "m'encanta el vostre cafè"} {
 		if ans := replyTo(t, a, "en", text); ans.Turn != assistant.TurnPraise || len(ans.Sources) > 0 {
@@ -725,7 +725,7 @@ func TestPhrasedTurns(t *testing.T) {
 			t.Errorf("%q: %q in %q, want %q in %q", c.text, kind, lang, c.kind, c.lang)
 		}
 	}
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for _, c := range []struct{ text, want string }{
 		{"un momento", "Sin prisa"},
 		{"sorry, wrong chat", "No problem"},
@@ -756,7 +756,7 @@ func replyTo(t *testing.T, a *assistant.Assistant, lang string, visitor ...strin
 // the Catalan conversation's language after an English question, and a question opened by a
 // preposition and an interrogative is not read as a follow-up of the password article.
 func TestNewQuestionIgnoresAnUnrelatedExchange(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	for _, c := range []struct{ lang, text string }{
 		{"ca", "l'enviament és gratis?"},
 		{"ca", "on trobo la factura?"},
@@ -775,7 +775,7 @@ func TestNewQuestionIgnoresAnUnrelatedExchange(t *testing.T) {
 // An answer that offers a person ("Would you like to talk to a person from our team?") answered
 // "yes please" hands the conversation over; "no thanks" or a yes with no offer before it does not.
 func TestYesToTheOfferOfAPerson(t *testing.T) {
-	a := MustNew(t, assistant.Config{}, nil, MustLoadKB(t, "testdata/kb-demo"))
+	a := demoAssistant(t)
 	ctx := context.Background()
 	for _, c := range []struct {
 		lang, question, reply string
